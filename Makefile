@@ -1,0 +1,56 @@
+# Kreis: `make run` installs and serves the CRM; `make test` runs the whole suite.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+export KREIS_DATA ?= $(CURDIR)/var
+
+.PHONY: run test test-postgres lint format messages makemessages install dev clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -q -e .
+	touch $@
+
+$(VENV)/.dev-installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -q -e '.[dev]'
+	touch $@ $(VENV)/.installed
+
+install: $(VENV)/.installed
+dev: $(VENV)/.dev-installed
+
+# Compile the gettext catalogues (.po -> .mo) with Babel: no system gettext needed.
+messages: $(VENV)/.installed
+	$(BIN)/pybabel compile -d src/kreis/locale -D django
+
+# Refresh the catalogues from the source (needs GNU gettext's xgettext).
+makemessages: $(VENV)/.installed
+	cd src/kreis && ../../$(BIN)/django-admin makemessages -l de -l en --settings=kreis.settings --no-obsolete -i "static/*"
+
+run: install messages
+	$(BIN)/kreis migrate -v0
+	$(BIN)/kreis collectstatic --noinput -v0
+	$(BIN)/kreis demo --if-empty
+	$(BIN)/kreis serve
+
+lint: dev
+	$(BIN)/ruff check src tests
+	$(BIN)/ruff format --check src tests
+
+format: dev
+	$(BIN)/ruff format src tests
+	$(BIN)/ruff check --fix src tests
+
+test: dev messages lint
+	KREIS_DATA=$(CURDIR)/var/test $(BIN)/kreis makemigrations --check --dry-run
+	KREIS_DATA=$(CURDIR)/var/test $(BIN)/pytest
+
+# The same suite on PostgreSQL (DATABASE_URL must point at a server; a fresh test database is made).
+test-postgres: dev messages
+	KREIS_DATA=$(CURDIR)/var/test-pg DATABASE_URL=$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/test} \
+		$(BIN)/pytest --create-db
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .ruff_cache

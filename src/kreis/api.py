@@ -1,0 +1,135 @@
+"""The REST API at /api/v1: routers of the apps, authentication, errors as problem+json."""
+
+from __future__ import annotations
+
+import logging
+from http import HTTPStatus
+
+from django.core.exceptions import PermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import Http404, HttpRequest, HttpResponse
+from ninja import NinjaAPI
+from ninja.errors import AuthenticationError, HttpError
+from ninja.errors import ValidationError as NinjaValidationError
+from ninja.renderers import JSONRenderer
+
+from kreis import __version__
+from kreis.core.api import router as core_router
+from kreis.core.api_support import ApiKeyBearer, BrowserSession
+
+log = logging.getLogger("kreis.api")
+
+PROBLEM_TYPE = "application/problem+json"
+
+api = NinjaAPI(
+    title="Kreis API",
+    version=__version__,
+    description=(
+        "The Kreis CRM API. Authenticate with a personal API key "
+        "(`Authorization: Bearer kreis_…`, created under *API keys* in the app) or, from the "
+        "browser, with the session cookie and the `X-CSRFToken` header. Errors are RFC 9457 "
+        "problem details (`application/problem+json`). Lists are paginated with `page` and "
+        "`page_size`."
+    ),
+    urls_namespace="api",
+    auth=[ApiKeyBearer(), BrowserSession()],
+    renderer=JSONRenderer(),
+    docs_url="/docs",
+    openapi_url="/openapi.json",
+)
+api.add_router("/", core_router)
+
+
+def problem(
+    request: HttpRequest,
+    status: int,
+    detail: str | None = None,
+    *,
+    errors: list[dict] | None = None,
+    type_: str = "about:blank",
+) -> HttpResponse:
+    body: dict = {
+        "type": type_,
+        "title": HTTPStatus(status).phrase,
+        "status": status,
+        "instance": request.path,
+    }
+    if detail:
+        body["detail"] = detail
+    if errors is not None:
+        body["errors"] = errors
+    response = api.create_response(request, body, status=status)
+    response["Content-Type"] = PROBLEM_TYPE
+    return response
+
+
+def _location(loc: list | tuple) -> str:
+    # ninja reports ("body", "payload", "field"); the user wants "field".
+    parts = [str(p) for p in loc if p not in ("body", "payload")]
+    return ".".join(parts) or "body"
+
+
+@api.exception_handler(NinjaValidationError)
+def on_validation_error(request: HttpRequest, exc: NinjaValidationError) -> HttpResponse:
+    errors = [
+        {
+            "field": _location(err.get("loc", ())),
+            "message": err.get("msg", ""),
+            "code": err.get("type"),
+        }
+        for err in exc.errors
+    ]
+    return problem(
+        request,
+        422,
+        "The request contains invalid fields.",
+        errors=errors,
+        type_="urn:kreis:problem:validation",
+    )
+
+
+@api.exception_handler(DjangoValidationError)
+def on_domain_validation_error(request: HttpRequest, exc: DjangoValidationError) -> HttpResponse:
+    if hasattr(exc, "error_dict"):
+        errors = [
+            {"field": field, "message": message, "code": "invalid"}
+            for field, messages in exc.message_dict.items()
+            for message in messages
+        ]
+    else:
+        errors = [{"field": "body", "message": m, "code": "invalid"} for m in exc.messages]
+    return problem(
+        request,
+        422,
+        "The request could not be applied.",
+        errors=errors,
+        type_="urn:kreis:problem:validation",
+    )
+
+
+@api.exception_handler(AuthenticationError)
+def on_unauthenticated(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
+    response = problem(request, 401, "Sign in or send a valid API key as a Bearer token.")
+    response["WWW-Authenticate"] = 'Bearer realm="kreis"'
+    return response
+
+
+@api.exception_handler(HttpError)
+def on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
+    return problem(request, exc.status_code, exc.message)
+
+
+@api.exception_handler(Http404)
+def on_not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
+    return problem(request, 404, "No such object, or you may not see it.")
+
+
+@api.exception_handler(PermissionDenied)
+def on_permission_denied(request: HttpRequest, exc: PermissionDenied) -> HttpResponse:
+    return problem(request, 403, "You may not do this.")
+
+
+@api.exception_handler(Exception)
+def on_server_error(request: HttpRequest, exc: Exception) -> HttpResponse:
+    log.exception("API error", extra={"path": request.path})
+    return problem(request, 500, "An unexpected error occurred; it has been logged.")

@@ -1,0 +1,77 @@
+"""The ``kreis`` command: serve, worker, migrate, createuser, apikey, demo, check, and every
+Django management command besides.
+
+A bad setting stops the command with one line naming it (no traceback, nothing written).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+COMMANDS = {
+    "serve": ("serve", "serve the web app through gunicorn (HOST, PORT)", True),
+    "worker": ("run_huey", "run the background job worker (Huey)", True),
+    "migrate": ("migrate", "create or update the database tables", True),
+    "createuser": ("createuser", "create a user: --username --password --role …", True),
+    "apikey": ("apikey", "create, list or revoke personal API keys", True),
+    "demo": ("demo", "create demo data: --size small|large", True),
+    "check": ("check", "check settings, database, job queue and data folder", False),
+}
+
+USAGE = """usage: kreis <command> [options]
+
+Kreis — an open-source CRM.
+
+commands:
+{commands}
+
+Any other Django management command works too (e.g. kreis collectstatic, kreis shell).
+Run 'kreis <command> --help' for a command's options.
+"""
+
+
+def _usage() -> str:
+    lines = "\n".join(f"  {name:<11} {help_}" for name, (_, help_, _) in COMMANDS.items())
+    return USAGE.format(commands=lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or argv[0] in {"-h", "--help", "help"}:
+        sys.stdout.write(_usage())
+        return 0
+    if argv[0] in {"--version", "version"}:
+        from kreis import __version__
+
+        print(f"kreis {__version__}")
+        return 0
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "kreis.settings")
+    name, *rest = argv
+    django_name, _help, needs_services = COMMANDS.get(name, (name, "", False))
+    wants_help = "-h" in rest or "--help" in rest
+
+    from kreis.config import ConfigError
+
+    try:
+        import django
+
+        django.setup()
+        if needs_services and not wants_help:
+            from kreis.core.checks import preflight
+
+            preflight()
+    except ConfigError as exc:
+        print(f"kreis: {exc}", file=sys.stderr)
+        return 2
+
+    from django.core.management import execute_from_command_line
+
+    if name == "check" and not wants_help and "--database" not in rest:
+        rest = [*rest, "--database", "default"]
+    execute_from_command_line(["kreis", django_name, *rest])
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

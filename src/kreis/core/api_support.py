@@ -1,0 +1,94 @@
+"""What every API router shares: authentication, problem details, strict input schemas."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from django.http import HttpRequest
+from ninja import Field, Path, Schema
+from ninja.errors import AuthorizationError
+from ninja.pagination import PageNumberPagination
+from ninja.security import APIKeyCookie, HttpBearer
+from pydantic import ConfigDict, field_validator
+
+from kreis.core.models import User
+from kreis.core.queries import apikey_authenticate
+
+SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+
+
+class BrowserSession(APIKeyCookie):
+    """The signed-in browser user; unsafe methods need the CSRF token (X-CSRFToken)."""
+
+    param_name = "sessionid"
+
+    def authenticate(self, request: HttpRequest, key: str | None) -> User | None:
+        user = request.user
+        if user.is_authenticated and user.is_active:
+            request.api_key = None  # type: ignore[attr-defined]
+            return user
+        return None
+
+
+class ApiKeyBearer(HttpBearer):
+    """``Authorization: Bearer kreis_…``: a personal API key, scoped read or read-write."""
+
+    def authenticate(self, request: HttpRequest, token: str) -> User | None:
+        key = apikey_authenticate(token)
+        if key is None:
+            return None
+        if request.method not in SAFE_METHODS and not key.can_write:
+            raise AuthorizationError(message="This API key may only read.")
+        request.api_key = key  # type: ignore[attr-defined]
+        request.user = key.user
+        return key.user
+
+
+class Input(Schema):
+    """Base of every write schema: a field the API does not accept is an error, not ignored."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _no_nul_characters(cls, value: Any) -> Any:
+        # PostgreSQL cannot store NUL in text; refuse it on every database alike.
+        if isinstance(value, str) and "\x00" in value:
+            raise ValueError("must not contain NUL characters")
+        return value
+
+
+class Problem(Schema):
+    """RFC 9457 problem details."""
+
+    type: str = "about:blank"
+    title: str
+    status: int
+    detail: str | None = None
+    instance: str | None = None
+    errors: list[dict[str, Any]] | None = None
+
+
+PROBLEM_RESPONSES: dict[int, type[Schema]] = {
+    400: Problem,
+    401: Problem,
+    403: Problem,
+    404: Problem,
+    409: Problem,
+    422: Problem,
+}
+
+
+MAX_ID = 2**63 - 1  # the largest primary key any of our databases stores
+
+ObjectId = Annotated[int, Path(ge=1, le=MAX_ID)]
+IdValue = Annotated[int, Field(ge=1, le=MAX_ID)]
+SearchText = Annotated[str, Field(max_length=100, pattern=r"^[^\x00]*$")]
+
+
+class Pagination(PageNumberPagination):
+    """``page`` and ``page_size`` (at most 500), bounded so no database is asked the absurd."""
+
+    class Input(Schema):
+        page: int = Field(1, ge=1, le=1_000_000)
+        page_size: int | None = Field(None, ge=1, le=500)

@@ -1,0 +1,44 @@
+import sys
+
+from django.core.management.base import BaseCommand, CommandError
+
+from kreis.core.demo import SIZES, create_demo, demo_logins
+from kreis.core.models import User
+
+
+class Command(BaseCommand):
+    help = "Create demo data (users in every role, teams, …) and print the demo logins."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--size", choices=list(SIZES), default="small")
+        parser.add_argument("--seed", type=int, help="make the generated names repeatable")
+        parser.add_argument(
+            "--if-empty",
+            action="store_true",
+            help="only when the database has no users; else just print the demo logins",
+        )
+
+    def handle(self, *args, size, seed, if_empty, **opts):
+        if if_empty and User.objects.exists():
+            logins = demo_logins()
+            if logins:
+                self._print_logins(logins)
+            return
+        try:
+            result = create_demo(size=size, seed=seed, progress=self._progress)
+        except ValueError as exc:
+            raise CommandError(str(exc)) from None
+        self.stdout.write(f"created {result.users} users in {result.teams} teams")
+        self._print_logins(demo_logins() or "")
+
+    def _progress(self, done: int, total: int) -> None:
+        if sys.stderr.isatty():
+            width = 30
+            filled = width * done // total
+            sys.stderr.write(f"\r  users [{'#' * filled}{'.' * (width - filled)}] {done}/{total}")
+            if done == total:
+                sys.stderr.write("\n")
+
+    def _print_logins(self, logins: str) -> None:
+        self.stdout.write("Demo logins (username, password):")
+        self.stdout.write(logins.rstrip())

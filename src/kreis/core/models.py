@@ -1,0 +1,188 @@
+"""Users, teams, roles, API keys and notifications: what every other part of Kreis builds on."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractUser, UserManager
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+
+class Role(models.TextChoices):
+    """What a user may do in general; which records they see follows from owner and team."""
+
+    ADMIN = "admin", _("Administrator")
+    SALES_MANAGER = "sales_manager", _("Sales manager")
+    SALES_REP = "sales_rep", _("Sales rep")
+    SERVICE_AGENT = "service_agent", _("Service agent")
+    MARKETING = "marketing", _("Marketing")
+    READ_ONLY = "read_only", _("Read-only")
+
+
+ROLE_DESCRIPTIONS = {
+    Role.ADMIN: _("Sees and changes everything; manages users, teams, roles and settings."),
+    Role.SALES_MANAGER: _(
+        "Sees and changes the records of the teams they manage; plans targets and pipelines."
+    ),
+    Role.SALES_REP: _("Sees and changes their own records and those of their team."),
+    Role.SERVICE_AGENT: _("Handles cases and complaints for their own and their team's customers."),
+    Role.MARKETING: _(
+        "Runs campaigns, segments and mailings for their own and their team's records."
+    ),
+    Role.READ_ONLY: _("Reads the records of their teams; changes nothing."),
+}
+
+
+class User(AbstractUser):
+    role = models.CharField(_("role"), max_length=20, choices=Role.choices, default=Role.SALES_REP)
+    language = models.CharField(
+        _("language"), max_length=5, choices=settings.LANGUAGES, blank=True, default=""
+    )
+    job_title = models.CharField(_("job title"), max_length=120, blank=True)
+    phone = models.CharField(_("phone"), max_length=40, blank=True)
+
+    objects = UserManager()
+
+    class Meta:
+        verbose_name = _("user")
+        verbose_name_plural = _("users")
+        ordering = ["last_name", "first_name", "username"]
+
+    def __str__(self) -> str:
+        return self.get_full_name() or self.username
+
+    @property
+    def is_admin(self) -> bool:
+        return self.is_active and (self.role == Role.ADMIN or self.is_superuser)
+
+    @property
+    def is_read_only(self) -> bool:
+        return self.role == Role.READ_ONLY
+
+    def team_ids(self) -> set[int]:
+        """Teams the user belongs to, cached on the instance for the request."""
+        if not hasattr(self, "_team_ids"):
+            self._team_ids = set(self.memberships.values_list("team_id", flat=True))
+        return self._team_ids
+
+    def managed_team_ids(self) -> set[int]:
+        if not hasattr(self, "_managed_team_ids"):
+            self._managed_team_ids = set(
+                self.memberships.filter(is_manager=True).values_list("team_id", flat=True)
+            )
+        return self._managed_team_ids
+
+
+class Team(models.Model):
+    name = models.CharField(_("name"), max_length=120, unique=True)
+    description = models.TextField(_("description"), blank=True)
+    members = models.ManyToManyField(
+        User, through="Membership", related_name="teams", verbose_name=_("members")
+    )
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("team")
+        verbose_name_plural = _("teams")
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Membership(models.Model):
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="memberships")
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="memberships")
+    is_manager = models.BooleanField(_("manager of the team"), default=False)
+    joined_at = models.DateTimeField(_("joined"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("team membership")
+        verbose_name_plural = _("team memberships")
+        constraints = [
+            models.UniqueConstraint(fields=["team", "user"], name="membership_unique_team_user")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} @ {self.team}"
+
+
+class ApiKeyScope(models.TextChoices):
+    READ = "read", _("Read")
+    READ_WRITE = "read_write", _("Read and write")
+
+
+API_KEY_PREFIX = "kreis_"
+
+
+def hash_api_key(raw: str) -> str:
+    # The key carries 256 random bits, so a plain SHA-256 is enough: no dictionary to guess from.
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+class ApiKey(models.Model):
+    """A personal key for integrations. Only its hash is stored; the key is shown once."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="api_keys")
+    name = models.CharField(_("name"), max_length=100)
+    prefix = models.CharField(_("prefix"), max_length=16, editable=False)
+    key_hash = models.CharField(max_length=64, unique=True, editable=False)
+    scope = models.CharField(
+        _("scope"), max_length=12, choices=ApiKeyScope.choices, default=ApiKeyScope.READ
+    )
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    last_used_at = models.DateTimeField(_("last used"), null=True, blank=True)
+    revoked_at = models.DateTimeField(_("revoked"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("API key")
+        verbose_name_plural = _("API keys")
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"
+
+    @staticmethod
+    def generate() -> tuple[str, str, str]:
+        """A new raw key with its display prefix and hash."""
+        raw = API_KEY_PREFIX + secrets.token_urlsafe(32)
+        return raw, raw[: len(API_KEY_PREFIX) + 6], hash_api_key(raw)
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None
+
+    @property
+    def can_write(self) -> bool:
+        return self.scope == ApiKeyScope.READ_WRITE
+
+
+class Notification(models.Model):
+    """A message for one user, shown in the notifications area of the app shell."""
+
+    class Level(models.TextChoices):
+        INFO = "info", _("Information")
+        SUCCESS = "success", _("Success")
+        WARNING = "warning", _("Warning")
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="notifications")
+    level = models.CharField(max_length=10, choices=Level.choices, default=Level.INFO)
+    title = models.CharField(_("title"), max_length=200)
+    body = models.TextField(_("text"), blank=True)
+    url = models.CharField(_("link"), max_length=500, blank=True)
+    created_at = models.DateTimeField(_("created"), default=timezone.now, db_index=True)
+    read_at = models.DateTimeField(_("read"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("notification")
+        verbose_name_plural = _("notifications")
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["user", "read_at"], name="notification_user_unread")]
+
+    def __str__(self) -> str:
+        return self.title

@@ -1,0 +1,211 @@
+"""Writes for users, teams, API keys and notifications. Typed, keyword-only, atomic."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from kreis.core.models import ApiKey, ApiKeyScope, Membership, Notification, Role, Team, User
+
+
+def _require(actor: User | None, perm: str, obj: object = None) -> None:
+    """Services take the acting user; ``None`` means the system itself (CLI, demo, jobs)."""
+    if actor is not None and not actor.has_perm(perm, obj):
+        raise PermissionDenied
+
+
+@transaction.atomic
+def user_create(
+    *,
+    actor: User | None,
+    username: str,
+    password: str | None,
+    role: str = Role.SALES_REP,
+    email: str = "",
+    first_name: str = "",
+    last_name: str = "",
+    job_title: str = "",
+    phone: str = "",
+    language: str = "",
+    team_ids: Iterable[int] = (),
+) -> User:
+    """Create a user with a role and team memberships. Without a password the user must reset it."""
+    _require(actor, "core.manage_users")
+    user = User(
+        username=username.strip(),
+        email=email.strip().lower(),
+        first_name=first_name.strip(),
+        last_name=last_name.strip(),
+        job_title=job_title.strip(),
+        phone=phone.strip(),
+        role=role,
+        language=language,
+        is_staff=role == Role.ADMIN,
+    )
+    if User.objects.filter(username__iexact=user.username).exists():
+        raise ValidationError({"username": _("A user with this username already exists.")})
+    if user.email and User.objects.filter(email__iexact=user.email).exists():
+        raise ValidationError({"email": _("A user with this e-mail address already exists.")})
+    user.full_clean(exclude=["password"])
+    if password:
+        try:
+            validate_password(password, user)
+        except ValidationError as exc:
+            raise ValidationError({"password": exc.messages}) from None
+        user.set_password(password)
+    else:
+        user.set_unusable_password()
+    user.save()
+    _set_teams(user=user, team_ids=team_ids)
+    return user
+
+
+@transaction.atomic
+def user_update(*, actor: User | None, user: User, **fields: object) -> User:
+    """Change a user's profile, role, active flag or teams (``team_ids``)."""
+    _require(actor, "core.manage_users")
+    team_ids = fields.pop("team_ids", None)
+    allowed = {
+        "email",
+        "first_name",
+        "last_name",
+        "job_title",
+        "phone",
+        "role",
+        "language",
+        "is_active",
+    }
+    unknown = set(fields) - allowed
+    if unknown:
+        raise ValidationError({name: _("This field cannot be changed.") for name in unknown})
+    if actor is not None and user.pk == actor.pk:
+        if fields.get("is_active") is False or fields.get("role", Role.ADMIN) != Role.ADMIN:
+            raise ValidationError({"role": _("You cannot demote or deactivate yourself.")})
+    for name, value in fields.items():
+        setattr(user, name, value.strip().lower() if name == "email" else value)  # type: ignore[union-attr]
+    if user.email and User.objects.filter(email__iexact=user.email).exclude(pk=user.pk).exists():
+        raise ValidationError({"email": _("A user with this e-mail address already exists.")})
+    user.is_staff = user.role == Role.ADMIN or user.is_superuser
+    user.full_clean(exclude=["password"])
+    user.save()
+    if team_ids is not None:
+        _set_teams(user=user, team_ids=team_ids)  # type: ignore[arg-type]
+    return user
+
+
+def _set_teams(*, user: User, team_ids: Iterable[int]) -> None:
+    wanted = set(team_ids)
+    found = set(Team.objects.filter(pk__in=wanted).values_list("pk", flat=True))
+    if wanted - found:
+        raise ValidationError({"team_ids": _("Unknown team: %s") % sorted(wanted - found)})
+    user.memberships.exclude(team_id__in=wanted).delete()
+    existing = set(user.memberships.values_list("team_id", flat=True))
+    Membership.objects.bulk_create(Membership(user=user, team_id=t) for t in wanted - existing)
+
+
+@transaction.atomic
+def team_create(*, actor: User | None, name: str, description: str = "") -> Team:
+    _require(actor, "core.add_team")
+    name = name.strip()
+    if Team.objects.filter(name__iexact=name).exists():
+        raise ValidationError({"name": _("A team with this name already exists.")})
+    team = Team(name=name, description=description.strip())
+    team.full_clean()
+    team.save()
+    return team
+
+
+@transaction.atomic
+def team_update(*, actor: User | None, team: Team, name: str, description: str = "") -> Team:
+    _require(actor, "core.change_team", team)
+    name = name.strip()
+    if Team.objects.filter(name__iexact=name).exclude(pk=team.pk).exists():
+        raise ValidationError({"name": _("A team with this name already exists.")})
+    team.name = name
+    team.description = description.strip()
+    team.full_clean()
+    team.save()
+    return team
+
+
+@transaction.atomic
+def team_set_member(*, actor: User | None, team: Team, user: User, is_manager: bool) -> Membership:
+    """Add a user to a team, or change whether they manage it."""
+    _require(actor, "core.change_team", team)
+    if not user.is_active:
+        raise ValidationError({"user_id": _("Inactive users cannot join a team.")})
+    membership, _created = Membership.objects.update_or_create(
+        team=team, user=user, defaults={"is_manager": is_manager}
+    )
+    return membership
+
+
+@transaction.atomic
+def team_remove_member(*, actor: User | None, team: Team, user: User) -> None:
+    _require(actor, "core.change_team", team)
+    if actor is not None and actor.pk == user.pk and not actor.is_admin:
+        raise ValidationError({"user_id": _("You cannot remove yourself from a team you manage.")})
+    team.memberships.filter(user=user).delete()
+
+
+@transaction.atomic
+def team_delete(*, actor: User | None, team: Team) -> None:
+    _require(actor, "core.delete_team", team)
+    team.delete()
+
+
+@transaction.atomic
+def apikey_create(
+    *, actor: User | None, user: User, name: str, scope: str = ApiKeyScope.READ
+) -> tuple[ApiKey, str]:
+    """A new personal API key; returns the stored key and the raw key, which is shown once."""
+    if actor is not None and actor.pk != user.pk and not actor.is_admin:
+        raise PermissionDenied
+    if user.is_read_only and scope == ApiKeyScope.READ_WRITE:
+        raise ValidationError({"scope": _("Read-only users can only have read keys.")})
+    raw, prefix, key_hash = ApiKey.generate()
+    key = ApiKey(user=user, name=name.strip(), scope=scope, prefix=prefix, key_hash=key_hash)
+    key.full_clean()
+    key.save()
+    return key, raw
+
+
+def apikey_revoke(*, actor: User | None, key: ApiKey) -> ApiKey:
+    _require(actor, "core.change_apikey", key)
+    if key.revoked_at is None:
+        key.revoked_at = timezone.now()
+        key.save(update_fields=["revoked_at"])
+    return key
+
+
+def notification_create(
+    *, user: User, title: str, body: str = "", url: str = "", level: str = Notification.Level.INFO
+) -> Notification:
+    return Notification.objects.create(user=user, title=title, body=body, url=url, level=level)
+
+
+def notification_mark_read(*, user: User, notification: Notification | None = None) -> int:
+    """Mark one notification, or all of the user's, as read; returns how many changed."""
+    qs = Notification.objects.filter(user=user, read_at__isnull=True)
+    if notification is not None:
+        qs = qs.filter(pk=notification.pk)
+    return qs.update(read_at=timezone.now())
+
+
+def user_update_profile(*, user: User, **fields: object) -> User:
+    """A user changes their own name, title, phone or language (not role or teams)."""
+    allowed = {"first_name", "last_name", "job_title", "phone", "language"}
+    unknown = set(fields) - allowed
+    if unknown:
+        raise ValidationError({name: _("This field cannot be changed.") for name in unknown})
+    for name, value in fields.items():
+        if value is not None:
+            setattr(user, name, value.strip() if isinstance(value, str) else value)
+    user.full_clean(exclude=["password"])
+    user.save()
+    return user

@@ -1,0 +1,31 @@
+"""Background jobs of the core app (Huey)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.contrib.sessions.models import Session
+from django.utils import timezone
+from huey import crontab
+from huey.contrib.djhuey import db_periodic_task, db_task
+
+from kreis.core.models import Notification, User
+
+
+@db_periodic_task(crontab(hour="3", minute="15"))
+def housekeeping() -> dict[str, int]:
+    """Nightly: drop expired sessions and read notifications older than 90 days."""
+    sessions, _ = Session.objects.filter(expire_date__lt=timezone.now()).delete()
+    cutoff = timezone.now() - timedelta(days=90)
+    notifications, _ = Notification.objects.filter(read_at__lt=cutoff).delete()
+    return {"sessions": sessions, "notifications": notifications}
+
+
+@db_task()
+def notify_users(user_ids: list[int], title: str, body: str = "", url: str = "") -> int:
+    """Send a notification to many users at once (e.g. an administrator's announcement)."""
+    users = User.objects.filter(pk__in=user_ids, is_active=True).values_list("pk", flat=True)
+    Notification.objects.bulk_create(
+        Notification(user_id=pk, title=title, body=body, url=url) for pk in users
+    )
+    return len(users)

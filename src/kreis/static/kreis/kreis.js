@@ -1,0 +1,55 @@
+// Kreis app shell behaviour. No inline scripts anywhere: the Content-Security-Policy forbids them.
+(function () {
+  "use strict";
+
+  // "/" focuses the global search, Escape leaves it and closes its results.
+  document.addEventListener("keydown", function (event) {
+    var search = document.getElementById("global-search");
+    if (!search) return;
+    var typing = /^(INPUT|TEXTAREA|SELECT)$/.test(event.target.tagName) || event.target.isContentEditable;
+    if (event.key === "/" && !typing) {
+      event.preventDefault();
+      search.focus();
+      search.select();
+    } else if (event.key === "Escape" && event.target === search) {
+      document.getElementById("search-results").innerHTML = "";
+      search.blur();
+    } else if (event.key === "ArrowDown" && event.target === search) {
+      var first = document.querySelector("#search-results a");
+      if (first) { event.preventDefault(); first.focus(); }
+    }
+  });
+
+  // Buttons with data-confirm ask before they submit.
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest("[data-confirm]");
+    if (button && !window.confirm(button.getAttribute("data-confirm"))) {
+      event.preventDefault();
+    }
+  });
+
+  // Close the search results when clicking elsewhere.
+  document.addEventListener("click", function (event) {
+    var box = document.getElementById("search-results");
+    if (box && !event.target.closest(".kreis-search")) box.innerHTML = "";
+  });
+
+  // Alpine components (CSP build: components are registered here, not written inline).
+  document.addEventListener("alpine:init", function () {
+    window.Alpine.data("copyField", function () {
+      return {
+        copy: function () {
+          var field = this.$refs.field;
+          var done = document.documentElement.lang === "de" ? "Kopiert" : "Copied";
+          field.select();
+          if (navigator.clipboard) {
+            navigator.clipboard.writeText(field.value).then(() => { this.$refs.label.textContent = done; });
+          } else {
+            document.execCommand("copy");
+            this.$refs.label.textContent = done;
+          }
+        },
+      };
+    });
+  });
+})();

@@ -1,0 +1,15 @@
+from django.contrib import admin
+from django.urls import include, path
+
+from kreis.api import api
+from kreis.core.views import healthz
+
+admin.site.site_header = "Kreis"
+
+urlpatterns = [
+    path("healthz", healthz, name="healthz"),
+    path("accounts/", include("allauth.urls")),
+    path("api/v1/", api.urls),
+    path("django-admin/", admin.site.urls),
+    path("", include("kreis.core.urls")),
+]

@@ -1,0 +1,88 @@
+"""Personas: alice (sales rep) and bob (her teammate) in team North, managed by mia;
+charlie is a rep in team South; dana is an administrator; rory reads only, in North."""
+
+import os
+import tempfile
+
+os.environ.setdefault("KREIS_DATA", tempfile.mkdtemp(prefix="kreis-test-"))
+
+import pytest  # noqa: E402
+from django.test import Client  # noqa: E402
+
+from kreis.core import services  # noqa: E402
+from kreis.core.models import Role  # noqa: E402
+from tests.factories import MembershipFactory, TeamFactory, UserFactory  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def _clear_cache():
+    from django.core.cache import cache
+
+    cache.clear()
+
+
+@pytest.fixture
+def north(db):
+    return TeamFactory(name="North")
+
+
+@pytest.fixture
+def south(db):
+    return TeamFactory(name="South")
+
+
+@pytest.fixture
+def alice(north):
+    user = UserFactory(username="alice", first_name="Alice", last_name="Adler")
+    MembershipFactory(team=north, user=user)
+    return user
+
+
+@pytest.fixture
+def bob(north):
+    user = UserFactory(username="bob", first_name="Bob", last_name="Becker")
+    MembershipFactory(team=north, user=user)
+    return user
+
+
+@pytest.fixture
+def mia(north):
+    user = UserFactory(username="mia", first_name="Mia", last_name="Meyer", role=Role.SALES_MANAGER)
+    MembershipFactory(team=north, user=user, is_manager=True)
+    return user
+
+
+@pytest.fixture
+def charlie(south):
+    user = UserFactory(username="charlie", first_name="Charlie", last_name="Christ")
+    MembershipFactory(team=south, user=user)
+    return user
+
+
+@pytest.fixture
+def dana(db):
+    return UserFactory(username="dana", first_name="Dana", last_name="Dorn", role=Role.ADMIN)
+
+
+@pytest.fixture
+def rory(north):
+    user = UserFactory(username="rory", first_name="Rory", last_name="Roth", role=Role.READ_ONLY)
+    MembershipFactory(team=north, user=user)
+    return user
+
+
+def client_for(user) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+@pytest.fixture
+def api_key_for(db):
+    """A raw API key for a user: api_key_for(alice, scope="read_write")."""
+
+    def make(user, scope="read_write"):
+        _, raw = services.apikey_create(actor=None, user=user, name="test", scope=scope)
+        return raw
+
+    return make

@@ -1,0 +1,32 @@
+"""Every API route, fuzzed by schemathesis from the OpenAPI schema: no server errors."""
+
+import pytest
+import schemathesis
+from hypothesis import HealthCheck, settings
+
+from kreis.core import services
+from kreis.wsgi import application
+
+schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", application)
+
+
+@pytest.fixture
+def admin_key(dana, alice, north):
+    _, raw = services.apikey_create(actor=None, user=dana, name="fuzz", scope="read_write")
+    return raw
+
+
+@pytest.mark.django_db
+@schema.parametrize()
+@settings(
+    max_examples=25,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+def test_api_never_answers_with_a_server_error(case, admin_key):
+    response = case.call(headers={"Authorization": f"Bearer {admin_key}"})
+    assert response.status_code < 500, f"{case.method} {case.formatted_path}: {response.text[:500]}"
+    if response.status_code >= 400:
+        assert response.headers.get("content-type", [""])[0].startswith(
+            "application/problem+json"
+        ), f"{case.method} {case.formatted_path}: {response.status_code} {response.headers}"

@@ -1,0 +1,73 @@
+"""Dependency direction: core <- domain apps <- outer layers; nothing imports views."""
+
+import ast
+from pathlib import Path
+
+SRC = Path(__file__).resolve().parents[1] / "src" / "kreis"
+DOMAIN = {
+    "core",
+    "parties",
+    "sales",
+    "leads",
+    "marketing",
+    "activities",
+    "service",
+    "feedback",
+    "channels",
+}
+OUTER = {"analytics", "portal", "automation", "migration", "privacy", "api", "cli"}
+
+
+def imported_modules(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    names = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module)
+            names.update(f"{node.module}.{alias.name}" for alias in node.names)
+    return names
+
+
+def app_of(module: str) -> str | None:
+    parts = module.split(".")
+    return parts[1] if len(parts) > 1 and parts[0] == "kreis" else None
+
+
+def test_domain_apps_never_import_outer_layers():
+    offences = []
+    for app in DOMAIN:
+        for path in (SRC / app).rglob("*.py") if (SRC / app).exists() else []:
+            for module in imported_modules(path):
+                if app_of(module) in OUTER:
+                    offences.append(f"{path.relative_to(SRC)} imports {module}")
+    assert offences == []
+
+
+def test_core_imports_no_domain_app():
+    offences = [
+        f"{path.relative_to(SRC)} imports {module}"
+        for path in (SRC / "core").rglob("*.py")
+        for module in imported_modules(path)
+        if app_of(module) in DOMAIN - {"core"}
+    ]
+    assert offences == []
+
+
+def test_nothing_imports_views_except_url_configuration():
+    offences = []
+    for path in SRC.rglob("*.py"):
+        if path.name in {"urls.py"} or path.name.endswith("views.py"):
+            continue
+        for module in imported_modules(path):
+            if module.endswith("views") or ".views." in module or module.endswith("_views"):
+                offences.append(f"{path.relative_to(SRC)} imports {module}")
+    assert offences == []
+
+
+def test_the_check_sees_an_offence(tmp_path):
+    # The checker itself works: an outer-layer import is found.
+    sample = tmp_path / "sample.py"
+    sample.write_text("from kreis.analytics import clv\nimport kreis.api\n")
+    assert {app_of(m) for m in imported_modules(sample)} >= {"analytics", "api"}
