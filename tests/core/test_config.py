@@ -14,7 +14,8 @@ KREIS = [sys.executable, "-m", "kreis.cli"]
 
 
 def run_kreis(*args, data: Path, **env):
-    environment = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL"}}
+    dropped = {"DATABASE_URL", "REDIS_URL", "DJANGO_ALLOW_ASYNC_UNSAFE"}
+    environment = {k: v for k, v in os.environ.items() if k not in dropped}
     environment |= {"KREIS_DATA": str(data), **env}
     return subprocess.run(  # noqa: S603
         [*KREIS, *args], capture_output=True, text=True, env=environment, timeout=120, check=False
