@@ -27,7 +27,7 @@ messages: $(VENV)/.installed
 
 # Refresh the catalogues from the source (needs GNU gettext's xgettext).
 makemessages: $(VENV)/.installed
-	cd src/kreis && ../../$(BIN)/django-admin makemessages -l de -l en --settings=kreis.settings --no-obsolete -i "static/*"
+	cd src/kreis && ../../$(BIN)/django-admin makemessages -l de --settings=kreis.settings --no-obsolete -i "static/*"
 
 run: install messages
 	$(BIN)/kreis migrate -v0

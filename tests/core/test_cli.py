@@ -68,7 +68,8 @@ def test_apikey_create_prints_a_working_key(alice, capsys):
 
 
 @pytest.mark.django_db
-def test_demo_creates_every_role_with_german_and_english_names(capsys):
+def test_demo_creates_every_role_with_german_and_english_names(capsys, settings, tmp_path):
+    settings.DATA_DIR = tmp_path
     call_command("demo", "--size", "small", "--seed", "7")
     out = capsys.readouterr().out
     assert "admin" in out
@@ -94,7 +95,8 @@ def test_demo_if_empty_leaves_an_existing_database_alone(alice):
 
 
 @pytest.mark.django_db
-def test_demo_large_has_many_users_and_teams():
+def test_demo_large_has_many_users_and_teams(settings, tmp_path):
+    settings.DATA_DIR = tmp_path
     call_command("demo", "--size", "large", "--seed", "1")
     assert User.objects.count() == 206
     assert Team.objects.count() == 20
