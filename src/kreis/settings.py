@@ -241,6 +241,7 @@ LOGGING = {
             "propagate": False,
         },
         "django.request": {"handlers": ["console"], "level": "ERROR", "propagate": False},
+        "huey": {"handlers": ["console"], "level": LOG_LEVEL, "propagate": False},
     },
 }
 

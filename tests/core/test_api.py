@@ -201,3 +201,13 @@ def test_openapi_schema_and_docs_page(alice):
     assert "/api/v1/teams" in schema["paths"]
     docs = client_for(alice).get("/api/v1/docs")
     assert docs.status_code == 200
+
+
+def test_a_flood_of_bad_keys_is_throttled(alice, api_key_for):
+    raw = api_key_for(alice)
+    for _ in range(30):
+        assert Client().get("/api/v1/me", **bearer("kreis_wrong")).status_code == 401
+    response = Client().get("/api/v1/me", **bearer(raw))
+    assert response.status_code == 429
+    assert response["Content-Type"] == PROBLEM
+    assert response["Retry-After"] == "300"

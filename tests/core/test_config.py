@@ -125,3 +125,24 @@ def test_deploy_check_is_clean_under_production_settings(tmp_path):
         **production | {"KREIS_HTTPS": "0"},
     )
     assert plain.returncode != 0
+
+
+def test_redis_url_moves_cache_and_job_queue_to_redis(tmp_path):
+    code = (
+        "from django.conf import settings; from kreis.core.health import check_jobs;"
+        "print(settings.HUEY['huey_class'], settings.CACHES['default']['BACKEND'], check_jobs())"
+    )
+    result = run_kreis(
+        "shell",
+        "-c",
+        code,
+        data=tmp_path,
+        REDIS_URL="redis://127.0.0.1:6379/0",
+        KREIS_TESTING="0",
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split()[-3:] == [
+        "huey.RedisHuey",
+        "django.core.cache.backends.redis.RedisCache",
+        "RedisHuey",
+    ]

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
+from django.core.cache import cache
 from django.http import HttpRequest
 from ninja import Field, Path, Schema
-from ninja.errors import AuthorizationError
+from ninja.errors import AuthorizationError, Throttled
 from ninja.pagination import PageNumberPagination
 from ninja.security import APIKeyCookie, HttpBearer
 from pydantic import ConfigDict, field_validator
@@ -15,6 +16,8 @@ from kreis.core.models import User
 from kreis.core.queries import apikey_authenticate
 
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+BAD_KEYS_PER_WINDOW = 30
+BAD_KEY_WINDOW = 300  # seconds
 
 
 class BrowserSession(APIKeyCookie):
@@ -34,8 +37,14 @@ class ApiKeyBearer(HttpBearer):
     """``Authorization: Bearer kreis_…``: a personal API key, scoped read or read-write."""
 
     def authenticate(self, request: HttpRequest, token: str) -> User | None:
+        # Guessing keys is pointless (256 bits), but a flood of bad ones is refused early.
+        failures_key = f"kreis:api-key-failures:{request.META.get('REMOTE_ADDR', '')}"
+        if cache.get(failures_key, 0) >= BAD_KEYS_PER_WINDOW:
+            raise Throttled(wait=BAD_KEY_WINDOW)
         key = apikey_authenticate(token)
         if key is None:
+            cache.add(failures_key, 0, BAD_KEY_WINDOW)
+            cache.incr(failures_key)
             return None
         if request.method not in SAFE_METHODS and not key.can_write:
             raise AuthorizationError(message="This API key may only read.")
