@@ -16,6 +16,7 @@ from ninja.renderers import JSONRenderer
 from kreis import __version__
 from kreis.core.api import router as core_router
 from kreis.core.api_support import ApiKeyBearer, BrowserSession
+from kreis.parties.api import router as parties_router
 
 log = logging.getLogger("kreis.api")
 
@@ -38,6 +39,7 @@ api = NinjaAPI(
     openapi_url="/openapi.json",
 )
 api.add_router("/", core_router)
+api.add_router("/", parties_router)
 
 
 def problem(

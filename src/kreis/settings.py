@@ -27,6 +27,7 @@ if LANGUAGE_CODE not in {"en", "de"}:
     raise config.ConfigError("KREIS_LANGUAGE", f"expected 'en' or 'de', got {LANGUAGE_CODE!r}")
 TIME_ZONE = env("KREIS_TIME_ZONE", "Europe/Berlin")
 KREIS_CURRENCY = env("KREIS_CURRENCY", "EUR").upper()
+KREIS_PHONE_REGION = env("KREIS_PHONE_REGION", "DE").upper()
 ALLOWED_HOSTS = envlist("ALLOWED_HOSTS", "127.0.0.1,localhost,[::1]")
 CSRF_TRUSTED_ORIGINS = envlist("CSRF_TRUSTED_ORIGINS", "")
 LOGIN_ATTEMPTS = envint("KREIS_LOGIN_ATTEMPTS", 5)
@@ -37,6 +38,7 @@ SECRET_KEY = config.secret_key(DATA_DIR)
 # --- Applications ---------------------------------------------------------------------------
 INSTALLED_APPS = [
     "kreis.core",
+    "kreis.parties",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -53,6 +55,7 @@ INSTALLED_APPS = [
     "huey.contrib.djhuey",
     "csp",
     "ninja",
+    "simple_history",
 ]
 
 MIDDLEWARE = [
@@ -70,6 +73,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     "allauth.account.middleware.AccountMiddleware",
+    "simple_history.middleware.HistoryRequestMiddleware",
 ]
 
 ROOT_URLCONF = "kreis.urls"

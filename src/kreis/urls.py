@@ -11,5 +11,6 @@ urlpatterns = [
     path("accounts/", include("allauth.urls")),
     path("api/v1/", api.urls),
     path("django-admin/", admin.site.urls),
+    path("parties/", include("kreis.parties.urls")),
     path("", include("kreis.core.urls")),
 ]

@@ -6,14 +6,15 @@ Every later feature adds its own records here, so a new installation shows a liv
 from __future__ import annotations
 
 import secrets
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.db import transaction
 from faker import Faker
 
 from kreis.core import services
-from kreis.core.models import Membership, Notification, Role, User
+from kreis.core.models import Membership, Notification, Role, Team, User
 
 SIZES = {
     "small": {"extra_users": 12, "extra_teams": 0},
@@ -61,6 +62,27 @@ class DemoResult:
     password: str
     users: int
     teams: int
+    extra: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass
+class DemoContext:
+    """What each app's demo step gets: the size, a seeded Faker, the users and teams made."""
+
+    size: str
+    fake: Faker
+    users: list[User]
+    teams: list[Team]
+    progress: Callable[[str, int, int], None] | None = None
+
+
+# Apps register their demo steps here (in AppConfig.ready), so core imports no domain app.
+DEMO_STEPS: list[Callable[[DemoContext], dict[str, int]]] = []
+
+
+def register_demo_step(step: Callable[[DemoContext], dict[str, int]]) -> None:
+    if step not in DEMO_STEPS:
+        DEMO_STEPS.append(step)
 
 
 def demo_password_path():
@@ -147,7 +169,7 @@ def create_demo(*, size: str = "small", seed: int | None = None, progress=None) 
         user.set_unusable_password()
         extra.append(user)
         if progress:
-            progress(i + 1, spec["extra_users"])
+            progress("users", i + 1, spec["extra_users"])
     User.objects.bulk_create(extra, batch_size=500)
     for i, user in enumerate(User.objects.filter(username__in=[u.username for u in extra])):
         team = teams[i % len(teams)]
@@ -173,8 +195,20 @@ def create_demo(*, size: str = "small", seed: int | None = None, progress=None) 
         url="/accounts/2fa/",
         level=Notification.Level.WARNING,
     )
+    context = DemoContext(
+        size=size,
+        fake=fake,
+        users=list(User.objects.filter(is_active=True)),
+        teams=teams,
+        progress=progress,
+    )
+    counts: dict[str, int] = {}
+    for step in DEMO_STEPS:
+        counts.update(step(context))
     _write_logins(password)
-    return DemoResult(password=password, users=len(personas) + len(extra), teams=len(teams))
+    return DemoResult(
+        password=password, users=len(personas) + len(extra), teams=len(teams), extra=counts
+    )
 
 
 def _write_logins(password: str) -> None:

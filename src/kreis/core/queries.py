@@ -9,6 +9,19 @@ from django.utils import timezone
 from kreis.core.models import ApiKey, Membership, Notification, Team, User, hash_api_key
 
 
+def visible_records(queryset: QuerySet, *, user: User) -> QuerySet:
+    """Narrow owned records (with ``owner`` and ``team``) to what the user may see.
+
+    The query form of the ``core.view_record`` predicate: administrators see all; everyone
+    else what they own and what belongs to one of their teams.
+    """
+    if not user.is_authenticated or not user.is_active:
+        return queryset.none()
+    if user.is_admin:
+        return queryset
+    return queryset.filter(Q(owner_id=user.pk) | Q(team_id__in=user.team_ids()))
+
+
 def user_list_for_user(*, user: User, search: str = "", include_inactive: bool = False) -> QuerySet:
     """The user directory: every colleague is visible (to assign owners); admins see inactive."""
     qs = User.objects.all()

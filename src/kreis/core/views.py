@@ -15,6 +15,7 @@ from django.views.decorators.http import require_GET, require_POST
 from kreis.core import queries, services
 from kreis.core.forms import ApiKeyForm, ProfileForm
 from kreis.core.health import run_checks
+from kreis.core.search import search_all
 from kreis.core.web import apply_errors, is_htmx
 
 
@@ -34,10 +35,11 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_GET
 def search(request: HttpRequest) -> HttpResponse:
-    """Global search. The CRM records join it with their apps; today: colleagues and teams."""
+    """Global search: CRM records (from every app's provider), colleagues and teams."""
     q = request.GET.get("q", "").strip()[:100]
-    results = {"users": [], "teams": []}
+    results = {"records": [], "users": [], "teams": []}
     if len(q) >= 2:
+        results["records"] = search_all(user=request.user, text=q)
         results["users"] = list(queries.user_list_for_user(user=request.user, search=q)[:8])
         results["teams"] = list(queries.team_list_for_user(user=request.user, search=q)[:8])
     context = {"q": q, "results": results, "found": any(results.values())}

@@ -28,14 +28,19 @@ class Command(BaseCommand):
             result = create_demo(size=size, seed=seed, progress=self._progress)
         except ValueError as exc:
             raise CommandError(str(exc)) from None
-        self.stdout.write(f"created {result.users} users in {result.teams} teams")
+        made = ", ".join(f"{n} {what}" for what, n in result.extra.items())
+        self.stdout.write(
+            f"created {result.users} users in {result.teams} teams" + (f", {made}" if made else "")
+        )
         self._print_logins(demo_logins() or "")
 
-    def _progress(self, done: int, total: int) -> None:
-        if sys.stderr.isatty():
+    def _progress(self, what: str, done: int, total: int) -> None:
+        if sys.stderr.isatty() and (done == total or done % max(1, total // 100) == 0):
             width = 30
             filled = width * done // total
-            sys.stderr.write(f"\r  users [{'#' * filled}{'.' * (width - filled)}] {done}/{total}")
+            sys.stderr.write(
+                f"\r  {what:<12} [{'#' * filled}{'.' * (width - filled)}] {done}/{total}"
+            )
             if done == total:
                 sys.stderr.write("\n")
 

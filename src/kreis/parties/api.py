@@ -1,0 +1,368 @@
+"""API routes for organisations, persons, employments and relationships."""
+
+from datetime import datetime
+from typing import Literal
+
+from django.http import Http404, HttpRequest
+from ninja import Field, Router, Schema, Status
+from ninja.pagination import paginate
+
+from kreis.core.api_support import (
+    PROBLEM_RESPONSES,
+    IdValue,
+    Input,
+    ObjectId,
+    Pagination,
+    SearchText,
+)
+from kreis.core.queries import team_get_for_user, user_get_for_user
+from kreis.parties import queries, services
+from kreis.parties.models import (
+    AddressKind,
+    ContactKind,
+    Employment,
+    Party,
+    PartyKind,
+    PartyRole,
+    Relationship,
+    RelationshipType,
+)
+
+router = Router(tags=["parties"])
+
+RoleName = Literal[tuple(PartyRole.values)]  # type: ignore[valid-type]
+Sort = Literal["name", "-name", "created", "-created", "updated", "-updated"]
+
+
+class ContactIn(Input):
+    value: str = Field(min_length=1, max_length=254)
+    label: str = Field("", max_length=40)
+    is_primary: bool = False
+
+
+class ContactOut(Schema):
+    value: str
+    label: str
+    is_primary: bool
+
+
+class AddressIn(Input):
+    kind: Literal[tuple(AddressKind.values)] = AddressKind.OFFICE  # type: ignore[valid-type]
+    street: str = Field(min_length=1, max_length=200)
+    postal_code: str = Field("", max_length=20)
+    city: str = Field(min_length=1, max_length=100)
+    region: str = Field("", max_length=100)
+    country: str = Field("DE", pattern=r"^[A-Za-z]{2}$")
+    is_primary: bool = False
+
+
+class AddressOut(Schema):
+    kind: str
+    street: str
+    postal_code: str
+    city: str
+    region: str
+    country: str
+    is_primary: bool
+
+
+class EmploymentOut(Schema):
+    id: int
+    person_id: int
+    organization_id: int
+    position: str
+    department: str
+    is_primary_contact: bool
+
+
+class PartyOut(Schema):
+    id: int
+    name: str
+    industry: str
+    size: str
+    source: str
+    territory: str
+    website: str
+    vat_id: str
+    iban: str
+    notes: str
+    external_id: str | None
+    owner_id: int | None
+    team_id: int | None
+    roles: list[str]
+    tags: list[str]
+    emails: list[ContactOut]
+    phones: list[ContactOut]
+    socials: list[ContactOut]
+    addresses: list[AddressOut]
+    created_at: datetime
+    updated_at: datetime
+
+    @staticmethod
+    def resolve_roles(obj: Party) -> list[str]:
+        return sorted(r.role for r in obj.role_assignments.all())
+
+    @staticmethod
+    def resolve_tags(obj: Party) -> list[str]:
+        return sorted(t.name for t in obj.tags.all())
+
+    @staticmethod
+    def resolve_emails(obj: Party) -> list:
+        return [c for c in obj.contact_points.all() if c.kind == ContactKind.EMAIL]
+
+    @staticmethod
+    def resolve_phones(obj: Party) -> list:
+        return [c for c in obj.contact_points.all() if c.kind == ContactKind.PHONE]
+
+    @staticmethod
+    def resolve_socials(obj: Party) -> list:
+        return [c for c in obj.contact_points.all() if c.kind == ContactKind.SOCIAL]
+
+    @staticmethod
+    def resolve_addresses(obj: Party) -> list:
+        return list(obj.addresses.all())
+
+
+class OrganizationOut(PartyOut):
+    pass
+
+
+class PersonOut(PartyOut):
+    salutation: str
+    first_name: str
+    last_name: str
+    employments: list[EmploymentOut]
+
+    @staticmethod
+    def resolve_employments(obj: Party) -> list:
+        return list(obj.employments.all())
+
+
+class PartyWrite(Input):
+    industry: str | None = Field(None, max_length=100)
+    size: Literal["", "1-9", "10-49", "50-249", "250-999", "1000+"] | None = None
+    source: str | None = Field(None, max_length=100)
+    territory: str | None = Field(None, max_length=100)
+    website: str | None = Field(None, max_length=200)
+    vat_id: str | None = Field(None, max_length=20)
+    iban: str | None = Field(None, max_length=34)
+    notes: str | None = Field(None, max_length=20000)
+    external_id: str | None = Field(None, max_length=100)
+    owner_id: IdValue | None = None
+    team_id: IdValue | None = None
+    roles: list[RoleName] | None = None
+    tags: list[str] | None = Field(None, max_length=50)
+    emails: list[ContactIn] | None = Field(None, max_length=20)
+    phones: list[ContactIn] | None = Field(None, max_length=20)
+    socials: list[ContactIn] | None = Field(None, max_length=20)
+    addresses: list[AddressIn] | None = Field(None, max_length=20)
+
+
+class OrganizationCreate(PartyWrite):
+    name: str = Field(min_length=1, max_length=200)
+
+
+class OrganizationUpdate(PartyWrite):
+    name: str | None = Field(None, min_length=1, max_length=200)
+
+
+class PersonCreate(PartyWrite):
+    salutation: str = Field("", max_length=40)
+    first_name: str = Field("", max_length=100)
+    last_name: str = Field(min_length=1, max_length=100)
+
+
+class PersonUpdate(PartyWrite):
+    salutation: str | None = Field(None, max_length=40)
+    first_name: str | None = Field(None, max_length=100)
+    last_name: str | None = Field(None, min_length=1, max_length=100)
+
+
+def _write_args(request: HttpRequest, payload: Input) -> dict:
+    data = payload.model_dump(exclude_unset=True)
+    for key in ("emails", "phones", "socials", "addresses", "roles", "tags"):
+        if data.get(key) is None:
+            data.pop(key, None)
+    if "owner_id" in data:
+        owner_id = data.pop("owner_id")
+        data["owner"] = user_get_for_user(user=request.auth, pk=owner_id) if owner_id else None
+    if "team_id" in data:
+        team_id = data.pop("team_id")
+        data["team"] = team_get_for_user(user=request.auth, pk=team_id) if team_id else None
+    return {k: v for k, v in data.items() if v is not None or k in {"owner", "team"}}
+
+
+def _reload(request: HttpRequest, party: Party) -> Party:
+    return queries.party_get_for_user(user=request.auth, pk=party.pk)
+
+
+def _crud(kind: str, path: str, out, create_schema, update_schema) -> None:
+    """The five routes of one kind of party."""
+    label = "organisation" if kind == PartyKind.ORGANIZATION else "person"
+
+    @router.get(path, response=list[out], summary=f"List {label}s", operation_id=f"{label}_list")
+    @paginate(Pagination)
+    def list_(
+        request: HttpRequest,
+        q: SearchText = "",
+        role: RoleName | None = None,
+        tag: SearchText = "",
+        owner_id: IdValue | None = None,
+        team_id: IdValue | None = None,
+        sort: Sort = "name",
+    ):
+        return queries.party_list_for_user(
+            user=request.auth,
+            kind=kind,
+            search=q,
+            role=role or "",
+            tag=tag,
+            owner_id=owner_id,
+            team_id=team_id,
+            sort=sort,
+        )
+
+    @router.post(
+        path,
+        response={201: out, **PROBLEM_RESPONSES},
+        summary=f"Create a {label}",
+        operation_id=f"{label}_create",
+    )
+    def create(request: HttpRequest, payload: create_schema):
+        party = services.party_create(
+            actor=request.auth, kind=kind, **_write_args(request, payload)
+        )
+        return Status(201, _reload(request, party))
+
+    @router.get(
+        f"{path}/{{party_id}}",
+        response={200: out, **PROBLEM_RESPONSES},
+        summary=f"A {label}",
+        operation_id=f"{label}_detail",
+    )
+    def detail(request: HttpRequest, party_id: ObjectId):
+        return queries.party_get_for_user(user=request.auth, pk=party_id, kind=kind)
+
+    @router.patch(
+        f"{path}/{{party_id}}",
+        response={200: out, **PROBLEM_RESPONSES},
+        summary=f"Change a {label} (lists given replace the old ones)",
+        operation_id=f"{label}_update",
+    )
+    def update(request: HttpRequest, party_id: ObjectId, payload: update_schema):
+        party = queries.party_get_for_user(user=request.auth, pk=party_id, write=True, kind=kind)
+        services.party_update(actor=request.auth, party=party, **_write_args(request, payload))
+        return _reload(request, party)
+
+    @router.delete(
+        f"{path}/{{party_id}}",
+        response={204: None, **PROBLEM_RESPONSES},
+        summary=f"Delete a {label} (soft; restorable)",
+        operation_id=f"{label}_delete",
+    )
+    def delete(request: HttpRequest, party_id: ObjectId):
+        party = queries.party_get_for_user(user=request.auth, pk=party_id, write=True, kind=kind)
+        services.party_delete(actor=request.auth, party=party)
+        return Status(204, None)
+
+
+_crud(
+    PartyKind.ORGANIZATION,
+    "/organizations",
+    OrganizationOut,
+    OrganizationCreate,
+    OrganizationUpdate,
+)
+_crud(PartyKind.PERSON, "/persons", PersonOut, PersonCreate, PersonUpdate)
+
+
+class EmploymentIn(Input):
+    person_id: IdValue
+    organization_id: IdValue
+    position: str = Field("", max_length=120)
+    department: str = Field("", max_length=120)
+    is_primary_contact: bool = False
+
+
+@router.post(
+    "/employments",
+    response={201: EmploymentOut, **PROBLEM_RESPONSES},
+    summary="Link a person to an organisation",
+)
+def employment_create(request: HttpRequest, payload: EmploymentIn):
+    data = payload.model_dump()
+    person = queries.party_get_for_user(user=request.auth, pk=data.pop("person_id"), write=True)
+    organization = queries.party_get_for_user(user=request.auth, pk=data.pop("organization_id"))
+    return Status(
+        201,
+        services.employment_set(
+            actor=request.auth, person=person, organization=organization, **data
+        ),
+    )
+
+
+@router.delete(
+    "/employments/{employment_id}",
+    response={204: None, **PROBLEM_RESPONSES},
+    summary="Unlink a person from an organisation",
+)
+def employment_delete(request: HttpRequest, employment_id: ObjectId):
+    employment = Employment.objects.filter(pk=employment_id).first()
+    if employment is None:
+        raise Http404
+    queries.party_get_for_user(user=request.auth, pk=employment.person_id, write=True)
+    services.employment_remove(actor=request.auth, employment=employment)
+    return Status(204, None)
+
+
+class RelationshipIn(Input):
+    source_id: IdValue
+    target_id: IdValue
+    type: Literal[tuple(RelationshipType.values)]  # type: ignore[valid-type]
+    note: str = Field("", max_length=200)
+
+
+class RelationshipOut(Schema):
+    id: int
+    source_id: int
+    target_id: int
+    type: str
+    note: str
+    created_at: datetime
+
+
+@router.get("/relationships", response=list[RelationshipOut], summary="Relationships of a party")
+@paginate(Pagination)
+def relationship_list(request: HttpRequest, party_id: IdValue):
+    party = queries.party_get_for_user(user=request.auth, pk=party_id)
+    return queries.party_relationships(party=party, user=request.auth)
+
+
+@router.post(
+    "/relationships",
+    response={201: RelationshipOut, **PROBLEM_RESPONSES},
+    summary="Relate two parties",
+)
+def relationship_create(request: HttpRequest, payload: RelationshipIn):
+    source = queries.party_get_for_user(user=request.auth, pk=payload.source_id, write=True)
+    target = queries.party_get_for_user(user=request.auth, pk=payload.target_id)
+    return Status(
+        201,
+        services.relationship_add(
+            actor=request.auth, source=source, target=target, type=payload.type, note=payload.note
+        ),
+    )
+
+
+@router.delete(
+    "/relationships/{relationship_id}",
+    response={204: None, **PROBLEM_RESPONSES},
+    summary="Remove a relationship",
+)
+def relationship_delete(request: HttpRequest, relationship_id: ObjectId):
+    relationship = Relationship.objects.filter(pk=relationship_id).first()
+    if relationship is None:
+        raise Http404
+    queries.party_get_for_user(user=request.auth, pk=relationship.source_id, write=True)
+    services.relationship_remove(actor=request.auth, relationship=relationship)
+    return Status(204, None)

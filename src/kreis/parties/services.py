@@ -1,0 +1,337 @@
+"""Writes of parties: typed, keyword-only, atomic; every change lands in the party's history."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from kreis.core.models import Team, User
+from kreis.parties.models import (
+    Address,
+    ContactKind,
+    ContactPoint,
+    Employment,
+    Party,
+    PartyKind,
+    PartyRole,
+    PartyRoleAssignment,
+    Relationship,
+    Tag,
+)
+from kreis.parties.normalize import (
+    normalize_email,
+    normalize_iban,
+    normalize_phone,
+    normalize_vat_id,
+)
+
+SCALAR_FIELDS = (
+    "name",
+    "salutation",
+    "first_name",
+    "last_name",
+    "industry",
+    "size",
+    "source",
+    "territory",
+    "website",
+    "vat_id",
+    "iban",
+    "notes",
+    "external_id",
+)
+
+
+def _check_assignment(*, actor: User | None, owner: User | None, team: Team | None) -> None:
+    """Who may give a record to whom: admins anyone; managers within their teams; others
+    only themselves and their own teams."""
+    if actor is None or actor.is_admin:
+        return
+    if team is not None and team.pk not in actor.team_ids():
+        raise ValidationError({"team_id": _("You can only assign your own teams.")})
+    if owner is not None and owner.pk != actor.pk:
+        managed = actor.managed_team_ids()
+        owner_teams = set(owner.memberships.values_list("team_id", flat=True))
+        if not managed & owner_teams:
+            raise ValidationError(
+                {"owner_id": _("Only a manager of the owner's team can assign records to them.")}
+            )
+
+
+def _clean_scalars(kind: str, data: dict[str, Any]) -> dict[str, Any]:
+    data = {k: (v.strip() if isinstance(v, str) else v) for k, v in data.items()}
+    errors: dict[str, list[str]] = {}
+    for field, normalize in (("vat_id", normalize_vat_id), ("iban", normalize_iban)):
+        if data.get(field):
+            try:
+                data[field] = normalize(data[field])
+            except ValidationError as exc:
+                errors[field] = exc.messages
+    if "external_id" in data and not data["external_id"]:
+        data["external_id"] = None
+    if errors:
+        raise ValidationError(errors)
+    return data
+
+
+def _normalized_contacts(
+    kind: str, items: Iterable[Mapping[str, Any]], normalize
+) -> list[ContactPoint]:
+    points, errors = [], {}
+    for i, item in enumerate(items):
+        try:
+            value = normalize(str(item.get("value", "")))
+        except ValidationError as exc:
+            errors[f"{kind}s.{i}"] = exc.messages
+            continue
+        points.append(
+            ContactPoint(
+                kind=kind,
+                value=value,
+                label=str(item.get("label", "")).strip()[:40],
+                is_primary=bool(item.get("is_primary", False)),
+            )
+        )
+    if errors:
+        raise ValidationError(errors)
+    if points and not any(p.is_primary for p in points):
+        points[0].is_primary = True
+    return points
+
+
+def _social(raw: str) -> str:
+    value = raw.strip()
+    if not value:
+        raise ValidationError(_("A social profile needs a handle or URL."))
+    return value[:254]
+
+
+def _replace_contacts(party: Party, kind: str, items, normalize) -> None:
+    points = _normalized_contacts(kind, items, normalize)
+    party.contact_points.filter(kind=kind).delete()
+    for point in points:
+        point.party = party
+        point.full_clean(exclude=["party"])
+    ContactPoint.objects.bulk_create(points)
+
+
+def _replace_addresses(party: Party, items: Iterable[Mapping[str, Any]]) -> None:
+    addresses, errors = [], {}
+    for i, item in enumerate(items):
+        address = Address(
+            party=party, **{k: (v.strip() if isinstance(v, str) else v) for k, v in item.items()}
+        )
+        address.country = (address.country or "DE").upper()
+        try:
+            address.full_clean(exclude=["party"])
+        except ValidationError as exc:
+            errors.update({f"addresses.{i}.{f}": m for f, m in exc.message_dict.items()})
+        addresses.append(address)
+    if errors:
+        raise ValidationError(errors)
+    if addresses and not any(a.is_primary for a in addresses):
+        addresses[0].is_primary = True
+    party.addresses.all().delete()
+    Address.objects.bulk_create(addresses)
+
+
+def _set_roles(party: Party, roles: Iterable[str]) -> None:
+    wanted = set(roles)
+    unknown = wanted - set(PartyRole.values)
+    if unknown:
+        raise ValidationError({"roles": _("Unknown role: %s") % ", ".join(sorted(unknown))})
+    party.role_assignments.exclude(role__in=wanted).delete()
+    have = set(party.role_assignments.values_list("role", flat=True))
+    PartyRoleAssignment.objects.bulk_create(
+        PartyRoleAssignment(party=party, role=r) for r in wanted - have
+    )
+
+
+def _set_tags(party: Party, names: Iterable[str]) -> None:
+    tags = []
+    for name in {n.strip()[:50] for n in names if n.strip()}:
+        tag = Tag.objects.filter(name__iexact=name).first() or Tag.objects.create(name=name)
+        tags.append(tag)
+    party.tags.set(tags)
+
+
+def _apply_related(party: Party, related: dict[str, Any]) -> None:
+    if related.get("emails") is not None:
+        _replace_contacts(party, ContactKind.EMAIL, related["emails"], normalize_email)
+    if related.get("phones") is not None:
+        _replace_contacts(party, ContactKind.PHONE, related["phones"], normalize_phone)
+    if related.get("socials") is not None:
+        _replace_contacts(party, ContactKind.SOCIAL, related["socials"], _social)
+    if related.get("addresses") is not None:
+        _replace_addresses(party, related["addresses"])
+    if related.get("roles") is not None:
+        _set_roles(party, related["roles"])
+    if related.get("tags") is not None:
+        _set_tags(party, related["tags"])
+
+
+def _save(party: Party) -> None:
+    if party.kind == PartyKind.PERSON:
+        party.name = " ".join(p for p in (party.first_name, party.last_name) if p)
+        if not party.name:
+            raise ValidationError({"last_name": _("A person needs a first or last name.")})
+    elif not party.name:
+        raise ValidationError({"name": _("An organisation needs a name.")})
+    if party.external_id and (
+        Party.objects.filter(external_id=party.external_id).exclude(pk=party.pk).exists()
+    ):
+        raise ValidationError({"external_id": _("Another party has this external ID.")})
+    party.full_clean(exclude=["owner", "team", "tags"])
+    party.save()
+
+
+@transaction.atomic
+def party_create(
+    *,
+    actor: User | None,
+    kind: str,
+    owner: User | None = None,
+    team: Team | None = None,
+    emails: Iterable[Mapping[str, Any]] = (),
+    phones: Iterable[Mapping[str, Any]] = (),
+    socials: Iterable[Mapping[str, Any]] = (),
+    addresses: Iterable[Mapping[str, Any]] = (),
+    roles: Iterable[str] = (),
+    tags: Iterable[str] = (),
+    **fields: Any,
+) -> Party:
+    """Create an organisation or person with its contact data, roles and tags in one step.
+
+    Without an owner the acting user owns it; without a team, the actor's first team.
+    """
+    if kind not in PartyKind.values:
+        raise ValidationError({"kind": _("Unknown kind of party.")})
+    if actor is not None and actor.is_read_only:
+        raise PermissionDenied
+    unknown = set(fields) - set(SCALAR_FIELDS)
+    if unknown:
+        raise ValidationError({f: _("This field cannot be set.") for f in sorted(unknown)})
+    if owner is None and actor is not None:
+        owner = actor
+    if team is None and actor is not None:
+        team = Team.objects.filter(pk__in=actor.team_ids()).order_by("pk").first()
+    _check_assignment(actor=actor, owner=owner, team=team)
+    party = Party(kind=kind, owner=owner, team=team, **_clean_scalars(kind, fields))
+    _save(party)
+    _apply_related(
+        party,
+        {
+            "emails": emails,
+            "phones": phones,
+            "socials": socials,
+            "addresses": addresses,
+            "roles": roles,
+            "tags": tags,
+        },
+    )
+    return party
+
+
+_UNSET: Any = object()
+
+
+@transaction.atomic
+def party_update(
+    *,
+    actor: User | None,
+    party: Party,
+    owner: User | None = _UNSET,
+    team: Team | None = _UNSET,
+    **changes: Any,
+) -> Party:
+    """Change a party's fields; lists given (emails, phones, …, roles, tags) replace the old."""
+    if actor is not None and not actor.has_perm("core.change_record", party):
+        raise PermissionDenied
+    related_keys = {"emails", "phones", "socials", "addresses", "roles", "tags"}
+    related = {k: changes.pop(k) for k in list(changes) if k in related_keys}
+    unknown = set(changes) - set(SCALAR_FIELDS)
+    if unknown:
+        raise ValidationError({f: _("This field cannot be changed.") for f in sorted(unknown)})
+    new_owner = party.owner if owner is _UNSET else owner
+    new_team = party.team if team is _UNSET else team
+    if (new_owner, new_team) != (party.owner, party.team):
+        _check_assignment(actor=actor, owner=new_owner, team=new_team)
+    party.owner, party.team = new_owner, new_team
+    for field, value in _clean_scalars(party.kind, changes).items():
+        setattr(party, field, value)
+    _save(party)
+    _apply_related(party, related)
+    return party
+
+
+@transaction.atomic
+def party_delete(*, actor: User | None, party: Party) -> None:
+    """Soft delete: the party disappears from lists and search but stays restorable."""
+    if actor is not None and not actor.has_perm("core.change_record", party):
+        raise PermissionDenied
+    party.deleted_at = timezone.now()
+    party.save(update_fields=["deleted_at", "updated_at"])
+
+
+@transaction.atomic
+def employment_set(
+    *,
+    actor: User | None,
+    person: Party,
+    organization: Party,
+    position: str = "",
+    department: str = "",
+    is_primary_contact: bool = False,
+) -> Employment:
+    """Link a person to an organisation (or change the link)."""
+    if actor is not None and not actor.has_perm("core.change_record", person):
+        raise PermissionDenied
+    if person.kind != PartyKind.PERSON or organization.kind != PartyKind.ORGANIZATION:
+        raise ValidationError({"organization_id": _("Only persons work for organisations.")})
+    if is_primary_contact:
+        organization.staff.exclude(person=person).update(is_primary_contact=False)
+    employment, _created = Employment.objects.update_or_create(
+        person=person,
+        organization=organization,
+        defaults={
+            "position": position.strip(),
+            "department": department.strip(),
+            "is_primary_contact": is_primary_contact,
+        },
+    )
+    return employment
+
+
+@transaction.atomic
+def employment_remove(*, actor: User | None, employment: Employment) -> None:
+    if actor is not None and not actor.has_perm("core.change_record", employment.person):
+        raise PermissionDenied
+    employment.delete()
+
+
+@transaction.atomic
+def relationship_add(
+    *, actor: User | None, source: Party, target: Party, type: str, note: str = ""
+) -> Relationship:
+    if actor is not None and not actor.has_perm("core.change_record", source):
+        raise PermissionDenied
+    if source.pk == target.pk:
+        raise ValidationError({"target_id": _("A party cannot relate to itself.")})
+    relationship = Relationship(source=source, target=target, type=type, note=note.strip())
+    relationship.full_clean(validate_constraints=False)
+    if Relationship.objects.filter(source=source, target=target, type=type).exists():
+        raise ValidationError({"type": _("This relationship exists already.")})
+    relationship.save()
+    return relationship
+
+
+@transaction.atomic
+def relationship_remove(*, actor: User | None, relationship: Relationship) -> None:
+    if actor is not None and not actor.has_perm("core.change_record", relationship.source):
+        raise PermissionDenied
+    relationship.delete()

@@ -1,0 +1,320 @@
+"""Pages for organisations and persons: list, detail with relationships and history, forms."""
+
+from __future__ import annotations
+
+import re
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from kreis.core.web import apply_errors, is_htmx
+from kreis.parties import queries, services
+from kreis.parties.forms import EmploymentForm, PartyForm, RelationshipForm
+from kreis.parties.models import (
+    ContactKind,
+    Employment,
+    PartyKind,
+    PartyRole,
+    Relationship,
+    RelationshipType,
+)
+from kreis.parties.normalize import format_phone
+
+PAGE_SIZE = 25
+
+
+@login_required
+def party_list(request: HttpRequest) -> HttpResponse:
+    params = {
+        "kind": request.GET.get("kind", "") if request.GET.get("kind") in PartyKind.values else "",
+        "search": request.GET.get("q", "").strip()[:100],
+        "role": request.GET.get("role", "") if request.GET.get("role") in PartyRole.values else "",
+        "tag": request.GET.get("tag", "").strip()[:50],
+        "sort": request.GET.get("sort", "name"),
+    }
+    parties = queries.party_list_for_user(user=request.user, **params)
+    page = Paginator(parties, PAGE_SIZE).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    context = {
+        "page": page,
+        "params": params,
+        "roles": PartyRole.choices,
+        "query": query.urlencode(),
+        "sorts": [
+            ("name", _("Name A–Z")),
+            ("-name", _("Name Z–A")),
+            ("-created", _("Newest first")),
+            ("-updated", _("Recently changed")),
+        ],
+    }
+    template = "parties/_rows.html" if is_htmx(request) else "parties/list.html"
+    return render(request, template, context)
+
+
+def _save_from_form(request, form, *, kind, party=None):
+    data = form.service_data()
+    address = data.pop("address")
+    owner, team = data.pop("owner"), data.pop("team")
+    if party is None:
+        addresses = [address] if address else []
+        return services.party_create(
+            actor=request.user, kind=kind, owner=owner, team=team, addresses=addresses, **data
+        )
+    others = [
+        {f: getattr(a, f) for f in ("kind", "street", "postal_code", "city", "region", "country")}
+        for a in party.addresses.all()
+        if not a.is_primary
+    ]
+    primary = [{**address, "is_primary": True}] if address else []
+    socials = [
+        {"value": c.value, "label": c.label, "is_primary": c.is_primary}
+        for c in party.contact_points.all()
+        if c.kind == ContactKind.SOCIAL
+    ]
+    return services.party_update(
+        actor=request.user,
+        party=party,
+        owner=owner,
+        team=team,
+        addresses=primary + others,
+        socials=socials,
+        **data,
+    )
+
+
+@login_required
+def party_create(request: HttpRequest, kind: str) -> HttpResponse:
+    if kind not in PartyKind.values:
+        raise Http404
+    if request.user.is_read_only:
+        raise PermissionDenied
+    form = PartyForm(request.POST or None, kind=kind, initial={"owner": request.user})
+    if request.method == "POST" and form.is_valid():
+        try:
+            party = _save_from_form(request, form, kind=kind)
+        except ValidationError as exc:
+            apply_errors(form, exc)
+        else:
+            messages.success(request, _("“%s” created.") % party)
+            return redirect("parties:detail", pk=party.pk)
+    return render(request, "parties/form.html", {"form": form, "kind": kind, "party": None})
+
+
+@login_required
+def party_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    party = queries.party_get_for_user(user=request.user, pk=pk, write=True)
+    primary = next(iter(party.addresses.all()), None)
+    contacts = party.contact_points.all()
+    initial = {
+        **{f: getattr(party, f) for f in PartyForm.base_fields if hasattr(party, f)},
+        "roles": party.role_values(),
+        "emails": "\n".join(c.value for c in contacts if c.kind == ContactKind.EMAIL),
+        "phones": "\n".join(c.value for c in contacts if c.kind == ContactKind.PHONE),
+        "tags": ", ".join(t.name for t in party.tags.all()),
+        **(
+            {
+                "street": primary.street,
+                "postal_code": primary.postal_code,
+                "city": primary.city,
+                "country": primary.country,
+                "address_kind": primary.kind,
+            }
+            if primary
+            else {}
+        ),
+    }
+    form = PartyForm(request.POST or None, kind=party.kind, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            _save_from_form(request, form, kind=party.kind, party=party)
+        except ValidationError as exc:
+            apply_errors(form, exc)
+        else:
+            messages.success(request, _("“%s” saved.") % party)
+            return redirect("parties:detail", pk=party.pk)
+    return render(request, "parties/form.html", {"form": form, "kind": party.kind, "party": party})
+
+
+def _history(party, limit: int = 25) -> list[dict]:
+    """Each change with who, when and old → new per field (django-simple-history)."""
+    records = list(party.history.select_related("history_user")[: limit + 1])
+    entries = []
+    for newer, older in zip(records, [*records[1:], None], strict=False):
+        changes = []
+        if older is not None:
+            delta = newer.diff_against(older, excluded_fields=["updated_at"])
+            changes = [(c.field, c.old, c.new) for c in delta.changes]
+        entries.append({"record": newer, "changes": changes})
+    return entries[:limit]
+
+
+@login_required
+def party_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    party = queries.party_get_for_user(user=request.user, pk=pk)
+    can_change = request.user.has_perm("core.change_record", party)
+    contacts = list(party.contact_points.all())
+    visible = queries.party_list_for_user(user=request.user)
+    if party.is_person:
+        employment_form = EmploymentForm(
+            choices=visible.filter(kind=PartyKind.ORGANIZATION),
+            other_label=_("Organisation"),
+            kind=PartyKind.ORGANIZATION,
+        )
+    else:
+        employment_form = EmploymentForm(
+            choices=visible.filter(kind=PartyKind.PERSON),
+            other_label=_("Person"),
+            kind=PartyKind.PERSON,
+        )
+    context = {
+        "party": party,
+        "can_change": can_change,
+        "emails": [c for c in contacts if c.kind == ContactKind.EMAIL],
+        "phones": [(c, format_phone(c.value)) for c in contacts if c.kind == ContactKind.PHONE],
+        "socials": [c for c in contacts if c.kind == ContactKind.SOCIAL],
+        "relationships": queries.party_relationships(party=party, user=request.user),
+        "employment_form": employment_form,
+        "relationship_form": RelationshipForm(choices=visible.exclude(pk=party.pk)),
+        "history": _history(party),
+    }
+    return render(request, "parties/detail.html", context)
+
+
+@login_required
+def party_graph(request: HttpRequest, pk: int) -> JsonResponse:
+    """The relationship graph around a party (one step), for the chart on its page."""
+    party = queries.party_get_for_user(user=request.user, pk=pk)
+    labels = dict(RelationshipType.choices)
+    nodes = {
+        party.pk: {"id": str(party.pk), "name": party.name, "kind": party.kind, "center": True}
+    }
+    links = []
+    for rel in queries.party_relationships(party=party, user=request.user):
+        for end in (rel.source, rel.target):
+            nodes.setdefault(
+                end.pk,
+                {
+                    "id": str(end.pk),
+                    "name": end.name,
+                    "kind": end.kind,
+                    "url": f"/parties/{end.pk}/",
+                },
+            )
+        links.append(
+            {
+                "source": str(rel.source_id),
+                "target": str(rel.target_id),
+                "label": str(labels.get(rel.type, rel.type)),
+            }
+        )
+    for employment in party.employments.all() if party.is_person else party.staff.all():
+        other = employment.organization if party.is_person else employment.person
+        if not request.user.has_perm("core.view_record", other) or other.deleted_at:
+            continue
+        nodes.setdefault(
+            other.pk,
+            {
+                "id": str(other.pk),
+                "name": other.name,
+                "kind": other.kind,
+                "url": f"/parties/{other.pk}/",
+            },
+        )
+        links.append(
+            {
+                "source": str(employment.person_id),
+                "target": str(employment.organization_id),
+                "label": employment.position or _("works for"),
+            }
+        )
+    return JsonResponse({"nodes": list(nodes.values()), "links": links})
+
+
+@login_required
+def party_lookup(request: HttpRequest) -> HttpResponse:
+    """Suggestions for a party field: ``<option>``s of visible parties matching the text."""
+    text = next((request.GET[k] for k in ("other", "target", "q") if request.GET.get(k)), "")
+    text = re.sub(r"\s*\(#\d+\)?\s*$", "", text).strip()[:100]
+    kind = request.GET.get("kind", "") if request.GET.get("kind") in PartyKind.values else ""
+    parties = []
+    if len(text) >= 2:
+        parties = queries.party_list_for_user(user=request.user, kind=kind, search=text)[:20]
+    return render(request, "parties/_lookup_options.html", {"parties": parties})
+
+
+@login_required
+@require_POST
+def party_delete(request: HttpRequest, pk: int) -> HttpResponse:
+    party = queries.party_get_for_user(user=request.user, pk=pk, write=True)
+    services.party_delete(actor=request.user, party=party)
+    messages.success(request, _("“%s” deleted.") % party)
+    return redirect("parties:list")
+
+
+@login_required
+@require_POST
+def employment_add(request: HttpRequest, pk: int) -> HttpResponse:
+    party = queries.party_get_for_user(user=request.user, pk=pk, write=True)
+    visible = queries.party_list_for_user(user=request.user)
+    wanted = PartyKind.ORGANIZATION if party.is_person else PartyKind.PERSON
+    form = EmploymentForm(request.POST, choices=visible.filter(kind=wanted), other_label="")
+    if not form.is_valid():
+        messages.error(request, _("Choose whom to link."))
+        return redirect("parties:detail", pk=party.pk)
+    other = form.cleaned_data.pop("other")
+    person, organization = (party, other) if party.is_person else (other, party)
+    if not party.is_person and not request.user.has_perm("core.change_record", person):
+        raise Http404
+    services.employment_set(
+        actor=request.user, person=person, organization=organization, **form.cleaned_data
+    )
+    messages.success(
+        request, _("%(person)s linked to %(org)s.") % {"person": person, "org": organization}
+    )
+    return redirect("parties:detail", pk=party.pk)
+
+
+@login_required
+@require_POST
+def employment_remove(request: HttpRequest, pk: int, employment_pk: int) -> HttpResponse:
+    party = queries.party_get_for_user(user=request.user, pk=pk, write=True)
+    employment = Employment.objects.filter(pk=employment_pk).select_related("person").first()
+    if employment is None or party.pk not in (employment.person_id, employment.organization_id):
+        raise Http404
+    services.employment_remove(actor=request.user, employment=employment)
+    return redirect("parties:detail", pk=party.pk)
+
+
+@login_required
+@require_POST
+def relationship_add(request: HttpRequest, pk: int) -> HttpResponse:
+    party = queries.party_get_for_user(user=request.user, pk=pk, write=True)
+    form = RelationshipForm(request.POST, choices=queries.party_list_for_user(user=request.user))
+    if form.is_valid():
+        try:
+            services.relationship_add(actor=request.user, source=party, **form.cleaned_data)
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+        else:
+            messages.success(request, _("Relationship added."))
+    else:
+        messages.error(request, _("Choose a relationship and a party."))
+    return redirect("parties:detail", pk=party.pk)
+
+
+@login_required
+@require_POST
+def relationship_remove(request: HttpRequest, pk: int, relationship_pk: int) -> HttpResponse:
+    party = queries.party_get_for_user(user=request.user, pk=pk, write=True)
+    relationship = Relationship.objects.filter(pk=relationship_pk, source=party).first()
+    if relationship is None:
+        raise Http404
+    services.relationship_remove(actor=request.user, relationship=relationship)
+    return redirect("parties:detail", pk=party.pk)
