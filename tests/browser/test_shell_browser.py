@@ -49,3 +49,33 @@ def test_phone_width_has_compact_navigation_and_working_search(page, live_server
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SHOTS / "search-en-phone.png"), full_page=True)
     assert page.console_errors == []
+
+
+def test_create_an_organisation_and_a_person_and_link_them(page, live_server, alice):
+    sign_in(page, live_server, "alice")
+    page.goto(f"{live_server.url}/parties/new/organization/")
+    page.fill("input[name=name]", "Brandt Werkzeuge GmbH")
+    page.fill("textarea[name=emails]", "Info@Brandt-Werkzeuge.de")
+    page.fill("textarea[name=phones]", "040 30123456")
+    page.click("button[type=submit].btn-primary")
+    page.wait_for_url("**/parties/*/")
+    assert page.locator("h1").inner_text().strip() == "Brandt Werkzeuge GmbH"
+    assert page.get_by_text("info@brandt-werkzeuge.de").is_visible()
+    assert page.get_by_text("+49 40 30123456").is_visible()
+    page.goto(f"{live_server.url}/parties/new/person/")
+    page.fill("input[name=first_name]", "Ole")
+    page.fill("input[name=last_name]", "Brandt")
+    page.click("button[type=submit].btn-primary")
+    page.wait_for_url("**/parties/*/")
+    page.fill("input[name=other]", "Brandt Werk")
+    page.locator("#employment-options option").first.wait_for(state="attached")
+    value = page.locator("#employment-options option").first.get_attribute("value")
+    page.fill("input[name=other]", value)
+    page.fill("input[name=position]", "Geschäftsführer")
+    page.get_by_role("button", name="Link").click()
+    page.wait_for_load_state()
+    assert page.get_by_role("link", name="Brandt Werkzeuge GmbH").is_visible()
+    page.set_viewport_size({"width": 390, "height": 844})
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / "person-phone.png"), full_page=True)
+    assert page.console_errors == []
