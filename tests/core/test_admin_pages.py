@@ -91,3 +91,12 @@ def test_roles_page_counts_users_per_role(dana, alice, bob):
     body = client_for(dana).get("/manage/roles/").content.decode()
     assert "Sales rep" in body
     assert "2 users" in body
+
+
+def test_user_list_pages_keep_the_filter(dana):
+    from tests.factories import UserFactory
+
+    UserFactory.create_batch(30, role=Role.SALES_REP)
+    body = client_for(dana).get("/manage/users/", {"role": Role.SALES_REP}).content.decode()
+    assert "1–25 of 30" in body
+    assert "?role=sales_rep&amp;page=2" in body

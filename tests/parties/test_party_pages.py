@@ -216,3 +216,9 @@ def test_global_search_finds_visible_parties_by_name_and_email(alice, charlie, n
     assert "Lena Vogt" in body
     assert "Vogtland Fremd" not in body
     assert "Lena Vogt" in client.get("/search/", {"q": "lena.vogt@"}).content.decode()
+
+
+def test_party_list_pages_keep_filters(alice, north):
+    OrganizationFactory.create_batch(30, owner=alice, team=north)
+    body = client_for(alice).get("/parties/", {"kind": "organization"}).content.decode()
+    assert "kind=organization&amp;page=2" in body

@@ -15,7 +15,7 @@ from django.views.decorators.http import require_POST
 from kreis.core import queries, services
 from kreis.core.forms import MemberForm, TeamForm, UserForm
 from kreis.core.models import ROLE_DESCRIPTIONS, Role, User
-from kreis.core.web import apply_errors, is_htmx
+from kreis.core.web import apply_errors, is_htmx, query_without_page
 
 
 def _admin_only(request: HttpRequest) -> None:
@@ -32,7 +32,13 @@ def user_list(request: HttpRequest) -> HttpResponse:
     if role in Role.values:
         users = users.filter(role=role)
     page = Paginator(users, 25).get_page(request.GET.get("page"))
-    context = {"page": page, "q": q, "role": role, "roles": Role.choices}
+    context = {
+        "page": page,
+        "q": q,
+        "role": role,
+        "roles": Role.choices,
+        "query": query_without_page(request),
+    }
     template = "core/manage/_user_rows.html" if is_htmx(request) else "core/manage/users.html"
     return render(request, template, context)
 
@@ -93,7 +99,11 @@ def team_list(request: HttpRequest) -> HttpResponse:
     q = request.GET.get("q", "").strip()[:100]
     teams = queries.team_list_for_user(user=request.user, search=q)
     page = Paginator(teams, 25).get_page(request.GET.get("page"))
-    return render(request, "core/manage/teams.html", {"page": page, "q": q})
+    return render(
+        request,
+        "core/manage/teams.html",
+        {"page": page, "q": q, "query": query_without_page(request)},
+    )
 
 
 @login_required

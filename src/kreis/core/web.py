@@ -17,3 +17,10 @@ def apply_errors(form, exc: ValidationError) -> None:
 
 def is_htmx(request: HttpRequest) -> bool:
     return request.headers.get("HX-Request") == "true"
+
+
+def query_without_page(request: HttpRequest) -> str:
+    """The list's current filters as a query string, for the pagination links."""
+    query = request.GET.copy()
+    query.pop("page", None)
+    return query.urlencode()

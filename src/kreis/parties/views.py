@@ -13,7 +13,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from kreis.core.web import apply_errors, is_htmx
+from kreis.core.web import apply_errors, is_htmx, query_without_page
 from kreis.parties import queries, services
 from kreis.parties.forms import EmploymentForm, PartyForm, RelationshipForm
 from kreis.parties.models import (
@@ -40,13 +40,11 @@ def party_list(request: HttpRequest) -> HttpResponse:
     }
     parties = queries.party_list_for_user(user=request.user, **params)
     page = Paginator(parties, PAGE_SIZE).get_page(request.GET.get("page"))
-    query = request.GET.copy()
-    query.pop("page", None)
     context = {
         "page": page,
         "params": params,
         "roles": PartyRole.choices,
-        "query": query.urlencode(),
+        "query": query_without_page(request),
         "sorts": [
             ("name", _("Name A–Z")),
             ("-name", _("Name Z–A")),
