@@ -126,3 +126,31 @@ def test_relationships_through_the_api(api):
         "/relationships", {"source_id": b["id"], "target_id": a["id"], "type": "subsidiary_of"}
     )
     assert again.status_code == 422
+
+
+def test_stale_write_is_refused_with_412(api, alice, api_key_for):
+    created = api.post("/organizations", {"name": "Etag GmbH"}).json()
+    key = api_key_for(alice)
+    first = Client().get(
+        f"/api/v1/organizations/{created['id']}", HTTP_AUTHORIZATION=f"Bearer {key}"
+    )
+    tag = first["ETag"]
+    changed = Client().patch(
+        f"/api/v1/organizations/{created['id']}",
+        {"industry": "Chemie"},
+        content_type="application/json",
+        HTTP_AUTHORIZATION=f"Bearer {key}",
+        HTTP_IF_MATCH=tag,
+    )
+    assert changed.status_code == 200
+    assert changed["ETag"] != tag
+    stale = Client().patch(
+        f"/api/v1/organizations/{created['id']}",
+        {"industry": "Bau"},
+        content_type="application/json",
+        HTTP_AUTHORIZATION=f"Bearer {key}",
+        HTTP_IF_MATCH=tag,
+    )
+    assert stale.status_code == 412
+    assert stale["Content-Type"] == "application/problem+json"
+    assert Party.objects.get(pk=created["id"]).industry == "Chemie"

@@ -222,3 +222,31 @@ def test_party_list_pages_keep_filters(alice, north):
     OrganizationFactory.create_batch(30, owner=alice, team=north)
     body = client_for(alice).get("/parties/", {"kind": "organization"}).content.decode()
     assert "kind=organization&amp;page=2" in body
+
+
+def test_csv_export_has_the_filtered_visible_parties_and_defuses_formulas(
+    alice, charlie, north, south
+):
+    from kreis.parties import services
+
+    services.party_create(
+        actor=alice,
+        kind="organization",
+        name="=HYPERLINK(1)",
+        roles=["customer"],
+        emails=[{"value": "a@b.de"}],
+        phones=[{"value": "+49 30 12345678"}],
+    )
+    services.party_create(actor=alice, kind="organization", name="Müller AG", roles=["supplier"])
+    OrganizationFactory(owner=charlie, team=south, name="Fremd AG")
+    response = client_for(alice).get("/parties/export.csv", {"role": "customer"})
+    body = b"".join(response.streaming_content).decode("utf-8-sig")
+    lines = body.strip().splitlines()
+    assert lines[0].startswith("id,kind,name,roles,email")
+    assert len(lines) == 2
+    assert "'=HYPERLINK(1)" in lines[1]
+    assert "a@b.de" in lines[1]
+    assert ",+493012345678," in lines[1]
+    everything = b"".join(client_for(alice).get("/parties/export.csv").streaming_content)
+    assert "Müller AG" in everything.decode("utf-8-sig")
+    assert b"Fremd AG" not in everything

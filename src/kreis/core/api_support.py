@@ -79,6 +79,7 @@ class Problem(Schema):
 
 
 PROBLEM_RESPONSES: dict[int, type[Schema]] = {
+    412: Problem,
     400: Problem,
     401: Problem,
     403: Problem,

@@ -3,8 +3,9 @@
 from datetime import datetime
 from typing import Literal
 
-from django.http import Http404, HttpRequest
+from django.http import Http404, HttpRequest, HttpResponse
 from ninja import Field, Router, Schema, Status
+from ninja.errors import HttpError
 from ninja.pagination import paginate
 
 from kreis.core.api_support import (
@@ -196,6 +197,22 @@ def _reload(request: HttpRequest, party: Party) -> Party:
     return queries.party_get_for_user(user=request.auth, pk=party.pk)
 
 
+def etag(party: Party) -> str:
+    """Changes whenever the party is saved (its own fields, contact data, roles, tags)."""
+    return f'"{party.pk}-{party.updated_at.timestamp():.6f}"'
+
+
+def _check_if_match(request: HttpRequest, party: Party) -> None:
+    """With ``If-Match``, a write on a version someone else has changed since is refused."""
+    wanted = request.headers.get("If-Match")
+    if (
+        wanted
+        and wanted.strip() != "*"
+        and etag(party) not in [tag.strip().removeprefix("W/") for tag in wanted.split(",")]
+    ):
+        raise HttpError(412, "The party was changed by someone else; fetch it again.")
+
+
 def _crud(kind: str, path: str, out, create_schema, update_schema) -> None:
     """The five routes of one kind of party."""
     label = "organisation" if kind == PartyKind.ORGANIZATION else "person"
@@ -240,8 +257,10 @@ def _crud(kind: str, path: str, out, create_schema, update_schema) -> None:
         summary=f"A {label}",
         operation_id=f"{label}_detail",
     )
-    def detail(request: HttpRequest, party_id: ObjectId):
-        return queries.party_get_for_user(user=request.auth, pk=party_id, kind=kind)
+    def detail(request: HttpRequest, party_id: ObjectId, response: HttpResponse):
+        party = queries.party_get_for_user(user=request.auth, pk=party_id, kind=kind)
+        response["ETag"] = etag(party)
+        return party
 
     @router.patch(
         f"{path}/{{party_id}}",
@@ -249,10 +268,15 @@ def _crud(kind: str, path: str, out, create_schema, update_schema) -> None:
         summary=f"Change a {label} (lists given replace the old ones)",
         operation_id=f"{label}_update",
     )
-    def update(request: HttpRequest, party_id: ObjectId, payload: update_schema):
+    def update(
+        request: HttpRequest, party_id: ObjectId, payload: update_schema, response: HttpResponse
+    ):
         party = queries.party_get_for_user(user=request.auth, pk=party_id, write=True, kind=kind)
+        _check_if_match(request, party)
         services.party_update(actor=request.auth, party=party, **_write_args(request, payload))
-        return _reload(request, party)
+        party = _reload(request, party)
+        response["ETag"] = etag(party)
+        return party
 
     @router.delete(
         f"{path}/{{party_id}}",
@@ -262,6 +286,7 @@ def _crud(kind: str, path: str, out, create_schema, update_schema) -> None:
     )
     def delete(request: HttpRequest, party_id: ObjectId):
         party = queries.party_get_for_user(user=request.auth, pk=party_id, write=True, kind=kind)
+        _check_if_match(request, party)
         services.party_delete(actor=request.auth, party=party)
         return Status(204, None)
 

@@ -8,6 +8,7 @@ urlpatterns = [
     path("", views.party_list, name="list"),
     path("new/<str:kind>/", views.party_create, name="create"),
     path("lookup/", views.party_lookup, name="lookup"),
+    path("export.csv", views.party_export, name="export"),
     path("<int:pk>/", views.party_detail, name="detail"),
     path("<int:pk>/edit/", views.party_edit, name="edit"),
     path("<int:pk>/delete/", views.party_delete, name="delete"),

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import re
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -29,15 +31,19 @@ from kreis.parties.normalize import format_phone
 PAGE_SIZE = 25
 
 
-@login_required
-def party_list(request: HttpRequest) -> HttpResponse:
-    params = {
+def _list_params(request: HttpRequest) -> dict:
+    return {
         "kind": request.GET.get("kind", "") if request.GET.get("kind") in PartyKind.values else "",
         "search": request.GET.get("q", "").strip()[:100],
         "role": request.GET.get("role", "") if request.GET.get("role") in PartyRole.values else "",
         "tag": request.GET.get("tag", "").strip()[:50],
         "sort": request.GET.get("sort", "name"),
     }
+
+
+@login_required
+def party_list(request: HttpRequest) -> HttpResponse:
+    params = _list_params(request)
     parties = queries.party_list_for_user(user=request.user, **params)
     page = Paginator(parties, PAGE_SIZE).get_page(request.GET.get("page"))
     context = {
@@ -54,6 +60,85 @@ def party_list(request: HttpRequest) -> HttpResponse:
     }
     template = "parties/_rows.html" if is_htmx(request) else "parties/list.html"
     return render(request, template, context)
+
+
+CSV_COLUMNS = [
+    "id",
+    "kind",
+    "name",
+    "roles",
+    "email",
+    "phone",
+    "street",
+    "postal_code",
+    "city",
+    "country",
+    "owner",
+    "team",
+    "tags",
+    "external_id",
+    "created_at",
+]
+
+
+def _csv_cell(value: object) -> str:
+    # A cell starting with = + - @ would run as a formula in a spreadsheet: defuse it
+    # (a plain signed number such as a phone number in E.164 stays as it is).
+    text = "" if value is None else str(value)
+    formula = text[:1] in {"=", "@", "\t", "\r"} or (
+        text[:1] in {"+", "-"} and not re.fullmatch(r"[+-][\d ]+", text)
+    )
+    return f"'{text}" if formula else text
+
+
+def _primary(party, kind: str) -> str:
+    return next(
+        (c.value for c in party.contact_points.all() if c.kind == kind and c.is_primary), ""
+    )
+
+
+@login_required
+def party_export(request: HttpRequest) -> StreamingHttpResponse:
+    """The list as it is filtered, as CSV (UTF-8 with BOM, so spreadsheets read umlauts)."""
+    parties = queries.party_list_for_user(user=request.user, **_list_params(request))
+    parties = parties.prefetch_related("addresses")
+
+    def rows():
+        buffer = io.StringIO()
+        writer = csv.writer(buffer)
+        yield "\ufeff"
+        writer.writerow(CSV_COLUMNS)
+        for party in parties.iterator(chunk_size=2000):
+            address = next(iter(party.addresses.all()), None)
+            writer.writerow(
+                [
+                    _csv_cell(v)
+                    for v in (
+                        party.pk,
+                        party.kind,
+                        party.name,
+                        " ".join(party.role_values()),
+                        _primary(party, ContactKind.EMAIL),
+                        _primary(party, ContactKind.PHONE),
+                        address.street if address else "",
+                        address.postal_code if address else "",
+                        address.city if address else "",
+                        address.country if address else "",
+                        party.owner or "",
+                        party.team or "",
+                        ", ".join(t.name for t in party.tags.all()),
+                        party.external_id or "",
+                        party.created_at.isoformat(),
+                    )
+                ]
+            )
+            yield buffer.getvalue()
+            buffer.seek(0)
+            buffer.truncate()
+
+    response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = 'attachment; filename="kreis-parties.csv"'
+    return response
 
 
 def _save_from_form(request, form, *, kind, party=None):
