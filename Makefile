@@ -36,12 +36,12 @@ run: install messages
 	$(BIN)/kreis serve
 
 lint: dev
-	$(BIN)/ruff check src tests
-	$(BIN)/ruff format --check src tests
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff format --check src tests benchmarks
 
 format: dev
-	$(BIN)/ruff format src tests
-	$(BIN)/ruff check --fix src tests
+	$(BIN)/ruff format src tests benchmarks
+	$(BIN)/ruff check --fix src tests benchmarks
 
 test: dev messages lint
 	KREIS_DATA=$(CURDIR)/var/test $(BIN)/kreis makemigrations --check --dry-run

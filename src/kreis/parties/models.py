@@ -105,6 +105,9 @@ class Party(models.Model):
         indexes = [
             models.Index(fields=["kind", "name"], name="party_kind_name"),
             models.Index(fields=["owner", "team"], name="party_owner_team"),
+            # The list's default: live parties in name order, walked in index order.
+            models.Index(fields=["deleted_at", "name", "id"], name="party_alive_name"),
+            models.Index(fields=["deleted_at", "created_at", "id"], name="party_alive_created"),
         ]
 
     def __str__(self) -> str:
