@@ -7,6 +7,7 @@ SRC = Path(__file__).resolve().parents[1] / "src" / "kreis"
 DOMAIN = {
     "core",
     "parties",
+    "commerce",
     "sales",
     "leads",
     "marketing",

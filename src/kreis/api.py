@@ -14,9 +14,13 @@ from ninja.errors import ValidationError as NinjaValidationError
 from ninja.renderers import JSONRenderer
 
 from kreis import __version__
+from kreis.activities.api import router as activities_router
+from kreis.commerce.api import router as commerce_router
 from kreis.core.api import router as core_router
 from kreis.core.api_support import ApiKeyBearer, BrowserSession
+from kreis.leads.api import router as leads_router
 from kreis.parties.api import router as parties_router
+from kreis.sales.api import router as sales_router
 
 log = logging.getLogger("kreis.api")
 
@@ -40,6 +44,10 @@ api = NinjaAPI(
 )
 api.add_router("/", core_router)
 api.add_router("/", parties_router)
+api.add_router("/", leads_router)
+api.add_router("/", sales_router)
+api.add_router("/", activities_router)
+api.add_router("/", commerce_router)
 
 
 def problem(

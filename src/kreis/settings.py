@@ -39,6 +39,10 @@ SECRET_KEY = config.secret_key(DATA_DIR)
 INSTALLED_APPS = [
     "kreis.core",
     "kreis.parties",
+    "kreis.commerce",
+    "kreis.sales",
+    "kreis.leads",
+    "kreis.activities",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",

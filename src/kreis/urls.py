@@ -12,5 +12,9 @@ urlpatterns = [
     path("api/v1/", api.urls),
     path("django-admin/", admin.site.urls),
     path("parties/", include("kreis.parties.urls")),
+    path("leads/", include("kreis.leads.urls")),
+    path("deals/", include("kreis.sales.urls")),
+    path("activities/", include("kreis.activities.urls")),
+    path("commerce/", include("kreis.commerce.urls")),
     path("", include("kreis.core.urls")),
 ]

@@ -186,3 +186,69 @@ class Notification(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+
+class CustomFieldType(models.TextChoices):
+    TEXT = "text", _("Text")
+    NUMBER = "number", _("Number")
+    DATE = "date", _("Date")
+    CHOICE = "choice", _("Choice")
+    MULTI_CHOICE = "multi_choice", _("Multiple choice")
+    BOOLEAN = "boolean", _("Yes/no")
+    MONEY = "money", _("Money")
+    URL = "url", _("URL")
+
+
+class CustomField(models.Model):
+    """A field an administrator adds to parties, leads or deals; values live in ``custom``."""
+
+    entity = models.CharField(_("record type"), max_length=20)
+    key = models.SlugField(
+        _("key"),
+        max_length=50,
+        help_text=_("Name in the API and exports: lower case letters, digits, underscores."),
+    )
+    label = models.CharField(_("label"), max_length=100)
+    type = models.CharField(_("type"), max_length=12, choices=CustomFieldType.choices)
+    choices = models.JSONField(
+        _("choices"), default=list, blank=True, help_text=_("For choice fields: the options.")
+    )
+    required = models.BooleanField(_("required"), default=False)
+    help_text = models.CharField(_("help text"), max_length=200, blank=True)
+    position = models.PositiveSmallIntegerField(_("position"), default=0)
+    is_active = models.BooleanField(_("active"), default=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("custom field")
+        verbose_name_plural = _("custom fields")
+        ordering = ["entity", "position", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["entity", "key"], name="custom_field_unique_key")
+        ]
+
+    def __str__(self) -> str:
+        return self.label
+
+
+class SavedView(models.Model):
+    """A user's named filter, sort and column set of one list."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="saved_views")
+    list_name = models.CharField(_("list"), max_length=30)
+    name = models.CharField(_("name"), max_length=80)
+    query = models.CharField(_("filters"), max_length=1000, blank=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("saved view")
+        verbose_name_plural = _("saved views")
+        ordering = ["list_name", "name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "list_name", "name"], name="saved_view_unique_name"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name

@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import csv
+import io
+import itertools
+import re
+from collections.abc import Iterable
+
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest
+from django.http import HttpRequest, StreamingHttpResponse
 
 
 def apply_errors(form, exc: ValidationError) -> None:
@@ -24,3 +30,31 @@ def query_without_page(request: HttpRequest) -> str:
     query = request.GET.copy()
     query.pop("page", None)
     return query.urlencode()
+
+
+def csv_cell(value: object) -> str:
+    """A cell starting with = + - @ would run as a formula in a spreadsheet: defuse it
+    (a plain signed number, such as a phone number in E.164, stays as it is)."""
+    text = "" if value is None else str(value)
+    formula = text[:1] in {"=", "@", "\t", "\r"} or (
+        text[:1] in {"+", "-"} and not re.fullmatch(r"[+-][\d .,]+", text)
+    )
+    return f"'{text}" if formula else text
+
+
+def csv_response(filename: str, header: list[str], rows: Iterable[Iterable[object]]):
+    """A streamed CSV download (UTF-8 with BOM, so spreadsheets read umlauts)."""
+
+    def lines():
+        buffer = io.StringIO()
+        writer = csv.writer(buffer)
+        yield "\ufeff"
+        for row in itertools.chain([header], rows):
+            writer.writerow([csv_cell(v) for v in row])
+            yield buffer.getvalue()
+            buffer.seek(0)
+            buffer.truncate()
+
+    response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response

@@ -67,6 +67,7 @@ class Party(models.Model):
     vat_id = models.CharField(_("VAT ID"), max_length=20, blank=True)
     iban = models.CharField(_("IBAN"), max_length=34, blank=True)
     notes = models.TextField(_("notes"), blank=True)
+    custom = models.JSONField(_("custom fields"), default=dict, blank=True)
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.SET_NULL,
@@ -255,3 +256,26 @@ class Relationship(models.Model):
 
     def __str__(self) -> str:
         return f"{self.source} {self.get_type_display()} {self.target}"
+
+
+class PartyMerge(models.Model):
+    """Two parties merged into one: what was chosen and moved, so the merge can be undone."""
+
+    survivor = models.ForeignKey(Party, on_delete=models.CASCADE, related_name="merges_kept")
+    merged = models.ForeignKey(Party, on_delete=models.CASCADE, related_name="merges_absorbed")
+    # The survivor's fields before the merge, and which related rows moved (model -> ids).
+    survivor_before = models.JSONField(default=dict)
+    moved = models.JSONField(default=dict)
+    performed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    performed_at = models.DateTimeField(_("merged"), auto_now_add=True)
+    undone_at = models.DateTimeField(_("undone"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("party merge")
+        verbose_name_plural = _("party merges")
+        ordering = ["-performed_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.merged} → {self.survivor}"

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import re
 
 from django.contrib import messages
@@ -15,7 +13,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from kreis.core.web import apply_errors, is_htmx, query_without_page
+from kreis.core.web import apply_errors, csv_response, is_htmx, query_without_page
 from kreis.parties import queries, services
 from kreis.parties.forms import EmploymentForm, PartyForm, RelationshipForm
 from kreis.parties.models import (
@@ -81,16 +79,6 @@ CSV_COLUMNS = [
 ]
 
 
-def _csv_cell(value: object) -> str:
-    # A cell starting with = + - @ would run as a formula in a spreadsheet: defuse it
-    # (a plain signed number such as a phone number in E.164 stays as it is).
-    text = "" if value is None else str(value)
-    formula = text[:1] in {"=", "@", "\t", "\r"} or (
-        text[:1] in {"+", "-"} and not re.fullmatch(r"[+-][\d ]+", text)
-    )
-    return f"'{text}" if formula else text
-
-
 def _primary(party, kind: str) -> str:
     return next(
         (c.value for c in party.contact_points.all() if c.kind == kind and c.is_primary), ""
@@ -104,41 +92,27 @@ def party_export(request: HttpRequest) -> StreamingHttpResponse:
     parties = parties.prefetch_related("addresses")
 
     def rows():
-        buffer = io.StringIO()
-        writer = csv.writer(buffer)
-        yield "\ufeff"
-        writer.writerow(CSV_COLUMNS)
         for party in parties.iterator(chunk_size=2000):
             address = next(iter(party.addresses.all()), None)
-            writer.writerow(
-                [
-                    _csv_cell(v)
-                    for v in (
-                        party.pk,
-                        party.kind,
-                        party.name,
-                        " ".join(party.role_values()),
-                        _primary(party, ContactKind.EMAIL),
-                        _primary(party, ContactKind.PHONE),
-                        address.street if address else "",
-                        address.postal_code if address else "",
-                        address.city if address else "",
-                        address.country if address else "",
-                        party.owner or "",
-                        party.team or "",
-                        ", ".join(t.name for t in party.tags.all()),
-                        party.external_id or "",
-                        party.created_at.isoformat(),
-                    )
-                ]
+            yield (
+                party.pk,
+                party.kind,
+                party.name,
+                " ".join(party.role_values()),
+                _primary(party, ContactKind.EMAIL),
+                _primary(party, ContactKind.PHONE),
+                address.street if address else "",
+                address.postal_code if address else "",
+                address.city if address else "",
+                address.country if address else "",
+                party.owner or "",
+                party.team or "",
+                ", ".join(t.name for t in party.tags.all()),
+                party.external_id or "",
+                party.created_at.isoformat(),
             )
-            yield buffer.getvalue()
-            buffer.seek(0)
-            buffer.truncate()
 
-    response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = 'attachment; filename="kreis-parties.csv"'
-    return response
+    return csv_response("kreis-parties.csv", CSV_COLUMNS, rows())
 
 
 def _save_from_form(request, form, *, kind, party=None):

@@ -1,0 +1,5 @@
+"""API routes of activities."""
+
+from ninja import Router
+
+router = Router(tags=["activities"])

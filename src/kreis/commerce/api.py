@@ -1,0 +1,5 @@
+"""API routes of commerce."""
+
+from ninja import Router
+
+router = Router(tags=["commerce"])

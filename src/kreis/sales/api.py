@@ -1,0 +1,5 @@
+"""API routes of sales."""
+
+from ninja import Router
+
+router = Router(tags=["sales"])
