@@ -79,14 +79,25 @@ def _location(loc: list | tuple) -> str:
     return ".".join(parts) or "body"
 
 
+def _with_row(error: dict) -> dict:
+    """A bulk request's error names its row: ``items.3.email`` → ``"row": 3``."""
+    parts = error["field"].split(".")
+    if len(parts) >= 2 and parts[0] == "items" and parts[1].isdigit():
+        error["row"] = int(parts[1])
+        error["field"] = ".".join(parts[2:]) or "row"
+    return error
+
+
 @api.exception_handler(NinjaValidationError)
 def on_validation_error(request: HttpRequest, exc: NinjaValidationError) -> HttpResponse:
     errors = [
-        {
-            "field": _location(err.get("loc", ())),
-            "message": err.get("msg", ""),
-            "code": err.get("type"),
-        }
+        _with_row(
+            {
+                "field": _location(err.get("loc", ())),
+                "message": err.get("msg", ""),
+                "code": err.get("type"),
+            }
+        )
         for err in exc.errors
     ]
     return problem(
@@ -102,7 +113,7 @@ def on_validation_error(request: HttpRequest, exc: NinjaValidationError) -> Http
 def on_domain_validation_error(request: HttpRequest, exc: DjangoValidationError) -> HttpResponse:
     if hasattr(exc, "error_dict"):
         errors = [
-            {"field": field, "message": message, "code": "invalid"}
+            _with_row({"field": field, "message": message, "code": "invalid"})
             for field, messages in exc.message_dict.items()
             for message in messages
         ]

@@ -16,6 +16,7 @@ COMMANDS = {
     "createuser": ("createuser", "create a user: --username --password --role …", True),
     "apikey": ("apikey", "create, list or revoke personal API keys", True),
     "demo": ("demo", "create demo data: --size small|large", True),
+    "reindex": ("reindex_search", "rebuild the search index (after bulk imports)", True),
     "check": ("check", "check settings, database, job queue and data folder", False),
 }
 

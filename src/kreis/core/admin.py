@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.utils.translation import gettext_lazy as _
 
-from kreis.core.models import ApiKey, Membership, Notification, Team, User
+from kreis.core.models import ApiKey, CustomField, Membership, Notification, SavedView, Team, User
 
 
 class MembershipInline(admin.TabularInline):
@@ -43,3 +43,17 @@ class ApiKeyAdmin(admin.ModelAdmin):
 class NotificationAdmin(admin.ModelAdmin):
     list_display = ["title", "user", "level", "created_at", "read_at"]
     list_filter = ["level"]
+
+
+@admin.register(CustomField)
+class CustomFieldAdmin(admin.ModelAdmin):
+    list_display = ["label", "key", "entity", "type", "required", "is_active", "position"]
+    list_filter = ["entity", "type", "is_active"]
+    search_fields = ["label", "key"]
+
+
+@admin.register(SavedView)
+class SavedViewAdmin(admin.ModelAdmin):
+    list_display = ["name", "list_name", "user", "created_at"]
+    list_filter = ["list_name"]
+    search_fields = ["name", "user__username"]

@@ -1,7 +1,7 @@
 """API routes for the signed-in user, users, teams, roles, API keys and notifications."""
 
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
 from django.http import HttpRequest
 from ninja import Field, Router, Schema, Status
@@ -16,7 +16,8 @@ from kreis.core.api_support import (
     Pagination,
     SearchText,
 )
-from kreis.core.models import ROLE_DESCRIPTIONS, ApiKeyScope, Role
+from kreis.core.models import ROLE_DESCRIPTIONS, ApiKeyScope, CustomFieldType, Role
+from kreis.core.search import search_index
 
 router = Router(tags=["core"])
 
@@ -331,3 +332,123 @@ class MarkedRead(Schema):
 @router.post("/notifications/read-all", response=MarkedRead, summary="Mark all as read")
 def notification_read_all(request: HttpRequest):
     return {"marked_read": services.notification_mark_read(user=request.auth)}
+
+
+Entity = Literal["party", "lead", "deal"]
+FieldType = Literal[tuple(CustomFieldType.values)]  # type: ignore[valid-type]
+
+
+class CustomFieldOut(Schema):
+    id: int
+    entity: str
+    key: str
+    label: str
+    type: str
+    choices: list[str]
+    required: bool
+    help_text: str
+    position: int
+    is_active: bool
+
+
+class CustomFieldIn(Input):
+    entity: Entity
+    key: str = Field(min_length=1, max_length=50, pattern=r"^[a-z][a-z0-9_]*$")
+    label: str = Field(min_length=1, max_length=100)
+    type: FieldType
+    choices: list[str] = Field(default_factory=list, max_length=200)
+    required: bool = False
+    help_text: str = Field("", max_length=200)
+    position: int = Field(0, ge=0, le=999)
+    is_active: bool = True
+
+
+class CustomFieldPatch(Input):
+    label: str | None = Field(None, min_length=1, max_length=100)
+    choices: list[str] | None = Field(None, max_length=200)
+    required: bool | None = None
+    help_text: str | None = Field(None, max_length=200)
+    position: int | None = Field(None, ge=0, le=999)
+    is_active: bool | None = None
+
+
+@router.get("/custom-fields", response=list[CustomFieldOut], summary="Custom field definitions")
+@paginate(Pagination)
+def custom_field_list(request: HttpRequest, entity: Entity | None = None):
+    return queries.custom_field_list(entity=entity or "")
+
+
+@router.post(
+    "/custom-fields",
+    response={201: CustomFieldOut, **PROBLEM_RESPONSES},
+    summary="Add a custom field (administrators)",
+)
+def custom_field_create(request: HttpRequest, payload: CustomFieldIn):
+    return Status(201, services.custom_field_create(actor=request.auth, **payload.model_dump()))
+
+
+@router.get(
+    "/custom-fields/{field_id}",
+    response={200: CustomFieldOut, **PROBLEM_RESPONSES},
+    summary="A custom field",
+)
+def custom_field_detail(request: HttpRequest, field_id: ObjectId):
+    return queries.custom_field_get_for_user(user=request.auth, pk=field_id)
+
+
+@router.patch(
+    "/custom-fields/{field_id}",
+    response={200: CustomFieldOut, **PROBLEM_RESPONSES},
+    summary="Change a custom field (administrators; key, record type and type stay)",
+)
+def custom_field_update(request: HttpRequest, field_id: ObjectId, payload: CustomFieldPatch):
+    field = queries.custom_field_get_for_user(user=request.auth, pk=field_id, write=True)
+    changes = payload.model_dump(exclude_unset=True)
+    return services.custom_field_update(actor=request.auth, field=field, **changes)
+
+
+@router.delete(
+    "/custom-fields/{field_id}",
+    response={204: None, **PROBLEM_RESPONSES},
+    summary="Deactivate a custom field (its values are kept)",
+)
+def custom_field_delete(request: HttpRequest, field_id: ObjectId):
+    field = queries.custom_field_get_for_user(user=request.auth, pk=field_id, write=True)
+    services.custom_field_delete(actor=request.auth, field=field)
+    return Status(204, None)
+
+
+class SearchHitOut(Schema):
+    entity: str
+    id: int
+    title: str
+    subtitle: str
+    url: str
+    score: float
+
+
+@router.get(
+    "/search",
+    response={200: list[SearchHitOut], **PROBLEM_RESPONSES},
+    summary="Search parties, leads and deals (tolerates small typos and umlaut spellings)",
+)
+def search(
+    request: HttpRequest,
+    q: Annotated[str, Field(min_length=2, max_length=100, pattern=r"^[^\x00]*$")],
+    entity: Literal["party", "lead", "deal"] | None = None,
+    limit: Annotated[int, Field(ge=1, le=50)] = 20,
+):
+    hits = search_index(
+        user=request.auth, text=q, limit=limit, entities=[entity] if entity else None
+    )
+    return [
+        {
+            "entity": h.entity,
+            "id": h.object_id,
+            "title": h.title,
+            "subtitle": h.subtitle,
+            "url": h.url,
+            "score": h.score,
+        }
+        for h in hits
+    ]

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Any
 
 from django.core.cache import cache
-from django.http import HttpRequest
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.http import Http404, HttpRequest
 from ninja import Field, Path, Schema
 from ninja.errors import AuthorizationError, Throttled
 from ninja.pagination import PageNumberPagination
@@ -102,3 +105,36 @@ class Pagination(PageNumberPagination):
     class Input(Schema):
         page: int = Field(1, ge=1, le=1_000_000)
         page_size: int | None = Field(None, ge=1, le=500)
+
+
+MAX_BULK = 1000
+
+
+def bulk_create_all_or_nothing(rows: list, create_one: Callable[[Any], Any]) -> list:
+    """Create every row with ``create_one`` in one transaction — all or nothing.
+
+    Every row is tried, so the caller learns all problems at once; if any row fails, nothing
+    is kept and a ValidationError names each failure as ``items.<row>.<field>`` (the API turns
+    these into per-row errors)."""
+    errors: dict[str, list[str]] = {}
+    created = []
+    with transaction.atomic():
+        for index, row in enumerate(rows):
+            try:
+                with transaction.atomic():
+                    created.append(create_one(row))
+            except ValidationError as exc:
+                if hasattr(exc, "error_dict"):
+                    for field, messages in exc.message_dict.items():
+                        errors[f"items.{index}.{field}"] = messages
+                else:
+                    errors[f"items.{index}"] = exc.messages
+            except Http404:
+                errors[f"items.{index}"] = ["A referenced record does not exist or is not yours."]
+            except PermissionDenied:
+                errors[f"items.{index}"] = ["You may not create this record."]
+        if errors:
+            transaction.set_rollback(True)
+    if errors:
+        raise ValidationError(errors)
+    return created

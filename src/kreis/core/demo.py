@@ -78,11 +78,15 @@ class DemoContext:
 
 # Apps register their demo steps here (in AppConfig.ready), so core imports no domain app.
 DEMO_STEPS: list[Callable[[DemoContext], dict[str, int]]] = []
+DEMO_STEP_ORDER: dict[Callable, int] = {}
 
 
-def register_demo_step(step: Callable[[DemoContext], dict[str, int]]) -> None:
+def register_demo_step(step: Callable[[DemoContext], dict[str, int]], order: int = 100) -> None:
+    """Steps run by ``order`` (lower first), equal orders in registration order."""
     if step not in DEMO_STEPS:
+        DEMO_STEP_ORDER[step] = order
         DEMO_STEPS.append(step)
+        DEMO_STEPS.sort(key=DEMO_STEP_ORDER.__getitem__)
 
 
 def demo_password_path():
@@ -205,6 +209,12 @@ def create_demo(*, size: str = "small", seed: int | None = None, progress=None) 
     counts: dict[str, int] = {}
     for step in DEMO_STEPS:
         counts.update(step(context))
+    # Demo steps insert in bulk, past the services: build the search index once at the end.
+    from kreis.core.search import reindex
+
+    counts["search_entries"] = reindex(
+        progress=(lambda entity, n: progress("search", n, 0)) if progress else None
+    )
     _write_logins(password)
     return DemoResult(
         password=password, users=len(personas) + len(extra), teams=len(teams), extra=counts

@@ -6,7 +6,7 @@ from django import forms
 from django.forms.renderers import TemplatesSetting
 from django.utils.translation import gettext_lazy as _
 
-from kreis.core.models import ApiKeyScope, Role, Team, User
+from kreis.core.models import ApiKeyScope, CustomFieldType, Role, Team, User
 
 
 class FormRenderer(TemplatesSetting):
@@ -98,3 +98,44 @@ class ApiKeyForm(BootstrapMixin, forms.Form):
     scope = forms.ChoiceField(
         label=_("Scope"), choices=ApiKeyScope.choices, initial=ApiKeyScope.READ
     )
+
+
+class CustomFieldForm(BootstrapMixin, forms.Form):
+    entity = forms.ChoiceField(label=_("Record type"))
+    label = forms.CharField(label=_("Label"), max_length=100)
+    key = forms.SlugField(
+        label=_("Key"),
+        max_length=50,
+        help_text=_("Name in the API and exports: lower case letters, digits, underscores."),
+    )
+    type = forms.ChoiceField(label=_("Type"), choices=CustomFieldType.choices)
+    choices = forms.CharField(
+        label=_("Options"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        help_text=_("For choice fields: one option per line."),
+    )
+    required = forms.BooleanField(label=_("Required"), required=False)
+    help_text = forms.CharField(label=_("Help text"), max_length=200, required=False)
+    position = forms.IntegerField(label=_("Position"), min_value=0, max_value=999, initial=0)
+    is_active = forms.BooleanField(label=_("Active"), required=False, initial=True)
+
+    def __init__(self, *args, editing=None, **kwargs):
+        from kreis.core.customfields import ENTITIES
+
+        super().__init__(*args, **kwargs)
+        self.fields["entity"].choices = list(ENTITIES.items())
+        if editing is not None:
+            for name in ("entity", "key", "type"):
+                self.fields[name].disabled = True
+
+    def clean_key(self) -> str:
+        key = self.cleaned_data["key"].lower()
+        if "-" in key:
+            raise forms.ValidationError(_("Use underscores, not hyphens."))
+        return key
+
+    def service_data(self) -> dict:
+        data = dict(self.cleaned_data)
+        data["choices"] = [c.strip() for c in data["choices"].splitlines() if c.strip()]
+        return data

@@ -13,9 +13,9 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from kreis.core import queries, services
-from kreis.core.forms import MemberForm, TeamForm, UserForm
+from kreis.core.forms import CustomFieldForm, MemberForm, TeamForm, UserForm
 from kreis.core.models import ROLE_DESCRIPTIONS, Role, User
-from kreis.core.web import apply_errors, is_htmx, query_without_page
+from kreis.core.web import apply_errors, is_htmx, query_without_page, safe_next
 
 
 def _admin_only(request: HttpRequest) -> None:
@@ -209,3 +209,81 @@ def role_list(request: HttpRequest) -> HttpResponse:
         for role in Role
     ]
     return render(request, "core/manage/roles.html", {"roles": roles})
+
+
+@login_required
+def custom_field_list(request: HttpRequest) -> HttpResponse:
+    _admin_only(request)
+    from kreis.core.customfields import ENTITIES
+
+    entity = request.GET.get("entity", "")
+    fields = queries.custom_field_list(entity=entity if entity in ENTITIES else "")
+    return render(
+        request,
+        "core/manage/custom_fields.html",
+        {"fields": fields, "entities": list(ENTITIES.items()), "entity": entity},
+    )
+
+
+@login_required
+def custom_field_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
+    _admin_only(request)
+    field = None if pk is None else queries.custom_field_get_for_user(user=request.user, pk=pk)
+    initial = None
+    if field is not None:
+        initial = {
+            "entity": field.entity,
+            "label": field.label,
+            "key": field.key,
+            "type": field.type,
+            "choices": "\n".join(field.choices),
+            "required": field.required,
+            "help_text": field.help_text,
+            "position": field.position,
+            "is_active": field.is_active,
+        }
+    form = CustomFieldForm(request.POST or None, initial=initial, editing=field)
+    if request.method == "POST" and form.is_valid():
+        data = form.service_data()
+        try:
+            if field is None:
+                services.custom_field_create(actor=request.user, **data)
+                messages.success(request, _("Custom field added."))
+            else:
+                for fixed in ("entity", "key", "type"):
+                    data.pop(fixed)
+                services.custom_field_update(actor=request.user, field=field, **data)
+                messages.success(request, _("Custom field saved."))
+        except ValidationError as exc:
+            apply_errors(form, exc)
+        else:
+            return redirect("core:custom_field_list")
+    return render(request, "core/manage/custom_field_form.html", {"form": form, "field": field})
+
+
+@login_required
+def saved_view_create(request: HttpRequest) -> HttpResponse:
+    if request.method != "POST":
+        raise Http404
+    target = safe_next(request)
+    try:
+        view = services.saved_view_save(
+            user=request.user,
+            list_name=request.POST.get("list_name", ""),
+            name=request.POST.get("name", ""),
+            query=request.POST.get("query", ""),
+        )
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+        return redirect(target)
+    messages.success(request, _("View “%s” saved.") % view.name)
+    return redirect(f"{target.split('?')[0]}?{view.query}")
+
+
+@login_required
+@require_POST
+def saved_view_delete(request: HttpRequest, pk: int) -> HttpResponse:
+    view = queries.saved_view_get_for_user(user=request.user, pk=pk)
+    services.saved_view_delete(user=request.user, view=view)
+    messages.success(request, _("View “%s” deleted.") % view.name)
+    return redirect(safe_next(request))

@@ -252,3 +252,35 @@ class SavedView(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class SearchEntry(models.Model):
+    """One searchable record (party, lead, deal, …) in the global search index.
+
+    ``text`` holds the record's names, e-mails, phones, companies and notes, folded for
+    matching (lower case, umlauts spelt out: Müller → mueller). Owner and team are copied
+    from the record, so the index itself answers "may this user see it?". On SQLite an FTS5
+    trigram table mirrors ``text``; on PostgreSQL a trigram (pg_trgm) index covers it.
+    """
+
+    entity = models.CharField(max_length=20)
+    object_id = models.BigIntegerField()
+    title = models.CharField(max_length=200)
+    subtitle = models.CharField(max_length=200, blank=True)
+    url = models.CharField(max_length=200)
+    icon = models.CharField(max_length=30, default="search")
+    text = models.TextField()
+    owner_id = models.BigIntegerField(null=True, blank=True)
+    team_id = models.BigIntegerField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("search entry")
+        verbose_name_plural = _("search entries")
+        constraints = [
+            models.UniqueConstraint(fields=["entity", "object_id"], name="search_entry_unique")
+        ]
+        indexes = [models.Index(fields=["owner_id", "team_id"], name="search_entry_owner_team")]
+
+    def __str__(self) -> str:
+        return self.title

@@ -6,7 +6,16 @@ from django.db.models import Count, Prefetch, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
-from kreis.core.models import ApiKey, Membership, Notification, Team, User, hash_api_key
+from kreis.core.models import (
+    ApiKey,
+    CustomField,
+    Membership,
+    Notification,
+    SavedView,
+    Team,
+    User,
+    hash_api_key,
+)
 
 
 def visible_records(queryset: QuerySet, *, user: User) -> QuerySet:
@@ -116,4 +125,29 @@ def notification_get_for_user(*, user: User, pk: int) -> Notification:
     try:
         return Notification.objects.get(pk=pk, user=user)
     except Notification.DoesNotExist:
+        raise Http404 from None
+
+
+def saved_view_list_for_user(*, user: User, list_name: str) -> QuerySet:
+    return SavedView.objects.filter(user=user, list_name=list_name)
+
+
+def saved_view_get_for_user(*, user: User, pk: int) -> SavedView:
+    try:
+        return SavedView.objects.get(pk=pk, user=user)
+    except SavedView.DoesNotExist:
+        raise Http404 from None
+
+
+def custom_field_list(*, entity: str = "") -> QuerySet:
+    qs = CustomField.objects.all()
+    return qs.filter(entity=entity) if entity else qs
+
+
+def custom_field_get_for_user(*, user: User, pk: int, write: bool = False) -> CustomField:
+    if write and not user.is_admin:
+        raise Http404
+    try:
+        return CustomField.objects.get(pk=pk)
+    except CustomField.DoesNotExist:
         raise Http404 from None

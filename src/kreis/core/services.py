@@ -10,7 +10,18 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from kreis.core.models import ApiKey, ApiKeyScope, Membership, Notification, Role, Team, User
+from kreis.core.models import (
+    ApiKey,
+    ApiKeyScope,
+    CustomField,
+    CustomFieldType,
+    Membership,
+    Notification,
+    Role,
+    SavedView,
+    Team,
+    User,
+)
 
 
 def _require(actor: User | None, perm: str, obj: object = None) -> None:
@@ -209,3 +220,84 @@ def user_update_profile(*, user: User, **fields: object) -> User:
     user.full_clean(exclude=["password"])
     user.save()
     return user
+
+
+@transaction.atomic
+def saved_view_save(*, user: User, list_name: str, name: str, query: str) -> SavedView:
+    """Save (or overwrite, by name) the user's view of a list; the page number is not kept."""
+    from urllib.parse import parse_qsl, urlencode
+
+    name = name.strip()
+    if not name:
+        raise ValidationError({"name": _("Give the view a name.")})
+    pairs = [(k, v) for k, v in parse_qsl(query, keep_blank_values=False) if k != "page"]
+    view, _created = SavedView.objects.update_or_create(
+        user=user,
+        list_name=list_name[:30],
+        name=name[:80],
+        defaults={"query": urlencode(pairs)[:1000]},
+    )
+    return view
+
+
+def saved_view_delete(*, user: User, view: SavedView) -> None:
+    if view.user_id != user.pk:
+        raise PermissionDenied
+    view.delete()
+
+
+CUSTOM_FIELD_ENTITIES = ("party", "lead", "deal")
+CHOICE_TYPES = (CustomFieldType.CHOICE, CustomFieldType.MULTI_CHOICE)
+
+
+def _clean_custom_field(field: CustomField, choices) -> None:
+    if field.entity not in CUSTOM_FIELD_ENTITIES:
+        raise ValidationError({"entity": _("Custom fields exist for parties, leads and deals.")})
+    options = [str(c).strip() for c in (choices or []) if str(c).strip()]
+    if field.type in CHOICE_TYPES and not options:
+        raise ValidationError({"choices": _("A choice field needs at least one option.")})
+    if len(set(options)) != len(options):
+        raise ValidationError({"choices": _("Each option may appear only once.")})
+    field.choices = options if field.type in CHOICE_TYPES else []
+    field.full_clean()
+
+
+@transaction.atomic
+def custom_field_create(*, actor: User | None, choices=(), **fields: object) -> CustomField:
+    if actor is not None and not actor.is_admin:
+        raise PermissionDenied
+    field = CustomField(**fields)
+    if CustomField.objects.filter(entity=field.entity, key=field.key).exists():
+        raise ValidationError({"key": _("This record type already has a field with this key.")})
+    _clean_custom_field(field, choices)
+    field.save()
+    return field
+
+
+@transaction.atomic
+def custom_field_update(
+    *, actor: User | None, field: CustomField, choices=None, **changes: object
+) -> CustomField:
+    """Change label, help, options, order, required or active. Key, record type and type stay:
+    stored values depend on them."""
+    if actor is not None and not actor.is_admin:
+        raise PermissionDenied
+    fixed = {"key", "entity", "type"} & set(changes)
+    if any(changes[k] != getattr(field, k) for k in fixed):
+        raise ValidationError(
+            {k: _("Cannot be changed once the field exists.") for k in sorted(fixed)}
+        )
+    for name, value in changes.items():
+        setattr(field, name, value)
+    _clean_custom_field(field, field.choices if choices is None else choices)
+    field.save()
+    return field
+
+
+@transaction.atomic
+def custom_field_delete(*, actor: User | None, field: CustomField) -> None:
+    """Deactivate: the values stay on the records (and reappear if it is activated again)."""
+    if actor is not None and not actor.is_admin:
+        raise PermissionDenied
+    field.is_active = False
+    field.save(update_fields=["is_active"])

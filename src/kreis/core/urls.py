@@ -18,6 +18,13 @@ urlpatterns = [
     path("manage/users/new/", manage_views.user_create, name="user_create"),
     path("manage/users/<int:pk>/", manage_views.user_edit, name="user_edit"),
     path("manage/roles/", manage_views.role_list, name="role_list"),
+    path("manage/custom-fields/", manage_views.custom_field_list, name="custom_field_list"),
+    path("manage/custom-fields/new/", manage_views.custom_field_edit, name="custom_field_create"),
+    path(
+        "manage/custom-fields/<int:pk>/", manage_views.custom_field_edit, name="custom_field_edit"
+    ),
+    path("me/views/", manage_views.saved_view_create, name="saved_view_create"),
+    path("me/views/<int:pk>/delete/", manage_views.saved_view_delete, name="saved_view_delete"),
     path("teams/", manage_views.team_list, name="team_list"),
     path("teams/new/", manage_views.team_create, name="team_create"),
     path("teams/<int:pk>/", manage_views.team_detail, name="team_detail"),

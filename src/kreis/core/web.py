@@ -58,3 +58,24 @@ def csv_response(filename: str, header: list[str], rows: Iterable[Iterable[objec
     response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
+
+
+MAX_BULK = 1000
+
+
+def bulk_ids(request: HttpRequest) -> list[int]:
+    """The selected record ids of a bulk action (at most 1,000; non-numbers ignored)."""
+    ids = []
+    for raw in request.POST.getlist("ids")[:MAX_BULK]:
+        if raw.isdigit():
+            ids.append(int(raw))
+    return ids
+
+
+def safe_next(request: HttpRequest, default: str = "/") -> str:
+    from django.utils.http import url_has_allowed_host_and_scheme
+
+    target = request.POST.get("next") or request.GET.get("next") or default
+    if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
+        return default
+    return target

@@ -1,7 +1,7 @@
 """API routes for organisations, persons, employments and relationships."""
 
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 from django.http import Http404, HttpRequest, HttpResponse
 from ninja import Field, Router, Schema, Status
@@ -9,12 +9,14 @@ from ninja.errors import HttpError
 from ninja.pagination import paginate
 
 from kreis.core.api_support import (
+    MAX_BULK,
     PROBLEM_RESPONSES,
     IdValue,
     Input,
     ObjectId,
     Pagination,
     SearchText,
+    bulk_create_all_or_nothing,
 )
 from kreis.core.queries import team_get_for_user, user_get_for_user
 from kreis.parties import queries, services
@@ -96,6 +98,7 @@ class PartyOut(Schema):
     phones: list[ContactOut]
     socials: list[ContactOut]
     addresses: list[AddressOut]
+    custom: dict[str, Any]
     created_at: datetime
     updated_at: datetime
 
@@ -157,6 +160,7 @@ class PartyWrite(Input):
     phones: list[ContactIn] | None = Field(None, max_length=20)
     socials: list[ContactIn] | None = Field(None, max_length=20)
     addresses: list[AddressIn] | None = Field(None, max_length=20)
+    custom: dict[str, Any] | None = None
 
 
 class OrganizationCreate(PartyWrite):
@@ -181,7 +185,7 @@ class PersonUpdate(PartyWrite):
 
 def _write_args(request: HttpRequest, payload: Input) -> dict:
     data = payload.model_dump(exclude_unset=True)
-    for key in ("emails", "phones", "socials", "addresses", "roles", "tags"):
+    for key in ("emails", "phones", "socials", "addresses", "roles", "tags", "custom"):
         if data.get(key) is None:
             data.pop(key, None)
     if "owner_id" in data:
@@ -237,6 +241,7 @@ def _crud(kind: str, path: str, out, create_schema, update_schema) -> None:
             owner_id=owner_id,
             team_id=team_id,
             sort=sort,
+            custom=request.GET,
         )
 
     @router.post(
@@ -252,7 +257,7 @@ def _crud(kind: str, path: str, out, create_schema, update_schema) -> None:
         return Status(201, _reload(request, party))
 
     @router.get(
-        f"{path}/{{party_id}}",
+        f"{path}/{{int:party_id}}",
         response={200: out, **PROBLEM_RESPONSES},
         summary=f"A {label}",
         operation_id=f"{label}_detail",
@@ -263,7 +268,7 @@ def _crud(kind: str, path: str, out, create_schema, update_schema) -> None:
         return party
 
     @router.patch(
-        f"{path}/{{party_id}}",
+        f"{path}/{{int:party_id}}",
         response={200: out, **PROBLEM_RESPONSES},
         summary=f"Change a {label} (lists given replace the old ones)",
         operation_id=f"{label}_update",
@@ -279,7 +284,7 @@ def _crud(kind: str, path: str, out, create_schema, update_schema) -> None:
         return party
 
     @router.delete(
-        f"{path}/{{party_id}}",
+        f"{path}/{{int:party_id}}",
         response={204: None, **PROBLEM_RESPONSES},
         summary=f"Delete a {label} (soft; restorable)",
         operation_id=f"{label}_delete",
@@ -391,3 +396,159 @@ def relationship_delete(request: HttpRequest, relationship_id: ObjectId):
     queries.party_get_for_user(user=request.auth, pk=relationship.source_id, write=True)
     services.relationship_remove(actor=request.auth, relationship=relationship)
     return Status(204, None)
+
+
+# --- bulk creation ---------------------------------------------------------------------
+
+
+class OrganizationBulk(Input):
+    items: list[OrganizationCreate] = Field(min_length=1, max_length=MAX_BULK)
+
+
+class PersonBulkItem(PersonCreate):
+    organization_id: IdValue | None = None
+    organization_external_id: str | None = Field(None, max_length=100)
+    position: str = Field("", max_length=120)
+
+
+class PersonBulk(Input):
+    items: list[PersonBulkItem] = Field(min_length=1, max_length=MAX_BULK)
+
+
+class BulkCreated(Schema):
+    created: int
+    ids: list[int]
+
+
+@router.post(
+    "/organizations/bulk",
+    response={201: BulkCreated, **PROBLEM_RESPONSES},
+    summary="Create up to 1,000 organisations at once (all or nothing; errors name the row)",
+)
+def organization_bulk(request: HttpRequest, payload: OrganizationBulk):
+    def create(item: OrganizationCreate) -> Party:
+        return services.party_create(
+            actor=request.auth, kind=PartyKind.ORGANIZATION, **_write_args(request, item)
+        )
+
+    parties = bulk_create_all_or_nothing(payload.items, create)
+    return Status(201, {"created": len(parties), "ids": [p.pk for p in parties]})
+
+
+@router.post(
+    "/persons/bulk",
+    response={201: BulkCreated, **PROBLEM_RESPONSES},
+    summary="Create up to 1,000 persons at once, optionally working for an organisation "
+    "given by id or external_id (all or nothing; errors name the row)",
+)
+def person_bulk(request: HttpRequest, payload: PersonBulk):
+    def create(item: PersonBulkItem) -> Party:
+        organization = None
+        if item.organization_id or item.organization_external_id:
+            organization = queries.organization_by_reference(
+                user=request.auth,
+                pk=item.organization_id,
+                external_id=item.organization_external_id,
+            )
+        fields = item.model_copy(update={"organization_id": None, "organization_external_id": None})
+        args = _write_args(request, fields)
+        for key in ("organization_id", "organization_external_id", "position"):
+            args.pop(key, None)
+        person = services.party_create(actor=request.auth, kind=PartyKind.PERSON, **args)
+        if organization is not None:
+            services.employment_set(
+                actor=request.auth,
+                person=person,
+                organization=organization,
+                position=item.position,
+            )
+        return person
+
+    parties = bulk_create_all_or_nothing(payload.items, create)
+    return Status(201, {"created": len(parties), "ids": [p.pk for p in parties]})
+
+
+# --- duplicates and merging ------------------------------------------------------------
+
+
+class DuplicateOut(Schema):
+    id: int
+    name: str
+    reason: str
+
+
+class DuplicatesOut(Schema):
+    duplicates: list[DuplicateOut]
+    hidden_count: int
+
+
+@router.get(
+    "/parties/duplicates",
+    response={200: DuplicatesOut, **PROBLEM_RESPONSES},
+    summary="Likely duplicates of a party about to be created",
+)
+def party_duplicates(
+    request: HttpRequest,
+    kind: Literal["organization", "person"],
+    name: SearchText = "",
+    email: SearchText = "",
+    phone: SearchText = "",
+):
+    found = queries.likely_duplicates(
+        user=request.auth,
+        kind=kind,
+        name=name,
+        emails=[email] if email else [],
+        phones=[phone] if phone else [],
+    )
+    return {
+        "duplicates": [
+            {"id": p.pk, "name": p.name, "reason": reason} for p, reason in found.visible
+        ],
+        "hidden_count": found.hidden_count,
+    }
+
+
+class MergeIn(Input):
+    other_id: IdValue
+    take_from_other: list[Literal[tuple(services.MERGE_FIELDS)]] = Field(  # type: ignore[valid-type]
+        default_factory=list, max_length=len(services.MERGE_FIELDS)
+    )
+
+
+class MergeOut(Schema):
+    id: int
+    survivor_id: int
+    merged_id: int
+    moved: dict[str, list[int]]
+    performed_at: datetime
+    undone_at: datetime | None
+
+
+@router.post(
+    "/parties/{party_id}/merge",
+    response={201: MergeOut, **PROBLEM_RESPONSES},
+    summary="Merge another party into this one (fields in take_from_other take its value)",
+)
+def party_merge(request: HttpRequest, party_id: ObjectId, payload: MergeIn):
+    survivor = queries.party_get_for_user(user=request.auth, pk=party_id, write=True)
+    merged = queries.party_get_for_user(user=request.auth, pk=payload.other_id, write=True)
+    merge = services.party_merge(
+        actor=request.auth,
+        survivor=survivor,
+        merged=merged,
+        take_from_merged=payload.take_from_other,
+    )
+    return Status(201, merge)
+
+
+@router.post(
+    "/party-merges/{merge_id}/undo",
+    response={200: MergeOut, **PROBLEM_RESPONSES},
+    summary="Undo a merge: the merged party and everything that moved come back",
+)
+def party_merge_undo(request: HttpRequest, merge_id: ObjectId):
+    merge = queries.party_merge_get_for_user(user=request.auth, pk=merge_id)
+    services.party_merge_undo(actor=request.auth, merge=merge)
+    merge.refresh_from_db()
+    return merge

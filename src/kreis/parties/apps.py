@@ -9,9 +9,10 @@ class PartiesConfig(AppConfig):
 
     def ready(self) -> None:
         from kreis.core.demo import register_demo_step
-        from kreis.core.search import register_search_provider
+        from kreis.core.search import register_indexer
         from kreis.parties.demo import create_parties
-        from kreis.parties.queries import party_search_hits
+        from kreis.parties.models import Party
+        from kreis.parties.search import all_parties, party_document
 
         register_demo_step(create_parties)
-        register_search_provider(party_search_hits)
+        register_indexer("party", Party, party_document, all_records=all_parties)

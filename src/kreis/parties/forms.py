@@ -8,6 +8,7 @@ from django import forms
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
+from kreis.core.customfields import CustomFieldsFormMixin
 from kreis.core.forms import BootstrapMixin
 from kreis.core.models import Team, User
 from kreis.parties.models import AddressKind, CompanySize, PartyKind, PartyRole, RelationshipType
@@ -15,7 +16,7 @@ from kreis.parties.models import AddressKind, CompanySize, PartyKind, PartyRole,
 LINES_HELP = _("One per line.")
 
 
-class PartyForm(BootstrapMixin, forms.Form):
+class PartyForm(CustomFieldsFormMixin, BootstrapMixin, forms.Form):
     name = forms.CharField(label=_("Name"), max_length=200, required=False)
     salutation = forms.CharField(label=_("Salutation"), max_length=40, required=False)
     first_name = forms.CharField(label=_("First name"), max_length=100, required=False)
@@ -68,8 +69,9 @@ class PartyForm(BootstrapMixin, forms.Form):
     ORGANIZATION_ONLY = ("name", "industry", "size", "vat_id")
     PERSON_ONLY = ("salutation", "first_name", "last_name")
 
-    def __init__(self, *args, kind: str, **kwargs):
+    def __init__(self, *args, kind: str, custom: dict | None = None, **kwargs):
         super().__init__(*args, **kwargs)
+        self.add_custom_fields("party", initial=custom)
         drop = self.PERSON_ONLY if kind == PartyKind.ORGANIZATION else self.ORGANIZATION_ONLY
         for name in drop:
             del self.fields[name]
@@ -79,7 +81,7 @@ class PartyForm(BootstrapMixin, forms.Form):
 
     def service_data(self) -> dict:
         """The cleaned data in the shape the party services take."""
-        data = dict(self.cleaned_data)
+        data = {k: v for k, v in self.cleaned_data.items() if k not in self.custom_field_names()}
         lines = lambda key: [x.strip() for x in data.pop(key, "").splitlines() if x.strip()]  # noqa: E731
         address = {k: data.pop(k) for k in ("street", "postal_code", "city", "country")}
         address["kind"] = data.pop("address_kind")
@@ -89,6 +91,7 @@ class PartyForm(BootstrapMixin, forms.Form):
             "phones": [{"value": v} for v in lines("phones")],
             "tags": [t for t in (data.pop("tags") or "").split(",") if t.strip()],
             "address": address if address["street"] or address["city"] else None,
+            "custom": self.custom_values(),
         }
         return result
 
@@ -154,3 +157,12 @@ def _lookup(field: forms.Field, datalist_id: str, kind: str) -> None:
             "hx-swap": "innerHTML",
         }
     )
+
+
+class MergeChooseForm(BootstrapMixin, forms.Form):
+    other = PartyLookupField(label=_("Merge with"))
+
+    def __init__(self, *args, choices, kind: str, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["other"].queryset = choices
+        _lookup(self.fields["other"], "merge-options", kind)

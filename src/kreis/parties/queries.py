@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+from django.core.exceptions import ValidationError
 from django.db.models import Prefetch, Q, QuerySet
 from django.http import Http404
+from django.utils.translation import gettext as _
 
-from kreis.core.models import User
+from kreis.core.customfields import filter_by_custom
+from kreis.core.models import SearchEntry, User
 from kreis.core.queries import visible_records
-from kreis.core.search import SearchHit
-from kreis.parties.models import Employment, Party, PartyKind
+from kreis.core.search import fold
+from kreis.parties.models import ContactPoint, Employment, Party, PartyKind, PartyMerge
+from kreis.parties.normalize import normalize_email, normalize_phone
 
 SORTS = {
     "name": ("name", "pk"),
@@ -30,8 +37,11 @@ def party_list_for_user(
     owner_id: int | None = None,
     team_id: int | None = None,
     sort: str = "name",
+    custom: Mapping[str, str] | None = None,
 ) -> QuerySet[Party]:
     qs = visible_records(Party.objects.filter(deleted_at__isnull=True), user=user)
+    if custom:
+        qs = filter_by_custom(qs, "party", custom)
     if kind:
         qs = qs.filter(kind=kind)
     if search:
@@ -90,18 +100,112 @@ def organizations_for_user(*, user: User) -> QuerySet[Party]:
     return party_list_for_user(user=user, kind=PartyKind.ORGANIZATION)
 
 
-def party_search_hits(*, user: User, text: str, limit: int = 8) -> list:
-    """Hits for the global search box."""
+def parties_for_bulk(*, user: User, ids: list[int]) -> list[Party]:
+    """The selected parties the user may see (others are silently not found)."""
+    qs = visible_records(Party.objects.filter(pk__in=ids, deleted_at__isnull=True), user=user)
+    return list(qs.select_related("owner", "team"))
 
-    hits = []
-    for party in party_list_for_user(user=user, search=text)[:limit]:
-        primary = next((c.value for c in party.contact_points.all() if c.is_primary), "")
-        hits.append(
-            SearchHit(
-                title=party.name,
-                subtitle=primary,
-                url=f"/parties/{party.pk}/",
-                icon="person" if party.kind == PartyKind.PERSON else "building",
+
+@dataclass
+class Duplicates:
+    """Likely duplicates of a party being entered: the ones the user may open, and how many
+    more exist that they may not see (so they ask instead of creating a second record)."""
+
+    visible: list[tuple[Party, str]]
+    hidden_count: int
+
+    def __bool__(self) -> bool:
+        return bool(self.visible or self.hidden_count)
+
+
+def likely_duplicates(
+    *,
+    user: User,
+    kind: str,
+    name: str = "",
+    emails: Iterable[str] = (),
+    phones: Iterable[str] = (),
+    company: str = "",
+    exclude_pk: int | None = None,
+    limit: int = 5,
+) -> Duplicates:
+    """Parties that are probably the same: same normalised e-mail or phone, or a name
+    that matches closely (typos and umlaut spellings tolerated) — for persons also
+    working for the same company when one is given."""
+    reasons: dict[int, str] = {}
+    values = []
+    for raw, normalize in [(e, normalize_email) for e in emails] + [
+        (p, normalize_phone) for p in phones
+    ]:
+        try:
+            values.append(normalize(raw))
+        except ValidationError:
+            continue
+    if values:
+        for party_id, value in ContactPoint.objects.filter(
+            value__in=values, party__deleted_at__isnull=True
+        ).values_list("party_id", "value")[:50]:
+            reasons.setdefault(party_id, _("same e-mail or phone: %s") % value)
+    folded = fold(name)
+    if len(folded) >= 3:
+        for entry in SearchEntry.objects.filter(entity="party").filter(
+            pk__in=_name_candidates(folded)
+        ):
+            if fold(entry.title) == folded or _similar_name(folded, fold(entry.title)):
+                reasons.setdefault(entry.object_id, _("similar name"))
+    if exclude_pk:
+        reasons.pop(exclude_pk, None)
+    if not reasons:
+        return Duplicates([], 0)
+    parties = Party.objects.filter(pk__in=reasons, kind=kind, deleted_at__isnull=True)
+    if company and kind == PartyKind.PERSON:
+        same_company = set(
+            parties.filter(employments__organization__name__iexact=company.strip()).values_list(
+                "pk", flat=True
             )
         )
-    return hits
+        for pk in same_company:
+            reasons[pk] = reasons[pk] + " · " + _("same company")
+    visible = list(visible_records(parties, user=user).order_by("name")[:limit])
+    hidden = parties.count() - len(visible) if len(visible) < limit else 0
+    return Duplicates([(p, reasons[p.pk]) for p in visible], max(hidden, 0))
+
+
+def _name_candidates(folded: str) -> list[int]:
+    from kreis.core.search import candidate_ids
+
+    return candidate_ids(folded) or []
+
+
+def _similar_name(a: str, b: str) -> bool:
+    from difflib import SequenceMatcher
+
+    return SequenceMatcher(None, a, b).ratio() >= 0.85
+
+
+def party_merge_get_for_user(*, user: User, pk: int) -> PartyMerge:
+    merge = (
+        PartyMerge.objects.select_related("survivor", "merged", "performed_by")
+        .filter(pk=pk)
+        .first()
+    )
+    if merge is None or not user.has_perm("core.view_record", merge.survivor):
+        raise Http404
+    return merge
+
+
+def party_merges(*, party: Party) -> list[PartyMerge]:
+    return list(
+        PartyMerge.objects.filter(survivor=party).select_related("merged", "performed_by")[:10]
+    )
+
+
+def organization_by_reference(
+    *, user: User, pk: int | None = None, external_id: str | None = None
+) -> Party:
+    """An organisation the user may see, by id or by its key in another system; 404 else."""
+    qs = Party.objects.filter(kind=PartyKind.ORGANIZATION, deleted_at__isnull=True)
+    party = qs.filter(pk=pk).first() if pk else qs.filter(external_id=external_id).first()
+    if party is None or not user.has_perm("core.view_record", party):
+        raise Http404
+    return party

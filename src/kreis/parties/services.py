@@ -6,11 +6,13 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from kreis.core.customfields import clean_custom_values
 from kreis.core.models import Team, User
+from kreis.core.search import index_record
 from kreis.parties.models import (
     Address,
     ContactKind,
@@ -18,6 +20,7 @@ from kreis.parties.models import (
     Employment,
     Party,
     PartyKind,
+    PartyMerge,
     PartyRole,
     PartyRoleAssignment,
     Relationship,
@@ -175,6 +178,17 @@ def _apply_related(party: Party, related: dict[str, Any]) -> None:
         _set_tags(party, related["tags"])
 
 
+def reindex_party(party: Party) -> None:
+    """Refresh the party's search entry from the database (not from stale prefetches)."""
+    fresh = (
+        Party.objects.prefetch_related("contact_points", "employments__organization")
+        .filter(pk=party.pk)
+        .first()
+    )
+    if fresh is not None:
+        index_record(fresh)
+
+
 def _save(party: Party) -> None:
     if party.kind == PartyKind.PERSON:
         party.name = " ".join(p for p in (party.first_name, party.last_name) if p)
@@ -203,6 +217,7 @@ def party_create(
     addresses: Iterable[Mapping[str, Any]] = (),
     roles: Iterable[str] = (),
     tags: Iterable[str] = (),
+    custom: Mapping[str, Any] | None = None,
     **fields: Any,
 ) -> Party:
     """Create an organisation or person with its contact data, roles and tags in one step.
@@ -222,6 +237,7 @@ def party_create(
         team = Team.objects.filter(pk__in=actor.team_ids()).order_by("pk").first()
     _check_assignment(actor=actor, owner=owner, team=team)
     party = Party(kind=kind, owner=owner, team=team, **_clean_scalars(kind, fields))
+    party.custom = clean_custom_values("party", dict(custom or {}))
     _save(party)
     _apply_related(
         party,
@@ -234,6 +250,7 @@ def party_create(
             "tags": tags,
         },
     )
+    reindex_party(party)
     return party
 
 
@@ -247,9 +264,11 @@ def party_update(
     party: Party,
     owner: User | None = _UNSET,
     team: Team | None = _UNSET,
+    custom: Mapping[str, Any] | None = None,
     **changes: Any,
 ) -> Party:
-    """Change a party's fields; lists given (emails, phones, …, roles, tags) replace the old."""
+    """Change a party's fields; lists given (emails, phones, …, roles, tags) replace the old;
+    custom field values given are merged (``None`` clears one)."""
     if actor is not None and not actor.has_perm("core.change_record", party):
         raise PermissionDenied
     related_keys = {"emails", "phones", "socials", "addresses", "roles", "tags"}
@@ -264,8 +283,11 @@ def party_update(
     party.owner, party.team = new_owner, new_team
     for field, value in _clean_scalars(party.kind, changes).items():
         setattr(party, field, value)
+    if custom is not None:
+        party.custom = clean_custom_values("party", dict(custom), existing=party.custom)
     _save(party)
     _apply_related(party, related)
+    reindex_party(party)
     return party
 
 
@@ -276,6 +298,7 @@ def party_delete(*, actor: User | None, party: Party) -> None:
         raise PermissionDenied
     party.deleted_at = timezone.now()
     party.save(update_fields=["deleted_at", "updated_at"])
+    index_record(party)
 
 
 @transaction.atomic
@@ -304,6 +327,7 @@ def employment_set(
             "is_primary_contact": is_primary_contact,
         },
     )
+    reindex_party(person)
     return employment
 
 
@@ -312,6 +336,7 @@ def employment_remove(*, actor: User | None, employment: Employment) -> None:
     if actor is not None and not actor.has_perm("core.change_record", employment.person):
         raise PermissionDenied
     employment.delete()
+    reindex_party(employment.person)
 
 
 @transaction.atomic
@@ -335,3 +360,209 @@ def relationship_remove(*, actor: User | None, relationship: Relationship) -> No
     if actor is not None and not actor.has_perm("core.change_record", relationship.source):
         raise PermissionDenied
     relationship.delete()
+
+
+BULK_ACTIONS = ("assign_owner", "add_tag", "delete")
+
+
+@transaction.atomic
+def parties_bulk(
+    *,
+    actor: User | None,
+    parties: Iterable[Party],
+    action: str,
+    owner: User | None = None,
+    tag: str = "",
+) -> int:
+    """One action on many parties, all or nothing: any party the actor may not change, or an
+    owner they may not assign, stops the whole action."""
+    parties = list(parties)
+    if action not in BULK_ACTIONS:
+        raise ValidationError({"action": _("Unknown action.")})
+    for party in parties:
+        if actor is not None and not actor.has_perm("core.change_record", party):
+            raise PermissionDenied
+    if action == "assign_owner":
+        if owner is None:
+            raise ValidationError({"owner": _("Choose the new owner.")})
+        for party in parties:
+            party_update(actor=actor, party=party, owner=owner)
+    elif action == "add_tag":
+        name = tag.strip()[:50]
+        if not name:
+            raise ValidationError({"tag": _("Enter the tag to add.")})
+        tag_obj = Tag.objects.filter(name__iexact=name).first() or Tag.objects.create(name=name)
+        for party in parties:
+            party.tags.add(tag_obj)
+            party.save(update_fields=["updated_at"])
+    else:
+        for party in parties:
+            party_delete(actor=actor, party=party)
+    return len(parties)
+
+
+# --- merging duplicates ------------------------------------------------------------------
+
+MERGE_FIELDS = (
+    "name",
+    "salutation",
+    "first_name",
+    "last_name",
+    "industry",
+    "size",
+    "source",
+    "territory",
+    "website",
+    "vat_id",
+    "iban",
+    "notes",
+    "owner_id",
+    "team_id",
+    "custom",
+)
+
+
+def _references_to_party() -> list[tuple[type, str]]:
+    """Every (model, field) that points at a party, in any app — found, not listed, so a new
+    app's records move along without changes here. History tables and merges stay."""
+    refs = []
+    for rel in Party._meta.get_fields(include_hidden=True):
+        if not (rel.auto_created and not rel.concrete and (rel.one_to_many or rel.one_to_one)):
+            continue
+        model = rel.related_model
+        if model is PartyMerge or model._meta.model_name.startswith("historical"):
+            continue
+        refs.append((model, rel.field.name))
+    return refs
+
+
+def _ref_key(model: type, field: str) -> str:
+    return f"{model._meta.label_lower}:{field}"
+
+
+def _move_rows(model: type, field: str, *, source: Party, target: Party) -> list[int]:
+    """Point ``field`` of the rows referencing ``source`` at ``target``; rows that would break
+    a rule (the survivor has them already; a relationship to itself) stay where they are.
+    Returns the moved ids."""
+    ids = list(model._default_manager.filter(**{field: source}).values_list("pk", flat=True))
+    if not ids:
+        return []
+    try:
+        with transaction.atomic():
+            model._default_manager.filter(pk__in=ids).update(**{field: target})
+        return ids
+    except (IntegrityError, ValidationError):
+        moved = []
+        for pk in ids:
+            try:
+                with transaction.atomic():
+                    model._default_manager.filter(pk=pk).update(**{field: target})
+                moved.append(pk)
+            except IntegrityError:
+                continue
+        return moved
+
+
+@transaction.atomic
+def party_merge(
+    *,
+    actor: User | None,
+    survivor: Party,
+    merged: Party,
+    take_from_merged: Iterable[str] = (),
+) -> PartyMerge:
+    """Merge ``merged`` into ``survivor``: the fields named in ``take_from_merged`` take the
+    merged party's value, everything related (contact data, employments, deals, activities,
+    transactions, …) moves to the survivor, and the merged party is deleted (softly).
+    The merge is recorded and can be undone with ``party_merge_undo``."""
+    if survivor.pk == merged.pk:
+        raise ValidationError({"other_id": _("A party cannot be merged with itself.")})
+    if survivor.kind != merged.kind:
+        raise ValidationError(
+            {"other_id": _("Only two organisations or two persons can be merged.")}
+        )
+    for party in (survivor, merged):
+        if actor is not None and not actor.has_perm("core.change_record", party):
+            raise PermissionDenied
+    take = set(take_from_merged)
+    unknown = take - set(MERGE_FIELDS)
+    if unknown:
+        raise ValidationError({"fields": _("Unknown field: %s") % ", ".join(sorted(unknown))})
+    before = {f: getattr(survivor, f) for f in MERGE_FIELDS}
+    for field in take:
+        setattr(survivor, field, getattr(merged, field))
+    if "custom" not in take:
+        # Custom values the survivor lacks come over from the merged party.
+        survivor.custom = {**(merged.custom or {}), **(survivor.custom or {})}
+    # Contact points already on the survivor (same kind and value) stay with the merged party.
+    have = set(survivor.contact_points.values_list("kind", "value"))
+    duplicate_points = [c.pk for c in merged.contact_points.all() if (c.kind, c.value) in have]
+    moved: dict[str, list[int]] = {}
+    for model, field in _references_to_party():
+        source_rows = model._default_manager.filter(**{field: merged})
+        if model is ContactPoint:
+            source_rows = source_rows.exclude(pk__in=duplicate_points)
+            ids = list(source_rows.values_list("pk", flat=True))
+            ContactPoint.objects.filter(pk__in=ids).update(party=survivor, is_primary=False)
+        else:
+            ids = _move_rows(model, field, source=merged, target=survivor)
+        if ids:
+            moved[_ref_key(model, field)] = ids
+    for name in ("name", "first_name", "last_name"):
+        before[name] = before[name] or ""
+    if survivor.external_id is None and merged.external_id:
+        # The external key moves too (it is unique): first free it on the merged party.
+        before["external_id"] = None
+        survivor.external_id, merged.external_id = merged.external_id, None
+        Party.objects.filter(pk=merged.pk).update(external_id=None)
+        moved["external_id"] = [merged.pk]
+    _save(survivor)
+    merged.deleted_at = timezone.now()
+    merged.save(update_fields=["deleted_at", "updated_at"])
+    record = PartyMerge.objects.create(
+        survivor=survivor,
+        merged=merged,
+        survivor_before=_jsonable(before),
+        moved=moved,
+        performed_by=actor,
+    )
+    reindex_party(survivor)
+    index_record(merged)
+    return record
+
+
+def _jsonable(values: dict[str, Any]) -> dict[str, Any]:
+    plain = str | int | float | bool | dict | type(None)
+    return {k: (v if isinstance(v, plain) else str(v)) for k, v in values.items()}
+
+
+@transaction.atomic
+def party_merge_undo(*, actor: User | None, merge: PartyMerge) -> Party:
+    """Put everything back as it was before the merge; the merged party returns."""
+    if merge.undone_at is not None:
+        raise ValidationError({"merge": _("This merge has been undone already.")})
+    survivor = Party.objects.select_for_update().get(pk=merge.survivor_id)
+    merged = Party.objects.select_for_update().get(pk=merge.merged_id)
+    if actor is not None and not actor.has_perm("core.change_record", survivor):
+        raise PermissionDenied
+    refs = {_ref_key(model, field): (model, field) for model, field in _references_to_party()}
+    moved = dict(merge.moved)
+    if moved.pop("external_id", None):
+        merged.external_id = survivor.external_id
+        Party.objects.filter(pk=survivor.pk).update(external_id=None)
+        survivor.external_id = None
+    for key, ids in moved.items():
+        model, field = refs[key]
+        model._default_manager.filter(pk__in=ids).update(**{field: merged})
+    for field, value in merge.survivor_before.items():
+        if field == "external_id":
+            continue
+        setattr(survivor, field, value)
+    _save(survivor)
+    merged.deleted_at = None
+    merged.save(update_fields=["deleted_at", "external_id", "updated_at"])
+    merge.undone_at = timezone.now()
+    merge.save(update_fields=["undone_at"])
+    reindex_party(survivor)
+    reindex_party(merged)
+    return merged

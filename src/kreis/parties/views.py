@@ -10,15 +10,26 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from kreis.core.web import apply_errors, csv_response, is_htmx, query_without_page
+from kreis.core.customfields import active_filters, custom_cells, custom_columns
+from kreis.core.queries import user_list_for_user
+from kreis.core.web import (
+    apply_errors,
+    bulk_ids,
+    csv_response,
+    is_htmx,
+    query_without_page,
+    safe_next,
+)
 from kreis.parties import queries, services
-from kreis.parties.forms import EmploymentForm, PartyForm, RelationshipForm
+from kreis.parties.forms import EmploymentForm, MergeChooseForm, PartyForm, RelationshipForm
 from kreis.parties.models import (
     ContactKind,
     Employment,
+    Party,
     PartyKind,
     PartyRole,
     Relationship,
@@ -36,6 +47,7 @@ def _list_params(request: HttpRequest) -> dict:
         "role": request.GET.get("role", "") if request.GET.get("role") in PartyRole.values else "",
         "tag": request.GET.get("tag", "").strip()[:50],
         "sort": request.GET.get("sort", "name"),
+        "custom": request.GET,
     }
 
 
@@ -47,6 +59,11 @@ def party_list(request: HttpRequest) -> HttpResponse:
     context = {
         "page": page,
         "params": params,
+        "custom_filters": active_filters("party", request.GET),
+        "custom_columns": custom_columns("party")[:3],
+        "bulk_url": reverse("parties:bulk"),
+        "bulk_tags": True,
+        "bulk_owners": user_list_for_user(user=request.user),
         "roles": PartyRole.choices,
         "query": query_without_page(request),
         "sorts": [
@@ -90,6 +107,7 @@ def party_export(request: HttpRequest) -> StreamingHttpResponse:
     """The list as it is filtered, as CSV (UTF-8 with BOM, so spreadsheets read umlauts)."""
     parties = queries.party_list_for_user(user=request.user, **_list_params(request))
     parties = parties.prefetch_related("addresses")
+    extra = custom_columns("party")
 
     def rows():
         for party in parties.iterator(chunk_size=2000):
@@ -110,9 +128,11 @@ def party_export(request: HttpRequest) -> StreamingHttpResponse:
                 ", ".join(t.name for t in party.tags.all()),
                 party.external_id or "",
                 party.created_at.isoformat(),
+                *custom_cells(party, extra),
             )
 
-    return csv_response("kreis-parties.csv", CSV_COLUMNS, rows())
+    header = CSV_COLUMNS + [f"custom.{field.key}" for field in extra]
+    return csv_response("kreis-parties.csv", header, rows())
 
 
 def _save_from_form(request, form, *, kind, party=None):
@@ -153,7 +173,16 @@ def party_create(request: HttpRequest, kind: str) -> HttpResponse:
     if request.user.is_read_only:
         raise PermissionDenied
     form = PartyForm(request.POST or None, kind=kind, initial={"owner": request.user})
+    duplicates = None
     if request.method == "POST" and form.is_valid():
+        duplicates = _duplicates_of(request, kind, form.cleaned_data)
+        if duplicates and not request.POST.get("create_anyway"):
+            # Show the likely duplicates first; saving needs a second, deliberate click.
+            return render(
+                request,
+                "parties/form.html",
+                {"form": form, "kind": kind, "party": None, "duplicates": duplicates},
+            )
         try:
             party = _save_from_form(request, form, kind=kind)
         except ValidationError as exc:
@@ -161,7 +190,40 @@ def party_create(request: HttpRequest, kind: str) -> HttpResponse:
         else:
             messages.success(request, _("“%s” created.") % party)
             return redirect("parties:detail", pk=party.pk)
-    return render(request, "parties/form.html", {"form": form, "kind": kind, "party": None})
+    return render(
+        request,
+        "parties/form.html",
+        {"form": form, "kind": kind, "party": None, "duplicates": duplicates},
+    )
+
+
+def _duplicates_of(request: HttpRequest, kind: str, data, exclude_pk: int | None = None):
+    lines = lambda key: [x.strip() for x in (data.get(key) or "").splitlines() if x.strip()]  # noqa: E731
+    if kind == PartyKind.PERSON:
+        name = " ".join(x for x in (data.get("first_name", ""), data.get("last_name", "")) if x)
+    else:
+        name = data.get("name", "")
+    return queries.likely_duplicates(
+        user=request.user,
+        kind=kind,
+        name=(name or "").strip()[:200],
+        emails=lines("emails")[:20],
+        phones=lines("phones")[:20],
+        exclude_pk=exclude_pk,
+    )
+
+
+@login_required
+def party_duplicates(request: HttpRequest) -> HttpResponse:
+    """While a party is being entered: the likely duplicates, as a warning (HTMX)."""
+    kind = request.GET.get("kind", "")
+    if kind not in PartyKind.values:
+        raise Http404
+    exclude = request.GET.get("exclude", "")
+    duplicates = _duplicates_of(
+        request, kind, request.GET, exclude_pk=int(exclude) if exclude.isdigit() else None
+    )
+    return render(request, "parties/_duplicates.html", {"duplicates": duplicates})
 
 
 @login_required
@@ -187,7 +249,7 @@ def party_edit(request: HttpRequest, pk: int) -> HttpResponse:
             else {}
         ),
     }
-    form = PartyForm(request.POST or None, kind=party.kind, initial=initial)
+    form = PartyForm(request.POST or None, kind=party.kind, initial=initial, custom=party.custom)
     if request.method == "POST" and form.is_valid():
         try:
             _save_from_form(request, form, kind=party.kind, party=party)
@@ -240,6 +302,7 @@ def party_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "employment_form": employment_form,
         "relationship_form": RelationshipForm(choices=visible.exclude(pk=party.pk)),
         "history": _history(party),
+        "merges": queries.party_merges(party=party),
     }
     return render(request, "parties/detail.html", context)
 
@@ -375,3 +438,114 @@ def relationship_remove(request: HttpRequest, pk: int, relationship_pk: int) -> 
         raise Http404
     services.relationship_remove(actor=request.user, relationship=relationship)
     return redirect("parties:detail", pk=party.pk)
+
+
+@login_required
+@require_POST
+def party_bulk(request: HttpRequest) -> HttpResponse:
+    """Assign owner, add a tag or delete (after a confirmation page) for the selected parties."""
+    target = safe_next(request, reverse("parties:list"))
+    parties = queries.parties_for_bulk(user=request.user, ids=bulk_ids(request))
+    action = request.POST.get("action", "")
+    if not parties:
+        messages.warning(request, _("Select at least one record."))
+        return redirect(target)
+    if action == "delete" and not request.POST.get("confirmed"):
+        return render(request, "core/bulk_confirm.html", {"records": parties, "next": target})
+    owner = None
+    if request.POST.get("owner", "").isdigit():
+        owner = user_list_for_user(user=request.user).filter(pk=request.POST["owner"]).first()
+    try:
+        count = services.parties_bulk(
+            actor=request.user,
+            parties=parties,
+            action=action,
+            owner=owner,
+            tag=request.POST.get("tag", ""),
+        )
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    except PermissionDenied:
+        messages.error(
+            request, _("You may not change all of the selected records; nothing was changed.")
+        )
+    else:
+        messages.success(request, _("%(n)d records changed.") % {"n": count})
+    return redirect(target)
+
+
+@login_required
+def party_merge(request: HttpRequest, pk: int) -> HttpResponse:
+    """Merge another party into this one, choosing field by field which value stays."""
+    party = queries.party_get_for_user(user=request.user, pk=pk, write=True)
+    writable = queries.party_list_for_user(user=request.user, kind=party.kind).exclude(pk=pk)
+    if request.user.is_read_only:
+        raise PermissionDenied
+    choose = MergeChooseForm(request.GET or None, choices=writable, kind=party.kind)
+    other = None
+    if "other" in request.GET and choose.is_valid():
+        other = choose.cleaned_data["other"]
+        if not request.user.has_perm("core.change_record", other):
+            raise Http404
+    if request.method == "POST":
+        other = queries.party_get_for_user(
+            user=request.user, pk=int(request.POST.get("other_id", "0") or 0), write=True
+        )
+        take = [f for f in services.MERGE_FIELDS if request.POST.get(f"field_{f}") == "other"]
+        try:
+            merge = services.party_merge(
+                actor=request.user, survivor=party, merged=other, take_from_merged=take
+            )
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+        else:
+            messages.success(
+                request,
+                _("“%(merged)s” was merged into “%(survivor)s”. You can undo this below.")
+                % {"merged": other.name, "survivor": party.name},
+            )
+            return redirect(f"{reverse('parties:detail', args=[party.pk])}#merge-{merge.pk}")
+    rows = []
+    if other is not None:
+        for field in services.MERGE_FIELDS:
+            mine, theirs = getattr(party, field), getattr(other, field)
+            if field == "custom" or (mine or "") == (theirs or ""):
+                continue
+            label = Party._meta.get_field(field.removesuffix("_id")).verbose_name
+            rows.append(
+                {
+                    "field": field,
+                    "label": label,
+                    "mine": _shown(party, field),
+                    "theirs": _shown(other, field),
+                    "take_theirs": not mine and bool(theirs),
+                }
+            )
+    return render(
+        request,
+        "parties/merge.html",
+        {"party": party, "other": other, "choose": choose, "rows": rows},
+    )
+
+
+def _shown(party, field: str) -> str:
+    if field == "owner_id":
+        return str(party.owner or "—")
+    if field == "team_id":
+        return str(party.team or "—")
+    if field == "size":
+        return party.get_size_display() or "—"
+    return str(getattr(party, field) or "—")
+
+
+@login_required
+@require_POST
+def party_merge_undo(request: HttpRequest, pk: int) -> HttpResponse:
+    merge = queries.party_merge_get_for_user(user=request.user, pk=pk)
+    try:
+        merged = services.party_merge_undo(actor=request.user, merge=merge)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+        return redirect("parties:detail", pk=merge.survivor_id)
+    messages.success(request, _("The merge was undone: “%s” is back.") % merged.name)
+    return redirect("parties:detail", pk=merged.pk)

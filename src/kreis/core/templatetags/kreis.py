@@ -33,3 +33,30 @@ def nav_active(context, prefix: str) -> str:
     path = request.path if request is not None else ""
     active = path == prefix if prefix == "/" else path.startswith(prefix)
     return "active" if active else ""
+
+
+@register.simple_tag
+def custom_values(record, entity: str) -> list:
+    """``{% custom_values deal "deal" as rows %}``: (label, value) of the record's custom fields."""
+    from kreis.core.customfields import custom_display
+
+    return custom_display(record, entity)
+
+
+@register.simple_tag(takes_context=True)
+def saved_views(context, list_name: str) -> list:
+    """The signed-in user's saved views of a list."""
+    from kreis.core.queries import saved_view_list_for_user
+
+    request = context.get("request")
+    if request is None or not request.user.is_authenticated:
+        return []
+    return list(saved_view_list_for_user(user=request.user, list_name=list_name))
+
+
+@register.filter
+def custom_cells_of(record, fields) -> list[str]:
+    """``{% for v in deal|custom_cells_of:custom_columns %}``: a row's custom values."""
+    from kreis.core.customfields import custom_cells
+
+    return custom_cells(record, list(fields or []))

@@ -35,6 +35,10 @@ class Command(BaseCommand):
         self._print_logins(demo_logins() or "")
 
     def _progress(self, what: str, done: int, total: int) -> None:
+        if total <= 0:  # an open-ended step: a running count
+            if sys.stderr.isatty():
+                sys.stderr.write(f"\r  {what:<12} {done}")
+            return
         if sys.stderr.isatty() and (done == total or done % max(1, total // 100) == 0):
             width = 30
             filled = width * done // total
