@@ -89,7 +89,8 @@ def test_reindex_rebuilds_from_the_records(people, alice, api_key_for):
     assert reindex(["party"]) == 3
     headers = {"Authorization": f"Bearer {api_key_for(alice)}"}
     hits = client_for(alice).get("/api/v1/search", {"q": "Mueller"}, headers=headers).json()
-    assert hits and hits[0]["id"] == people[0].pk
+    assert hits
+    assert hits[0]["id"] == people[0].pk
 
 
 def test_search_query_is_validated(alice, api_key_for):

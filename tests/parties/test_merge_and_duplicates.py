@@ -67,7 +67,8 @@ def test_duplicates_of_another_team_are_counted_not_shown(alice, charlie):
         "/parties/duplicates/", {"kind": "person", "last_name": "Y", "emails": "kk@example.de"}
     )
     body = response.content.decode()
-    assert "Karl Klein" not in body and f"/parties/{theirs.pk}/" not in body
+    assert "Karl Klein" not in body
+    assert f"/parties/{theirs.pk}/" not in body
     assert "another team" in body
 
 
@@ -75,9 +76,7 @@ def test_duplicates_of_another_team_are_counted_not_shown(alice, charlie):
 def pair(alice):
     firm = services.party_create(actor=alice, kind="organization", name="Nordlicht AG")
     keep = _person(alice, "Eva", "Berg", email="eva@berg.de", source="Messe")
-    dupe = _person(
-        alice, "Eva", "Berg-Lang", email="eva@berg.de", phone="+49 30 555", source="Web"
-    )
+    dupe = _person(alice, "Eva", "Berg-Lang", email="eva@berg.de", phone="+49 30 555", source="Web")
     dupe.external_id = "ERP-7"
     dupe.save()
     services.employment_set(actor=alice, person=dupe, organization=firm, position="CFO")
@@ -96,7 +95,8 @@ def test_merge_moves_related_records_and_undo_restores_them(alice, pair):
     assert response.status_code == 302
     keep.refresh_from_db()
     dupe.refresh_from_db()
-    assert keep.source == "Web" and keep.last_name == "Berg"
+    assert keep.source == "Web"
+    assert keep.last_name == "Berg"
     assert dupe.deleted_at is not None
     assert keep.external_id == "ERP-7"
     assert Employment.objects.get(organization=firm).person_id == keep.pk
@@ -111,8 +111,10 @@ def test_merge_moves_related_records_and_undo_restores_them(alice, pair):
     assert response.status_code == 302
     keep.refresh_from_db()
     dupe.refresh_from_db()
-    assert dupe.deleted_at is None and dupe.external_id == "ERP-7"
-    assert keep.source == "Messe" and keep.external_id is None
+    assert dupe.deleted_at is None
+    assert dupe.external_id == "ERP-7"
+    assert keep.source == "Messe"
+    assert keep.external_id is None
     assert Employment.objects.get(organization=firm).person_id == dupe.pk
     assert set(dupe.contact_points.values_list("value", flat=True)) == {
         "eva@berg.de",
@@ -142,7 +144,8 @@ def test_merge_refuses_other_team_kinds_and_itself(alice, charlie, pair, api_key
     assert response.status_code == 201
     merge_id = response.json()["id"]
     undo = client.post(f"/api/v1/party-merges/{merge_id}/undo", **headers)
-    assert undo.status_code == 200 and undo.json()["undone_at"]
+    assert undo.status_code == 200
+    assert undo.json()["undone_at"]
     again = client.post(f"/api/v1/party-merges/{merge_id}/undo", **headers)
     assert again.status_code == 422
 

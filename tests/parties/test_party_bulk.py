@@ -67,8 +67,7 @@ def test_bulk_rejects_more_than_1000_and_unknown_fields(alice, api_key_for):
 
 def test_list_bulk_actions_assign_tag_and_delete_after_confirmation(alice, bob, mia, charlie):
     mine = [
-        services.party_create(actor=alice, kind="organization", name=f"Firma {i}")
-        for i in range(3)
+        services.party_create(actor=alice, kind="organization", name=f"Firma {i}") for i in range(3)
     ]
     theirs = services.party_create(actor=charlie, kind="organization", name="Fremd")
     client = client_for(alice)
@@ -80,9 +79,7 @@ def test_list_bulk_actions_assign_tag_and_delete_after_confirmation(alice, bob, 
     assert not Party.objects.filter(owner=bob).exists()
     # Their manager may.
     client_for(mia).post("/parties/bulk/", {"ids": ids, "action": "assign_owner", "owner": bob.pk})
-    assert set(Party.objects.filter(owner=bob).values_list("pk", flat=True)) == {
-        p.pk for p in mine
-    }
+    assert set(Party.objects.filter(owner=bob).values_list("pk", flat=True)) == {p.pk for p in mine}
     confirm = client.post("/parties/bulk/", {"ids": ids, "action": "delete"})
     assert "Delete 3 records?" in confirm.content.decode()
     assert Party.objects.filter(deleted_at__isnull=True).count() == 4
