@@ -7,7 +7,6 @@ import re
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -17,6 +16,7 @@ from django.views.decorators.http import require_POST
 from kreis.core.customfields import active_filters, custom_cells, custom_columns
 from kreis.core.queries import user_list_for_user
 from kreis.core.web import (
+    IndexPaginator,
     apply_errors,
     bulk_ids,
     csv_response,
@@ -55,7 +55,7 @@ def _list_params(request: HttpRequest) -> dict:
 def party_list(request: HttpRequest) -> HttpResponse:
     params = _list_params(request)
     parties = queries.party_list_for_user(user=request.user, **params)
-    page = Paginator(parties, PAGE_SIZE).get_page(request.GET.get("page"))
+    page = IndexPaginator(parties, PAGE_SIZE).get_page(request.GET.get("page"))
     context = {
         "page": page,
         "params": params,
