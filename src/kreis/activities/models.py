@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from kreis.core.models import Team
@@ -22,6 +23,16 @@ class ActivityKind(models.TextChoices):
     MEETING = "meeting", _("Meeting")
     NOTE = "note", _("Note")
     EMAIL = "email", _("E-mail")
+
+
+# Bootstrap Icons name per kind: the timeline's channel symbol.
+KIND_ICONS = {
+    ActivityKind.TASK: "check2-square",
+    ActivityKind.CALL: "telephone",
+    ActivityKind.MEETING: "people",
+    ActivityKind.NOTE: "sticky",
+    ActivityKind.EMAIL: "envelope",
+}
 
 
 class Direction(models.TextChoices):
@@ -129,3 +140,11 @@ class Activity(models.Model):
     @property
     def is_open_task(self) -> bool:
         return self.kind == ActivityKind.TASK and self.done_at is None
+
+    @property
+    def is_overdue(self) -> bool:
+        return self.is_open_task and self.occurred_at < timezone.now()
+
+    @property
+    def icon(self) -> str:
+        return KIND_ICONS.get(self.kind, "calendar")

@@ -13,6 +13,7 @@ from django.conf import settings
 from django.core.validators import MinValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 from simple_history.models import HistoricalRecords
 
 from kreis.core.models import Team
@@ -54,9 +55,10 @@ class Product(models.Model):
 
 
 class TransactionKind(models.TextChoices):
-    ORDER = "order", _("Order")
-    INVOICE = "invoice", _("Invoice")
-    RETURN = "return", _("Return")
+    # With a context: "Order" alone is already translated as a sort order elsewhere.
+    ORDER = "order", pgettext_lazy("transaction kind", "Order")
+    INVOICE = "invoice", pgettext_lazy("transaction kind", "Invoice")
+    RETURN = "return", pgettext_lazy("transaction kind", "Return")
 
 
 class Transaction(models.Model):

@@ -56,6 +56,16 @@ class ApiKeyBearer(HttpBearer):
         return key.user
 
 
+def _has_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, list | tuple | set):
+        return any(_has_nul(v) for v in value)
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    return False
+
+
 class Input(Schema):
     """Base of every write schema: a field the API does not accept is an error, not ignored."""
 
@@ -64,8 +74,9 @@ class Input(Schema):
     @field_validator("*", mode="after")
     @classmethod
     def _no_nul_characters(cls, value: Any) -> Any:
-        # PostgreSQL cannot store NUL in text; refuse it on every database alike.
-        if isinstance(value, str) and "\x00" in value:
+        # PostgreSQL cannot store NUL in text; refuse it on every database alike — also
+        # inside lists (tags) and objects (custom fields).
+        if _has_nul(value):
             raise ValueError("must not contain NUL characters")
         return value
 

@@ -41,6 +41,8 @@ def _clean_one(field: CustomField, raw: Any) -> Any:
     """One value in its stored form; ``None`` for empty. Raises ValueError with a message."""
     if raw is None or raw == "" or raw == []:
         return None
+    if any("\x00" in str(v) for v in (raw if isinstance(raw, list | tuple) else [raw])):
+        raise ValueError(_("must not contain NUL characters"))
     kind = field.type
     if kind == CustomFieldType.TEXT:
         text = str(raw).strip()
@@ -194,10 +196,10 @@ def filter_by_custom(queryset: QuerySet, entity: str, params) -> QuerySet:
     for field in custom_fields_for(entity):
         name = FORM_PREFIX + field.key
         lookup = f"custom__{field.key}"
-        raw = (params.get(name) or "").strip()
+        raw = (params.get(name) or "").strip().replace("\x00", "")
         if field.type in (CustomFieldType.NUMBER, CustomFieldType.MONEY, CustomFieldType.DATE):
             for suffix, op in (("_min", "gte"), ("_max", "lte"), ("", "exact")):
-                bound = (params.get(name + suffix) or "").strip()
+                bound = (params.get(name + suffix) or "").strip().replace("\x00", "")
                 if not bound:
                     continue
                 try:

@@ -109,9 +109,7 @@ class Party(models.Model):
             # The list's default: live parties in name order, walked in index order.
             models.Index(fields=["deleted_at", "name", "id"], name="party_alive_name"),
             models.Index(fields=["deleted_at", "created_at", "id"], name="party_alive_created"),
-            models.Index(
-                fields=["kind", "deleted_at", "name", "id"], name="party_kind_alive_name"
-            ),
+            models.Index(fields=["kind", "deleted_at", "name", "id"], name="party_kind_alive_name"),
             models.Index(
                 fields=["kind", "deleted_at", "created_at", "id"], name="party_kind_alive_created"
             ),

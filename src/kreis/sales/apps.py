@@ -6,3 +6,13 @@ class SalesConfig(AppConfig):
     name = "kreis.sales"
     label = "sales"
     verbose_name = _("Sales")
+
+    def ready(self) -> None:
+        from kreis.core.demo import register_demo_step
+        from kreis.core.search import register_indexer
+        from kreis.sales.demo import create_deals
+        from kreis.sales.models import Deal
+        from kreis.sales.search import all_deals, deal_document
+
+        register_demo_step(create_deals)
+        register_indexer("deal", Deal, deal_document, all_records=all_deals)

@@ -1,0 +1,238 @@
+"""Reads of activities, permission-aware: lists, a record's timeline, My day, calendars."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+
+from django.db.models import Q, QuerySet
+from django.http import Http404
+from django.utils import timezone
+
+from kreis.activities.models import Activity, ActivityKind
+from kreis.core.models import User
+from kreis.core.queries import visible_records
+from kreis.leads.models import Lead
+from kreis.parties.models import Employment, Party, PartyKind
+from kreis.sales.models import Deal
+
+SORTS = {
+    "date": ("occurred_at", "pk"),
+    "-date": ("-occurred_at", "-pk"),
+    "subject": ("subject", "pk"),
+    "-subject": ("-subject", "-pk"),
+    "created": ("created_at", "pk"),
+    "-created": ("-created_at", "-pk"),
+}
+STATES = ("open", "done", "overdue")
+TIMELINE_PAGE_SIZE = 10
+OVERDUE_LIMIT = 50
+
+
+def _alive_visible(user: User) -> QuerySet[Activity]:
+    return visible_records(Activity.objects.filter(deleted_at__isnull=True), user=user)
+
+
+def _with_relations(qs: QuerySet[Activity]) -> QuerySet[Activity]:
+    return qs.select_related("owner", "party", "deal", "lead").prefetch_related("attendees")
+
+
+def day_bounds(day: date) -> tuple[datetime, datetime]:
+    """Start and end of a calendar day in the current time zone, as aware datetimes."""
+    tz = timezone.get_current_timezone()
+    start = datetime.combine(day, time.min, tzinfo=tz)
+    return start, datetime.combine(day + timedelta(days=1), time.min, tzinfo=tz)
+
+
+def activity_list_for_user(
+    *,
+    user: User,
+    kind: str = "",
+    party_id: int | None = None,
+    deal_id: int | None = None,
+    lead_id: int | None = None,
+    owner_id: int | None = None,
+    state: str = "",
+    date_from: date | None = None,
+    date_to: date | None = None,
+    search: str = "",
+    sort: str = "-date",
+) -> QuerySet[Activity]:
+    """Activities the user may see, filtered; ``state`` is open, done or overdue (open and due
+    before now); the date range is inclusive, in the current time zone."""
+    qs = _alive_visible(user)
+    if kind:
+        qs = qs.filter(kind=kind)
+    if party_id:
+        qs = qs.filter(party_id=party_id)
+    if deal_id:
+        qs = qs.filter(deal_id=deal_id)
+    if lead_id:
+        qs = qs.filter(lead_id=lead_id)
+    if owner_id:
+        qs = qs.filter(owner_id=owner_id)
+    if state == "open":
+        qs = qs.filter(done_at__isnull=True)
+    elif state == "done":
+        qs = qs.filter(done_at__isnull=False)
+    elif state == "overdue":
+        qs = qs.filter(done_at__isnull=True, occurred_at__lt=timezone.now())
+    if date_from:
+        qs = qs.filter(occurred_at__gte=day_bounds(date_from)[0])
+    if date_to:
+        qs = qs.filter(occurred_at__lt=day_bounds(date_to)[1])
+    if search:
+        qs = qs.filter(
+            Q(subject__icontains=search)
+            | Q(body__icontains=search)
+            | Q(party__name__icontains=search)
+            | Q(external_id=search)
+        )
+    return _with_relations(qs).order_by(*SORTS.get(sort, SORTS["-date"]))
+
+
+def activity_get_for_user(*, user: User, pk: int, write: bool = False) -> Activity:
+    """An activity the user may see (or change, with ``write``); 404 otherwise."""
+    activity = _with_relations(Activity.objects.filter(pk=pk, deleted_at__isnull=True)).first()
+    perm = "core.change_record" if write else "core.view_record"
+    if activity is None or not user.has_perm(perm, activity):
+        raise Http404
+    return activity
+
+
+def _record_for_user(model, *, user: User, pk: int):
+    record = model.objects.filter(pk=pk, deleted_at__isnull=True).first()
+    if record is None or not user.has_perm("core.view_record", record):
+        raise Http404
+    return record
+
+
+def party_for_user(*, user: User, pk: int) -> Party:
+    return _record_for_user(Party, user=user, pk=pk)
+
+
+def deal_for_user(*, user: User, pk: int) -> Deal:
+    return _record_for_user(Deal, user=user, pk=pk)
+
+
+def lead_for_user(*, user: User, pk: int) -> Lead:
+    return _record_for_user(Lead, user=user, pk=pk)
+
+
+def parties_for_user(*, user: User) -> QuerySet[Party]:
+    """Live parties the user may see: what activities may be linked to."""
+    return visible_records(Party.objects.filter(deleted_at__isnull=True), user=user)
+
+
+@dataclass
+class TimelinePage:
+    entries: list[Activity]
+    number: int
+    has_more: bool
+
+    @property
+    def next_number(self) -> int:
+        return self.number + 1
+
+
+def _party_scope(party: Party) -> Q:
+    """A party's own activities and those it attends; for an organisation also those of the
+    persons who work for it."""
+    party_ids = Q(party_id=party.pk)
+    attendee_ids = Q(party_id=party.pk)
+    if party.kind == PartyKind.ORGANIZATION:
+        staff = Employment.objects.filter(organization_id=party.pk).values("person_id")
+        party_ids |= Q(party_id__in=staff)
+        attendee_ids |= Q(party_id__in=staff)
+    attending = Activity.attendees.through.objects.filter(attendee_ids).values("activity_id")
+    return party_ids | Q(pk__in=attending)
+
+
+def timeline(
+    *,
+    user: User,
+    party: Party | None = None,
+    deal: Deal | None = None,
+    lead: Lead | None = None,
+    kinds: list[str] | None = None,
+    page: int = 1,
+    page_size: int = TIMELINE_PAGE_SIZE,
+) -> TimelinePage:
+    """The record's activities, newest first, optionally of some kinds (channels) only.
+
+    Pages are fetched one row beyond their size, so "load more" needs no count query.
+    """
+    if party is not None:
+        scope = _party_scope(party)
+    elif deal is not None:
+        scope = Q(deal_id=deal.pk)
+    elif lead is not None:
+        scope = Q(lead_id=lead.pk)
+    else:
+        raise ValueError("timeline() needs a party, deal or lead")
+    qs = _alive_visible(user).filter(scope)
+    if kinds:
+        qs = qs.filter(kind__in=kinds)
+    page = max(1, page)
+    offset = (page - 1) * page_size
+    rows = list(
+        _with_relations(qs).order_by("-occurred_at", "-pk")[offset : offset + page_size + 1]
+    )
+    return TimelinePage(entries=rows[:page_size], number=page, has_more=len(rows) > page_size)
+
+
+@dataclass
+class MyDay:
+    day: date
+    overdue_tasks: list[Activity] = field(default_factory=list)
+    overdue_count: int = 0
+    today_tasks: list[Activity] = field(default_factory=list)
+    meetings: list[Activity] = field(default_factory=list)
+
+    @property
+    def is_empty(self) -> bool:
+        return not (self.overdue_count or self.today_tasks or self.meetings)
+
+    @property
+    def more_overdue(self) -> int:
+        return self.overdue_count - len(self.overdue_tasks)
+
+
+def my_day(*, user: User, today: date, overdue_limit: int = OVERDUE_LIMIT) -> MyDay:
+    """The user's open tasks due today, today's meetings, and open tasks due before today
+    (overdue: the oldest ``overdue_limit`` of them, and how many there are in all)."""
+    start, end = day_bounds(today)
+    mine = Activity.objects.filter(owner_id=user.pk, deleted_at__isnull=True)
+    open_tasks = Q(kind=ActivityKind.TASK, done_at__isnull=True)
+    overdue = mine.filter(open_tasks, occurred_at__lt=start)
+    result = MyDay(day=today, overdue_count=overdue.count())
+    if result.overdue_count:
+        result.overdue_tasks = list(
+            _with_relations(overdue).order_by("occurred_at", "pk")[:overdue_limit]
+        )
+    todays = _with_relations(
+        mine.filter(open_tasks | Q(kind=ActivityKind.MEETING))
+        .filter(occurred_at__gte=start, occurred_at__lt=end)
+        .order_by("occurred_at", "pk")
+    )
+    for activity in todays:
+        if activity.kind == ActivityKind.MEETING:
+            result.meetings.append(activity)
+        else:
+            result.today_tasks.append(activity)
+    return result
+
+
+def calendar_for_user(*, user: User, since_days: int = 90) -> QuerySet[Activity]:
+    """The user's meetings (from ``since_days`` ago on) and open tasks, for a calendar feed."""
+    since = timezone.now() - timedelta(days=since_days)
+    return (
+        Activity.objects.filter(owner_id=user.pk, deleted_at__isnull=True)
+        .filter(
+            Q(kind=ActivityKind.MEETING, occurred_at__gte=since)
+            | Q(kind=ActivityKind.TASK, done_at__isnull=True)
+        )
+        .select_related("party")
+        .prefetch_related("attendees")
+        .order_by("occurred_at", "pk")
+    )

@@ -1,0 +1,343 @@
+"""Reads of deals and pipelines, permission-aware: the board, lists, API and search use these."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from django.db.models import (
+    Count,
+    DecimalField,
+    ExpressionWrapper,
+    F,
+    Prefetch,
+    Q,
+    QuerySet,
+    Sum,
+    Window,
+)
+from django.db.models.functions import RowNumber, TruncMonth
+from django.http import Http404
+from django.utils import timezone
+
+from kreis.core.customfields import filter_by_custom
+from kreis.core.models import User
+from kreis.core.queries import visible_records
+from kreis.sales.models import Deal, DealLine, LostReason, Pipeline, Stage, StageChange, StageKind
+
+BOARD_LIMIT = 50  # cards per column; the rest is counted ("+ 120 more") and found in the list
+BOARD_ORDER = ("position", "-pk")
+CENT = Decimal("0.01")
+SORTS = {
+    "-created": ("-created_at", "-pk"),
+    "created": ("created_at", "pk"),
+    "name": ("name", "pk"),
+    "-name": ("-name", "-pk"),
+    "-amount": ("-amount", "-pk"),
+    "amount": ("amount", "pk"),
+    "expected_close": (F("expected_close").asc(nulls_last=True), "pk"),
+    "-expected_close": (F("expected_close").desc(nulls_last=True), "-pk"),
+    "-updated": ("-updated_at", "-pk"),
+    "stage": ("pipeline__position", "stage__position", "-pk"),
+}
+STATUSES = (StageKind.OPEN, StageKind.WON, StageKind.LOST)
+WEIGHTED = ExpressionWrapper(
+    F("amount") * F("stage__probability"),
+    output_field=DecimalField(max_digits=20, decimal_places=2),
+)
+
+
+def _alive_visible(user: User | None) -> QuerySet[Deal]:
+    qs = Deal.objects.filter(deleted_at__isnull=True)
+    return qs if user is None else visible_records(qs, user=user)
+
+
+def deal_list_for_user(
+    *,
+    user: User,
+    pipeline_id: int | None = None,
+    stage_id: int | None = None,
+    owner_id: int | None = None,
+    team_id: int | None = None,
+    organization_id: int | None = None,
+    status: str = "",
+    search: str = "",
+    tag: str = "",
+    close_from: dt.date | None = None,
+    close_to: dt.date | None = None,
+    custom: Any = None,
+    sort: str = "-created",
+) -> QuerySet[Deal]:
+    """Deals the user may see, filtered; ``custom`` is a query dict with ``cf_<key>`` filters."""
+    qs = _alive_visible(user)
+    if pipeline_id:
+        qs = qs.filter(pipeline_id=pipeline_id)
+    if stage_id:
+        qs = qs.filter(stage_id=stage_id)
+    if owner_id:
+        qs = qs.filter(owner_id=owner_id)
+    if team_id:
+        qs = qs.filter(team_id=team_id)
+    if organization_id:
+        qs = qs.filter(organization_id=organization_id)
+    if status in STATUSES:
+        qs = qs.filter(stage__kind=status)
+    if search:
+        qs = qs.filter(
+            Q(name__icontains=search)
+            | Q(organization__name__icontains=search)
+            | Q(contact__name__icontains=search)
+            | Q(external_id=search)
+        )
+    if tag:
+        qs = qs.filter(tags__name__iexact=tag)
+    if close_from:
+        qs = qs.filter(expected_close__gte=close_from)
+    if close_to:
+        qs = qs.filter(expected_close__lte=close_to)
+    if custom is not None:
+        qs = filter_by_custom(qs, "deal", custom)
+    return (
+        qs.select_related("pipeline", "stage", "organization", "contact", "owner", "team")
+        .prefetch_related("tags")
+        .order_by(*SORTS.get(sort, SORTS["-created"]))
+    )
+
+
+def deal_get_for_user(*, user: User, pk: int, write: bool = False) -> Deal:
+    """A deal the user may see (or change, with ``write``); 404 otherwise."""
+    deal = (
+        Deal.objects.filter(pk=pk, deleted_at__isnull=True)
+        .select_related(
+            "pipeline", "stage", "organization", "contact", "owner", "team", "lost_reason"
+        )
+        .prefetch_related(
+            "tags", Prefetch("lines", queryset=DealLine.objects.select_related("product"))
+        )
+        .first()
+    )
+    perm = "core.change_record" if write else "core.view_record"
+    if deal is None or not user.has_perm(perm, deal):
+        raise Http404
+    return deal
+
+
+def deal_stage_history(*, deal: Deal) -> QuerySet[StageChange]:
+    return deal.stage_changes.select_related("from_stage", "to_stage", "changed_by")
+
+
+# --- Pipelines ------------------------------------------------------------------------------
+
+
+def pipeline_list(*, active_only: bool = False) -> QuerySet[Pipeline]:
+    """Pipelines are configuration: everyone sees them (deals in them stay permission-bound)."""
+    qs = Pipeline.objects.prefetch_related(
+        Prefetch("stages", queryset=Stage.objects.order_by("position", "pk"))
+    )
+    return qs.filter(is_active=True) if active_only else qs
+
+
+def pipeline_get(*, pk: int, user: User | None = None, write: bool = False) -> Pipeline:
+    if write and user is not None and not user.is_admin:
+        raise Http404
+    pipeline = pipeline_list().filter(pk=pk).first()
+    if pipeline is None:
+        raise Http404
+    return pipeline
+
+
+def stage_get(*, pk: int, user: User | None = None, write: bool = False) -> Stage:
+    if write and user is not None and not user.is_admin:
+        raise Http404
+    stage = Stage.objects.select_related("pipeline").filter(pk=pk).first()
+    if stage is None:
+        raise Http404
+    return stage
+
+
+def lost_reason_list(*, active_only: bool = False) -> QuerySet[LostReason]:
+    qs = LostReason.objects.all()
+    return qs.filter(is_active=True) if active_only else qs
+
+
+def lost_reason_get(*, pk: int, user: User | None = None, write: bool = False) -> LostReason:
+    if write and user is not None and not user.is_admin:
+        raise Http404
+    reason = LostReason.objects.filter(pk=pk).first()
+    if reason is None:
+        raise Http404
+    return reason
+
+
+# --- The board ------------------------------------------------------------------------------
+
+
+@dataclass
+class BoardColumn:
+    stage: Stage
+    deals: list[Deal] = field(default_factory=list)
+    count: int = 0
+    amount: Decimal = Decimal(0)
+    weighted: Decimal = Decimal(0)
+
+    @property
+    def more(self) -> int:
+        return max(0, self.count - len(self.deals))
+
+
+def _board_deals(user: User | None, owner_id: int | None, search: str) -> QuerySet[Deal]:
+    qs = _alive_visible(user)
+    if owner_id:
+        qs = qs.filter(owner_id=owner_id)
+    if search:
+        qs = qs.filter(Q(name__icontains=search) | Q(organization__name__icontains=search))
+    return qs
+
+
+def board_for_user(
+    *,
+    user: User,
+    pipeline: Pipeline,
+    owner_id: int | None = None,
+    search: str = "",
+    stage_ids: list[int] | None = None,
+    limit: int = BOARD_LIMIT,
+) -> list[BoardColumn]:
+    """One column per stage of ``pipeline`` with the first ``limit`` visible deals (in board
+    order), the number of all of them and their amount and weighted amount.
+
+    Three queries, however many stages and deals: stages, sums per stage, and the cards
+    (numbered per stage with a window function, cut at ``limit``).
+    """
+    stages = [s for s in pipeline.stages.all() if stage_ids is None or s.pk in stage_ids]
+    columns = {s.pk: BoardColumn(stage=s) for s in stages}
+    qs = _board_deals(user, owner_id, search).filter(stage__in=list(columns))
+    sums = (
+        qs.order_by()
+        .values("stage_id")
+        .annotate(count=Count("pk"), total=Sum("amount"), weighted=Sum(WEIGHTED))
+    )
+    for row in sums:
+        column = columns[row["stage_id"]]
+        column.count = row["count"]
+        column.amount = Decimal(row["total"] or 0).quantize(CENT)
+        column.weighted = (Decimal(row["weighted"] or 0) / 100).quantize(CENT)
+    cards = (
+        qs.select_related("organization", "owner")
+        .annotate(
+            rank=Window(
+                RowNumber(),
+                partition_by=[F("stage_id")],
+                order_by=[F("position").asc(), F("pk").desc()],
+            )
+        )
+        .filter(rank__lte=limit)
+        .order_by("stage_id", *BOARD_ORDER)
+    )
+    for deal in cards:
+        deal.stage = columns[deal.stage_id].stage  # the cards need the stage; no query per card
+        columns[deal.stage_id].deals.append(deal)
+    return list(columns.values())
+
+
+def board_column_for_placement(*, user: User | None, stage: Stage) -> list[Deal]:
+    """The column as the user sees it (only positions), to place a dropped card between the
+    same neighbours the user saw."""
+    return list(
+        _alive_visible(user).filter(stage=stage).only("pk", "position").order_by(*BOARD_ORDER)
+    )
+
+
+# --- Forecast -------------------------------------------------------------------------------
+
+
+def _month_start(day: dt.date) -> dt.date:
+    return day.replace(day=1)
+
+
+def _add_months(day: dt.date, months: int) -> dt.date:
+    index = day.year * 12 + day.month - 1 + months
+    return dt.date(index // 12, index % 12 + 1, 1)
+
+
+def _as_date(value: dt.date | dt.datetime) -> dt.date:
+    if isinstance(value, dt.datetime):
+        return timezone.localtime(value).date() if timezone.is_aware(value) else value.date()
+    return value
+
+
+def forecast_for_user(
+    *,
+    user: User,
+    pipeline_id: int | None = None,
+    owner_id: int | None = None,
+    start: dt.date | None = None,
+    months: int = 12,
+) -> dict[str, Any]:
+    """The weighted forecast per month: for open deals, Σ amount × stage probability ÷ 100,
+    by the month of their expected close; beside it the amount won per month (by close date).
+
+    Defaults to the twelve months from five months ago, so won history and the months ahead
+    show together. Open deals without an expected close are summed separately (``undated``).
+    """
+    today = timezone.localdate()
+    first = _month_start(start or _add_months(today, -5))
+    end = _add_months(first, months)
+    base = _alive_visible(user)
+    if pipeline_id:
+        base = base.filter(pipeline_id=pipeline_id)
+    if owner_id:
+        base = base.filter(owner_id=owner_id)
+    rows = {
+        _add_months(first, i): {
+            "month": _add_months(first, i),
+            "open_count": 0,
+            "open_amount": Decimal(0),
+            "weighted": Decimal(0),
+            "won_count": 0,
+            "won_amount": Decimal(0),
+        }
+        for i in range(months)
+    }
+    open_deals = base.filter(stage__kind=StageKind.OPEN)
+    for row in (
+        open_deals.filter(expected_close__gte=first, expected_close__lt=end)
+        .order_by()
+        .values(month=TruncMonth("expected_close"))
+        .annotate(count=Count("pk"), total=Sum("amount"), weighted=Sum(WEIGHTED))
+    ):
+        target = rows[_month_start(_as_date(row["month"]))]
+        target["open_count"] = row["count"]
+        target["open_amount"] = Decimal(row["total"] or 0).quantize(CENT)
+        target["weighted"] = (Decimal(row["weighted"] or 0) / 100).quantize(CENT)
+    zone = timezone.get_current_timezone()
+    since = dt.datetime.combine(first, dt.time.min, tzinfo=zone)
+    until = dt.datetime.combine(end, dt.time.min, tzinfo=zone)
+    for row in (
+        base.filter(stage__kind=StageKind.WON, closed_at__gte=since, closed_at__lt=until)
+        .order_by()
+        .values(month=TruncMonth("closed_at"))
+        .annotate(count=Count("pk"), amount=Sum("amount"))
+    ):
+        target = rows[_month_start(_as_date(row["month"]))]
+        target["won_count"] = row["count"]
+        target["won_amount"] = Decimal(row["amount"] or 0).quantize(CENT)
+    undated = (
+        open_deals.filter(expected_close__isnull=True)
+        .order_by()
+        .aggregate(count=Count("pk"), total=Sum("amount"), weighted=Sum(WEIGHTED))
+    )
+    months_list = list(rows.values())
+    return {
+        "start": first,
+        "end": end,
+        "months": months_list,
+        "total_weighted": sum((r["weighted"] for r in months_list), Decimal(0)),
+        "total_open": sum((r["open_amount"] for r in months_list), Decimal(0)),
+        "total_won": sum((r["won_amount"] for r in months_list), Decimal(0)),
+        "undated_count": undated["count"] or 0,
+        "undated_amount": Decimal(undated["total"] or 0).quantize(CENT),
+        "undated_weighted": (Decimal(undated["weighted"] or 0) / 100).quantize(CENT),
+    }

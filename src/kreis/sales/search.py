@@ -1,0 +1,34 @@
+"""How a deal appears in the global search: its name, organisation, contact and notes."""
+
+from __future__ import annotations
+
+from django.urls import reverse
+
+from kreis.core.search import SearchDocument
+from kreis.sales.models import Deal
+
+
+def deal_document(deal: Deal) -> SearchDocument | None:
+    if deal.deleted_at is not None:
+        return None
+    organization = deal.organization.name if deal.organization_id else ""
+    contact = deal.contact.name if deal.contact_id else ""
+    text = " ".join([deal.name, organization, contact, deal.external_id or "", deal.notes[:1000]])
+    return SearchDocument(
+        title=deal.name,
+        subtitle=" · ".join(x for x in (organization, deal.stage.name) if x),
+        url=reverse("sales:detail", args=[deal.pk]),
+        icon="kanban",
+        text=text,
+        owner_id=deal.owner_id,
+        team_id=deal.team_id,
+    )
+
+
+def all_deals():
+    return (
+        Deal.objects.filter(deleted_at__isnull=True)
+        .select_related("organization", "contact", "stage")
+        .order_by("pk")
+        .iterator(chunk_size=2000)
+    )

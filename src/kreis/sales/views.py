@@ -1,0 +1,553 @@
+"""Pages for deals: the Kanban board (drag and drop), list, detail, forms and the forecast."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.db import transaction
+from django.http import (
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseBadRequest,
+    JsonResponse,
+    StreamingHttpResponse,
+)
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.dateparse import parse_date, parse_datetime
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_POST
+
+from kreis.core.customfields import active_filters, custom_cells, custom_columns
+from kreis.core.queries import user_list_for_user
+from kreis.core.web import apply_errors, csv_response, is_htmx, query_without_page, safe_next
+from kreis.parties.queries import party_list_for_user
+from kreis.sales import queries, services
+from kreis.sales.forms import (
+    BulkForm,
+    DealForm,
+    DealLineFormSet,
+    LostForm,
+    formset_lines,
+    party_label,
+)
+from kreis.sales.models import Deal, Pipeline, Stage, StageKind
+from kreis.sales.services import StaleDeal
+
+PAGE_SIZE = 25
+STALE_MESSAGE = gettext_lazy("Someone else changed this deal — reloaded.")
+
+
+def _int(value) -> int | None:
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        return None
+    return number if 0 < number < 2**63 else None
+
+
+def _index(value) -> int | None:
+    """A position in a column (0 is the top)."""
+    number = _int(value) if value != "0" else 0
+    return number if number is None or number < 100_000 else None
+
+
+def _date(value) -> dt.date | None:
+    try:
+        return parse_date(value or "")
+    except ValueError:  # well-formed but impossible, such as 2026-02-31
+        return None
+
+
+def _pipeline_from(request: HttpRequest, pipelines: list[Pipeline]) -> Pipeline:
+    wanted = _int(request.GET.get("pipeline"))
+    chosen = next((p for p in pipelines if p.pk == wanted), None)
+    if chosen is None:
+        chosen = next((p for p in pipelines if p.is_default), pipelines[0] if pipelines else None)
+    if chosen is None:
+        chosen = queries.pipeline_get(pk=services.default_pipeline().pk)
+    return chosen
+
+
+def _board_filters(request: HttpRequest) -> dict:
+    return {
+        "owner_id": request.user.pk if request.GET.get("owner") == "me" else None,
+        "search": request.GET.get("q", "").strip()[:100],
+    }
+
+
+# --- Board ----------------------------------------------------------------------------------
+
+
+@login_required
+def board(request: HttpRequest) -> HttpResponse:
+    pipelines = list(queries.pipeline_list(active_only=True))
+    pipeline = _pipeline_from(request, pipelines)
+    filters = _board_filters(request)
+    columns = queries.board_for_user(user=request.user, pipeline=pipeline, **filters)
+    context = {
+        "pipelines": pipelines,
+        "pipeline": pipeline,
+        "stages": list(pipeline.stages.all()),
+        "columns": columns,
+        "filters": filters,
+        "owner_me": request.GET.get("owner") == "me",
+        "query": request.GET.urlencode(),
+        "can_move": not request.user.is_read_only,
+        "lost_form": LostForm(),
+        "stale_message": STALE_MESSAGE,
+    }
+    return render(request, "sales/board.html", context)
+
+
+@login_required
+def board_column(request: HttpRequest, stage_id: int) -> HttpResponse:
+    """One column again (after a refused move, the board refreshes what it shows)."""
+    stage = queries.stage_get(pk=stage_id)
+    pipeline = queries.pipeline_get(pk=stage.pipeline_id)
+    columns = queries.board_for_user(
+        user=request.user, pipeline=pipeline, stage_ids=[stage.pk], **_board_filters(request)
+    )
+    context = {
+        "column": columns[0],
+        "stages": list(pipeline.stages.all()),
+        "pipeline": pipeline,
+        "query": request.GET.urlencode(),
+        "can_move": not request.user.is_read_only,
+    }
+    return render(request, "sales/_column.html", context)
+
+
+def _card_response(request, deal: Deal, *, stage_ids: list[int], status: int = 200, message=""):
+    pipeline = queries.pipeline_get(pk=deal.pipeline_id)
+    deal.stage = next(s for s in pipeline.stages.all() if s.pk == deal.stage_id)
+    columns = queries.board_for_user(
+        user=request.user, pipeline=pipeline, stage_ids=stage_ids, limit=0
+    )
+    context = {
+        "deal": deal,
+        "stages": list(pipeline.stages.all()),
+        "pipeline": pipeline,
+        "summaries": columns,
+        "can_move": True,
+        "message": message,
+        "query": "",
+    }
+    return render(request, "sales/_moved.html", context, status=status)
+
+
+@login_required
+@require_POST
+def deal_move(request: HttpRequest, pk: int) -> HttpResponse:
+    """A card dropped on a column (or its stage chosen in the card's select).
+
+    Answers with the updated card and the two columns' sums; 409 when someone else changed
+    the deal since the card was drawn; 422 when the move is not possible (lost reason).
+    Without JavaScript it answers with a redirect to the board (or the lost-reason page).
+    """
+    deal = queries.deal_get_for_user(user=request.user, pk=pk)
+    if not request.user.has_perm("core.change_record", deal):
+        raise PermissionDenied
+    stage = Stage.objects.filter(pk=_int(request.POST.get("stage")), pipeline=deal.pipeline).first()
+    if stage is None:
+        return HttpResponseBadRequest(_("Choose a stage of the deal's pipeline."))
+    token = parse_datetime(request.POST.get("updated_at", ""))
+    position = _index(request.POST.get("position"))
+    lost_form = LostForm(request.POST) if stage.kind == StageKind.LOST else None
+    lost_reason = None
+    if lost_form is not None and lost_form.is_valid():
+        lost_reason = lost_form.cleaned_data["lost_reason"]
+    old_stage_id = deal.stage_id
+    board_url = safe_next(request, reverse("sales:board") + f"?pipeline={deal.pipeline_id}")
+    try:
+        services.deal_move(
+            actor=request.user,
+            deal=deal,
+            stage=stage,
+            expected_updated_at=token,
+            position=position,
+            lost_reason=lost_reason,
+            lost_note=lost_form.cleaned_data.get("lost_note", "") if lost_reason else "",
+        )
+    except StaleDeal as exc:
+        if not is_htmx(request):
+            messages.warning(request, STALE_MESSAGE)
+            return redirect(board_url)
+        fresh = queries.deal_get_for_user(user=request.user, pk=exc.deal.pk)
+        return _card_response(
+            request,
+            fresh,
+            stage_ids=sorted({old_stage_id, fresh.stage_id, stage.pk}),
+            status=409,
+            message=STALE_MESSAGE,
+        )
+    except ValidationError as exc:
+        if not is_htmx(request) and "lost_reason_id" in getattr(exc, "message_dict", {}):
+            form = lost_form if "lost_reason" in request.POST else LostForm()
+            context = {"deal": deal, "stage": stage, "form": form, "next": board_url}
+            return render(request, "sales/lost.html", context)
+        if not is_htmx(request):
+            messages.error(request, " ".join(exc.messages))
+            return redirect(board_url)
+        return render(
+            request, "sales/_board_message.html", {"message": " ".join(exc.messages)}, status=422
+        )
+    if not is_htmx(request):
+        messages.success(
+            request, _("“%(deal)s” is now in %(stage)s.") % {"deal": deal, "stage": stage}
+        )
+        return redirect(board_url)
+    return _card_response(request, deal, stage_ids=sorted({old_stage_id, stage.pk}))
+
+
+# --- List, export, bulk actions -------------------------------------------------------------
+
+
+def _list_params(request: HttpRequest) -> dict:
+    get = request.GET
+    owner = get.get("owner", "")
+    return {
+        "pipeline_id": _int(get.get("pipeline")),
+        "stage_id": _int(get.get("stage")),
+        "owner_id": request.user.pk if owner == "me" else _int(owner),
+        "team_id": _int(get.get("team")),
+        "status": get.get("status", "") if get.get("status") in queries.STATUSES else "",
+        "search": get.get("q", "").strip()[:100],
+        "tag": get.get("tag", "").strip()[:50],
+        "close_from": _date(get.get("close_from")),
+        "close_to": _date(get.get("close_to")),
+        "sort": get.get("sort", "-created") if get.get("sort") in queries.SORTS else "-created",
+        "custom": get,
+    }
+
+
+@login_required
+def deal_list(request: HttpRequest) -> HttpResponse:
+    params = _list_params(request)
+    deals = queries.deal_list_for_user(user=request.user, **params)
+    page = Paginator(deals, PAGE_SIZE).get_page(request.GET.get("page"))
+    columns = custom_columns("deal")
+    context = {
+        "page": page,
+        "rows": [(deal, custom_cells(deal, columns)) for deal in page],
+        "custom_columns": columns,
+        "params": params,
+        "get": request.GET,
+        "query": query_without_page(request),
+        "pipelines": list(queries.pipeline_list()),
+        "statuses": [(s.value, s.label) for s in StageKind],
+        "custom_filters": active_filters("deal", request.GET),
+        "users": user_list_for_user(user=request.user),
+        "sorts": [
+            ("-created", _("Newest first")),
+            ("-updated", _("Recently changed")),
+            ("name", _("Name A–Z")),
+            ("-amount", _("Largest amount")),
+            ("expected_close", _("Closing soonest")),
+            ("stage", _("Stage")),
+        ],
+    }
+    template = "sales/_rows.html" if is_htmx(request) else "sales/list.html"
+    return render(request, template, context)
+
+
+CSV_COLUMNS = [
+    "id",
+    "name",
+    "pipeline",
+    "stage",
+    "status",
+    "probability",
+    "amount",
+    "currency",
+    "weighted_amount",
+    "expected_close",
+    "closed_at",
+    "organization",
+    "contact",
+    "owner",
+    "team",
+    "lost_reason",
+    "tags",
+    "external_id",
+    "created_at",
+]
+
+
+@login_required
+def deal_export(request: HttpRequest) -> StreamingHttpResponse:
+    """The list as it is filtered, as CSV (with the custom fields as extra columns)."""
+    deals = queries.deal_list_for_user(user=request.user, **_list_params(request))
+    deals = deals.select_related("lost_reason")
+    columns = custom_columns("deal")
+
+    def rows():
+        for deal in deals.iterator(chunk_size=2000):
+            yield (
+                deal.pk,
+                deal.name,
+                deal.pipeline.name,
+                deal.stage.name,
+                deal.stage.kind,
+                deal.stage.probability,
+                deal.amount,
+                deal.currency,
+                deal.weighted_amount,
+                deal.expected_close.isoformat() if deal.expected_close else "",
+                deal.closed_at.isoformat() if deal.closed_at else "",
+                deal.organization.name if deal.organization else "",
+                deal.contact.name if deal.contact else "",
+                deal.owner or "",
+                deal.team or "",
+                deal.lost_reason or "",
+                ", ".join(t.name for t in deal.tags.all()),
+                deal.external_id or "",
+                deal.created_at.isoformat(),
+                *custom_cells(deal, columns),
+            )
+
+    return csv_response("kreis-deals.csv", CSV_COLUMNS + [f.key for f in columns], rows())
+
+
+@login_required
+@require_POST
+def deal_bulk(request: HttpRequest) -> HttpResponse:
+    """Assign an owner, add a tag or delete (after a confirmation step) for the ticked deals,
+    all in one transaction; a deal the user may not change fails the whole action."""
+    form = BulkForm(request.POST)
+    back = safe_next(request, reverse("sales:list"))
+    if not form.is_valid():
+        messages.error(request, _("Tick at least one deal and choose an action."))
+        return redirect(back)
+    data = form.cleaned_data
+    ids = sorted(set(data["ids"]))[:1000]
+    deals = list(queries.deal_list_for_user(user=request.user).filter(pk__in=ids))
+    if len(deals) != len(ids):
+        raise Http404
+    action = data["action"]
+    if action == "delete" and not data["confirm"]:
+        return render(request, "sales/bulk_confirm.html", {"deals": deals, "next": back})
+    try:
+        with transaction.atomic():
+            if action == "assign":
+                if data["owner"] is None:
+                    raise ValidationError({"owner": _("Choose the new owner.")})
+                count = services.deal_bulk_assign(
+                    actor=request.user, deals=deals, owner=data["owner"]
+                )
+            elif action == "tag":
+                count = services.deal_bulk_tag(actor=request.user, deals=deals, tag=data["tag"])
+            else:
+                count = services.deal_bulk_delete(actor=request.user, deals=deals)
+    except PermissionDenied:
+        messages.error(request, _("You may not change all of these deals; nothing was changed."))
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, _("%(count)d deals changed.") % {"count": count})
+    return redirect(back)
+
+
+# --- Detail and forms -----------------------------------------------------------------------
+
+
+def _history(deal: Deal, limit: int = 25) -> list[dict]:
+    """Each change with who, when and old → new per field (django-simple-history)."""
+    records = list(deal.history.select_related("history_user")[: limit + 1])
+    entries = []
+    for newer, older in zip(records, [*records[1:], None], strict=False):
+        changes = []
+        if older is not None:
+            delta = newer.diff_against(older, excluded_fields=["updated_at", "position"])
+            changes = [(c.field, c.old, c.new) for c in delta.changes]
+        entries.append({"record": newer, "changes": changes})
+    return entries[:limit]
+
+
+@login_required
+def deal_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    deal = queries.deal_get_for_user(user=request.user, pk=pk)
+    lines = list(deal.lines.all())
+    context = {
+        "deal": deal,
+        "can_change": request.user.has_perm("core.change_record", deal),
+        "lines": lines,
+        "lines_total": sum((line.total for line in lines), 0),
+        "stage_history": queries.deal_stage_history(deal=deal),
+        "history": _history(deal),
+        "stages": list(deal.pipeline.stages.all()),
+        "lost_form": LostForm(use_required_attribute=False),  # only for lost stages
+    }
+    return render(request, "sales/detail.html", context)
+
+
+def _form_for(request: HttpRequest, deal: Deal | None):
+    pipelines = list(queries.pipeline_list(active_only=True))
+    if deal is not None and deal.pipeline not in pipelines:
+        pipelines.append(queries.pipeline_get(pk=deal.pipeline_id))
+    parties = party_list_for_user(user=request.user)
+    if deal is None:
+        initial = {"owner": request.user, "currency": "EUR"}
+        organization = _int(request.GET.get("organization"))
+        if organization:
+            org = parties.filter(pk=organization).first()
+            initial["organization"] = party_label(org) if org else ""
+        default = services.default_pipeline()
+        first_open = default.stages.filter(kind=StageKind.OPEN).order_by("position").first()
+        initial["stage"] = first_open.pk if first_open else None
+        custom = None
+        lines_initial: list[dict] = []
+    else:
+        lines = list(deal.lines.all())
+        initial = {
+            "name": deal.name,
+            "stage": deal.stage_id,
+            "organization": party_label(deal.organization),
+            "contact": party_label(deal.contact),
+            "amount": None if lines and deal.amount == sum(x.total for x in lines) else deal.amount,
+            "currency": deal.currency,
+            "expected_close": deal.expected_close,
+            "lost_reason": deal.lost_reason_id,
+            "lost_note": deal.lost_note,
+            "source": deal.source,
+            "tags": ", ".join(t.name for t in deal.tags.all()),
+            "owner": deal.owner_id,
+            "team": deal.team_id,
+            "notes": deal.notes,
+        }
+        custom = deal.custom
+        lines_initial = [
+            {
+                "product": x.product_id,
+                "description": x.description,
+                "quantity": x.quantity,
+                "unit_price": x.unit_price,
+                "discount": x.discount,
+            }
+            for x in lines
+        ]
+    form = DealForm(
+        request.POST or None, initial=initial, pipelines=pipelines, parties=parties, custom=custom
+    )
+    formset = DealLineFormSet(request.POST or None, initial=lines_initial, prefix="lines")
+    return form, formset
+
+
+def _apply_service_errors(form, formset, exc: ValidationError) -> None:
+    """Service errors name API fields (``stage_id``, ``lines.0.quantity``); show them on the
+    form's fields."""
+    if not hasattr(exc, "error_dict"):
+        apply_errors(form, exc)
+        return
+    for key, errors in exc.error_dict.items():
+        if key.startswith("lines."):
+            _, index, field = (key.split(".") + ["", ""])[:3]
+            target = formset.forms[int(index)] if index.isdigit() else None
+            if target is not None and field in target.fields:
+                for error in errors:
+                    target.add_error(field, error)
+                continue
+        name = key.removesuffix("_id")
+        if name.startswith("custom."):
+            name = "cf_" + name.removeprefix("custom.")
+        apply_errors(form, ValidationError({name: errors}))
+
+
+def _save_deal(request: HttpRequest, form, formset, deal: Deal | None) -> Deal | None:
+    if not (form.is_valid() and formset.is_valid()):
+        return None
+    data = form.service_data()
+    data["lines"] = formset_lines(formset)
+    try:
+        if deal is None:
+            return services.deal_create(actor=request.user, **data)
+        return services.deal_update(actor=request.user, deal=deal, **data)
+    except ValidationError as exc:
+        _apply_service_errors(form, formset, exc)
+        return None
+
+
+@login_required
+def deal_create(request: HttpRequest) -> HttpResponse:
+    if request.user.is_read_only:
+        raise PermissionDenied
+    form, formset = _form_for(request, None)
+    if request.method == "POST":
+        deal = _save_deal(request, form, formset, None)
+        if deal is not None:
+            messages.success(request, _("“%s” created.") % deal)
+            return redirect("sales:detail", pk=deal.pk)
+    return render(request, "sales/form.html", {"form": form, "formset": formset, "deal": None})
+
+
+@login_required
+def deal_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    deal = queries.deal_get_for_user(user=request.user, pk=pk, write=True)
+    form, formset = _form_for(request, deal)
+    if request.method == "POST":
+        if _save_deal(request, form, formset, deal) is not None:
+            messages.success(request, _("“%s” saved.") % deal)
+            return redirect("sales:detail", pk=deal.pk)
+    return render(request, "sales/form.html", {"form": form, "formset": formset, "deal": deal})
+
+
+@login_required
+@require_POST
+def deal_delete(request: HttpRequest, pk: int) -> HttpResponse:
+    deal = queries.deal_get_for_user(user=request.user, pk=pk, write=True)
+    services.deal_delete(actor=request.user, deal=deal)
+    messages.success(request, _("“%s” deleted.") % deal)
+    return redirect("sales:board")
+
+
+# --- Forecast -------------------------------------------------------------------------------
+
+
+def _forecast(request: HttpRequest) -> dict:
+    start = None
+    if request.GET.get("start"):
+        try:
+            start = dt.date.fromisoformat(request.GET["start"] + "-01")
+        except ValueError:
+            start = None
+    return queries.forecast_for_user(
+        user=request.user,
+        pipeline_id=_int(request.GET.get("pipeline")),
+        owner_id=request.user.pk if request.GET.get("owner") == "me" else None,
+        start=start,
+    )
+
+
+@login_required
+def forecast(request: HttpRequest) -> HttpResponse:
+    context = {
+        "forecast": _forecast(request),
+        "pipelines": list(queries.pipeline_list()),
+        "pipeline_id": _int(request.GET.get("pipeline")),
+        "owner_me": request.GET.get("owner") == "me",
+        "query": request.GET.urlencode(),
+        "currency": settings.KREIS_CURRENCY,
+    }
+    return render(request, "sales/forecast.html", context)
+
+
+@login_required
+def forecast_data(request: HttpRequest) -> JsonResponse:
+    """The forecast for the chart: months, weighted open amount, won amount."""
+    data = _forecast(request)
+    return JsonResponse(
+        {
+            "months": [row["month"].strftime("%Y-%m") for row in data["months"]],
+            "weighted": [str(row["weighted"]) for row in data["months"]],
+            "open": [str(row["open_amount"]) for row in data["months"]],
+            "won": [str(row["won_amount"]) for row in data["months"]],
+            "labels": {"weighted": _("Weighted forecast"), "won": _("Won")},
+        }
+    )

@@ -1,0 +1,44 @@
+"""Activities in the Django admin, and the demo step."""
+
+import pytest
+from django.utils import timezone
+from faker import Faker
+
+from kreis.activities import demo
+from kreis.activities.models import Activity, ActivityKind
+from kreis.activities.queries import my_day
+from kreis.core.demo import DEMO_STEPS, DemoContext
+from tests.activities.factories import MeetingFactory
+from tests.conftest import client_for
+from tests.parties.factories import OrganizationFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def test_admin_lists_and_edits_activities(dana, alice, north):
+    dana.is_staff = dana.is_superuser = True
+    dana.save()
+    meeting = MeetingFactory(owner=alice, team=north, subject="Board meeting")
+    client = client_for(dana)
+    listing = client.get("/django-admin/activities/activity/")
+    assert listing.status_code == 200
+    assert "Board meeting" in listing.content.decode()
+    assert client.get(f"/django-admin/activities/activity/{meeting.pk}/change/").status_code == 200
+
+
+def test_demo_step_runs_after_parties_and_fills_my_day(monkeypatch, alice, north):
+    monkeypatch.setitem(demo.SIZES, "small", 300)
+    assert DEMO_STEPS[-1] is demo.create_activities
+    for _ in range(5):
+        OrganizationFactory(owner=alice, team=north)
+    context = DemoContext(
+        size="small", fake=Faker(["de_DE", "en_US"]), users=[alice], teams=[north]
+    )
+    assert demo.create_activities(context) == {"activities": 300}
+    assert Activity.objects.count() == 300
+    now = timezone.now()
+    assert not Activity.objects.filter(kind=ActivityKind.NOTE, occurred_at__gt=now).exists()
+    day = my_day(user=alice, today=timezone.localdate())
+    assert len(day.overdue_tasks) >= 3
+    assert len(day.today_tasks) >= 2
+    assert len(day.meetings) >= 2

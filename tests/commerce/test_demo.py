@@ -1,0 +1,69 @@
+"""The demo step: a catalogue and two years of transactions shaped for the analyses."""
+
+import datetime as dt
+from collections import defaultdict
+from decimal import Decimal
+
+import pytest
+from django.db.models import Sum
+from django.utils import timezone
+from faker import Faker
+
+from kreis.commerce.demo import CATALOGUE, create_transactions
+from kreis.commerce.models import Product, Transaction, TransactionLine
+from kreis.core.demo import DemoContext
+from kreis.parties.models import PartyRoleAssignment
+from tests.parties.factories import OrganizationFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def test_small_demo_makes_exact_seasonal_skewed_transactions(alice, north):
+    customers = OrganizationFactory.create_batch(40, owner=alice, team=north)
+    PartyRoleAssignment.objects.bulk_create(
+        PartyRoleAssignment(party=c, role="customer") for c in customers
+    )
+    OrganizationFactory(owner=alice, team=north, name="Nur Lieferant")  # not a customer
+    fake = Faker(["de_DE", "en_US"])
+    Faker.seed(7)
+    progress = []
+    counts = create_transactions(
+        DemoContext(
+            size="small",
+            fake=fake,
+            users=[alice],
+            teams=[north],
+            progress=lambda *args: progress.append(args),
+        )
+    )
+    assert counts["transaction lines"] == TransactionLine.objects.count() == 2000
+    assert Product.objects.count() == len(CATALOGUE) >= 60
+    assert progress[-1] == ("transactions", 2000, 2000)
+
+    line_sums = {
+        row["transaction"]: (row["net"], row["cost"])
+        for row in TransactionLine.objects.values("transaction").annotate(
+            net=Sum("net_revenue"), cost=Sum("cost")
+        )
+    }
+    revenue_by_customer = defaultdict(Decimal)
+    today = timezone.localdate()
+    for txn in Transaction.objects.all():
+        net, cost = line_sums[txn.pk]
+        assert (txn.net_revenue, txn.cost) == (
+            Decimal(net).quantize(Decimal("0.01")),
+            Decimal(cost).quantize(Decimal("0.01")),
+        )
+        assert today - dt.timedelta(days=731) <= txn.date <= today
+        assert (txn.owner_id, txn.team_id) == (alice.pk, north.pk)
+        revenue_by_customer[txn.party_id] += txn.sign * txn.net_revenue
+    assert Transaction.objects.filter(kind="return").exists()
+    # Seasonality: a strong November, a quiet August.
+    assert (
+        Transaction.objects.filter(date__month=11).count()
+        > 1.5 * Transaction.objects.filter(date__month=8).count()
+    )
+    assert not Transaction.objects.filter(party__name="Nur Lieferant").exists()
+    # Pareto-like: the best fifth of the customers bring most of the revenue.
+    ranked = sorted(revenue_by_customer.values(), reverse=True)
+    assert sum(ranked[: len(ranked) // 5]) > sum(ranked) / 2
