@@ -109,6 +109,7 @@ class Transaction(models.Model):
             models.Index(fields=["party", "date"], name="transaction_party_date"),
             models.Index(fields=["deleted_at", "date", "id"], name="transaction_alive_date"),
             models.Index(fields=["owner", "team"], name="transaction_owner_team"),
+            models.Index(fields=["number"], name="transaction_number"),
         ]
 
     def __str__(self) -> str:

@@ -294,7 +294,10 @@ def product_search_hits(*, user: User, text: str, limit: int = 8) -> list[Search
 def transaction_search_hits(*, user: User, text: str, limit: int = 8) -> list[SearchHit]:
     if len(text) < 3:
         return []
-    qs = _alive_visible(user).filter(number__icontains=text).select_related("party")[:limit]
+    # The whole number, as printed on the document: an index lookup, never a scan of all
+    # transactions (the global search runs on every keystroke).
+    number = text.strip().upper()
+    qs = _alive_visible(user).filter(number=number).select_related("party")[:limit]
     return [
         SearchHit(
             title=str(txn),

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from faker import Faker
 
 from kreis.core import services
@@ -215,6 +215,9 @@ def create_demo(*, size: str = "small", seed: int | None = None, progress=None) 
     counts["search_entries"] = reindex(
         progress=(lambda entity, n: progress("search", n, 0)) if progress else None
     )
+    # Bulk inserts leave the planner without statistics: gather them now.
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
     _write_logins(password)
     return DemoResult(
         password=password, users=len(personas) + len(extra), teams=len(teams), extra=counts

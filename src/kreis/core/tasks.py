@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from django.contrib.sessions.models import Session
+from django.db import connection
 from django.utils import timezone
 from huey import crontab
 from huey.contrib.djhuey import db_periodic_task, db_task
@@ -18,7 +19,17 @@ def housekeeping() -> dict[str, int]:
     sessions, _ = Session.objects.filter(expire_date__lt=timezone.now()).delete()
     cutoff = timezone.now() - timedelta(days=90)
     notifications, _ = Notification.objects.filter(read_at__lt=cutoff).delete()
+    refresh_planner_statistics()
     return {"sessions": sessions, "notifications": notifications}
+
+
+def refresh_planner_statistics() -> None:
+    """Let the database's query planner know how the tables have grown. Without statistics
+    SQLite walks a date index for a party's timeline instead of the party's index: seconds
+    instead of milliseconds at a million activities. (PostgreSQL's autovacuum does this on
+    its own; an explicit ANALYZE once a night does not hurt.)"""
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")  # a few seconds at a million rows, once a night
 
 
 @db_task()

@@ -90,10 +90,14 @@ def party_get_for_user(*, user: User, pk: int, write: bool = False, kind: str = 
 
 def party_relationships(*, party: Party, user: User) -> list:
     """The party's relationships in both directions, limited to parties the user may see."""
-    visible = visible_records(Party.objects.filter(deleted_at__isnull=True), user=user)
-    outgoing = party.relationships_out.filter(target__in=visible).select_related("target")
-    incoming = party.relationships_in.filter(source__in=visible).select_related("source")
-    return [*outgoing, *incoming]
+    outgoing = party.relationships_out.filter(target__deleted_at__isnull=True)
+    incoming = party.relationships_in.filter(source__deleted_at__isnull=True)
+    if not user.is_admin:
+        # Joins on the other party, not a subquery over every party the user may see.
+        mine = Q(owner_id=user.pk) | Q(team_id__in=user.team_ids())
+        outgoing = outgoing.filter(target__in=Party.objects.filter(mine))
+        incoming = incoming.filter(source__in=Party.objects.filter(mine))
+    return [*outgoing.select_related("target"), *incoming.select_related("source")]
 
 
 def organizations_for_user(*, user: User) -> QuerySet[Party]:

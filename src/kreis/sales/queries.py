@@ -27,7 +27,7 @@ from kreis.core.models import User
 from kreis.core.queries import visible_records
 from kreis.sales.models import Deal, DealLine, LostReason, Pipeline, Stage, StageChange, StageKind
 
-BOARD_LIMIT = 50  # cards per column; the rest is counted ("+ 120 more") and found in the list
+BOARD_LIMIT = 20  # cards per column; the rest is counted ("+ 120 more") and found in the list
 BOARD_ORDER = ("position", "-pk")
 CENT = Decimal("0.01")
 SORTS = {
@@ -224,9 +224,10 @@ def board_for_user(
         column.count = row["count"]
         column.amount = Decimal(row["total"] or 0).quantize(CENT)
         column.weighted = (Decimal(row["weighted"] or 0) / 100).quantize(CENT)
-    cards = (
-        qs.select_related("organization", "owner")
-        .annotate(
+    # The window numbers only narrow rows (id, stage, position); the cards' joins are made
+    # for the chosen ids alone, not for every deal of the pipeline.
+    chosen = (
+        qs.annotate(
             rank=Window(
                 RowNumber(),
                 partition_by=[F("stage_id")],
@@ -234,6 +235,11 @@ def board_for_user(
             )
         )
         .filter(rank__lte=limit)
+        .values_list("pk", flat=True)
+    )
+    cards = (
+        Deal.objects.filter(pk__in=list(chosen))
+        .select_related("organization", "owner")
         .order_by("stage_id", *BOARD_ORDER)
     )
     for deal in cards:
