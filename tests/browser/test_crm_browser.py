@@ -8,7 +8,6 @@ from kreis.parties import services as party_services
 from kreis.parties.models import Party
 from kreis.sales import services as sales_services
 from kreis.sales.models import Deal
-from tests.browser.conftest import browser, page  # noqa: F401 (fixtures)
 from tests.browser.test_shell_browser import SHOTS, sign_in
 from tests.sales.factories import DealFactory, stage_named
 

@@ -202,3 +202,37 @@ def test_saved_views_keep_filters_per_user(alice, bob):
     assert response["Location"] == "/parties/?role=customer"
     assert "Kunden" in client.get("/parties/").content.decode()
     assert "Kunden" not in client_for(bob).get("/parties/").content.decode()
+
+
+def test_custom_fields_and_pipelines_in_bulk(dana, alice, api_key_for):
+    headers = {"HTTP_AUTHORIZATION": f"Bearer {api_key_for(dana)}"}
+    client = Client()
+    fields = [
+        {"entity": "lead", "key": "budget_year", "label": "Budget year", "type": "number"},
+        {"entity": "lead", "key": "branch", "label": "Branch", "type": "choice"},
+    ]
+    refused = client.post(
+        "/api/v1/custom-fields/bulk", {"items": fields}, content_type="application/json", **headers
+    )
+    assert refused.status_code == 422
+    assert refused.json()["errors"][0]["row"] == 1
+    fields[1]["choices"] = ["Nord", "Süd"]
+    created = client.post(
+        "/api/v1/custom-fields/bulk", {"items": fields}, content_type="application/json", **headers
+    )
+    assert created.status_code == 201
+    assert created.json()["created"] == 2
+    pipelines = client.post(
+        "/api/v1/pipelines/bulk",
+        {"items": [{"name": "Projekte"}, {"name": "Ersatzteile"}]},
+        content_type="application/json",
+        **headers,
+    )
+    assert pipelines.status_code == 201
+    as_rep = client.post(
+        "/api/v1/pipelines/bulk",
+        {"items": [{"name": "Meins"}]},
+        content_type="application/json",
+        HTTP_AUTHORIZATION=f"Bearer {api_key_for(alice)}",
+    )
+    assert as_rep.status_code == 422

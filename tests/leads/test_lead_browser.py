@@ -3,7 +3,6 @@
 import pytest
 
 from kreis.leads.models import Lead
-from tests.browser.conftest import browser, page  # noqa: F401 (fixtures)
 from tests.browser.test_shell_browser import SHOTS, sign_in
 from tests.leads.factories import LeadFactory
 from tests.parties.factories import OrganizationFactory

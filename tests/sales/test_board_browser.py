@@ -5,7 +5,6 @@ import pytest
 
 from kreis.sales import services
 from kreis.sales.models import Deal
-from tests.browser.conftest import browser, page  # noqa: F401 (fixtures)
 from tests.factories import PASSWORD
 from tests.sales.factories import DealFactory, lost_reason, stage_named
 

@@ -9,12 +9,14 @@ from ninja.pagination import paginate
 
 from kreis.core import queries, services
 from kreis.core.api_support import (
+    MAX_BULK,
     PROBLEM_RESPONSES,
     IdValue,
     Input,
     ObjectId,
     Pagination,
     SearchText,
+    bulk_create_all_or_nothing,
 )
 from kreis.core.models import ROLE_DESCRIPTIONS, ApiKeyScope, CustomFieldType, Role
 from kreis.core.search import search_index
@@ -387,8 +389,30 @@ def custom_field_create(request: HttpRequest, payload: CustomFieldIn):
     return Status(201, services.custom_field_create(actor=request.auth, **payload.model_dump()))
 
 
+class CustomFieldBulk(Input):
+    items: list[CustomFieldIn] = Field(min_length=1, max_length=MAX_BULK)
+
+
+class CustomFieldsCreated(Schema):
+    created: int
+    ids: list[int]
+
+
+@router.post(
+    "/custom-fields/bulk",
+    response={201: CustomFieldsCreated, **PROBLEM_RESPONSES},
+    summary="Add up to 1,000 custom fields at once (administrators; all or nothing)",
+)
+def custom_field_bulk(request: HttpRequest, payload: CustomFieldBulk):
+    fields = bulk_create_all_or_nothing(
+        payload.items,
+        lambda item: services.custom_field_create(actor=request.auth, **item.model_dump()),
+    )
+    return Status(201, {"created": len(fields), "ids": [f.pk for f in fields]})
+
+
 @router.get(
-    "/custom-fields/{field_id}",
+    "/custom-fields/{int:field_id}",
     response={200: CustomFieldOut, **PROBLEM_RESPONSES},
     summary="A custom field",
 )
@@ -397,7 +421,7 @@ def custom_field_detail(request: HttpRequest, field_id: ObjectId):
 
 
 @router.patch(
-    "/custom-fields/{field_id}",
+    "/custom-fields/{int:field_id}",
     response={200: CustomFieldOut, **PROBLEM_RESPONSES},
     summary="Change a custom field (administrators; key, record type and type stay)",
 )
@@ -408,7 +432,7 @@ def custom_field_update(request: HttpRequest, field_id: ObjectId, payload: Custo
 
 
 @router.delete(
-    "/custom-fields/{field_id}",
+    "/custom-fields/{int:field_id}",
     response={204: None, **PROBLEM_RESPONSES},
     summary="Deactivate a custom field (its values are kept)",
 )

@@ -14,12 +14,14 @@ from ninja.pagination import paginate
 from pydantic import ValidationError as SchemaError
 
 from kreis.core.api_support import (
+    MAX_BULK,
     PROBLEM_RESPONSES,
     IdValue,
     Input,
     ObjectId,
     Pagination,
     SearchText,
+    bulk_create_all_or_nothing,
 )
 from kreis.core.queries import team_get_for_user, user_get_for_user
 from kreis.parties.models import PartyKind
@@ -133,13 +135,37 @@ def pipeline_create(request: HttpRequest, payload: PipelineCreate):
     return Status(201, queries.pipeline_get(pk=pipeline.pk))
 
 
-@router.get("/pipelines/{pipeline_id}", response={200: PipelineOut, **PROBLEM_RESPONSES})
+class PipelineBulk(Input):
+    items: list[PipelineCreate] = Field(min_length=1, max_length=MAX_BULK)
+
+
+class PipelinesCreated(Schema):
+    created: int
+    ids: list[int]
+
+
+@router.post(
+    "/pipelines/bulk",
+    response={201: PipelinesCreated, **PROBLEM_RESPONSES},
+    summary="Create up to 1,000 pipelines at once (administrators; all or nothing)",
+)
+def pipeline_bulk(request: HttpRequest, payload: PipelineBulk):
+    def create(item: PipelineCreate) -> Pipeline:
+        data = item.model_dump()
+        data["stages"] = [{k: v for k, v in st.items() if v is not None} for st in data["stages"]]
+        return services.pipeline_create(actor=request.auth, **data)
+
+    pipelines = bulk_create_all_or_nothing(payload.items, create)
+    return Status(201, {"created": len(pipelines), "ids": [p.pk for p in pipelines]})
+
+
+@router.get("/pipelines/{int:pipeline_id}", response={200: PipelineOut, **PROBLEM_RESPONSES})
 def pipeline_detail(request: HttpRequest, pipeline_id: ObjectId):
     return queries.pipeline_get(pk=pipeline_id)
 
 
 @router.patch(
-    "/pipelines/{pipeline_id}",
+    "/pipelines/{int:pipeline_id}",
     response={200: PipelineOut, **PROBLEM_RESPONSES},
     summary="Change a pipeline (administrators)",
 )
@@ -150,7 +176,7 @@ def pipeline_update(request: HttpRequest, pipeline_id: ObjectId, payload: Pipeli
 
 
 @router.delete(
-    "/pipelines/{pipeline_id}",
+    "/pipelines/{int:pipeline_id}",
     response={204: None, **PROBLEM_RESPONSES},
     summary="Delete a pipeline no deal used (administrators)",
 )
@@ -161,7 +187,7 @@ def pipeline_delete(request: HttpRequest, pipeline_id: ObjectId):
 
 
 @router.post(
-    "/pipelines/{pipeline_id}/stages",
+    "/pipelines/{int:pipeline_id}/stages",
     response={201: StageOut, **PROBLEM_RESPONSES},
     summary="Add a stage (administrators)",
 )
@@ -172,7 +198,7 @@ def stage_create(request: HttpRequest, pipeline_id: ObjectId, payload: StageIn):
 
 
 @router.put(
-    "/pipelines/{pipeline_id}/stage-order",
+    "/pipelines/{int:pipeline_id}/stage-order",
     response={200: PipelineOut, **PROBLEM_RESPONSES},
     summary="Put the stages in a new order (administrators)",
 )
