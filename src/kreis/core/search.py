@@ -196,7 +196,7 @@ def candidate_ids(query: str) -> list[int] | None:
             # first (loading it resets the setting), and a rolled-back transaction undoes
             # it, so it is set on every search.
             cursor.execute("SELECT show_limit()")
-            cursor.execute("SELECT set_config('pg_trgm.word_similarity_threshold', '0.35', false)")
+            cursor.execute("SELECT set_config('pg_trgm.word_similarity_threshold', '0.45', false)")
             cursor.execute(
                 "SELECT id FROM core_searchentry WHERE text %%> %s "
                 "OR (%s <> '' AND to_tsvector('simple', text) @@ to_tsquery('simple', %s)) "
