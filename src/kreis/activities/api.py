@@ -8,7 +8,6 @@ from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
 from ninja import Field, Router, Schema, Status
-from ninja.errors import HttpError
 from ninja.pagination import paginate
 
 from kreis.activities import queries, services
@@ -20,6 +19,8 @@ from kreis.core.api_support import (
     ObjectId,
     Pagination,
     SearchText,
+    check_if_match,
+    etag,
 )
 from kreis.core.queries import team_get_for_user, user_get_for_user
 from kreis.parties.models import Party
@@ -146,21 +147,6 @@ def _write_args(request: HttpRequest, payload: Input, *, party: Party | None = N
         args["team"] = _linked(user, team_get_for_user, team_id, "team_id")
     args.update(data)
     return args
-
-
-def etag(activity: Activity) -> str:
-    return f'"{activity.pk}-{activity.updated_at.timestamp():.6f}"'
-
-
-def _check_if_match(request: HttpRequest, activity: Activity) -> None:
-    """With ``If-Match``, a write on a version someone else has changed since is refused."""
-    wanted = request.headers.get("If-Match")
-    if (
-        wanted
-        and wanted.strip() != "*"
-        and etag(activity) not in [tag.strip().removeprefix("W/") for tag in wanted.split(",")]
-    ):
-        raise HttpError(412, "The activity was changed by someone else; fetch it again.")
 
 
 def _reload(request: HttpRequest, activity: Activity) -> Activity:
@@ -331,7 +317,7 @@ def activity_update(
     request: HttpRequest, activity_id: ObjectId, payload: ActivityUpdate, response: HttpResponse
 ):
     activity = queries.activity_get_for_user(user=request.auth, pk=activity_id, write=True)
-    _check_if_match(request, activity)
+    check_if_match(request, activity)
     services.activity_update(actor=request.auth, activity=activity, **_write_args(request, payload))
     activity = _reload(request, activity)
     response["ETag"] = etag(activity)
@@ -346,7 +332,7 @@ def activity_update(
 )
 def activity_delete(request: HttpRequest, activity_id: ObjectId):
     activity = queries.activity_get_for_user(user=request.auth, pk=activity_id, write=True)
-    _check_if_match(request, activity)
+    check_if_match(request, activity)
     services.activity_delete(actor=request.auth, activity=activity)
     return Status(204, None)
 
@@ -364,7 +350,7 @@ def activity_complete(
     payload: CompleteIn | None = None,
 ):
     activity = queries.activity_get_for_user(user=request.auth, pk=activity_id, write=True)
-    _check_if_match(request, activity)
+    check_if_match(request, activity)
     outcome = payload.outcome if payload else None
     services.activity_complete(actor=request.auth, activity=activity, outcome=outcome)
     activity = _reload(request, activity)
@@ -380,7 +366,7 @@ def activity_complete(
 )
 def activity_reopen(request: HttpRequest, activity_id: ObjectId, response: HttpResponse):
     activity = queries.activity_get_for_user(user=request.auth, pk=activity_id, write=True)
-    _check_if_match(request, activity)
+    check_if_match(request, activity)
     services.activity_reopen(actor=request.auth, activity=activity)
     activity = _reload(request, activity)
     response["ETag"] = etag(activity)

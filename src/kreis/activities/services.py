@@ -24,9 +24,9 @@ from django.utils.translation import gettext as _
 
 from kreis.activities.models import Activity, ActivityKind, CallOutcome, Direction
 from kreis.core.models import Notification, Team, User
+from kreis.core.services import check_assignment
 from kreis.leads.models import Lead
 from kreis.parties.models import Party
-from kreis.parties.services import _check_assignment
 from kreis.sales.models import Deal
 
 ALLOWED_TAGS = {"p", "br", "strong", "em", "ul", "ol", "li", "a", "blockquote", "code"}
@@ -208,7 +208,7 @@ def activity_create(
     default_team = _default_team(actor, party, deal, lead)
     team = team or default_team
     # The team of the linked record (or the actor's own) is always allowed; another is checked.
-    _check_assignment(actor=actor, owner=owner, team=None if team == default_team else team)
+    check_assignment(actor=actor, owner=owner, team=None if team == default_team else team)
     data = _clean_scalars(fields)
     if data.get("occurred_at") is None and kind in (ActivityKind.NOTE, ActivityKind.CALL):
         data["occurred_at"] = timezone.now()
@@ -271,7 +271,7 @@ def activity_update(
     new_team = activity.team if team is _UNSET else team
     if (new_owner, new_team) != (activity.owner, activity.team):
         changed_team = new_team if new_team != activity.team else None
-        _check_assignment(actor=actor, owner=new_owner, team=changed_team)
+        check_assignment(actor=actor, owner=new_owner, team=changed_team)
         activity.owner, activity.team = new_owner, new_team
     given = {k for k, v in changes.items() if not _empty(v)}
     if attendees is not None and list(attendees):

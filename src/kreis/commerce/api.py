@@ -7,11 +7,10 @@ from typing import Annotated, Literal
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from ninja import Field, Router, Schema, Status
-from ninja.errors import HttpError
 from ninja.pagination import paginate
 
 from kreis.commerce import queries, services
-from kreis.commerce.models import Product, Transaction, TransactionKind
+from kreis.commerce.models import Transaction, TransactionKind
 from kreis.core.api_support import (
     PROBLEM_RESPONSES,
     IdValue,
@@ -19,6 +18,8 @@ from kreis.core.api_support import (
     ObjectId,
     Pagination,
     SearchText,
+    check_if_match,
+    etag,
 )
 
 router = Router(tags=["commerce"])
@@ -30,21 +31,6 @@ Currency = Annotated[str, Field(pattern=r"^[A-Za-z]{3}$")]
 Kind = Literal[tuple(TransactionKind.values)]  # type: ignore[valid-type]
 TransactionSort = Literal["date", "-date", "revenue", "-revenue", "margin", "-margin"]
 ProductSort = Literal["name", "-name", "sku", "price", "-price"]
-
-
-def _etag(obj: Product | Transaction) -> str:
-    return f'"{obj.pk}-{obj.updated_at.timestamp():.6f}"'
-
-
-def _check_if_match(request: HttpRequest, obj: Product | Transaction) -> None:
-    """With ``If-Match``, a write on a version someone else has changed since is refused."""
-    wanted = request.headers.get("If-Match")
-    if (
-        wanted
-        and wanted.strip() != "*"
-        and _etag(obj) not in [tag.strip().removeprefix("W/") for tag in wanted.split(",")]
-    ):
-        raise HttpError(412, "The record was changed by someone else; fetch it again.")
 
 
 def _bulk_errors(exc: services.BulkError) -> ValidationError:
@@ -153,7 +139,7 @@ def product_bulk_create(request: HttpRequest, payload: ProductBulk):
 )
 def product_detail(request: HttpRequest, product_id: ObjectId, response: HttpResponse):
     product = queries.product_get_for_user(user=request.auth, pk=product_id)
-    response["ETag"] = _etag(product)
+    response["ETag"] = etag(product)
     return product
 
 
@@ -166,11 +152,11 @@ def product_update(
     request: HttpRequest, product_id: ObjectId, payload: ProductUpdate, response: HttpResponse
 ):
     product = queries.product_get_for_user(user=request.auth, pk=product_id, write=True)
-    _check_if_match(request, product)
+    check_if_match(request, product)
     product = services.product_update(
         actor=request.auth, product=product, **_no_nulls(payload.model_dump(exclude_unset=True))
     )
-    response["ETag"] = _etag(product)
+    response["ETag"] = etag(product)
     return product
 
 
@@ -181,7 +167,7 @@ def product_update(
 )
 def product_delete(request: HttpRequest, product_id: ObjectId):
     product = queries.product_get_for_user(user=request.auth, pk=product_id, write=True)
-    _check_if_match(request, product)
+    check_if_match(request, product)
     services.product_deactivate(actor=request.auth, product=product)
     return Status(204, None)
 
@@ -353,7 +339,7 @@ def transaction_bulk_create(request: HttpRequest, payload: TransactionBulk):
 )
 def transaction_detail(request: HttpRequest, transaction_id: ObjectId, response: HttpResponse):
     txn = queries.transaction_get_for_user(user=request.auth, pk=transaction_id)
-    response["ETag"] = _etag(txn)
+    response["ETag"] = etag(txn)
     return txn
 
 
@@ -369,12 +355,12 @@ def transaction_update(
     response: HttpResponse,
 ):
     txn = queries.transaction_get_for_user(user=request.auth, pk=transaction_id, write=True)
-    _check_if_match(request, txn)
+    check_if_match(request, txn)
     services.transaction_update(
         actor=request.auth, transaction=txn, **_transaction_args(request, payload, partial=True)
     )
     txn = _reload(request, txn)
-    response["ETag"] = _etag(txn)
+    response["ETag"] = etag(txn)
     return txn
 
 
@@ -385,6 +371,6 @@ def transaction_update(
 )
 def transaction_delete(request: HttpRequest, transaction_id: ObjectId):
     txn = queries.transaction_get_for_user(user=request.auth, pk=transaction_id, write=True)
-    _check_if_match(request, txn)
+    check_if_match(request, txn)
     services.transaction_delete(actor=request.auth, transaction=txn)
     return Status(204, None)

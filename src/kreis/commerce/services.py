@@ -33,8 +33,8 @@ from simple_history.utils import bulk_create_with_history
 from kreis.commerce.models import Product, Transaction, TransactionKind, TransactionLine
 from kreis.core.models import Team, User
 from kreis.core.queries import visible_records
+from kreis.core.services import check_assignment
 from kreis.parties.models import Party
-from kreis.parties.services import _check_assignment
 
 ZERO = Decimal("0")
 CENT = Decimal("0.01")
@@ -376,7 +376,7 @@ def _prepare_transaction(
         raise ValidationError({f: _("This field cannot be set.") for f in sorted(unknown)})
     _check_party(actor, party)
     if owner is not None or team is not None:
-        _check_assignment(actor=actor, owner=owner, team=team)
+        check_assignment(actor=actor, owner=owner, team=team)
     if owner is None and team is None and party.owner_id is None and party.team_id is None:
         owner, team = actor, _first_team(actor)
     txn = Transaction(party=party, kind=kind, date=date, **fields)
@@ -475,7 +475,7 @@ def transaction_update(
         txn.owner_id,
         txn.team_id,
     ):
-        _check_assignment(actor=actor, owner=new_owner, team=new_team)
+        check_assignment(actor=actor, owner=new_owner, team=new_team)
     txn.owner, txn.team = new_owner, new_team
     for field, value in changes.items():
         setattr(txn, field, value)

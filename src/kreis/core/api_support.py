@@ -10,7 +10,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.http import Http404, HttpRequest
 from ninja import Field, Path, Schema
-from ninja.errors import AuthorizationError, Throttled
+from ninja.errors import AuthorizationError, HttpError, Throttled
 from ninja.pagination import PageNumberPagination
 from ninja.security import APIKeyCookie, HttpBearer
 from pydantic import ConfigDict, field_validator
@@ -149,3 +149,21 @@ def bulk_create_all_or_nothing(rows: list, create_one: Callable[[Any], Any]) -> 
     if errors:
         raise ValidationError(errors)
     return created
+
+
+def etag(record: Any) -> str:
+    """The record's version for ``ETag``/``If-Match``: it changes whenever the record is saved."""
+    return f'"{record.pk}-{record.updated_at.timestamp():.6f}"'
+
+
+def check_if_match(request: HttpRequest, record: Any) -> None:
+    """With ``If-Match``, a write on a version someone else has changed since is refused (412)."""
+    wanted = request.headers.get("If-Match")
+    if (
+        wanted
+        and wanted.strip() != "*"
+        and etag(record) not in [tag.strip().removeprefix("W/") for tag in wanted.split(",")]
+    ):
+        raise HttpError(
+            412, f"The {record._meta.model_name} was changed by someone else; fetch it again."
+        )

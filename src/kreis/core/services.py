@@ -301,3 +301,19 @@ def custom_field_delete(*, actor: User | None, field: CustomField) -> None:
         raise PermissionDenied
     field.is_active = False
     field.save(update_fields=["is_active"])
+
+
+def check_assignment(*, actor: User | None, owner: User | None, team: Team | None) -> None:
+    """Who may give a record to whom: admins anyone; managers within their teams; others
+    only themselves and their own teams."""
+    if actor is None or actor.is_admin:
+        return
+    if team is not None and team.pk not in actor.team_ids():
+        raise ValidationError({"team_id": _("You can only assign your own teams.")})
+    if owner is not None and owner.pk != actor.pk:
+        managed = actor.managed_team_ids()
+        owner_teams = set(owner.memberships.values_list("team_id", flat=True))
+        if not managed & owner_teams:
+            raise ValidationError(
+                {"owner_id": _("Only a manager of the owner's team can assign records to them.")}
+            )

@@ -8,7 +8,6 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
 from ninja import Field, Router, Schema, Status
-from ninja.errors import HttpError
 from ninja.pagination import paginate
 
 from kreis.core.api_support import (
@@ -20,6 +19,8 @@ from kreis.core.api_support import (
     Pagination,
     SearchText,
     bulk_create_all_or_nothing,
+    check_if_match,
+    etag,
 )
 from kreis.core.queries import team_get_for_user, user_get_for_user
 from kreis.leads import queries, services
@@ -159,22 +160,6 @@ def _reload(request: HttpRequest, lead: Lead) -> Lead:
     return queries.lead_get_for_user(user=request.auth, pk=lead.pk)
 
 
-def etag(lead: Lead) -> str:
-    """Changes whenever the lead is saved (fields, status, tags)."""
-    return f'"{lead.pk}-{lead.updated_at.timestamp():.6f}"'
-
-
-def _check_if_match(request: HttpRequest, lead: Lead) -> None:
-    """With ``If-Match``, a write on a version someone else has changed since is refused."""
-    wanted = request.headers.get("If-Match")
-    if (
-        wanted
-        and wanted.strip() != "*"
-        and etag(lead) not in [tag.strip().removeprefix("W/") for tag in wanted.split(",")]
-    ):
-        raise HttpError(412, "The lead was changed by someone else; fetch it again.")
-
-
 @router.get("/leads", response=list[LeadOut], summary="List leads", operation_id="lead_list")
 @paginate(Pagination)
 def lead_list(
@@ -254,7 +239,7 @@ def lead_update(
     request: HttpRequest, lead_id: ObjectId, payload: LeadUpdate, response: HttpResponse
 ):
     lead = queries.lead_get_for_user(user=request.auth, pk=lead_id, write=True)
-    _check_if_match(request, lead)
+    check_if_match(request, lead)
     services.lead_update(actor=request.auth, lead=lead, **_write_args(request, payload))
     lead = _reload(request, lead)
     response["ETag"] = etag(lead)
@@ -269,7 +254,7 @@ def lead_update(
 )
 def lead_delete(request: HttpRequest, lead_id: ObjectId):
     lead = queries.lead_get_for_user(user=request.auth, pk=lead_id, write=True)
-    _check_if_match(request, lead)
+    check_if_match(request, lead)
     services.lead_delete(actor=request.auth, lead=lead)
     return Status(204, None)
 
@@ -284,7 +269,7 @@ def lead_set_status(
     request: HttpRequest, lead_id: ObjectId, payload: StatusIn, response: HttpResponse
 ):
     lead = queries.lead_get_for_user(user=request.auth, pk=lead_id, write=True)
-    _check_if_match(request, lead)
+    check_if_match(request, lead)
     services.lead_set_status(actor=request.auth, lead=lead, **payload.model_dump())
     lead = _reload(request, lead)
     response["ETag"] = etag(lead)
@@ -299,7 +284,7 @@ def lead_set_status(
 )
 def lead_convert(request: HttpRequest, lead_id: ObjectId, payload: ConvertIn):
     lead = queries.lead_get_for_user(user=request.auth, pk=lead_id, write=True)
-    _check_if_match(request, lead)
+    check_if_match(request, lead)
     data = payload.model_dump()
     pipeline = None
     if data["pipeline_id"]:

@@ -20,12 +20,12 @@ from django.utils.translation import gettext as _
 from kreis.core.customfields import clean_custom_values
 from kreis.core.models import Team, User
 from kreis.core.search import index_record
+from kreis.core.services import check_assignment
 from kreis.leads import queries
 from kreis.leads.models import DisqualifyReason, Lead, LeadStatus
 from kreis.parties import services as party_services
 from kreis.parties.models import Employment, Party, PartyKind, PartyRole, Tag
 from kreis.parties.normalize import normalize_email, normalize_phone
-from kreis.parties.services import _check_assignment
 from kreis.sales import services as sales_services
 from kreis.sales.models import Deal, Pipeline
 
@@ -87,7 +87,7 @@ def _clean_scalars(data: dict[str, Any]) -> dict[str, Any]:
     return data
 
 
-def _set_tags(lead: Lead, names: Iterable[str]) -> None:
+def set_tags(lead: Lead, names: Iterable[str]) -> None:
     tags = []
     for name in {n.strip()[:50] for n in names if n.strip()}:
         tag = Tag.objects.filter(name__iexact=name).first() or Tag.objects.create(name=name)
@@ -143,12 +143,12 @@ def lead_create(
         owner = actor
     if team is None and actor is not None:
         team = Team.objects.filter(pk__in=actor.team_ids()).order_by("pk").first()
-    _check_assignment(actor=actor, owner=owner, team=team)
+    check_assignment(actor=actor, owner=owner, team=team)
     lead = Lead(owner=owner, team=team, status=LeadStatus.NEW, **_clean_scalars(fields))
     lead.custom = clean_custom_values("lead", dict(custom or {}))
     _save(lead)
     if tags:
-        _set_tags(lead, tags)
+        set_tags(lead, tags)
     return lead
 
 
@@ -172,7 +172,7 @@ def lead_update(
     new_owner = lead.owner if owner is _UNSET else owner
     new_team = lead.team if team is _UNSET else team
     if (new_owner, new_team) != (lead.owner, lead.team):
-        _check_assignment(actor=actor, owner=new_owner, team=new_team)
+        check_assignment(actor=actor, owner=new_owner, team=new_team)
     lead.owner, lead.team = new_owner, new_team
     for field, value in _clean_scalars(changes).items():
         setattr(lead, field, value)
@@ -180,7 +180,7 @@ def lead_update(
         lead.custom = clean_custom_values("lead", dict(custom), existing=lead.custom)
     _save(lead)
     if tags is not None:
-        _set_tags(lead, tags)
+        set_tags(lead, tags)
     return lead
 
 
@@ -285,7 +285,7 @@ def _new_record_owner(actor: User | None, lead: Lead) -> tuple[User | None, Team
     """The converted records go to the lead's owner and team when the actor may assign
     them there; otherwise to the actor (and their first team)."""
     try:
-        _check_assignment(actor=actor, owner=lead.owner, team=lead.team)
+        check_assignment(actor=actor, owner=lead.owner, team=lead.team)
     except ValidationError:
         return None, None
     return lead.owner, lead.team

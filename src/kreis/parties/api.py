@@ -5,7 +5,6 @@ from typing import Any, Literal
 
 from django.http import Http404, HttpRequest, HttpResponse
 from ninja import Field, Router, Schema, Status
-from ninja.errors import HttpError
 from ninja.pagination import paginate
 
 from kreis.core.api_support import (
@@ -17,6 +16,8 @@ from kreis.core.api_support import (
     Pagination,
     SearchText,
     bulk_create_all_or_nothing,
+    check_if_match,
+    etag,
 )
 from kreis.core.queries import team_get_for_user, user_get_for_user
 from kreis.parties import queries, services
@@ -201,22 +202,6 @@ def _reload(request: HttpRequest, party: Party) -> Party:
     return queries.party_get_for_user(user=request.auth, pk=party.pk)
 
 
-def etag(party: Party) -> str:
-    """Changes whenever the party is saved (its own fields, contact data, roles, tags)."""
-    return f'"{party.pk}-{party.updated_at.timestamp():.6f}"'
-
-
-def _check_if_match(request: HttpRequest, party: Party) -> None:
-    """With ``If-Match``, a write on a version someone else has changed since is refused."""
-    wanted = request.headers.get("If-Match")
-    if (
-        wanted
-        and wanted.strip() != "*"
-        and etag(party) not in [tag.strip().removeprefix("W/") for tag in wanted.split(",")]
-    ):
-        raise HttpError(412, "The party was changed by someone else; fetch it again.")
-
-
 def _crud(kind: str, path: str, out, create_schema, update_schema) -> None:
     """The five routes of one kind of party."""
     label = "organisation" if kind == PartyKind.ORGANIZATION else "person"
@@ -277,7 +262,7 @@ def _crud(kind: str, path: str, out, create_schema, update_schema) -> None:
         request: HttpRequest, party_id: ObjectId, payload: update_schema, response: HttpResponse
     ):
         party = queries.party_get_for_user(user=request.auth, pk=party_id, write=True, kind=kind)
-        _check_if_match(request, party)
+        check_if_match(request, party)
         services.party_update(actor=request.auth, party=party, **_write_args(request, payload))
         party = _reload(request, party)
         response["ETag"] = etag(party)
@@ -291,7 +276,7 @@ def _crud(kind: str, path: str, out, create_schema, update_schema) -> None:
     )
     def delete(request: HttpRequest, party_id: ObjectId):
         party = queries.party_get_for_user(user=request.auth, pk=party_id, write=True, kind=kind)
-        _check_if_match(request, party)
+        check_if_match(request, party)
         services.party_delete(actor=request.auth, party=party)
         return Status(204, None)
 

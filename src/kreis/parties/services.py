@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 from kreis.core.customfields import clean_custom_values
 from kreis.core.models import Team, User
 from kreis.core.search import index_record
+from kreis.core.services import check_assignment
 from kreis.parties.models import (
     Address,
     ContactKind,
@@ -48,22 +49,6 @@ SCALAR_FIELDS = (
     "notes",
     "external_id",
 )
-
-
-def _check_assignment(*, actor: User | None, owner: User | None, team: Team | None) -> None:
-    """Who may give a record to whom: admins anyone; managers within their teams; others
-    only themselves and their own teams."""
-    if actor is None or actor.is_admin:
-        return
-    if team is not None and team.pk not in actor.team_ids():
-        raise ValidationError({"team_id": _("You can only assign your own teams.")})
-    if owner is not None and owner.pk != actor.pk:
-        managed = actor.managed_team_ids()
-        owner_teams = set(owner.memberships.values_list("team_id", flat=True))
-        if not managed & owner_teams:
-            raise ValidationError(
-                {"owner_id": _("Only a manager of the owner's team can assign records to them.")}
-            )
 
 
 def _clean_scalars(kind: str, data: dict[str, Any]) -> dict[str, Any]:
@@ -155,7 +140,7 @@ def _set_roles(party: Party, roles: Iterable[str]) -> None:
     )
 
 
-def _set_tags(party: Party, names: Iterable[str]) -> None:
+def set_tags(party: Party, names: Iterable[str]) -> None:
     tags = []
     for name in {n.strip()[:50] for n in names if n.strip()}:
         tag = Tag.objects.filter(name__iexact=name).first() or Tag.objects.create(name=name)
@@ -175,7 +160,7 @@ def _apply_related(party: Party, related: dict[str, Any]) -> None:
     if related.get("roles") is not None:
         _set_roles(party, related["roles"])
     if related.get("tags") is not None:
-        _set_tags(party, related["tags"])
+        set_tags(party, related["tags"])
 
 
 def reindex_party(party: Party) -> None:
@@ -235,7 +220,7 @@ def party_create(
         owner = actor
     if team is None and actor is not None:
         team = Team.objects.filter(pk__in=actor.team_ids()).order_by("pk").first()
-    _check_assignment(actor=actor, owner=owner, team=team)
+    check_assignment(actor=actor, owner=owner, team=team)
     party = Party(kind=kind, owner=owner, team=team, **_clean_scalars(kind, fields))
     party.custom = clean_custom_values("party", dict(custom or {}))
     _save(party)
@@ -279,7 +264,7 @@ def party_update(
     new_owner = party.owner if owner is _UNSET else owner
     new_team = party.team if team is _UNSET else team
     if (new_owner, new_team) != (party.owner, party.team):
-        _check_assignment(actor=actor, owner=new_owner, team=new_team)
+        check_assignment(actor=actor, owner=new_owner, team=new_team)
     party.owner, party.team = new_owner, new_team
     for field, value in _clean_scalars(party.kind, changes).items():
         setattr(party, field, value)

@@ -22,6 +22,8 @@ from kreis.core.api_support import (
     Pagination,
     SearchText,
     bulk_create_all_or_nothing,
+    check_if_match,
+    etag,
 )
 from kreis.core.queries import team_get_for_user, user_get_for_user
 from kreis.parties.models import PartyKind
@@ -440,22 +442,6 @@ def _reload(request: HttpRequest, deal: Deal) -> Deal:
     return queries.deal_get_for_user(user=request.auth, pk=deal.pk)
 
 
-def etag(deal: Deal) -> str:
-    """Changes whenever the deal is saved (its fields, stage, lines, tags)."""
-    return f'"{deal.pk}-{deal.updated_at.timestamp():.6f}"'
-
-
-def _check_if_match(request: HttpRequest, deal: Deal) -> None:
-    """With ``If-Match``, a write on a version someone else has changed since is refused."""
-    wanted = request.headers.get("If-Match")
-    if (
-        wanted
-        and wanted.strip() != "*"
-        and etag(deal) not in [tag.strip().removeprefix("W/") for tag in wanted.split(",")]
-    ):
-        raise HttpError(412, "The deal was changed by someone else; fetch it again.")
-
-
 class ForecastMonth(Schema):
     month: dt.date
     open_count: int
@@ -641,7 +627,7 @@ def deal_update(
     request: HttpRequest, deal_id: ObjectId, payload: DealUpdate, response: HttpResponse
 ):
     deal = queries.deal_get_for_user(user=request.auth, pk=deal_id, write=True)
-    _check_if_match(request, deal)
+    check_if_match(request, deal)
     services.deal_update(actor=request.auth, deal=deal, **_write_args(request, payload, deal=deal))
     deal = _reload(request, deal)
     response["ETag"] = etag(deal)
@@ -655,7 +641,7 @@ def deal_update(
 )
 def deal_delete(request: HttpRequest, deal_id: ObjectId):
     deal = queries.deal_get_for_user(user=request.auth, pk=deal_id, write=True)
-    _check_if_match(request, deal)
+    check_if_match(request, deal)
     services.deal_delete(actor=request.auth, deal=deal)
     return Status(204, None)
 
@@ -671,7 +657,7 @@ def deal_delete(request: HttpRequest, deal_id: ObjectId):
 )
 def deal_move(request: HttpRequest, deal_id: ObjectId, payload: DealMove, response: HttpResponse):
     deal = queries.deal_get_for_user(user=request.auth, pk=deal_id, write=True)
-    _check_if_match(request, deal)
+    check_if_match(request, deal)
     stage = Stage.objects.filter(pk=payload.stage_id, pipeline_id=deal.pipeline_id).first()
     if stage is None:
         raise ValidationError({"stage_id": "Choose a stage of the deal's pipeline."})

@@ -23,8 +23,9 @@ from kreis.commerce.models import Product
 from kreis.core.customfields import clean_custom_values
 from kreis.core.models import Team, User
 from kreis.core.search import index_record
+from kreis.core.services import check_assignment
 from kreis.parties.models import Party, PartyKind
-from kreis.parties.services import _check_assignment, _set_tags
+from kreis.parties.services import set_tags
 from kreis.sales.models import (
     Deal,
     DealLine,
@@ -262,7 +263,7 @@ def deal_create(
         owner = actor
     if team is None and actor is not None:
         team = Team.objects.filter(pk__in=actor.team_ids()).order_by("pk").first()
-    _check_assignment(actor=actor, owner=owner, team=team)
+    check_assignment(actor=actor, owner=owner, team=team)
     _check_party(actor, organization, field="organization_id", kind=PartyKind.ORGANIZATION)
     _check_party(actor, contact, field="contact_id", kind=PartyKind.PERSON)
     built = _build_lines(lines)
@@ -298,7 +299,7 @@ def deal_create(
         line.deal = deal
     DealLine.objects.bulk_create(built)
     if tags:
-        _set_tags(deal, tags)
+        set_tags(deal, tags)
     index_record(deal)
     return deal
 
@@ -349,7 +350,7 @@ def deal_update(
     new_owner = deal.owner if owner is _UNSET else owner
     new_team = deal.team if team is _UNSET else team
     if (new_owner, new_team) != (deal.owner, deal.team):
-        _check_assignment(actor=actor, owner=new_owner, team=new_team)
+        check_assignment(actor=actor, owner=new_owner, team=new_team)
     deal.owner, deal.team = new_owner, new_team
     if organization is not _UNSET:
         if organization is not None and organization.pk != deal.organization_id:
@@ -392,7 +393,7 @@ def deal_update(
             line.deal = deal
         DealLine.objects.bulk_create(built)
     if tags is not None:
-        _set_tags(deal, tags)
+        set_tags(deal, tags)
     index_record(deal)
     return deal
 
@@ -492,7 +493,7 @@ def deal_bulk_tag(*, actor: User, deals: Iterable[Deal], tag: str) -> int:
     for deal in deals:
         if actor is not None and not actor.has_perm("core.change_record", deal):
             raise PermissionDenied
-        _set_tags(deal, [*(t.name for t in deal.tags.all()), name])
+        set_tags(deal, [*(t.name for t in deal.tags.all()), name])
         count += 1
     return count
 
