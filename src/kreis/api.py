@@ -16,6 +16,7 @@ from ninja.renderers import JSONRenderer
 
 from kreis import __version__
 from kreis.activities.api import router as activities_router
+from kreis.analytics.api import router as analytics_router
 from kreis.commerce.api import router as commerce_router
 from kreis.core.api import router as core_router
 from kreis.core.api_support import ApiKeyBearer, BrowserSession
@@ -49,6 +50,7 @@ api.add_router("/", leads_router)
 api.add_router("/", sales_router)
 api.add_router("/", activities_router)
 api.add_router("/", commerce_router)
+api.add_router("/", analytics_router)
 
 
 def problem(

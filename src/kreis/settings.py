@@ -43,6 +43,7 @@ INSTALLED_APPS = [
     "kreis.sales",
     "kreis.leads",
     "kreis.activities",
+    "kreis.analytics",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",

@@ -16,5 +16,6 @@ urlpatterns = [
     path("deals/", include("kreis.sales.urls")),
     path("activities/", include("kreis.activities.urls")),
     path("commerce/", include("kreis.commerce.urls")),
+    path("analytics/", include("kreis.analytics.urls")),
     path("", include("kreis.core.urls")),
 ]

@@ -81,6 +81,10 @@ class Lead(models.Model):
         related_name="leads",
         verbose_name=_("team"),
     )
+    # Written by the lead scoring model (kreis.analytics): fit + engagement.
+    score = models.FloatField(_("score"), null=True, blank=True)
+    grade = models.CharField(_("grade"), max_length=8, blank=True)
+    scored_at = models.DateTimeField(_("scored"), null=True, blank=True)
     converted_at = models.DateTimeField(_("converted"), null=True, blank=True)
     converted_person = models.ForeignKey(
         Party, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
@@ -98,7 +102,9 @@ class Lead(models.Model):
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
     deleted_at = models.DateTimeField(_("deleted"), null=True, blank=True)
 
-    history = HistoricalRecords(excluded_fields=["updated_at"], m2m_fields=[tags])
+    history = HistoricalRecords(
+        excluded_fields=["updated_at", "score", "grade", "scored_at"], m2m_fields=[tags]
+    )
 
     class Meta:
         verbose_name = _("lead")

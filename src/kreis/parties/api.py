@@ -1,6 +1,7 @@
 """API routes for organisations, persons, employments and relationships."""
 
-from datetime import datetime
+from datetime import date, datetime
+from decimal import Decimal
 from typing import Any, Literal
 
 from django.http import Http404, HttpRequest, HttpResponse
@@ -25,17 +26,35 @@ from kreis.parties.models import (
     AddressKind,
     ContactKind,
     Employment,
+    LifecyclePhase,
     Party,
     PartyKind,
     PartyRole,
     Relationship,
     RelationshipType,
+    RfmSegment,
 )
 
 router = Router(tags=["parties"])
 
 RoleName = Literal[tuple(PartyRole.values)]  # type: ignore[valid-type]
-Sort = Literal["name", "-name", "created", "-created", "updated", "-updated"]
+Sort = Literal[
+    "name",
+    "-name",
+    "created",
+    "-created",
+    "updated",
+    "-updated",
+    "-clv",
+    "clv",
+    "-score",
+    "-p_alive",
+    "p_alive",
+    "-revenue_12m",
+]
+AbcValue = Literal["A", "B", "C"]
+SegmentValue = Literal[tuple(RfmSegment.values)]  # type: ignore[valid-type]
+PhaseValue = Literal[tuple(LifecyclePhase.values)]  # type: ignore[valid-type]
 
 
 class ContactIn(Input):
@@ -79,6 +98,29 @@ class EmploymentOut(Schema):
     is_primary_contact: bool
 
 
+class FiguresOut(Schema):
+    """Computed by the nightly analytics run; null until the first run."""
+
+    abc_class: str
+    rfm_recency: int | None
+    rfm_frequency: int | None
+    rfm_monetary: int | None
+    rfm_segment: str
+    revenue_12m: Decimal | None
+    historical_value: Decimal | None
+    clv: Decimal | None
+    p_alive: float | None
+    expected_purchases: float | None
+    score: float | None
+    grade: str
+    lifecycle_phase: str
+    lifecycle_reason: str
+    lifecycle_since: date | None
+    lifecycle_override: bool
+    won_back_at: date | None
+    figures_computed_at: datetime | None
+
+
 class PartyOut(Schema):
     id: int
     name: str
@@ -100,8 +142,16 @@ class PartyOut(Schema):
     socials: list[ContactOut]
     addresses: list[AddressOut]
     custom: dict[str, Any]
+    purchasing_potential: Decimal | None
+    termination_announced: bool
+    contract_end: date | None
+    figures: FiguresOut
     created_at: datetime
     updated_at: datetime
+
+    @staticmethod
+    def resolve_figures(obj: Party) -> dict:
+        return {name: getattr(obj, name) for name in FiguresOut.model_fields}
 
     @staticmethod
     def resolve_roles(obj: Party) -> list[str]:
@@ -162,6 +212,9 @@ class PartyWrite(Input):
     socials: list[ContactIn] | None = Field(None, max_length=20)
     addresses: list[AddressIn] | None = Field(None, max_length=20)
     custom: dict[str, Any] | None = None
+    purchasing_potential: Decimal | None = Field(None, ge=0, max_digits=14, decimal_places=2)
+    termination_announced: bool | None = None
+    contract_end: date | None = None
 
 
 class OrganizationCreate(PartyWrite):
@@ -195,7 +248,8 @@ def _write_args(request: HttpRequest, payload: Input) -> dict:
     if "team_id" in data:
         team_id = data.pop("team_id")
         data["team"] = team_get_for_user(user=request.auth, pk=team_id) if team_id else None
-    return {k: v for k, v in data.items() if v is not None or k in {"owner", "team"}}
+    nullable = {"owner", "team", "contract_end", "purchasing_potential"}
+    return {k: v for k, v in data.items() if v is not None or k in nullable}
 
 
 def _reload(request: HttpRequest, party: Party) -> Party:
@@ -216,8 +270,17 @@ def _crud(kind: str, path: str, out, create_schema, update_schema) -> None:
         owner_id: IdValue | None = None,
         team_id: IdValue | None = None,
         sort: Sort = "name",
+        abc_class: AbcValue | None = None,
+        rfm_segment: SegmentValue | None = None,
+        lifecycle_phase: PhaseValue | None = None,
     ):
+        figures = {
+            "abc_class": abc_class,
+            "rfm_segment": rfm_segment,
+            "lifecycle_phase": lifecycle_phase,
+        }
         return queries.party_list_for_user(
+            figures={k: v for k, v in figures.items() if v},
             user=request.auth,
             kind=kind,
             search=q,

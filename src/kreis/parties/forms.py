@@ -65,6 +65,18 @@ class PartyForm(CustomFieldsFormMixin, BootstrapMixin, forms.Form):
     notes = forms.CharField(
         label=_("Notes"), required=False, widget=forms.Textarea(attrs={"rows": 3})
     )
+    purchasing_potential = forms.DecimalField(
+        label=_("Purchasing potential per year"),
+        required=False,
+        min_value=0,
+        max_digits=14,
+        decimal_places=2,
+        help_text=_("What the customer buys per year from all suppliers (for share of wallet)."),
+    )
+    termination_announced = forms.BooleanField(label=_("Termination announced"), required=False)
+    contract_end = forms.DateField(
+        label=_("Contract end"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
 
     ORGANIZATION_ONLY = ("name", "industry", "size", "vat_id")
     PERSON_ONLY = ("salutation", "first_name", "last_name")

@@ -40,6 +40,38 @@ class CompanySize(models.TextChoices):
     ENTERPRISE = "1000+", _("1,000 or more employees")
 
 
+class AbcClass(models.TextChoices):
+    A = "A", _("A")
+    B = "B", _("B")
+    C = "C", _("C")
+
+
+class RfmSegment(models.TextChoices):
+    CHAMPIONS = "champions", _("Champions")
+    LOYAL = "loyal", _("Loyal")
+    POTENTIAL_LOYALIST = "potential_loyalist", _("Potential loyalist")
+    NEW = "new", _("New customer")
+    PROMISING = "promising", _("Promising")
+    NEED_ATTENTION = "need_attention", _("Need attention")
+    ABOUT_TO_SLEEP = "about_to_sleep", _("About to sleep")
+    AT_RISK = "at_risk", _("At risk")
+    CANT_LOSE = "cant_lose", _("Can't lose them")
+    HIBERNATING = "hibernating", _("Hibernating")
+    LOST = "lost", _("Lost")
+
+
+class LifecyclePhase(models.TextChoices):
+    """DOMAIN.md §2: the sub-phases; their main phase is in ``MAIN_PHASE``."""
+
+    INITIATION = "initiation", _("Initiation")
+    SOCIALIZATION = "socialization", _("Socialization")
+    GROWTH = "growth", _("Growth")
+    MATURITY = "maturity", _("Maturity")
+    ENDANGERMENT = "endangerment", _("Endangerment")
+    DISSOLUTION = "dissolution", _("Dissolution")
+    ABSTINENCE = "abstinence", _("Abstinence")
+
+
 class Tag(models.Model):
     name = models.CharField(_("name"), max_length=50, unique=True)
 
@@ -50,6 +82,27 @@ class Tag(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+# Written by the analytics run in bulk; never part of a party's edit history.
+FIGURE_FIELDS = (
+    "abc_class",
+    "rfm_recency",
+    "rfm_frequency",
+    "rfm_monetary",
+    "rfm_segment",
+    "revenue_12m",
+    "historical_value",
+    "clv",
+    "p_alive",
+    "expected_purchases",
+    "score",
+    "grade",
+    "lifecycle_reason",
+    "lifecycle_facts",
+    "lifecycle_since",
+    "figures_computed_at",
+)
 
 
 class Party(models.Model):
@@ -93,11 +146,77 @@ class Party(models.Model):
         unique=True,
         help_text=_("The party's key in another system (ERP, shop), for imports."),
     )
+    # Entered or imported: the customer's purchasing potential per year (share of wallet =
+    # own revenue ÷ potential) and the end of the relationship, both inputs of the analytics.
+    purchasing_potential = models.DecimalField(
+        _("purchasing potential per year"),
+        max_digits=14,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        help_text=_("What the customer buys per year from all suppliers of what you sell."),
+    )
+    termination_announced = models.BooleanField(_("termination announced"), default=False)
+    contract_end = models.DateField(_("contract end"), null=True, blank=True)
+    # Figures computed by the nightly analytics run (kreis.analytics) and stored here so that
+    # every list filters and sorts by them. Kept out of the history: they change every night.
+    abc_class = models.CharField(
+        _("ABC class"), max_length=1, choices=AbcClass.choices, blank=True, db_index=True
+    )
+    rfm_recency = models.PositiveSmallIntegerField(_("RFM recency score"), null=True, blank=True)
+    rfm_frequency = models.PositiveSmallIntegerField(
+        _("RFM frequency score"), null=True, blank=True
+    )
+    rfm_monetary = models.PositiveSmallIntegerField(_("RFM monetary score"), null=True, blank=True)
+    rfm_segment = models.CharField(
+        _("RFM segment"), max_length=20, choices=RfmSegment.choices, blank=True, db_index=True
+    )
+    revenue_12m = models.DecimalField(
+        _("revenue, last 12 months"), max_digits=14, decimal_places=2, null=True, blank=True
+    )
+    historical_value = models.DecimalField(
+        _("historical value"),
+        max_digits=14,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        help_text=_("Contribution margin I to date."),
+    )
+    clv = models.DecimalField(
+        _("customer lifetime value"),
+        max_digits=14,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        help_text=_("Discounted predicted margin of the coming months (BG/NBD × Gamma-Gamma)."),
+    )
+    p_alive = models.FloatField(_("probability alive"), null=True, blank=True)
+    expected_purchases = models.FloatField(_("expected purchases"), null=True, blank=True)
+    score = models.FloatField(_("score"), null=True, blank=True)
+    grade = models.CharField(_("grade"), max_length=8, blank=True)
+    lifecycle_phase = models.CharField(
+        _("lifecycle phase"),
+        max_length=14,
+        choices=LifecyclePhase.choices,
+        blank=True,
+        db_index=True,
+    )
+    lifecycle_reason = models.CharField(_("phase reason"), max_length=40, blank=True)
+    lifecycle_facts = models.JSONField(_("phase facts"), default=dict, blank=True)
+    lifecycle_since = models.DateField(_("phase since"), null=True, blank=True)
+    lifecycle_override = models.BooleanField(
+        _("phase set by hand"),
+        default=False,
+        help_text=_("The nightly run keeps a phase set by hand until the override is lifted."),
+    )
+    lifecycle_note = models.CharField(_("phase note"), max_length=300, blank=True)
+    won_back_at = models.DateField(_("won back"), null=True, blank=True)
+    figures_computed_at = models.DateTimeField(_("figures computed"), null=True, blank=True)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
     deleted_at = models.DateTimeField(_("deleted"), null=True, blank=True, db_index=True)
 
-    history = HistoricalRecords(excluded_fields=["updated_at"], m2m_fields=[tags])
+    history = HistoricalRecords(excluded_fields=["updated_at", *FIGURE_FIELDS], m2m_fields=[tags])
 
     class Meta:
         verbose_name = _("party")
@@ -113,6 +232,8 @@ class Party(models.Model):
             models.Index(
                 fields=["kind", "deleted_at", "created_at", "id"], name="party_kind_alive_created"
             ),
+            models.Index(fields=["deleted_at", "clv", "id"], name="party_alive_clv"),
+            models.Index(fields=["deleted_at", "score", "id"], name="party_alive_score"),
         ]
 
     def __str__(self) -> str:

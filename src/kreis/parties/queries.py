@@ -6,7 +6,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import F, Prefetch, Q, QuerySet
 from django.http import Http404
 from django.utils.translation import gettext as _
 
@@ -24,7 +24,16 @@ SORTS = {
     "-created": ("-created_at", "-pk"),
     "updated": ("updated_at", "pk"),
     "-updated": ("-updated_at", "-pk"),
+    # Computed figures (kreis.analytics): parties without a figure come last either way.
+    "-clv": (F("clv").desc(nulls_last=True), "-pk"),
+    "clv": (F("clv").asc(nulls_last=True), "pk"),
+    "-score": (F("score").desc(nulls_last=True), "-pk"),
+    "-p_alive": (F("p_alive").desc(nulls_last=True), "-pk"),
+    "p_alive": (F("p_alive").asc(nulls_last=True), "pk"),
+    "-revenue_12m": (F("revenue_12m").desc(nulls_last=True), "-pk"),
 }
+# Filters on the computed figures: GET parameter → model field.
+FIGURE_FILTERS = ("abc_class", "rfm_segment", "lifecycle_phase", "grade")
 
 
 def party_list_for_user(
@@ -38,8 +47,12 @@ def party_list_for_user(
     team_id: int | None = None,
     sort: str = "name",
     custom: Mapping[str, str] | None = None,
+    figures: Mapping[str, str] | None = None,
 ) -> QuerySet[Party]:
     qs = visible_records(Party.objects.filter(deleted_at__isnull=True), user=user)
+    for name, value in (figures or {}).items():
+        if name in FIGURE_FILTERS and value:
+            qs = qs.filter(**{name: value})
     if custom:
         qs = filter_by_custom(qs, "party", custom)
     if kind:

@@ -48,6 +48,9 @@ SCALAR_FIELDS = (
     "iban",
     "notes",
     "external_id",
+    "purchasing_potential",
+    "termination_announced",
+    "contract_end",
 )
 
 
@@ -425,6 +428,15 @@ def _ref_key(model: type, field: str) -> str:
     return f"{model._meta.label_lower}:{field}"
 
 
+def _repoint(model: type, field: str, target: Party) -> dict:
+    """The UPDATE values that point ``field`` at ``target``; ``updated_at`` moves with them so
+    that incremental readers (the analytics warehouse) see the moved rows."""
+    values = {field: target}
+    if any(f.name == "updated_at" for f in model._meta.concrete_fields):
+        values["updated_at"] = timezone.now()
+    return values
+
+
 def _move_rows(model: type, field: str, *, source: Party, target: Party) -> list[int]:
     """Point ``field`` of the rows referencing ``source`` at ``target``; rows that would break
     a rule (the survivor has them already; a relationship to itself) stay where they are.
@@ -434,14 +446,14 @@ def _move_rows(model: type, field: str, *, source: Party, target: Party) -> list
         return []
     try:
         with transaction.atomic():
-            model._default_manager.filter(pk__in=ids).update(**{field: target})
+            model._default_manager.filter(pk__in=ids).update(**_repoint(model, field, target))
         return ids
     except (IntegrityError, ValidationError):
         moved = []
         for pk in ids:
             try:
                 with transaction.atomic():
-                    model._default_manager.filter(pk=pk).update(**{field: target})
+                    model._default_manager.filter(pk=pk).update(**_repoint(model, field, target))
                 moved.append(pk)
             except IntegrityError:
                 continue
@@ -538,7 +550,7 @@ def party_merge_undo(*, actor: User | None, merge: PartyMerge) -> Party:
         survivor.external_id = None
     for key, ids in moved.items():
         model, field = refs[key]
-        model._default_manager.filter(pk__in=ids).update(**{field: merged})
+        model._default_manager.filter(pk__in=ids).update(**_repoint(model, field, merged))
     for field, value in merge.survivor_before.items():
         if field == "external_id":
             continue

@@ -27,13 +27,16 @@ from kreis.core.web import (
 from kreis.parties import queries, services
 from kreis.parties.forms import EmploymentForm, MergeChooseForm, PartyForm, RelationshipForm
 from kreis.parties.models import (
+    AbcClass,
     ContactKind,
     Employment,
+    LifecyclePhase,
     Party,
     PartyKind,
     PartyRole,
     Relationship,
     RelationshipType,
+    RfmSegment,
 )
 from kreis.parties.normalize import format_phone
 
@@ -48,6 +51,23 @@ def _list_params(request: HttpRequest) -> dict:
         "tag": request.GET.get("tag", "").strip()[:50],
         "sort": request.GET.get("sort", "name"),
         "custom": request.GET,
+        "figures": _figure_filters(request),
+    }
+
+
+FIGURE_CHOICES = {
+    "abc_class": AbcClass.values,
+    "rfm_segment": RfmSegment.values,
+    "lifecycle_phase": LifecyclePhase.values,
+}
+
+
+def _figure_filters(request: HttpRequest) -> dict[str, str]:
+    """Filters on the computed figures (drill-down from the analytics), known values only."""
+    return {
+        name: request.GET[name]
+        for name, values in FIGURE_CHOICES.items()
+        if request.GET.get(name) in values
     }
 
 
@@ -71,7 +91,14 @@ def party_list(request: HttpRequest) -> HttpResponse:
             ("-name", _("Name Z–A")),
             ("-created", _("Newest first")),
             ("-updated", _("Recently changed")),
+            ("-clv", _("Highest CLV")),
+            ("-revenue_12m", _("Highest revenue (12 months)")),
+            ("-score", _("Highest score")),
+            ("p_alive", _("Least likely active")),
         ],
+        "abc_classes": AbcClass.choices,
+        "rfm_segments": RfmSegment.choices,
+        "phases": LifecyclePhase.choices,
     }
     template = "parties/_rows.html" if is_htmx(request) else "parties/list.html"
     return render(request, template, context)

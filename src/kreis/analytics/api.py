@@ -1,0 +1,16 @@
+"""REST API of the analytical CRM: /api/v1/analytics/…"""
+
+from __future__ import annotations
+
+from ninja import Router
+
+from kreis.analytics.api_margin import router as margin_router
+from kreis.analytics.api_reports import router as reports_router
+from kreis.analytics.api_runs import router as runs_router
+from kreis.analytics.api_scoring import router as scoring_router
+
+router = Router(tags=["analytics"])
+router.add_router("", runs_router)
+router.add_router("", margin_router)
+router.add_router("", scoring_router)
+router.add_router("", reports_router)

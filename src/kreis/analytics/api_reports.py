@@ -1,0 +1,165 @@
+"""Read API of the analytics reports (ABC, RFM, phases, portfolio, dashboard KPIs) and the
+manual lifecycle phase: /api/v1/analytics/…; figures restricted to the caller's parties."""
+
+import datetime as dt
+from typing import Literal
+
+from django.http import HttpRequest
+from django.utils import timezone
+from ninja import Field, Query, Router, Schema
+from ninja.errors import HttpError
+
+from kreis.analytics import charts, lifecycle, warehouse
+from kreis.analytics.views import phase_override_lift, phase_override_set
+from kreis.core.api_support import PROBLEM_RESPONSES, Input, Problem
+from kreis.parties.models import LifecyclePhase
+from kreis.parties.queries import party_get_for_user
+
+router = Router(tags=["analytics"])
+RESPONSES = {**PROBLEM_RESPONSES, 503: Problem}
+Phase = Literal[tuple(LifecyclePhase.values)]  # type: ignore[valid-type]
+
+
+def _unavailable() -> HttpError:
+    return HttpError(503, "The analytics warehouse is empty or being refreshed; try again shortly.")
+
+
+class AbcQuery(Schema):
+    months: int | None = Field(None, ge=1, le=120)
+    metric: Literal["revenue", "margin"] | None = None
+    customers: bool = False
+    page: int = Field(1, ge=1, le=1_000_000)
+    page_size: int = Field(100, ge=1, le=500)
+
+
+@router.get("/abc", response={200: dict, **RESPONSES})
+def abc(request: HttpRequest, query: Query[AbcQuery]):
+    """Customers and value per ABC class; with ``customers=true`` a page of ranked customers."""
+    get = {k: str(v) for k, v in (("months", query.months), ("metric", query.metric)) if v}
+    params = charts.abc_params(get, timezone.localdate())
+    try:
+        result: dict = {
+            "start": params.start,
+            "end": params.end,
+            "metric": params.metric,
+            "a_pct": params.a_pct,
+            "b_pct": params.b_pct,
+            "classes": [
+                {k: v for k, v in row.items() if k != "url"}
+                for row in charts.abc_summary(request.auth, params)
+            ],
+        }
+        if query.customers:
+            offset = (query.page - 1) * query.page_size
+            count, items = charts.abc_customers(
+                request.auth, params, offset=offset, limit=query.page_size
+            )
+            result["customers"] = {"count": count, "items": items}
+    except warehouse.WarehouseBusy as exc:
+        raise _unavailable() from exc
+    return result
+
+
+@router.get("/rfm", response={200: dict, **RESPONSES})
+def rfm(request: HttpRequest):
+    """Customers per RFM segment with averages, and the recency × frequency grid."""
+    segments = charts.rfm_segments(request.auth, timezone.localdate())
+    return {
+        "segments": [{k: v for k, v in s.items() if k != "url"} for s in segments],
+        "grid": charts.rfm_grid(request.auth),
+    }
+
+
+class PhasesQuery(Schema):
+    month: str | None = Field(None, pattern=r"^\d{4}-(0[1-9]|1[0-2])$")
+
+
+@router.get("/phases", response={200: dict, **RESPONSES})
+def phases(request: HttpRequest, query: Query[PhasesQuery]):
+    """Customers per phase and the transitions of one month (default: the latest with any)."""
+    months = charts.change_months(request.auth)
+    if query.month:
+        month = dt.date(int(query.month[:4]), int(query.month[5:]), 1)
+    else:
+        month = months[0] if months else timezone.localdate().replace(day=1)
+    return {
+        "phases": [
+            {
+                "phase": p["phase"],
+                "main_phase": group["main"],
+                "customers": p["customers"],
+            }
+            for group in charts.phases_grouped(request.auth)
+            for p in group["phases"]
+        ],
+        "month": month.strftime("%Y-%m"),
+        "months": [m.strftime("%Y-%m") for m in months],
+        "transitions": [
+            {"from_phase": source, "to_phase": target, "count": n}
+            for source, target, n in charts.transitions(request.auth, month)
+        ],
+    }
+
+
+class PortfolioQuery(Schema):
+    x: float = Field(0.5, ge=0, le=10)
+    y: float = Field(50.0, ge=0, le=100)
+
+
+@router.get("/portfolio", response={200: dict, **RESPONSES})
+def portfolio(request: HttpRequest, query: Query[PortfolioQuery]):
+    """Share of wallet × attractiveness quadrants with their top customers by revenue."""
+    data = charts.portfolio(request.auth, query.x, query.y)
+    data.pop("_arrays")
+    for quadrant in data["quadrants"]:
+        quadrant["name"] = str(quadrant["name"])
+        quadrant["action"] = str(quadrant["action"])
+        for customer in quadrant["customers"]:
+            customer.pop("url")
+    return data
+
+
+@router.get("/dashboard", response={200: dict, **RESPONSES})
+def dashboard(request: HttpRequest):
+    """The management KPIs of the dashboard."""
+    return charts.dashboard_kpis(request.auth, timezone.localdate())
+
+
+class PhaseOverrideIn(Input):
+    phase: Phase
+    note: str = Field("", max_length=300)
+
+
+class PhaseOut(Schema):
+    party: int
+    lifecycle_phase: str
+    lifecycle_override: bool
+    lifecycle_note: str
+    description: str
+
+
+def _phase_out(party) -> dict:
+    party.refresh_from_db()
+    return {
+        "party": party.pk,
+        "lifecycle_phase": party.lifecycle_phase,
+        "lifecycle_override": party.lifecycle_override,
+        "lifecycle_note": party.lifecycle_note,
+        "description": str(lifecycle.PHASE_LABELS.get(party.lifecycle_phase, "")),
+    }
+
+
+@router.put("/parties/{party_id}/phase-override", response={200: PhaseOut, **RESPONSES})
+def phase_override_put(request: HttpRequest, party_id: int, payload: PhaseOverrideIn):
+    """Set the lifecycle phase by hand; the runs keep it until the override is lifted."""
+    party = party_get_for_user(user=request.auth, pk=party_id, write=True)
+    phase_override_set(actor=request.auth, party=party, phase=payload.phase, note=payload.note)
+    return _phase_out(party)
+
+
+@router.delete("/parties/{party_id}/phase-override", response={200: PhaseOut, **RESPONSES})
+def phase_override_delete(request: HttpRequest, party_id: int):
+    """Lift the manual phase: the next run computes it again."""
+    party = party_get_for_user(user=request.auth, pk=party_id, write=True)
+    phase_override_lift(actor=request.auth, party=party)
+    return _phase_out(party)

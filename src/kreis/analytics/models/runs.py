@@ -1,0 +1,206 @@
+"""Settings of the analyses, the record of each run, the fitted CLV models and phase changes."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from kreis.parties.models import LifecyclePhase, Party
+
+
+class TimeUnit(models.TextChoices):
+    DAYS = "days", _("days")
+    WEEKS = "weeks", _("weeks")
+
+
+class AbcMetric(models.TextChoices):
+    REVENUE = "revenue", _("net revenue")
+    MARGIN = "margin", _("contribution margin I")
+
+
+class AnalyticsSettings(models.Model):
+    """One row (pk 1): how the analyses run. Edited by administrators."""
+
+    # CLV (BG/NBD + Gamma-Gamma).
+    calibration_end = models.DateField(
+        _("calibration end"),
+        null=True,
+        blank=True,
+        help_text=_("Transactions up to this day train the CLV models; empty means yesterday."),
+    )
+    time_unit = models.CharField(
+        _("time unit"), max_length=5, choices=TimeUnit.choices, default=TimeUnit.DAYS
+    )
+    horizon_months = models.PositiveSmallIntegerField(
+        _("CLV horizon in months"), default=12, validators=[MinValueValidator(1)]
+    )
+    discount_rate_yearly = models.DecimalField(
+        _("discount rate per year (%)"),
+        max_digits=5,
+        decimal_places=2,
+        default=Decimal("10.00"),
+        validators=[MinValueValidator(0), MaxValueValidator(100)],
+    )
+    # ABC.
+    abc_metric = models.CharField(
+        _("ABC by"), max_length=8, choices=AbcMetric.choices, default=AbcMetric.REVENUE
+    )
+    abc_months = models.PositiveSmallIntegerField(
+        _("ABC period in months"), default=12, validators=[MinValueValidator(1)]
+    )
+    abc_a = models.DecimalField(
+        _("A up to cumulative share (%)"),
+        max_digits=5,
+        decimal_places=2,
+        default=Decimal("80"),
+        validators=[MinValueValidator(1), MaxValueValidator(100)],
+    )
+    abc_b = models.DecimalField(
+        _("B up to cumulative share (%)"),
+        max_digits=5,
+        decimal_places=2,
+        default=Decimal("95"),
+        validators=[MinValueValidator(1), MaxValueValidator(100)],
+    )
+    # Lifecycle (DOMAIN.md §2).
+    socialization_days = models.PositiveIntegerField(_("socialization lasts (days)"), default=180)
+    growth_pct = models.DecimalField(
+        _("growth above (%)"), max_digits=5, decimal_places=1, default=Decimal("10")
+    )
+    decline_pct = models.DecimalField(
+        _("decline above (%)"), max_digits=5, decimal_places=1, default=Decimal("10")
+    )
+    endangered_p_alive = models.FloatField(
+        _("endangered below P(alive)"),
+        default=0.5,
+        validators=[MinValueValidator(0), MaxValueValidator(1)],
+    )
+    dissolution_p_alive = models.FloatField(
+        _("dissolution below P(alive)"),
+        default=0.2,
+        validators=[MinValueValidator(0), MaxValueValidator(1)],
+    )
+    recency_factor = models.FloatField(
+        _("endangered after × usual purchase interval"),
+        default=2.0,
+        validators=[MinValueValidator(1)],
+    )
+    abstinence_days = models.PositiveIntegerField(_("abstinent after (days)"), default=365)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("analytics settings")
+        verbose_name_plural = _("analytics settings")
+
+    def __str__(self) -> str:
+        return str(_("Analytics settings"))
+
+    @classmethod
+    def load(cls) -> AnalyticsSettings:
+        return cls.objects.get_or_create(pk=1)[0]
+
+
+class RunStatus(models.TextChoices):
+    RUNNING = "running", _("running")
+    DONE = "done", _("done")
+    FAILED = "failed", _("failed")
+
+
+class AnalyticsRun(models.Model):
+    """One refresh of the warehouse and recomputation of every figure."""
+
+    started_at = models.DateTimeField(_("started"), auto_now_add=True)
+    finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+    status = models.CharField(
+        _("status"), max_length=8, choices=RunStatus.choices, default=RunStatus.RUNNING
+    )
+    as_of = models.DateField(_("as of"))
+    started_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True
+    )
+    # Seconds per step and counts ("warehouse", "abc", "rfm", "clv", "lifecycle", ...).
+    timings = models.JSONField(_("timings"), default=dict, blank=True)
+    counts = models.JSONField(_("counts"), default=dict, blank=True)
+    progress = models.PositiveSmallIntegerField(_("progress (%)"), default=0)
+    step = models.CharField(_("step"), max_length=40, blank=True)
+    error = models.TextField(_("error"), blank=True)
+
+    class Meta:
+        verbose_name = _("analytics run")
+        verbose_name_plural = _("analytics runs")
+        ordering = ["-started_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.as_of} {self.get_status_display()}"
+
+
+class ClvFit(models.Model):
+    """The fitted BG/NBD and Gamma-Gamma parameters of one run."""
+
+    run = models.OneToOneField(AnalyticsRun, on_delete=models.CASCADE, related_name="clv_fit")
+    calibration_start = models.DateField(_("calibration start"))
+    calibration_end = models.DateField(_("calibration end"))
+    time_unit = models.CharField(_("time unit"), max_length=5, choices=TimeUnit.choices)
+    horizon_months = models.PositiveSmallIntegerField(_("horizon in months"))
+    discount_rate_yearly = models.DecimalField(
+        _("discount rate per year (%)"), max_digits=5, decimal_places=2
+    )
+    customers = models.PositiveIntegerField(_("customers"))
+    repeat_customers = models.PositiveIntegerField(_("repeat customers"))
+    r = models.FloatField()
+    alpha = models.FloatField()
+    a = models.FloatField()
+    b = models.FloatField()
+    bgnbd_log_likelihood = models.FloatField(_("BG/NBD log-likelihood"))
+    p = models.FloatField(null=True)
+    q = models.FloatField(null=True)
+    gamma = models.FloatField(null=True)
+    gamma_gamma_log_likelihood = models.FloatField(_("Gamma-Gamma log-likelihood"), null=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("CLV model fit")
+        verbose_name_plural = _("CLV model fits")
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"BG/NBD r={self.r:.3g} α={self.alpha:.3g} a={self.a:.3g} b={self.b:.3g}"
+
+
+class PhaseChange(models.Model):
+    """A customer's move from one lifecycle phase to another: history and event in one.
+
+    Automation reacts to new rows (``kreis.analytics.signals.phase_changed`` is sent with them).
+    """
+
+    party = models.ForeignKey(Party, on_delete=models.CASCADE, related_name="phase_changes")
+    date = models.DateField(_("date"))
+    from_phase = models.CharField(
+        _("from"), max_length=14, choices=LifecyclePhase.choices, blank=True
+    )
+    to_phase = models.CharField(_("to"), max_length=14, choices=LifecyclePhase.choices)
+    reason = models.CharField(_("reason"), max_length=40, blank=True)
+    facts = models.JSONField(_("facts"), default=dict, blank=True)
+    won_back = models.BooleanField(_("won back"), default=False)
+    manual = models.BooleanField(_("set by hand"), default=False)
+    note = models.CharField(_("note"), max_length=300, blank=True)
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("phase change")
+        verbose_name_plural = _("phase changes")
+        ordering = ["-date", "-pk"]
+        indexes = [
+            models.Index(fields=["party", "date"], name="phasechange_party_date"),
+            models.Index(fields=["date"], name="phasechange_date"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.party_id}: {self.from_phase or '–'} → {self.to_phase} ({self.date})"

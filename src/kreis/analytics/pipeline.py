@@ -1,0 +1,443 @@
+"""The nightly analytics run: refresh the warehouse, compute every customer figure, store it.
+
+``run()`` is what ``kreis analytics run``, ``POST /api/v1/analytics/run`` and the nightly job
+call. Steps: warehouse refresh → activity, ABC, RFM and CLV summary (Ibis, on the warehouse
+backend) → BG/NBD + Gamma-Gamma fit and predictions (NumPy/SciPy) → lifecycle phases → figures
+written to the parties in one database transaction, phase changes recorded and announced →
+active scoring models applied.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import time
+from collections.abc import Callable
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from django.db import connection, transaction
+from django.utils import timezone
+
+from kreis.analytics import analyses, clv, lifecycle, warehouse
+from kreis.analytics.models import AnalyticsRun, AnalyticsSettings, ClvFit, PhaseChange
+from kreis.analytics.models.runs import RunStatus
+from kreis.analytics.signals import phase_changed
+from kreis.parties.models import Party
+
+log = logging.getLogger("kreis.analytics")
+
+DAYS_PER_MONTH = 365.25 / 12
+MIN_CLV_CUSTOMERS = 10  # fewer customers with purchases give no meaningful model fit
+Progress = Callable[[str, int], None]
+
+
+@dataclass
+class Figures:
+    """What one run computed: the per-party frame and the model fits."""
+
+    frame: pd.DataFrame
+    bgnbd: clv.BgNbdFit | None
+    gamma_gamma: clv.GammaGammaFit | None
+    calibration_start: dt.date | None
+    calibration_end: dt.date
+
+
+def _date(day: float | int | None) -> dt.date | None:
+    if day is None or pd.isna(day):
+        return None
+    return warehouse.EPOCH + dt.timedelta(days=int(day))
+
+
+def _dates64(days: pd.Series) -> np.ndarray:
+    """Day numbers (float with NaN) → datetime64[D] with NaT."""
+    values = days.to_numpy(dtype="float64", na_value=np.nan)
+    out = np.full(values.shape, np.datetime64("NaT"), dtype="datetime64[D]")
+    ok = ~np.isnan(values)
+    out[ok] = values[ok].astype("int64").astype("datetime64[D]")
+    return out
+
+
+def lifecycle_rules(cfg: AnalyticsSettings) -> lifecycle.LifecycleRules:
+    return lifecycle.LifecycleRules(
+        socialization_days=cfg.socialization_days,
+        growth_pct=float(cfg.growth_pct),
+        decline_pct=float(cfg.decline_pct),
+        endangered_p_alive=cfg.endangered_p_alive,
+        dissolution_p_alive=cfg.dissolution_p_alive,
+        recency_factor=cfg.recency_factor,
+        abstinence_days=cfg.abstinence_days,
+    )
+
+
+def calibration_end(cfg: AnalyticsSettings, as_of: dt.date) -> dt.date:
+    return cfg.calibration_end or as_of - dt.timedelta(days=1)
+
+
+def compute(t: analyses.Tables, cfg: AnalyticsSettings, as_of: dt.date) -> Figures:
+    """Every figure per party (parties that are customers or prospects, or have sales)."""
+    parties = t["dim_customer"]
+    parties = parties.filter(~parties.deleted)
+    activity = analyses.customer_activity(t, as_of=as_of)
+    start = as_of - dt.timedelta(days=round(cfg.abc_months * DAYS_PER_MONTH))
+    abc = analyses.abc(
+        t,
+        start=start,
+        end=as_of,
+        metric=cfg.abc_metric,
+        a_pct=float(cfg.abc_a),
+        b_pct=float(cfg.abc_b),
+    ).select("party_id", "abc_class")
+    rfm = analyses.rfm(t, as_of=as_of).select(
+        "party_id", rfm_recency="r", rfm_frequency="f", rfm_monetary="m", rfm_segment="segment"
+    )
+    joined = (
+        parties.left_join(activity, "party_id")
+        .drop("party_id_right")
+        .left_join(abc, "party_id")
+        .drop("party_id_right")
+        .left_join(rfm, "party_id")
+        .drop("party_id_right")
+    )
+    joined = joined.filter(joined.is_customer | joined.is_prospect | joined.purchase_days.notnull())
+    frame = joined.select(
+        "party_id",
+        "is_customer",
+        "termination_announced",
+        "contract_end",
+        "purchasing_potential",
+        "purchase_days",
+        "first_day",
+        "last_day",
+        "revenue_12m",
+        "revenue_prev_12m",
+        "historical_value",
+        "abc_class",
+        "rfm_recency",
+        "rfm_frequency",
+        "rfm_monetary",
+        "rfm_segment",
+    ).to_pandas()
+    frame = frame.sort_values("party_id", kind="stable").reset_index(drop=True)
+    # Customers without revenue in the ABC period are C (prospects without purchases: none).
+    bought = frame["purchase_days"].fillna(0).to_numpy() > 0
+    frame["abc_class"] = frame["abc_class"].fillna("").astype(str)
+    frame.loc[(frame["abc_class"] == "") & bought, "abc_class"] = "C"
+
+    cal_end = calibration_end(cfg, as_of)
+    summary = analyses.clv_summary(t, calibration_end=cal_end, unit=cfg.time_unit).to_pandas()
+    frame["p_alive"] = np.nan
+    frame["expected_purchases"] = np.nan
+    frame["clv"] = np.nan
+    bgnbd = gamma_gamma = None
+    cal_start = None
+    if len(summary) >= MIN_CLV_CUSTOMERS:
+        cal_start = _date(summary["first_day"].min())
+        bgnbd, gamma_gamma, predictions = predict_clv(summary, cfg)
+        frame = frame.drop(columns=["p_alive", "expected_purchases", "clv"]).merge(
+            predictions, on="party_id", how="left"
+        )
+    return Figures(frame, bgnbd, gamma_gamma, cal_start, cal_end)
+
+
+def predict_clv(
+    summary: pd.DataFrame, cfg: AnalyticsSettings
+) -> tuple[clv.BgNbdFit, clv.GammaGammaFit | None, pd.DataFrame]:
+    """Fit BG/NBD on every customer and Gamma-Gamma on the repeat buyers with a positive mean
+    value; P(alive), expected purchases and discounted residual CLV over the horizon."""
+    x = summary["x"].to_numpy(dtype="float64")
+    t_x = summary["t_x"].to_numpy(dtype="float64")
+    age = summary["T"].to_numpy(dtype="float64")
+    zbar = np.clip(summary["zbar"].to_numpy(dtype="float64"), 0.0, None)
+    bgnbd = clv.fit_bgnbd(x, t_x, age)
+    per_month = DAYS_PER_MONTH / analyses.UNIT_DAYS[cfg.time_unit]
+    horizon = cfg.horizon_months * per_month
+    out = pd.DataFrame({"party_id": summary["party_id"].to_numpy()})
+    out["p_alive"] = bgnbd.p_alive(x, t_x, age)
+    out["expected_purchases"] = bgnbd.expected_purchases(horizon, x, t_x, age)
+    repeat = (x > 0) & (zbar > 0)
+    gamma_gamma = None
+    if repeat.sum() >= MIN_CLV_CUSTOMERS:
+        gamma_gamma = clv.fit_gamma_gamma(x[repeat], zbar[repeat])
+        monthly = (1 + float(cfg.discount_rate_yearly) / 100) ** (1 / 12) - 1
+        out["clv"] = clv.customer_lifetime_value(
+            bgnbd,
+            gamma_gamma,
+            x,
+            t_x,
+            age,
+            zbar,
+            months=cfg.horizon_months,
+            discount_rate_monthly=monthly,
+            periods_per_month=per_month,
+        )
+    else:
+        out["clv"] = np.nan
+    return bgnbd, gamma_gamma, out
+
+
+def classify_phases(
+    frame: pd.DataFrame, stored: pd.DataFrame, cfg: AnalyticsSettings, as_of: dt.date
+) -> pd.DataFrame:
+    """Lifecycle phase per party (DOMAIN.md §2), from the figures and the stored phase."""
+    merged = frame.merge(stored, on="party_id", how="left")
+    features = pd.DataFrame(
+        {
+            "party_id": merged["party_id"],
+            "purchase_days": merged["purchase_days"].fillna(0).astype("int64"),
+            "first_purchase": _dates64(merged["first_day"]),
+            "last_purchase": _dates64(merged["last_day"]),
+            "revenue_12m": merged["revenue_12m"].fillna(0.0).astype("float64"),
+            "revenue_prev_12m": merged["revenue_prev_12m"].fillna(0.0).astype("float64"),
+            "p_alive": merged["p_alive"].astype("float64"),
+            "terminated": merged["termination_announced"].fillna(False).astype(bool),
+            "contract_end": pd.to_datetime(merged["contract_end"]).to_numpy("datetime64[D]"),
+            "open_severe_complaints": 0,
+            "detractor_at": np.full(len(merged), np.datetime64("NaT"), dtype="datetime64[D]"),
+            "prev_phase": merged["prev_phase"].fillna("").astype(str),
+            "prev_since": pd.to_datetime(merged["prev_since"]).to_numpy("datetime64[D]"),
+            "won_back_at": pd.to_datetime(merged["prev_won_back_at"]).to_numpy("datetime64[D]"),
+        }
+    )
+    result = lifecycle.classify(features, as_of, lifecycle_rules(cfg))
+    result["override"] = merged["override"].fillna(False).astype(bool).to_numpy()
+    result["prev_phase"] = features["prev_phase"].to_numpy()
+    result["prev_since"] = merged["prev_since"].to_numpy()
+    return result
+
+
+def _stored_phases() -> pd.DataFrame:
+    rows = Party.objects.filter(deleted_at__isnull=True).values_list(
+        "pk", "lifecycle_phase", "lifecycle_since", "won_back_at", "lifecycle_override"
+    )
+    frame = pd.DataFrame.from_records(
+        rows.iterator(chunk_size=20_000),
+        columns=["party_id", "prev_phase", "prev_since", "prev_won_back_at", "override"],
+    )
+    return (
+        frame.astype({"party_id": "int64"})
+        if len(frame)
+        else frame.astype({"party_id": "int64", "override": bool})
+    )
+
+
+# --- Writing the figures back -----------------------------------------------------------------
+
+FIGURE_COLUMNS = (
+    ("abc_class", "varchar(1)"),
+    ("rfm_recency", "integer"),
+    ("rfm_frequency", "integer"),
+    ("rfm_monetary", "integer"),
+    ("rfm_segment", "varchar(20)"),
+    ("revenue_12m", "numeric(14,2)"),
+    ("historical_value", "numeric(14,2)"),
+    ("clv", "numeric(14,2)"),
+    ("p_alive", "double precision"),
+    ("expected_purchases", "double precision"),
+    ("lifecycle_phase", "varchar(14)"),
+    ("lifecycle_reason", "varchar(40)"),
+    ("lifecycle_facts", "text"),
+    ("lifecycle_since", "date"),
+    ("won_back_at", "date"),
+    ("figures_computed_at", "timestamp with time zone"),
+)
+
+
+def _column(values: pd.Series, kind: str) -> list:
+    if kind in {"numeric(14,2)"}:
+        return [None if pd.isna(v) else round(float(v), 2) for v in values]
+    if kind == "double precision":
+        return [None if pd.isna(v) else float(v) for v in values]
+    if kind == "integer":
+        return [None if pd.isna(v) else int(v) for v in values]
+    if kind == "date":
+        return [None if pd.isna(v) else v.isoformat() for v in values]
+    return [("" if v is None or (isinstance(v, float) and np.isnan(v)) else v) for v in values]
+
+
+def write_figures(frame: pd.DataFrame, computed_at: dt.datetime) -> int:
+    """Store the figures on the parties: stage them in a temporary table, then one UPDATE …
+    FROM; parties that dropped out of the analysis get their figures cleared."""
+    party = connection.ops.quote_name(Party._meta.db_table)
+    columns = [name for name, _ in FIGURE_COLUMNS]
+    data = {"id": [int(v) for v in frame["party_id"]]}
+    for name, kind in FIGURE_COLUMNS:
+        if name == "figures_computed_at":
+            data[name] = [computed_at.isoformat()] * len(frame)
+        else:
+            data[name] = _column(frame[name], kind)
+    rows = list(zip(*data.values(), strict=True))
+    postgres = connection.vendor == "postgresql"
+    decl = ", ".join(f"{name} {kind}" for name, kind in FIGURE_COLUMNS)
+    with connection.cursor() as cursor:
+        cursor.execute("DROP TABLE IF EXISTS kreis_figures")
+        cursor.execute(f"CREATE TEMPORARY TABLE kreis_figures (id bigint PRIMARY KEY, {decl})")
+        if postgres:
+            with cursor.cursor.copy(
+                f"COPY kreis_figures (id, {', '.join(columns)}) FROM STDIN"
+            ) as copy:
+                for row in rows:
+                    copy.write_row(row)
+        else:
+            marks = ", ".join(["%s"] * (len(columns) + 1))
+            for start in range(0, len(rows), 50_000):
+                cursor.executemany(
+                    f"INSERT INTO kreis_figures VALUES ({marks})",  # noqa: S608
+                    rows[start : start + 50_000],
+                )
+        facts = "CAST(f.lifecycle_facts AS jsonb)" if postgres else "f.lifecycle_facts"
+        assignments = ", ".join(
+            f"{name} = {facts if name == 'lifecycle_facts' else 'f.' + name}" for name in columns
+        )
+        cursor.execute(
+            f"UPDATE {party} SET {assignments} FROM kreis_figures f "  # noqa: S608
+            f"WHERE {party}.id = f.id"
+        )
+        updated = cursor.rowcount
+        cursor.execute(
+            f"UPDATE {party} SET abc_class = '', rfm_recency = NULL, rfm_frequency = NULL, "  # noqa: S608
+            "rfm_monetary = NULL, rfm_segment = '', revenue_12m = NULL, historical_value = NULL, "
+            "clv = NULL, p_alive = NULL, expected_purchases = NULL, figures_computed_at = NULL "
+            f"WHERE figures_computed_at IS NOT NULL AND NOT EXISTS "
+            f"(SELECT 1 FROM kreis_figures f WHERE f.id = {party}.id)"
+        )
+        cursor.execute("DROP TABLE kreis_figures")
+    return updated
+
+
+# --- The run ----------------------------------------------------------------------------------
+
+
+@contextmanager
+def _timed(timings: dict, name: str):
+    started = time.perf_counter()
+    yield
+    timings[name] = round(time.perf_counter() - started, 3)
+
+
+def run(
+    *,
+    as_of: dt.date | None = None,
+    full: bool = False,
+    user=None,
+    progress: Progress | None = None,
+    con=None,
+    record: AnalyticsRun | None = None,
+) -> AnalyticsRun:
+    """Refresh the warehouse and recompute every figure. Raises on failure after recording it."""
+    cfg = AnalyticsSettings.load()
+    as_of = as_of or timezone.localdate()
+    record = record or AnalyticsRun.objects.create(as_of=as_of, started_by=user)
+    timings: dict[str, float] = {}
+    counts: dict[str, int] = {}
+
+    def step(label: str, pct: int) -> None:
+        AnalyticsRun.objects.filter(pk=record.pk).update(step=label, progress=pct)
+        if progress:
+            progress(label, pct)
+
+    own = con is None
+    try:
+        con = con or warehouse.connect()
+        step("warehouse", 5)
+        with _timed(timings, "warehouse"):
+            refreshed = warehouse.refresh(con=con, full=full)
+        counts.update({f"rows.{k}": v for k, v in refreshed.rows.items()})
+        step("figures", 35)
+        with _timed(timings, "figures"):
+            figures = compute(warehouse.tables(con), cfg, as_of)
+        frame = figures.frame
+        counts["parties"] = len(frame)
+        step("lifecycle", 65)
+        with _timed(timings, "lifecycle"):
+            phases = classify_phases(frame, _stored_phases(), cfg, as_of)
+        step("store", 75)
+        with _timed(timings, "store"):
+            changes = store(record, figures, phases, as_of)
+        counts["phase_changes"] = len(changes)
+        phase_changed.send(sender=PhaseChange, changes=changes, run=record)
+        step("scoring", 90)
+        with _timed(timings, "scoring"):
+            from kreis.analytics import scoring
+
+            scored = scoring.apply_active_models()
+        counts["scored"] = int(sum(v for v in scored.values() if isinstance(v, int)))
+        record.status = RunStatus.DONE
+        record.progress = 100
+        record.step = "done"
+    except Exception as exc:
+        log.exception("analytics run failed")
+        record.status = RunStatus.FAILED
+        record.error = f"{type(exc).__name__}: {exc}"
+        raise
+    finally:
+        if own and con is not None:
+            con.disconnect()
+        record.timings = timings
+        record.counts = counts
+        record.finished_at = timezone.now()
+        record.save()
+    return record
+
+
+def store(
+    record: AnalyticsRun, figures: Figures, phases: pd.DataFrame, as_of: dt.date
+) -> list[PhaseChange]:
+    """Write figures, phases and the model fit in one transaction; return the phase changes."""
+    frame = figures.frame.copy()
+    keep = phases["override"].to_numpy()
+    prev_phase = phases["prev_phase"].to_numpy()
+    new_phase = np.where(keep, prev_phase, phases["phase"].to_numpy())
+    changed = (new_phase != prev_phase) & ~keep
+    frame["lifecycle_phase"] = new_phase
+    frame["lifecycle_reason"] = np.where(keep, "", phases["reason"].to_numpy())
+    frame["lifecycle_facts"] = [json.dumps(f) for f in phases["facts"]]
+    since = pd.Series(phases["prev_since"].to_numpy(), dtype="object")
+    since[changed | since.isna().to_numpy()] = as_of
+    frame["lifecycle_since"] = since.to_numpy()
+    frame["won_back_at"] = [
+        None if pd.isna(v) else pd.Timestamp(v).date() for v in phases["won_back_at"]
+    ]
+    computed_at = timezone.now()
+    idx = np.flatnonzero(changed)
+    changes = [
+        PhaseChange(
+            party_id=int(frame["party_id"].iat[i]),
+            date=as_of,
+            from_phase=prev_phase[i] or "",
+            to_phase=new_phase[i],
+            reason=phases["reason"].iat[i],
+            facts=phases["facts"].iat[i],
+            won_back=bool(phases["won_back"].iat[i]),
+        )
+        for i in idx
+    ]
+    with transaction.atomic():
+        write_figures(frame, computed_at)
+        PhaseChange.objects.bulk_create(changes, batch_size=5000)
+        if figures.bgnbd is not None:
+            cfg = AnalyticsSettings.load()
+            gg = figures.gamma_gamma
+            ClvFit.objects.create(
+                run=record,
+                calibration_start=figures.calibration_start,
+                calibration_end=figures.calibration_end,
+                time_unit=cfg.time_unit,
+                horizon_months=cfg.horizon_months,
+                discount_rate_yearly=cfg.discount_rate_yearly,
+                customers=figures.bgnbd.n_customers,
+                repeat_customers=gg.n_customers if gg else 0,
+                r=figures.bgnbd.r,
+                alpha=figures.bgnbd.alpha,
+                a=figures.bgnbd.a,
+                b=figures.bgnbd.b,
+                bgnbd_log_likelihood=figures.bgnbd.log_likelihood,
+                p=gg.p if gg else None,
+                q=gg.q if gg else None,
+                gamma=gg.gamma if gg else None,
+                gamma_gamma_log_likelihood=gg.log_likelihood if gg else None,
+            )
+    return changes

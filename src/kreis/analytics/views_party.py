@@ -1,0 +1,79 @@
+"""The customer's figures on the party page (loaded there with HTMX), each with one line of
+explanation."""
+
+from __future__ import annotations
+
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.urls import path
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
+
+from kreis.analytics import lifecycle
+from kreis.analytics.models import AnalyticsSettings, PhaseChange
+from kreis.parties.models import LifecyclePhase
+from kreis.parties.queries import party_get_for_user
+
+
+def _abc_line(party, cfg: AnalyticsSettings) -> str:
+    if not party.abc_class:
+        return ""
+    metric = _("revenue") if cfg.abc_metric == "revenue" else _("contribution margin")
+    bounds = {"A": (0, cfg.abc_a), "B": (cfg.abc_a, cfg.abc_b), "C": (cfg.abc_b, 100)}
+    low, high = bounds[party.abc_class]
+    return _(
+        "Class %(cls)s: among the customers who make %(low)s–%(high)s %% of the %(metric)s "
+        "of the last %(months)s months."
+    ) % {
+        "cls": party.abc_class,
+        "low": f"{float(low):g}",
+        "high": f"{float(high):g}",
+        "metric": metric,
+        "months": cfg.abc_months,
+    }
+
+
+# Marked for translation here, translated when shown.
+RFM_LINES = {
+    "champions": gettext_noop("Bought recently, buys often and spends the most."),
+    "loyal": gettext_noop("Buys regularly and responds to attention."),
+    "potential_loyalist": gettext_noop("Recent customer with more than one purchase."),
+    "new": gettext_noop("Bought for the first time only recently."),
+    "promising": gettext_noop("Recent buyer who has not bought often yet."),
+    "need_attention": gettext_noop("Average recency and frequency: a nudge keeps them."),
+    "about_to_sleep": gettext_noop("Has not bought for a while and rarely buys."),
+    "at_risk": gettext_noop("Used to buy often, but not lately."),
+    "cant_lose": gettext_noop("Was among the most frequent buyers and has been silent for long."),
+    "hibernating": gettext_noop("Long since the last purchase, and few purchases."),
+    "lost": gettext_noop("Lowest recency and frequency."),
+}
+
+
+@login_required
+def party_figures(request: HttpRequest, pk: int) -> HttpResponse:
+    party = party_get_for_user(user=request.user, pk=pk)
+    cfg = AnalyticsSettings.load()
+    changes = list(PhaseChange.objects.filter(party=party).select_related("changed_by")[:6])
+    for change in changes:
+        change.text = (
+            change.note if change.manual else lifecycle.describe(change.reason, change.facts)
+        )
+    context = {
+        "party": party,
+        "phase_line": (
+            lifecycle.describe(party.lifecycle_reason, party.lifecycle_facts)
+            if party.lifecycle_reason
+            else ""
+        ),
+        "abc_line": _abc_line(party, cfg),
+        "rfm_line": _(RFM_LINES[party.rfm_segment]) if party.rfm_segment in RFM_LINES else "",
+        "changes": changes,
+        "phases": LifecyclePhase.choices,
+        "horizon": cfg.horizon_months,
+        "can_change": request.user.has_perm("core.change_record", party),
+    }
+    return render(request, "analytics/_party_figures.html", context)
+
+
+party_urlpatterns = [path("party/<int:pk>/figures/", party_figures, name="party_figures")]
