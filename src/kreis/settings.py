@@ -27,6 +27,9 @@ if LANGUAGE_CODE not in {"en", "de"}:
     raise config.ConfigError("KREIS_LANGUAGE", f"expected 'en' or 'de', got {LANGUAGE_CODE!r}")
 TIME_ZONE = env("KREIS_TIME_ZONE", "Europe/Berlin")
 KREIS_CURRENCY = env("KREIS_CURRENCY", "EUR").upper()
+# The analytics warehouse: an Ibis connection URL (postgres://…, pyspark://local[2]); empty means
+# the embedded DuckDB file warehouse.duckdb in the data folder.
+KREIS_WAREHOUSE = env("KREIS_WAREHOUSE", "")
 KREIS_PHONE_REGION = env("KREIS_PHONE_REGION", "DE").upper()
 ALLOWED_HOSTS = envlist("ALLOWED_HOSTS", "127.0.0.1,localhost,[::1]")
 CSRF_TRUSTED_ORIGINS = envlist("CSRF_TRUSTED_ORIGINS", "")

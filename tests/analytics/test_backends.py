@@ -100,3 +100,15 @@ def test_duckdb_and_postgres_give_identical_results(sales, tmp_path):
         assert_same(expected, results(pg))
     finally:
         pg.disconnect()
+
+
+@pytest.mark.slow
+def test_pyspark_local_mode_gives_identical_results(sales, tmp_path, monkeypatch):
+    """Spark in local mode (Java 17) as the warehouse: the distributed path."""
+    pytest.importorskip("pyspark")
+    monkeypatch.chdir(tmp_path)  # Spark's own warehouse folder and metastore go here
+    duck = warehouse.connect(f"duckdb://{tmp_path}/w.duckdb")
+    expected = results(duck)
+    duck.disconnect()
+    spark = warehouse.connect("pyspark://local[2]")
+    assert_same(expected, results(spark))

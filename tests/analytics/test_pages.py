@@ -104,7 +104,10 @@ def test_dashboard_shows_kpis_of_visible_deals_and_customers(world, alice):
     assert kpis["churned"] == 1
     # North's revenue only, not Charlie's 3.6 million.
     assert kpis["revenue_12m"] == pytest.approx(88_500, rel=0.01)
-    assert "Run analytics now" not in response.content.decode()
+    content = response.content.decode()
+    assert "Run analytics now" not in content
+    assert "50.0 %" in content
+    assert "1 of 7 customers to abstinence or dissolution" in content
 
 
 def test_admin_sees_run_button_and_all_revenue(world, dana):
@@ -224,9 +227,26 @@ def test_outsider_cannot_override_charlies_customer(world, alice):
     assert client_for(alice).post(url, {"phase": "maturity"}).status_code == 404
 
 
-def test_other_pages_render(world, alice):
-    for name in ("portfolio", "clv"):
-        assert client_for(alice).get(reverse(f"analytics:{name}")).status_code == 200
+def test_portfolio_explains_missing_potential_and_score(world, alice):
+    content = client_for(alice).get(reverse("analytics:portfolio")).content.decode()
+    assert "7 customers have no purchasing potential and are left out" in content
+    assert reverse("analytics:scoring_list") in content
+
+
+def test_portfolio_lists_star_customer(world, alice):
+    star = world["north"][0]
+    Party.objects.filter(pk=star.pk).update(purchasing_potential=60_000, score=80)
+    response = client_for(alice).get(reverse("analytics:portfolio"))
+    stars = response.context["data"]["quadrants"][0]
+    assert (stars["key"], stars["count"]) == ("stars", 1)
+    assert "North 0" in response.content.decode()
+    option = _json(client_for(alice).get(response.context["chart_url"]))["option"]
+    assert option["series"][0]["data"][0]["url"] == reverse("parties:detail", args=[star.pk])
+
+
+def test_clv_page_without_a_fit_says_so(world, alice):
+    content = client_for(alice).get(reverse("analytics:clv")).content.decode()
+    assert "No model has been fitted yet" in content
 
 
 def test_pages_need_login(client):
@@ -299,3 +319,61 @@ def test_api_phase_override_and_lift(world, alice, rory, api_key_for):
     assert PhaseChange.objects.filter(party=sleeper, manual=True, to_phase="growth").exists()
     body = _json(_api(alice, api_key_for).delete(url))
     assert body["lifecycle_override"] is False
+
+
+@pytest.fixture
+def many(settings, tmp_path, alice, north):
+    """Sixty customers of Alice with a year of purchases of varying rhythm and amount."""
+    import numpy as np
+
+    settings.KREIS_WAREHOUSE = f"duckdb://{tmp_path}/w.duckdb"
+    rng = np.random.default_rng(7)
+    for i in range(60):
+        party = _customer(f"Buyer {i:02d}", alice, north)
+        mean = rng.gamma(6.0, 50.0)
+        days = rng.choice(np.arange(5, 700), size=int(rng.integers(2, 11)), replace=False)
+        for day in days:
+            _sale(party, int(day), int(max(10, rng.normal(mean, mean * 0.3))))
+    pipeline.run()
+
+
+def test_clv_page_shows_fit_and_top_customers(many, alice):
+    response = client_for(alice).get(reverse("analytics:clv"))
+    content = response.content.decode()
+    fit = response.context["fit"]
+    assert fit is not None
+    assert f"{fit.r:.4f}" in content
+    top = list(response.context["top"])
+    assert len(top) == 20
+    assert [p.clv for p in top] == sorted((p.clv for p in top), reverse=True)
+    histogram = client_for(alice).get(reverse("analytics:chart", args=["clv"]), {"format": "csv"})
+    rows = b"".join(histogram.streaming_content).decode("utf-8-sig").strip().splitlines()[1:]
+    assert len(rows) == 10
+    assert (
+        sum(int(row.split(",")[2]) for row in rows)
+        == Party.objects.filter(clv__isnull=False).count()
+    )
+
+
+def test_pareto_is_downsampled_keeping_the_last_customer(world, alice):
+    from kreis.analytics import charts
+
+    params = charts.abc_params({"months": "24"}, timezone.localdate())
+    chart = charts.abc_pareto(alice, params, points=3)
+    assert [row[1] for row in chart.rows] == [1, 4, 7]
+    assert chart.rows[-1][3] == pytest.approx(1.0)
+
+
+def test_win_back_shows_on_dashboard(world, alice):
+    sleeper = world["sleeper"]
+    today = timezone.localdate()
+    Party.objects.filter(pk=sleeper.pk).update(lifecycle_since=today - dt.timedelta(days=30))
+    _sale(sleeper, 1, 500)
+    pipeline.run()
+    sleeper.refresh_from_db()
+    assert sleeper.lifecycle_phase == "socialization"
+    kpis = client_for(alice).get(reverse("analytics:dashboard")).context["kpis"]
+    assert (kpis["won_back"], kpis["abstinent"], kpis["win_back_rate_pct"]) == (1, 1, 100.0)
+    option = _json(client_for(alice).get(reverse("analytics:chart", args=["churn"])))["option"]
+    churned, won_back = option["series"]
+    assert (churned["data"][-1], won_back["data"][-1]) == (1, 1)

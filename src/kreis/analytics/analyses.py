@@ -19,6 +19,11 @@ Tables = Mapping[str, ibis.Table]
 UNIT_DAYS = {"days": 1.0, "weeks": 7.0}
 
 
+def _float(value: float) -> ibis.Value:
+    """A float64 literal: Spark would read a bare 7.0 as DECIMAL and round the quotients."""
+    return ibis.literal(float(value), type="float64")
+
+
 def day_number(day: dt.date) -> int:
     return (day - EPOCH).days
 
@@ -55,9 +60,9 @@ def clv_summary(
         "last_day",
         "total",
         x=x,
-        t_x=(per.last_day - per.first_day) / scale,
-        T=(end - per.first_day) / scale,
-        zbar=ibis.cases((x > 0, (per.total - per.first_value) / x), else_=0.0),
+        t_x=(per.last_day - per.first_day).cast("float64") / _float(scale),
+        T=(end - per.first_day).cast("float64") / _float(scale),
+        zbar=ibis.cases((x > 0, (per.total - per.first_value) / x), else_=_float(0.0)),
     )
 
 
@@ -70,7 +75,7 @@ def customer_activity(t: Tables, *, as_of: dt.date) -> ibis.Table:
     purchase = sales.kind != "return"
     recent = sales.day > today - 365
     before = (sales.day > today - 730) & (sales.day <= today - 365)
-    zero = ibis.literal(0.0)
+    zero = _float(0.0)
     return sales.group_by("party_id").aggregate(
         purchase_days=sales.day.nunique(where=purchase),
         first_day=sales.day.min(where=purchase),
@@ -103,7 +108,7 @@ def abc(
     per = sales.group_by("party_id").aggregate(value=amount.sum())
     order = [ibis.desc(per.value), per.party_id]
     cumulative = per.value.sum().over(ibis.window(order_by=order, rows=(None, 0)))
-    positive = ibis.cases((per.value > 0, per.value), else_=0.0)
+    positive = ibis.cases((per.value > 0, per.value), else_=_float(0.0))
     total = positive.sum().over(ibis.window())
     ranked = per.mutate(
         rank=ibis.row_number().over(ibis.window(order_by=order)) + 1,
@@ -111,14 +116,16 @@ def abc(
         total=total,
     )
     before = ranked.cumulative - ranked.value
-    share = ibis.cases((ranked.total > 0, ranked.value / ranked.total), else_=0.0)
+    share = ibis.cases((ranked.total > 0, ranked.value / ranked.total), else_=_float(0.0))
     cls = ibis.cases(
         (ranked.value <= 0, "C"),
-        (before < ranked.total * (a_pct / 100.0), "A"),
-        (before < ranked.total * (b_pct / 100.0), "B"),
+        (before < ranked.total * _float(a_pct / 100.0), "A"),
+        (before < ranked.total * _float(b_pct / 100.0), "B"),
         else_="C",
     )
-    cumulative_share = ibis.cases((ranked.total > 0, ranked.cumulative / ranked.total), else_=0.0)
+    cumulative_share = ibis.cases(
+        (ranked.total > 0, ranked.cumulative / ranked.total), else_=_float(0.0)
+    )
     return ranked.select(
         "party_id",
         "value",

@@ -10,7 +10,7 @@ from ninja import Field, Query, Router, Schema
 from ninja.errors import HttpError
 
 from kreis.analytics import charts, lifecycle, warehouse
-from kreis.analytics.views import phase_override_lift, phase_override_set
+from kreis.analytics.services import phase_override_lift, phase_override_set
 from kreis.core.api_support import PROBLEM_RESPONSES, Input, Problem
 from kreis.parties.models import LifecyclePhase
 from kreis.parties.queries import party_get_for_user
@@ -32,7 +32,7 @@ class AbcQuery(Schema):
     page_size: int = Field(100, ge=1, le=500)
 
 
-@router.get("/abc", response={200: dict, **RESPONSES})
+@router.get("/analytics/abc", response={200: dict, **RESPONSES})
 def abc(request: HttpRequest, query: Query[AbcQuery]):
     """Customers and value per ABC class; with ``customers=true`` a page of ranked customers."""
     get = {k: str(v) for k, v in (("months", query.months), ("metric", query.metric)) if v}
@@ -60,7 +60,7 @@ def abc(request: HttpRequest, query: Query[AbcQuery]):
     return result
 
 
-@router.get("/rfm", response={200: dict, **RESPONSES})
+@router.get("/analytics/rfm", response={200: dict, **RESPONSES})
 def rfm(request: HttpRequest):
     """Customers per RFM segment with averages, and the recency × frequency grid."""
     segments = charts.rfm_segments(request.auth, timezone.localdate())
@@ -71,10 +71,10 @@ def rfm(request: HttpRequest):
 
 
 class PhasesQuery(Schema):
-    month: str | None = Field(None, pattern=r"^\d{4}-(0[1-9]|1[0-2])$")
+    month: str | None = Field(None, pattern=r"^(19|20)\d{2}-(0[1-9]|1[0-2])$")
 
 
-@router.get("/phases", response={200: dict, **RESPONSES})
+@router.get("/analytics/phases", response={200: dict, **RESPONSES})
 def phases(request: HttpRequest, query: Query[PhasesQuery]):
     """Customers per phase and the transitions of one month (default: the latest with any)."""
     months = charts.change_months(request.auth)
@@ -106,7 +106,7 @@ class PortfolioQuery(Schema):
     y: float = Field(50.0, ge=0, le=100)
 
 
-@router.get("/portfolio", response={200: dict, **RESPONSES})
+@router.get("/analytics/portfolio", response={200: dict, **RESPONSES})
 def portfolio(request: HttpRequest, query: Query[PortfolioQuery]):
     """Share of wallet × attractiveness quadrants with their top customers by revenue."""
     data = charts.portfolio(request.auth, query.x, query.y)
@@ -119,7 +119,7 @@ def portfolio(request: HttpRequest, query: Query[PortfolioQuery]):
     return data
 
 
-@router.get("/dashboard", response={200: dict, **RESPONSES})
+@router.get("/analytics/dashboard", response={200: dict, **RESPONSES})
 def dashboard(request: HttpRequest):
     """The management KPIs of the dashboard."""
     return charts.dashboard_kpis(request.auth, timezone.localdate())
@@ -149,7 +149,7 @@ def _phase_out(party) -> dict:
     }
 
 
-@router.put("/parties/{party_id}/phase-override", response={200: PhaseOut, **RESPONSES})
+@router.put("/analytics/parties/{party_id}/phase-override", response={200: PhaseOut, **RESPONSES})
 def phase_override_put(request: HttpRequest, party_id: int, payload: PhaseOverrideIn):
     """Set the lifecycle phase by hand; the runs keep it until the override is lifted."""
     party = party_get_for_user(user=request.auth, pk=party_id, write=True)
@@ -157,7 +157,9 @@ def phase_override_put(request: HttpRequest, party_id: int, payload: PhaseOverri
     return _phase_out(party)
 
 
-@router.delete("/parties/{party_id}/phase-override", response={200: PhaseOut, **RESPONSES})
+@router.delete(
+    "/analytics/parties/{party_id}/phase-override", response={200: PhaseOut, **RESPONSES}
+)
 def phase_override_delete(request: HttpRequest, party_id: int):
     """Lift the manual phase: the next run computes it again."""
     party = party_get_for_user(user=request.auth, pk=party_id, write=True)

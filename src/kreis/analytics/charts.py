@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import math
 
 import ibis
 import numpy as np
+import pandas as pd
 from django.db.models import Count, DecimalField, Q, QuerySet, Sum
 from django.db.models.functions import TruncMonth
 from django.urls import reverse
@@ -82,7 +84,9 @@ def add_months(day: dt.date, months: int) -> dt.date:
 
 
 def _money(value) -> float:
-    return round(float(value or 0), 2)
+    """A SUM over no rows is NULL (NaN in pandas): no revenue is 0."""
+    number = float(value) if value is not None else 0.0
+    return 0.0 if math.isnan(number) else round(number, 2)
 
 
 # --- KPIs ---------------------------------------------------------------------------------------
@@ -179,7 +183,12 @@ def dashboard_kpis(user: User, today: dt.date) -> dict:
 
 
 def _bar(labels: list[str], data: list, name: str, *, horizontal: bool = False) -> dict:
-    category = {"type": "category", "data": labels}
+    # Every category label shown (ECharts hides some when crowded), tilted if need be.
+    category = {
+        "type": "category",
+        "data": labels,
+        "axisLabel": {"interval": 0, "rotate": 0 if horizontal else 30},
+    }
     value = {"type": "value"}
     return {
         "tooltip": {"trigger": "axis"},
@@ -558,11 +567,12 @@ def rfm_heatmap(user: User) -> Chart:
                     "url": parties_url(rfm_segment=segment),
                     "itemStyle": {"color": SEGMENT_COLORS[segment]},
                     "label": {"show": True, "formatter": f"{label}\n{count}"},
+                    "tooltip": {"formatter": f"{label} (R {r}, F {f}): {count}"},
                 }
             )
             rows.append([r, f, segment, count])
     option = {
-        "tooltip": {"formatter": "{c}"},
+        "tooltip": {"trigger": "item"},
         "grid": {"left": 8, "right": 8, "bottom": 8, "top": 24, "containLabel": True},
         "xAxis": {"type": "category", "name": _("Frequency"), "data": ["1", "2", "3", "4", "5"]},
         "yAxis": {"type": "category", "name": _("Recency"), "data": ["1", "2", "3", "4", "5"]},
@@ -702,14 +712,16 @@ def portfolio_parties(user: User) -> QuerySet[Party]:
 
 def portfolio(user: User, x_split: float = 0.5, y_split: float = 50.0, top: int = 20) -> dict:
     """Share of wallet × attractiveness (primary score), top customers per quadrant."""
-    qs = portfolio_parties(user).values_list(
-        "pk", "name", "revenue_12m", "purchasing_potential", "score"
+    frame = pd.DataFrame.from_records(
+        portfolio_parties(user)
+        .values_list("pk", "revenue_12m", "purchasing_potential", "score")
+        .iterator(chunk_size=50_000),
+        columns=["pk", "revenue", "potential", "score"],
     )
-    rows = list(qs.iterator(chunk_size=50_000))
-    ids = np.array([r[0] for r in rows], dtype=np.int64)
-    revenue = np.array([float(r[2]) for r in rows], dtype=float)
-    potential = np.array([float(r[3]) for r in rows], dtype=float)
-    score = np.array([float(r[4]) for r in rows], dtype=float)
+    ids = frame["pk"].to_numpy(dtype=np.int64)
+    revenue = pd.to_numeric(frame["revenue"]).to_numpy(dtype=float)
+    potential = pd.to_numeric(frame["potential"]).to_numpy(dtype=float)
+    score = pd.to_numeric(frame["score"]).to_numpy(dtype=float)
     share = np.divide(revenue, potential, out=np.zeros_like(revenue), where=potential > 0)
     high_x, high_y = share >= x_split, score >= y_split
     masks = {
@@ -718,12 +730,16 @@ def portfolio(user: User, x_split: float = 0.5, y_split: float = 50.0, top: int 
         "cash_cows": high_x & ~high_y,
         "dogs": ~high_x & ~high_y,
     }
-    names = {r[0]: r[1] for r in rows}
+    tops = {
+        key: (idx := np.flatnonzero(masks[key]))[np.argsort(-revenue[idx], kind="stable")][:top]
+        for key in QUADRANTS
+    }
+    shown = [int(ids[i]) for best in tops.values() for i in best]
+    names = dict(Party.objects.filter(pk__in=shown).values_list("pk", "name"))
     texts = quadrant_texts()
     quadrants = []
     for key in QUADRANTS:
-        idx = np.flatnonzero(masks[key])
-        best = idx[np.argsort(-revenue[idx], kind="stable")][:top]
+        idx, best = np.flatnonzero(masks[key]), tops[key]
         quadrants.append(
             {
                 "key": key,
@@ -747,7 +763,7 @@ def portfolio(user: User, x_split: float = 0.5, y_split: float = 50.0, top: int 
     return {
         "x_split": x_split,
         "y_split": y_split,
-        "parties": len(rows),
+        "parties": len(frame),
         "quadrants": quadrants,
         "_arrays": (ids, share, score, revenue),
     }

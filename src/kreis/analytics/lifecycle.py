@@ -46,6 +46,8 @@ from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
+from kreis.parties.models import LifecyclePhase
+
 PHASES = (
     "initiation",
     "socialization",
@@ -67,14 +69,8 @@ MAIN_PHASE = {
 }
 
 
-class Phase(models.TextChoices):
-    INITIATION = "initiation", gettext_lazy("Initiation")
-    SOCIALIZATION = "socialization", gettext_lazy("Socialization")
-    GROWTH = "growth", gettext_lazy("Growth")
-    MATURITY = "maturity", gettext_lazy("Maturity")
-    ENDANGERMENT = "endangerment", gettext_lazy("Endangerment")
-    DISSOLUTION = "dissolution", gettext_lazy("Dissolution")
-    ABSTINENCE = "abstinence", gettext_lazy("Abstinence")
+# The phases are the party's vocabulary (stored on it); the engine lives here.
+Phase = LifecyclePhase
 
 
 class MainPhase(models.TextChoices):

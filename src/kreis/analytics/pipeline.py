@@ -162,6 +162,11 @@ def predict_clv(
     gamma_gamma = None
     if repeat.sum() >= MIN_CLV_CUSTOMERS:
         gamma_gamma = clv.fit_gamma_gamma(x[repeat], zbar[repeat])
+        if not gamma_gamma.converged or gamma_gamma.q <= 1:
+            # q ≤ 1 has no finite mean purchase value: too few or too uniform repeat buyers.
+            log.warning("Gamma-Gamma fit unusable (q=%.3g): no CLV this run", gamma_gamma.q)
+            gamma_gamma = None
+    if gamma_gamma is not None:
         monthly = (1 + float(cfg.discount_rate_yearly) / 100) ** (1 / 12) - 1
         out["clv"] = clv.customer_lifetime_value(
             bgnbd,

@@ -7,7 +7,6 @@ import datetime as dt
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import path, reverse
@@ -18,9 +17,9 @@ from django.views.decorators.http import require_POST
 
 from kreis.analytics import charts, lifecycle, reports, warehouse
 from kreis.analytics.models import AnalyticsRun, PhaseChange
-from kreis.analytics.signals import phase_changed
+from kreis.analytics.services import phase_override_lift, phase_override_set
 from kreis.core.web import csv_response, safe_next
-from kreis.parties.models import LifecyclePhase, Party
+from kreis.parties.models import LifecyclePhase
 from kreis.parties.queries import party_get_for_user
 
 RECENT_TRANSITIONS = 50
@@ -47,6 +46,7 @@ def _float(raw: str | None, default: float, low: float, high: float) -> float:
     return value if low <= value <= high else default
 
 
+@login_required
 def chart_data(request: HttpRequest, name: str) -> HttpResponse:
     """One chart's ECharts option as JSON, or its figures with ``?format=csv``."""
     user, today = request.user, timezone.localdate()
@@ -79,9 +79,6 @@ def chart_data(request: HttpRequest, name: str) -> HttpResponse:
     else:
         raise Http404
     return _chart_response(request, chart, name)
-
-
-chart_data = login_required(chart_data)
 
 
 def _chart_urls(name: str, query: str = "") -> tuple[str, str]:
@@ -189,43 +186,6 @@ def lifecycle_page(request: HttpRequest) -> HttpResponse:
             "recent": rows,
         },
     )
-
-
-def phase_override_set(*, actor, party: Party, phase: str, note: str) -> PhaseChange:
-    """Set the lifecycle phase by hand: the runs keep it until the override is lifted."""
-    if phase not in LifecyclePhase.values:
-        raise ValueError(phase)
-    today = timezone.localdate()
-    with transaction.atomic():
-        party = Party.objects.select_for_update().get(pk=party.pk)
-        change = PhaseChange.objects.create(
-            party=party,
-            date=today,
-            from_phase=party.lifecycle_phase or "",
-            to_phase=phase,
-            manual=True,
-            changed_by=actor,
-            note=note[:300],
-        )
-        party.lifecycle_phase = phase
-        party.lifecycle_override = True
-        party.lifecycle_note = note[: Party._meta.get_field("lifecycle_note").max_length or 300]
-        party.lifecycle_since = today
-        party.save(
-            update_fields=[
-                "lifecycle_phase",
-                "lifecycle_override",
-                "lifecycle_note",
-                "lifecycle_since",
-            ]
-        )
-        phase_changed.send(sender=PhaseChange, changes=[change], run=None)
-    return change
-
-
-def phase_override_lift(*, actor, party: Party) -> None:
-    """Hand the phase back to the runs: the next run recomputes it."""
-    Party.objects.filter(pk=party.pk).update(lifecycle_override=False)
 
 
 @login_required
