@@ -23,6 +23,15 @@ def _keep_the_test_connection():
     request_finished.connect(close_old_connections)
 
 
+@pytest.fixture(autouse=True)
+def _empty_warehouse(settings, tmp_path, db):
+    # The analytics routes read the warehouse: give them one (empty) as after a first refresh.
+    from kreis.analytics import warehouse
+
+    settings.KREIS_WAREHOUSE = f"duckdb://{tmp_path}/warehouse.duckdb"
+    warehouse.refresh()
+
+
 @pytest.fixture
 def admin_key(dana, alice, north):
     _, raw = services.apikey_create(actor=None, user=dana, name="fuzz", scope="read_write")
