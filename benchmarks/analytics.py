@@ -371,7 +371,18 @@ def step_lifetimes(args) -> dict:
     if args.skip_lifetimes:
         return out
     python = os.environ.get("LIFETIMES_PYTHON", "/tmp/ltvenv/bin/python")  # noqa: S108
-    theirs = analytics_clv.lifetimes_run(summary, python, 1e-10)
+    # lifetimes raises ConvergenceError when scipy stops short of its tolerance; retry looser.
+    errors = []
+    for tol in (1e-10, 1e-7, 1e-5):
+        try:
+            theirs = analytics_clv.lifetimes_run(summary, python, tol)
+            break
+        except SystemExit as exc:
+            errors.append(f"tol={tol:g}: {str(exc).strip().splitlines()[-1]}")
+    else:
+        out["lifetimes_error"] = errors
+        return out
+    out.update(lifetimes_tol=tol, lifetimes_errors=errors)
     bg, gg = ours["bgnbd"], ours["gamma_gamma"]
     mine = np.array([bg.r, bg.alpha, bg.a, bg.b, gg.p, gg.q, gg.gamma])
     other = np.array(

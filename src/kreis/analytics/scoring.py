@@ -291,6 +291,10 @@ def _custom_column(values: pd.Series, cf_type: str | None) -> pd.Series:
         out[text.isin(["true", "1"]).fillna(False).to_numpy(dtype=bool)] = YES
         out[text.isin(["false", "0"]).fillna(False).to_numpy(dtype=bool)] = NO
         return out
+    if cf_type in (CustomFieldType.NUMBER, CustomFieldType.MONEY):
+        # PostgreSQL hands JSON values over as text: numbers become numbers on every backend.
+        numbers = pd.to_numeric(values, errors="coerce")
+        return numbers.map(lambda v: None if pd.isna(v) else (int(v) if v == int(v) else v))
     return values
 
 

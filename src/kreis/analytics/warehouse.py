@@ -200,6 +200,13 @@ def _day_sql(column: str) -> str:
     return f"CAST(julianday({column}) - 2440587.5 AS INTEGER)"
 
 
+def _timestamp_day_sql(column: str) -> str:
+    """Days since 1970-01-01 of a timestamp column's UTC date."""
+    if connection.vendor == "postgresql":
+        return f"(CAST({column} AT TIME ZONE 'UTC' AS DATE) - DATE '1970-01-01')"
+    return f"CAST(julianday({column}) - 2440587.5 AS INTEGER)"
+
+
 def _float(expr: str) -> str:
     return f"CAST({expr} AS DOUBLE PRECISION)"
 
@@ -266,11 +273,7 @@ def _interaction_batches(since: dt.datetime | None) -> Iterator[pa.RecordBatch]:
     if since is not None:
         where += " AND a.updated_at > %s"
         params.append(since)
-    # occurred_at is a timestamp; its UTC date is the interaction's day.
-    if connection.vendor == "postgresql":
-        day = "(CAST(a.occurred_at AT TIME ZONE 'UTC' AS DATE) - DATE '1970-01-01')"
-    else:
-        day = "CAST(julianday(a.occurred_at) - 2440587.5 AS INTEGER)"
+    day = _timestamp_day_sql("a.occurred_at")  # the UTC date of the interaction
     sql = f"""
         SELECT a.id, a.party_id, a.kind, {day}, a.done_at IS NOT NULL
         FROM {activity} a WHERE {where}
@@ -319,7 +322,7 @@ def _customer_batches() -> Iterator[pa.RecordBatch]:
         SELECT p.id, p.kind,
                EXISTS (SELECT 1 FROM {roles} r WHERE r.party_id = p.id AND r.role = 'customer'),
                EXISTS (SELECT 1 FROM {roles} r WHERE r.party_id = p.id AND r.role = 'prospect'),
-               p.owner_id, p.team_id, {_day_sql("p.created_at")},
+               p.owner_id, p.team_id, {_timestamp_day_sql("p.created_at")},
                {_float("p.purchasing_potential")}, p.termination_announced,
                {_day_sql("p.contract_end")}, p.deleted_at IS NOT NULL
         FROM {party} p
