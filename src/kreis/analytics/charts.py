@@ -183,11 +183,14 @@ def dashboard_kpis(user: User, today: dt.date) -> dict:
 
 
 def _bar(labels: list[str], data: list, name: str, *, horizontal: bool = False) -> dict:
-    # Every category label shown (ECharts hides some when crowded), tilted if need be.
+    # Up to 12 categories every label is shown (ECharts would hide some), tilted if need be.
     category = {
         "type": "category",
         "data": labels,
-        "axisLabel": {"interval": 0, "rotate": 0 if horizontal else 30},
+        "axisLabel": {
+            "interval": 0 if len(labels) <= 12 else "auto",
+            "rotate": 0 if horizontal else 30,
+        },
     }
     value = {"type": "value"}
     return {
