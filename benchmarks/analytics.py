@@ -257,12 +257,12 @@ def step_summary(args) -> dict:
 
 
 def _ensure_scoring_model():
-    from kreis.analytics import scoring
+    from kreis.analytics import services_scoring
     from kreis.analytics.models import ScoringModel
 
     if ScoringModel.objects.filter(is_active=True, is_primary=True, target="customer").exists():
         return
-    model = scoring.scoring_model_create(
+    model = services_scoring.scoring_model_create(
         actor=None,
         name="Benchmark customer score",
         target="customer",
@@ -276,7 +276,7 @@ def _ensure_scoring_model():
             },
         ],
     )
-    scoring.scoring_model_make_primary(actor=None, model=model)
+    services_scoring.scoring_model_make_primary(actor=None, model=model)
 
 
 def step_figures(args) -> dict:

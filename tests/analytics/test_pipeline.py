@@ -162,6 +162,18 @@ def test_only_admins_start_runs_and_the_api_reports_progress(shop, alice, dana, 
     assert "done" in page
 
 
+def test_runs_are_followed_by_admins_and_sales_managers_only(shop, alice, mia, dana):
+    record = client_for(dana).post("/api/v1/analytics/run", {}, "application/json").json()
+    for url in ("/api/v1/analytics/runs", f"/api/v1/analytics/runs/{record['id']}"):
+        assert client_for(alice).get(url).status_code == 403
+        assert client_for(mia).get(url).status_code == 200
+    for url in ("/analytics/runs/", f"/analytics/runs/{record['id']}/"):
+        assert client_for(alice).get(url).status_code == 403
+        assert client_for(mia).get(url).status_code == 200
+    assert "/analytics/runs/" not in client_for(alice).get("/analytics/").content.decode()
+    assert "/analytics/runs/" in client_for(mia).get("/analytics/").content.decode()
+
+
 def test_settings_are_validated(dana, alice):
     bad = client_for(dana).patch(
         "/api/v1/analytics/settings", {"abc_a": 90, "abc_b": 85}, "application/json"

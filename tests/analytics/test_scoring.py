@@ -12,7 +12,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from kreis.analytics import scoring
+from kreis.analytics import scoring, services_scoring
 from kreis.analytics.models import Criterion, ScoreRecord, ScoringModel, UtilityOption
 from kreis.core.models import CustomField
 from kreis.leads.models import Lead
@@ -33,7 +33,7 @@ def customer(**fields) -> Party:
 
 def revenue_and_abc_model(**extra) -> ScoringModel:
     """Revenue (weight 3) and ABC class (weight 1), 10 points at most."""
-    return scoring.scoring_model_create(
+    return services_scoring.scoring_model_create(
         actor=None,
         name="Customer value",
         target="customer",
@@ -107,7 +107,7 @@ def test_custom_field_criterion_scores_the_custom_value():
     big = customer(name="Big", custom={"employees": 800, "reference": True})
     small = customer(name="Small", custom={"employees": 12, "reference": False})
     unknown = customer(name="Unknown")
-    model = scoring.scoring_model_create(
+    model = services_scoring.scoring_model_create(
         actor=None,
         name="Size",
         target="customer",
@@ -131,7 +131,7 @@ def test_computed_figure_criterion_share_of_wallet():
     # 30,000 of a 100,000 potential = 0.3 share of wallet → the 0.25 step: 6 points of 10.
     customer(name="Loyal", revenue_12m=Decimal("30000"), purchasing_potential=Decimal("100000"))
     customer(name="No potential", revenue_12m=Decimal("30000"))
-    model = scoring.scoring_model_create(
+    model = services_scoring.scoring_model_create(
         actor=None,
         name="Wallet",
         target="customer",
@@ -149,7 +149,7 @@ def test_only_parties_with_the_target_role_are_scored():
     supplier = OrganizationFactory(name="Supplier")
     PartyRoleAssignment.objects.create(party=supplier, role=PartyRole.SUPPLIER)
     OrganizationFactory(name="Nobody")
-    model = scoring.scoring_model_create(
+    model = services_scoring.scoring_model_create(
         actor=None,
         name="Suppliers",
         target="supplier",
@@ -175,12 +175,14 @@ def test_preview_stores_nothing():
 def test_apply_writes_score_and_a_history_row_only_on_change():
     party = customer(revenue_12m=Decimal("20000"), abc_class="B")
     model = revenue_and_abc_model()
-    scoring.scoring_model_make_primary(actor=None, model=model)
-
     first = scoring.apply_model(model)
     party.refresh_from_db()
+    assert (party.score, party.grade) == (None, "")  # not primary: history only
+    assert first == {"scored": 1, "changed": 1, "written": 0}
+
+    services_scoring.scoring_model_make_primary(actor=None, model=model)  # applies at once
+    party.refresh_from_db()
     assert (party.score, party.grade) == (50.0, "B")
-    assert first == {"scored": 1, "changed": 1, "written": 1}
     record = ScoreRecord.objects.get(party=party)
     assert record.points == {"revenue_12m": 5.0, "abc_class": 5.0}
 
@@ -199,7 +201,7 @@ def test_apply_writes_score_and_a_history_row_only_on_change():
 def test_a_model_that_is_not_primary_keeps_the_party_fields_untouched():
     party = customer(revenue_12m=Decimal("20000"), abc_class="B")
     model = revenue_and_abc_model()
-    scoring.scoring_model_set_active(actor=None, model=model, active=True)
+    services_scoring.scoring_model_set_active(actor=None, model=model, active=True)
     assert scoring.apply_active_models() == {f"{model.pk} Customer value": 1}
     party.refresh_from_db()
     assert party.score is None
@@ -210,10 +212,28 @@ def test_a_model_that_is_not_primary_keeps_the_party_fields_untouched():
 def test_primary_customer_model_clears_the_score_of_former_customers():
     party = customer(revenue_12m=Decimal("60000"), abc_class="A")
     model = revenue_and_abc_model()
-    scoring.scoring_model_make_primary(actor=None, model=model)
+    services_scoring.scoring_model_make_primary(actor=None, model=model)
     scoring.apply_model(model)
     PartyRoleAssignment.objects.filter(party=party).delete()
     scoring.apply_model(model)
+    party.refresh_from_db()
+    assert (party.score, party.grade) == (None, "")
+
+
+@pytest.mark.django_db
+def test_deactivating_or_deleting_the_primary_model_clears_the_shown_scores():
+    party = customer(revenue_12m=Decimal("60000"), abc_class="A")
+    model = revenue_and_abc_model()
+    services_scoring.scoring_model_make_primary(actor=None, model=model)
+    party.refresh_from_db()
+    assert party.grade == "A"
+    services_scoring.scoring_model_set_active(actor=None, model=model, active=False)
+    party.refresh_from_db()
+    assert (party.score, party.grade) == (None, "")
+    assert ScoreRecord.objects.filter(party=party).exists()  # the history stays
+
+    services_scoring.scoring_model_make_primary(actor=None, model=model)
+    services_scoring.scoring_model_delete(actor=None, model=model)
     party.refresh_from_db()
     assert (party.score, party.grade) == (None, "")
 
@@ -232,7 +252,7 @@ def test_lead_engagement_decays_with_age():
     assert values[old.pk] == pytest.approx(0.75, abs=0.02)
     assert quiet.pk not in values.index
 
-    model = scoring.scoring_model_create(
+    model = services_scoring.scoring_model_create(
         actor=None,
         name="Lead score",
         target="lead",
@@ -242,7 +262,7 @@ def test_lead_engagement_decays_with_age():
         ],
     )
     Lead.objects.filter(pk=old.pk).update(budget=Decimal("20000"))
-    scoring.scoring_model_make_primary(actor=None, model=model)
+    services_scoring.scoring_model_make_primary(actor=None, model=model)
     scoring.apply_model(model, now=now)
     scores = dict(Lead.objects.values_list("pk", "score"))
     # fresh: 2×10 / (3×10) = 66.67; old: (2×2 + 1×10) / 30 = 46.67; quiet: 0.
@@ -292,7 +312,7 @@ def test_counts_of_deals_and_activities_are_computed_per_party():
 @pytest.mark.django_db
 def test_utility_analysis_ranks_the_options():
     # Price (weight 2): the cheaper, the more points; features (weight 3); support (weight 1).
-    model = scoring.scoring_model_create(
+    model = services_scoring.scoring_model_create(
         actor=None,
         name="Choosing a CRM",
         target="option",
@@ -320,7 +340,7 @@ def test_utility_analysis_ranks_the_options():
         "BigCRM": {"price_per_user": 80, "features": 9, "support": "good"},
         "Cheapo": {"price_per_user": 10, "features": 2, "support": "poor"},
     }.items():
-        scoring.utility_option_create(actor=None, model=model, name=name, values=values)
+        services_scoring.utility_option_create(actor=None, model=model, name=name, values=values)
     result = scoring.ranking(model)
     # Kreis: 2×5 + 3×3 + 1×5 = 24; BigCRM: 2×1 + 3×5 + 5 = 22; Cheapo: 10 + 0 + 1 = 11 (of 30).
     assert [(r["name"], r["weighted_points"], r["rank"]) for r in result["rows"]] == [
@@ -340,7 +360,7 @@ def test_utility_analysis_ranks_the_options():
 @pytest.mark.django_db
 def test_invalid_definitions_are_refused_with_the_reason():
     with pytest.raises(ValidationError) as info:
-        scoring.scoring_model_create(
+        services_scoring.scoring_model_create(
             actor=None,
             name="Bad",
             target="customer",
@@ -356,7 +376,7 @@ def test_invalid_definitions_are_refused_with_the_reason():
 
     revenue = {"field": "revenue_12m", "thresholds": [[0, 0], [100, 11]]}
     with pytest.raises(ValidationError) as info:
-        scoring.scoring_model_create(
+        services_scoring.scoring_model_create(
             actor=None,
             name="Bad",
             target="customer",
@@ -503,15 +523,18 @@ def test_admin_activates_makes_primary_and_applies_from_the_page(dana):
     model = revenue_and_abc_model()
     client = client_for(dana)
     assert client.get(f"/analytics/scoring/{model.pk}/apply/").status_code == 405
-    client.post(f"/analytics/scoring/{model.pk}/primary/")
-    response = client.post(f"/analytics/scoring/{model.pk}/apply/", follow=True)
-    assert "1 records scored; 1 changed score or grade." in response.content.decode()
+    response = client.post(f"/analytics/scoring/{model.pk}/primary/", follow=True)
+    assert "its scores and grades are shown on the records" in response.content.decode()
     party.refresh_from_db()
     assert (party.score, party.grade) == (87.5, "A")  # (3×10 + 1×5) / 40
+    response = client.post(f"/analytics/scoring/{model.pk}/apply/", follow=True)
+    assert "1 records scored; 0 changed score or grade." in response.content.decode()
     client.post(f"/analytics/scoring/{model.pk}/activate/", {"active": "0"})
     model.refresh_from_db()
     assert not model.is_active
     assert not model.is_primary
+    party.refresh_from_db()
+    assert party.score is None
 
 
 @pytest.mark.django_db
@@ -528,7 +551,7 @@ def test_party_score_history_fragment(alice, charlie, north):
 
 @pytest.fixture
 def crm_choice():
-    model = scoring.scoring_model_create(
+    model = services_scoring.scoring_model_create(
         actor=None,
         name="Choosing a CRM",
         target="option",
@@ -542,10 +565,12 @@ def crm_choice():
             {"field": "support", "label": "Support", "kind": "choice", "thresholds": {"good": 10}},
         ],
     )
-    scoring.utility_option_create(
+    services_scoring.utility_option_create(
         actor=None, model=model, name="Kreis", values={"features": 8, "support": "good"}
     )
-    scoring.utility_option_create(actor=None, model=model, name="Other", values={"features": 3})
+    services_scoring.utility_option_create(
+        actor=None, model=model, name="Other", values={"features": 3}
+    )
     return model
 
 
@@ -642,12 +667,12 @@ def test_api_create_preview_apply_round_trip(dana, api_key_for):
     }
     assert preview["distribution"] == [{"grade": "A", "count": 1}, {"grade": "B", "count": 0}]
     assert not ScoreRecord.objects.exists()
-    assert api.post(f"/scoring-models/{model_id}/primary").json()["is_primary"] is True
     assert api.post(f"/scoring-models/{model_id}/apply").json() == {
         "scored": 1,
         "changed": 1,
-        "written": 1,
+        "written": 0,  # history only: not the primary model yet
     }
+    assert api.post(f"/scoring-models/{model_id}/primary").json()["is_primary"] is True
     party.refresh_from_db()
     assert (party.score, party.grade) == (62.5, "A")
     history = api.get("/scores", {"party": party.pk}).json()

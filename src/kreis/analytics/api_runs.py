@@ -49,13 +49,23 @@ def run_start(request: HttpRequest, payload: RunIn | None = None):
     return Status(202, record)
 
 
-@router.get("/analytics/runs", response=list[RunOut], summary="The latest 50 runs")
+@router.get(
+    "/analytics/runs",
+    response={200: list[RunOut], **PROBLEM_RESPONSES},
+    summary="The latest 50 runs",
+)
 def run_list(request: HttpRequest):
+    """Administrators and sales managers."""
+    if not services.can_follow_runs(request.auth):
+        raise PermissionDenied
     return AnalyticsRun.objects.all()[:50]
 
 
 @router.get("/analytics/runs/{int:run_id}", response={200: RunOut, **PROBLEM_RESPONSES})
 def run_get(request: HttpRequest, run_id: int):
+    """Administrators and sales managers."""
+    if not services.can_follow_runs(request.auth):
+        raise PermissionDenied
     return get_object_or_404(AnalyticsRun, pk=run_id)
 
 

@@ -14,7 +14,7 @@ from django.shortcuts import get_object_or_404
 from ninja import Field, Query, Router, Schema, Status
 from ninja.pagination import paginate
 
-from kreis.analytics import scoring
+from kreis.analytics import scoring, services_scoring
 from kreis.analytics.models.scoring import (
     CriterionKind,
     ScoreRecord,
@@ -241,7 +241,7 @@ def scoring_model_create(request: HttpRequest, payload: ScoringModelIn):
     data["criteria"] = _criteria(payload.criteria)
     if data["grades"] is None:
         data.pop("grades")
-    model = scoring.scoring_model_create(actor=request.auth, **data)
+    model = services_scoring.scoring_model_create(actor=request.auth, **data)
     return Status(201, _model(model.pk))
 
 
@@ -269,7 +269,7 @@ def scoring_model_update(request: HttpRequest, model_id: ObjectId, payload: Scor
     for name in ("name", "max_points", "grades"):
         if name in changes and changes[name] is None:
             raise ValidationError({name: ["May not be null."]})
-    scoring.scoring_model_update(actor=request.auth, model=model, **changes)
+    services_scoring.scoring_model_update(actor=request.auth, model=model, **changes)
     return _model(model.pk)
 
 
@@ -279,7 +279,7 @@ def scoring_model_update(request: HttpRequest, model_id: ObjectId, payload: Scor
     summary="Delete a scoring model with its score history (administrators)",
 )
 def scoring_model_delete(request: HttpRequest, model_id: ObjectId):
-    scoring.scoring_model_delete(actor=request.auth, model=_model(model_id))
+    services_scoring.scoring_model_delete(actor=request.auth, model=_model(model_id))
     return Status(204, None)
 
 
@@ -305,7 +305,7 @@ def scoring_model_preview(
 )
 def scoring_model_activate(request: HttpRequest, model_id: ObjectId):
     model = _model(model_id)
-    scoring.scoring_model_set_active(actor=request.auth, model=model, active=True)
+    services_scoring.scoring_model_set_active(actor=request.auth, model=model, active=True)
     return _model(model.pk)
 
 
@@ -316,7 +316,7 @@ def scoring_model_activate(request: HttpRequest, model_id: ObjectId):
 )
 def scoring_model_deactivate(request: HttpRequest, model_id: ObjectId):
     model = _model(model_id)
-    scoring.scoring_model_set_active(actor=request.auth, model=model, active=False)
+    services_scoring.scoring_model_set_active(actor=request.auth, model=model, active=False)
     return _model(model.pk)
 
 
@@ -327,7 +327,7 @@ def scoring_model_deactivate(request: HttpRequest, model_id: ObjectId):
 )
 def scoring_model_primary(request: HttpRequest, model_id: ObjectId):
     model = _model(model_id)
-    scoring.scoring_model_make_primary(actor=request.auth, model=model)
+    services_scoring.scoring_model_make_primary(actor=request.auth, model=model)
     return _model(model.pk)
 
 
@@ -337,7 +337,7 @@ def scoring_model_primary(request: HttpRequest, model_id: ObjectId):
     summary="Apply the model now: store scores and history (administrators)",
 )
 def scoring_model_apply(request: HttpRequest, model_id: ObjectId):
-    return scoring.scoring_model_apply(actor=request.auth, model=_model(model_id))
+    return services_scoring.scoring_model_apply(actor=request.auth, model=_model(model_id))
 
 
 def _analysis(model_id: int) -> ScoringModel:
@@ -362,7 +362,7 @@ def option_list(request: HttpRequest, model_id: ObjectId):
     summary="Add an option (administrators)",
 )
 def option_create(request: HttpRequest, model_id: ObjectId, payload: OptionIn):
-    option = scoring.utility_option_create(
+    option = services_scoring.utility_option_create(
         actor=request.auth, model=_analysis(model_id), **payload.model_dump()
     )
     return Status(201, option)
@@ -385,7 +385,7 @@ def option_update(
         raise ValidationError("Name and values may not be null.")
     if changes.get("description", "") is None:
         changes["description"] = ""
-    return scoring.utility_option_update(
+    return services_scoring.utility_option_update(
         actor=request.auth, option=_option(model_id, option_id), **changes
     )
 
@@ -396,7 +396,7 @@ def option_update(
     summary="Delete an option (administrators)",
 )
 def option_delete(request: HttpRequest, model_id: ObjectId, option_id: ObjectId):
-    scoring.utility_option_delete(actor=request.auth, option=_option(model_id, option_id))
+    services_scoring.utility_option_delete(actor=request.auth, option=_option(model_id, option_id))
     return Status(204, None)
 
 

@@ -18,6 +18,12 @@ from kreis.parties.models import LifecyclePhase, Party
 STALE_AFTER = dt.timedelta(hours=2)
 
 
+def can_follow_runs(user) -> bool:
+    """Runs show who started them, timings, counts and errors: administrators and sales
+    managers follow them; everyone else sees only the figures."""
+    return bool(user and user.is_authenticated and (user.is_admin or user.role == "sales_manager"))
+
+
 def analytics_run_start(*, actor, full: bool = False) -> AnalyticsRun:
     """Record a run and hand it to the job queue (run at once in tests and without a worker)."""
     from kreis.analytics.tasks import run_analytics

@@ -30,12 +30,16 @@ def run_start(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def run_list(request: HttpRequest) -> HttpResponse:
+    if not services.can_follow_runs(request.user):
+        raise PermissionDenied
     runs = AnalyticsRun.objects.select_related("started_by")[:30]
     return render(request, "analytics/runs.html", {"runs": runs})
 
 
 @login_required
 def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    if not services.can_follow_runs(request.user):
+        raise PermissionDenied
     record = get_object_or_404(AnalyticsRun, pk=pk)
     template = "analytics/_run_progress.html" if is_htmx(request) else "analytics/run.html"
     return render(request, template, {"run": record})
@@ -46,7 +50,7 @@ def settings_edit(request: HttpRequest) -> HttpResponse:
     if not request.user.is_admin:
         raise PermissionDenied
     cfg = AnalyticsSettings.load()
-    form = AnalyticsSettingsForm(request.POST or None, instance=AnalyticsSettings.load())
+    form = AnalyticsSettingsForm(request.POST or None, instance=cfg)
     if request.method == "POST" and form.is_valid():
         try:
             services.analytics_settings_update(actor=request.user, **form.cleaned_data)

@@ -15,7 +15,7 @@ from django.urls import path, reverse
 from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 
-from kreis.analytics import scoring
+from kreis.analytics import scoring, services_scoring
 from kreis.analytics.forms_scoring import (
     CriterionFormSet,
     OptionForm,
@@ -158,10 +158,12 @@ def scoring_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
             data["criteria"] = [row for _index, row in rows]
             try:
                 if model is None:
-                    model = scoring.scoring_model_create(actor=request.user, target=target, **data)
+                    model = services_scoring.scoring_model_create(
+                        actor=request.user, target=target, **data
+                    )
                     messages.success(request, _("Scoring model “%s” created.") % model.name)
                 else:
-                    scoring.scoring_model_update(actor=request.user, model=model, **data)
+                    services_scoring.scoring_model_update(actor=request.user, model=model, **data)
                     messages.success(request, _("Scoring model “%s” saved.") % model.name)
             except ValidationError as exc:
                 if pk is None:
@@ -211,7 +213,7 @@ def scoring_activate(request: HttpRequest, pk: int) -> HttpResponse:
     model = _model(pk)
     active = request.POST.get("active", "1") == "1"
     try:
-        scoring.scoring_model_set_active(actor=request.user, model=model, active=active)
+        services_scoring.scoring_model_set_active(actor=request.user, model=model, active=active)
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
     else:
@@ -225,12 +227,12 @@ def scoring_make_primary(request: HttpRequest, pk: int) -> HttpResponse:
     _admin(request)
     model = _model(pk)
     try:
-        scoring.scoring_model_make_primary(actor=request.user, model=model)
+        services_scoring.scoring_model_make_primary(actor=request.user, model=model)
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
     else:
         messages.success(
-            request, _("“%s” is now the primary model; apply it to update the grades.") % model
+            request, _("“%s” is now the primary model; its scores and grades are shown on the records.") % model
         )
     return _redirect_back(request, model)
 
@@ -241,7 +243,7 @@ def scoring_apply(request: HttpRequest, pk: int) -> HttpResponse:
     _admin(request)
     model = _model(pk)
     try:
-        counts = scoring.scoring_model_apply(actor=request.user, model=model)
+        counts = services_scoring.scoring_model_apply(actor=request.user, model=model)
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
     else:
@@ -257,7 +259,7 @@ def scoring_apply(request: HttpRequest, pk: int) -> HttpResponse:
 def scoring_delete(request: HttpRequest, pk: int) -> HttpResponse:
     _admin(request)
     model = _model(pk)
-    scoring.scoring_model_delete(actor=request.user, model=model)
+    services_scoring.scoring_model_delete(actor=request.user, model=model)
     messages.success(request, _("Scoring model “%s” deleted.") % model.name)
     return redirect("analytics:scoring_list")
 
@@ -336,7 +338,7 @@ def scoring_options(request: HttpRequest, pk: int) -> HttpResponse:
         _admin(request)
         if form.is_valid():
             try:
-                scoring.utility_option_create(
+                services_scoring.utility_option_create(
                     actor=request.user, model=model, **form.service_data()
                 )
             except ValidationError as exc:
@@ -381,7 +383,7 @@ def scoring_option_edit(request: HttpRequest, pk: int, option_id: int) -> HttpRe
     if request.method == "POST" and "cancel" not in request.POST:
         if form.is_valid():
             try:
-                scoring.utility_option_update(
+                services_scoring.utility_option_update(
                     actor=request.user, option=option, **form.service_data()
                 )
             except ValidationError as exc:
@@ -418,7 +420,7 @@ def scoring_option_delete(request: HttpRequest, pk: int, option_id: int) -> Http
     _admin(request)
     model = _analysis(pk)
     option = get_object_or_404(UtilityOption, pk=option_id, model=model)
-    scoring.utility_option_delete(actor=request.user, option=option)
+    services_scoring.utility_option_delete(actor=request.user, option=option)
     messages.success(request, _("Option “%s” deleted.") % option.name)
     return redirect("analytics:scoring_options", pk=model.pk)
 
