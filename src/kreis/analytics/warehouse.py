@@ -35,8 +35,9 @@ from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 
+from kreis.analytics import sqlarrow
+
 SCHEMA_VERSION = "1"
-BATCH_ROWS = 250_000
 # Rows committed by a transaction that began before a refresh can carry an older ``updated_at``
 # than the refresh's start; reloading this much overlap is idempotent and catches them.
 OVERLAP = dt.timedelta(minutes=10)
@@ -211,19 +212,30 @@ def _float(expr: str) -> str:
     return f"CAST({expr} AS DOUBLE PRECISION)"
 
 
-def _stream(sql: str, params: list, names: list[str]) -> Iterator[dict[str, list]]:
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        while rows := cursor.fetchmany(BATCH_ROWS):
-            yield dict(zip(names, zip(*rows, strict=True), strict=True))
+def _dates(days: pa.Array) -> pa.Array:
+    return days.cast(pa.int32()).cast(pa.date32())
 
 
-def _dates(days) -> pa.Array:
-    return pa.array(days, pa.int32()).cast(pa.date32())
+def _source(*columns: tuple[str, pa.DataType]) -> pa.Schema:
+    return pa.schema(list(columns))
 
 
-def _signed(values, sign: pa.Array) -> pa.Array:
-    return pc.multiply(pa.array(values, pa.float64()), sign)
+INT, FLOAT, TEXT, BOOL, DAY = pa.int64(), pa.float64(), pa.string(), pa.bool_(), pa.int32()
+SALES_SOURCE = _source(
+    ("line_id", INT),
+    ("transaction_id", INT),
+    ("party_id", INT),
+    ("product_id", INT),
+    ("day", DAY),
+    ("kind", TEXT),
+    ("channel", TEXT),
+    ("quantity", FLOAT),
+    ("gross", FLOAT),
+    ("discount", FLOAT),
+    ("net_revenue", FLOAT),
+    ("cost", FLOAT),
+)
+SIGNED = ("quantity", "gross", "discount", "net_revenue", "cost")
 
 
 def _sales_batches(since: dt.datetime | None) -> Iterator[pa.RecordBatch]:
@@ -240,30 +252,19 @@ def _sales_batches(since: dt.datetime | None) -> Iterator[pa.RecordBatch]:
         FROM {line} l JOIN {txn} t ON t.id = l.transaction_id
         WHERE {where}
     """  # noqa: S608 — table names from model metadata, values as parameters
-    names = ["line_id", "transaction_id", "party_id", "product_id", "day", "kind", "channel"]
-    names += ["quantity", "gross", "discount", "net_revenue", "cost"]
-    for cols in _stream(sql, params, names):
-        kind = pa.array(cols["kind"], pa.string())
-        sign = pc.if_else(pc.equal(kind, "return"), -1.0, 1.0)
-        day = pa.array(cols["day"], pa.int32())
-        yield pa.RecordBatch.from_arrays(
-            [
-                pa.array(cols["line_id"], pa.int64()),
-                pa.array(cols["transaction_id"], pa.int64()),
-                pa.array(cols["party_id"], pa.int64()),
-                pa.array(cols["product_id"], pa.int64()),
-                day.cast(pa.date32()),
-                day,
-                kind,
-                pa.array(cols["channel"], pa.string()),
-                _signed(cols["quantity"], sign),
-                _signed(cols["gross"], sign),
-                _signed(cols["discount"], sign),
-                _signed(cols["net_revenue"], sign),
-                _signed(cols["cost"], sign),
-            ],
-            schema=SCHEMAS["fact_sales"],
-        )
+    for batch in sqlarrow.read_batches(sql, SALES_SOURCE, params):
+        sign = pc.if_else(pc.equal(batch["kind"], "return"), -1.0, 1.0)
+        columns = {name: batch[name] for name in SALES_SOURCE.names}
+        columns["date"] = _dates(batch["day"])
+        for name in SIGNED:
+            columns[name] = pc.multiply(batch[name], sign)
+        schema = SCHEMAS["fact_sales"]
+        yield pa.RecordBatch.from_arrays([columns[n] for n in schema.names], schema=schema)
+
+
+INTERACTION_SOURCE = _source(
+    ("activity_id", INT), ("party_id", INT), ("kind", TEXT), ("day", DAY), ("done", BOOL)
+)
 
 
 def _interaction_batches(since: dt.datetime | None) -> Iterator[pa.RecordBatch]:
@@ -278,19 +279,21 @@ def _interaction_batches(since: dt.datetime | None) -> Iterator[pa.RecordBatch]:
         SELECT a.id, a.party_id, a.kind, {day}, a.done_at IS NOT NULL
         FROM {activity} a WHERE {where}
     """  # noqa: S608
-    for cols in _stream(sql, params, ["activity_id", "party_id", "kind", "day", "done"]):
-        day = pa.array(cols["day"], pa.int32())
-        yield pa.RecordBatch.from_arrays(
-            [
-                pa.array(cols["activity_id"], pa.int64()),
-                pa.array(cols["party_id"], pa.int64()),
-                pa.array(cols["kind"], pa.string()),
-                day.cast(pa.date32()),
-                day,
-                pa.array([bool(v) for v in cols["done"]], pa.bool_()),
-            ],
-            schema=SCHEMAS["fact_interactions"],
-        )
+    schema = SCHEMAS["fact_interactions"]
+    for batch in sqlarrow.read_batches(sql, INTERACTION_SOURCE, params):
+        columns = {name: batch[name] for name in INTERACTION_SOURCE.names}
+        columns["date"] = _dates(batch["day"])
+        yield pa.RecordBatch.from_arrays([columns[n] for n in schema.names], schema=schema)
+
+
+COST_SOURCE = _source(
+    ("entry_id", INT),
+    ("party_id", INT),
+    ("day", DAY),
+    ("level", TEXT),
+    ("category", TEXT),
+    ("amount", FLOAT),
+)
 
 
 def _cost_batches() -> Iterator[pa.RecordBatch]:
@@ -299,21 +302,26 @@ def _cost_batches() -> Iterator[pa.RecordBatch]:
         SELECT c.id, c.party_id, {_day_sql("c.date")}, c.level, c.category, {_float("c.amount")}
         FROM {costs} c
     """  # noqa: S608
-    names = ["entry_id", "party_id", "day", "level", "category", "amount"]
-    for cols in _stream(sql, [], names):
-        day = pa.array(cols["day"], pa.int32())
-        yield pa.RecordBatch.from_arrays(
-            [
-                pa.array(cols["entry_id"], pa.int64()),
-                pa.array(cols["party_id"], pa.int64()),
-                day.cast(pa.date32()),
-                day,
-                pa.array(cols["level"], pa.string()),
-                pa.array(cols["category"], pa.string()),
-                pa.array(cols["amount"], pa.float64()),
-            ],
-            schema=SCHEMAS["fact_costs"],
-        )
+    schema = SCHEMAS["fact_costs"]
+    for batch in sqlarrow.read_batches(sql, COST_SOURCE):
+        columns = {name: batch[name] for name in COST_SOURCE.names}
+        columns["date"] = _dates(batch["day"])
+        yield pa.RecordBatch.from_arrays([columns[n] for n in schema.names], schema=schema)
+
+
+CUSTOMER_SOURCE = _source(
+    ("party_id", INT),
+    ("kind", TEXT),
+    ("is_customer", BOOL),
+    ("is_prospect", BOOL),
+    ("owner_id", INT),
+    ("team_id", INT),
+    ("created", DAY),
+    ("purchasing_potential", FLOAT),
+    ("termination_announced", BOOL),
+    ("contract_end", DAY),
+    ("deleted", BOOL),
+)
 
 
 def _customer_batches() -> Iterator[pa.RecordBatch]:
@@ -327,32 +335,18 @@ def _customer_batches() -> Iterator[pa.RecordBatch]:
                {_day_sql("p.contract_end")}, p.deleted_at IS NOT NULL
         FROM {party} p
     """  # noqa: S608
-    names = ["party_id", "kind", "is_customer", "is_prospect", "owner_id", "team_id", "created"]
-    names += ["purchasing_potential", "termination_announced", "contract_end", "deleted"]
-    for cols in _stream(sql, [], names):
-        yield pa.RecordBatch.from_arrays(
-            [
-                pa.array(cols["party_id"], pa.int64()),
-                pa.array(cols["kind"], pa.string()),
-                pa.array([bool(v) for v in cols["is_customer"]], pa.bool_()),
-                pa.array([bool(v) for v in cols["is_prospect"]], pa.bool_()),
-                pa.array(cols["owner_id"], pa.int64()),
-                pa.array(cols["team_id"], pa.int64()),
-                _dates(cols["created"]),
-                pa.array(cols["purchasing_potential"], pa.float64()),
-                pa.array([bool(v) for v in cols["termination_announced"]], pa.bool_()),
-                _dates(cols["contract_end"]),
-                pa.array([bool(v) for v in cols["deleted"]], pa.bool_()),
-            ],
-            schema=SCHEMAS["dim_customer"],
-        )
+    schema = SCHEMAS["dim_customer"]
+    for batch in sqlarrow.read_batches(sql, CUSTOMER_SOURCE):
+        columns = {name: batch[name] for name in CUSTOMER_SOURCE.names}
+        columns["created"] = _dates(batch["created"])
+        columns["contract_end"] = _dates(batch["contract_end"])
+        yield pa.RecordBatch.from_arrays([columns[n] for n in schema.names], schema=schema)
 
 
 def _product_batches() -> Iterator[pa.RecordBatch]:
     product = _table("commerce.Product")
     sql = f"SELECT id, sku, name, category FROM {product}"  # noqa: S608
-    for cols in _stream(sql, [], ["product_id", "sku", "name", "category"]):
-        yield pa.RecordBatch.from_pydict(cols, schema=SCHEMAS["dim_product"])
+    yield from sqlarrow.read_batches(sql, SCHEMAS["dim_product"])
 
 
 def _date_batches(first: dt.date, last: dt.date) -> Iterator[pa.RecordBatch]:
