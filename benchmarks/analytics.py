@@ -344,8 +344,18 @@ def step_pipeline(args) -> dict:
                 [dt.datetime.now(dt.UTC).replace(tzinfo=None)],
             )
             changed = cursor.rowcount
+    # The nightly run is the next night's: one day later, so every P(alive), CLV and day count
+    # moves as it does in production (a second run on the same day would change little).
+    from django.utils import timezone
+
+    from kreis.analytics.models import AnalyticsRun
+
+    last = AnalyticsRun.objects.filter(status="done").order_by("-as_of").first()
+    as_of = timezone.localdate()
+    if not args.full and last is not None:
+        as_of = last.as_of + dt.timedelta(days=1)
     started = time.perf_counter()
-    record = pipeline.run(full=args.full)
+    record = pipeline.run(full=args.full, as_of=as_of)
     return {
         "seconds": time.perf_counter() - started,
         "timings": record.timings,

@@ -65,6 +65,25 @@ def shop(db):
     return {"regular": regular, "big": big, "lapsed": lapsed, "prospect": prospect}
 
 
+@pytest.mark.django_db(transaction=True)
+def test_a_run_outside_a_transaction_stages_and_reads_in_bulk(shop):
+    """Outside a transaction the figures are staged by ADBC in an attached file (SQLite) or
+    read by ADBC (PostgreSQL); the result is the one the cursor paths give."""
+    assert pipeline.run(as_of=TODAY).status == "done"
+    big, lapsed = (Party.objects.get(pk=shop[k].pk) for k in ("big", "lapsed"))
+    assert (big.abc_class, lapsed.abc_class, lapsed.lifecycle_phase) == ("A", "C", "abstinence")
+    assert big.revenue_12m == Decimal("5000.00")
+    assert big.figures_computed_at is not None
+    PartyRoleAssignment.objects.filter(party=big).delete()
+    for txn in Transaction.objects.filter(party=big):
+        commerce.transaction_delete(actor=None, transaction=txn)
+    assert pipeline.run(as_of=TODAY + dt.timedelta(days=1)).status == "done"
+    big.refresh_from_db()
+    assert (big.abc_class, big.clv, big.figures_computed_at) == ("", None, None)
+    lapsed.refresh_from_db()
+    assert lapsed.lifecycle_phase == "abstinence"
+
+
 def test_run_stores_figures_on_the_parties_with_reasons(shop):
     record = pipeline.run(as_of=TODAY)
     assert record.status == "done"

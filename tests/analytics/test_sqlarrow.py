@@ -22,10 +22,10 @@ def test_sqlite_columns_that_start_with_nulls_keep_their_type(tmp_path):
         rows = [(i, None, None, None) for i in range(3000)]
         rows += [(3000, "Müller", 12.5, 1), (3001, "Zoë", 3, 0)]
         db.executemany("INSERT INTO t VALUES (?, ?, ?, ?)", rows)
-    sql = "SELECT id, name, CAST(amount AS REAL), flag FROM t ORDER BY id"
+    sql = "SELECT id, name, CAST(amount AS REAL), flag FROM t WHERE id >= %s ORDER BY id"
     con = adbc_sqlite.connect(str(path))
     try:
-        batches = list(sqlarrow._adbc_batches(con, sql, SCHEMA, sqlite=True))
+        batches = list(sqlarrow._adbc_batches(con, sql, SCHEMA, [0], sqlite=True))
     finally:
         con.close()
     table = pa.Table.from_batches(batches, schema=SCHEMA)
@@ -43,11 +43,33 @@ def test_adbc_and_cursor_read_the_same_rows():
         OrganizationFactory(name=f"Firma {i}", purchasing_potential=None if i % 2 else 1000 * i)
     sql = (
         "SELECT id, name, CAST(purchasing_potential AS DOUBLE PRECISION), "
-        "deleted_at IS NULL FROM parties_party ORDER BY id"
+        "deleted_at IS NULL FROM parties_party WHERE name LIKE %s AND id > %s ORDER BY id"
     )
-    via_cursor = pa.Table.from_batches(list(sqlarrow._cursor_batches(sql, [], SCHEMA)))
-    via_default = sqlarrow.read_table(sql, SCHEMA)
+    params = ["Firma%", 0]
+    via_cursor = pa.Table.from_batches(list(sqlarrow._cursor_batches(sql, params, SCHEMA)))
+    via_default = sqlarrow.read_table(sql, SCHEMA, params)
     assert via_default.equals(via_cursor)
     assert via_cursor.num_rows == 5
     if connection.vendor == "postgresql":  # SQLite's test database lives in memory
-        assert sqlarrow._adbc_connect() is not None
+        assert sqlarrow._adbc_usable()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_sqlite_is_read_in_a_child_process_that_reports_errors(tmp_path, settings):
+    pytest.importorskip("adbc_driver_sqlite")
+    if connection.vendor != "sqlite":
+        pytest.skip("the child process reads SQLite only")
+    path = tmp_path / "child.sqlite3"
+    with sqlite3.connect(path) as db:
+        db.execute("CREATE TABLE t (id INTEGER, name TEXT, amount REAL, flag BOOL)")
+        db.executemany("INSERT INTO t VALUES (?, ?, ?, ?)", [(1, "a", 1.5, 1), (2, None, None, 0)])
+    connection.settings_dict["NAME"], name = str(path), connection.settings_dict["NAME"]
+    try:
+        table = pa.Table.from_batches(
+            list(sqlarrow._sqlite_child_batches("SELECT * FROM t WHERE id > %s", SCHEMA, [0]))
+        )
+        assert table.to_pylist()[1] == {"id": 2, "name": None, "amount": None, "flag": False}
+        with pytest.raises(RuntimeError, match="no such table"):
+            list(sqlarrow._sqlite_child_batches("SELECT * FROM missing", SCHEMA, []))
+    finally:
+        connection.settings_dict["NAME"] = name

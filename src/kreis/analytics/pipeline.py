@@ -12,17 +12,21 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import tempfile
 import time
 from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
-from kreis.analytics import analyses, clv, lifecycle, warehouse
+from kreis.analytics import analyses, clv, lifecycle, sqlarrow, warehouse
 from kreis.analytics.models import AnalyticsRun, AnalyticsSettings, ClvFit, PhaseChange
 from kreis.analytics.models.runs import RunStatus
 from kreis.analytics.signals import phase_changed
@@ -214,19 +218,30 @@ def classify_phases(
     return result
 
 
+STORED_PHASES = pa.schema(
+    [
+        ("party_id", pa.int64()),
+        ("prev_phase", pa.string()),
+        ("prev_since", pa.int32()),
+        ("prev_won_back_at", pa.int32()),
+        ("override", pa.bool_()),
+    ]
+)
+
+
 def _stored_phases() -> pd.DataFrame:
-    rows = Party.objects.filter(deleted_at__isnull=True).values_list(
-        "pk", "lifecycle_phase", "lifecycle_since", "won_back_at", "lifecycle_override"
+    """Every live party's phase as stored, read as Arrow columns (a million parties in ~1 s)."""
+    party = connection.ops.quote_name(Party._meta.db_table)
+    sql = (
+        f"SELECT id, lifecycle_phase, {warehouse.day_sql('lifecycle_since')}, "  # noqa: S608
+        f"{warehouse.day_sql('won_back_at')}, lifecycle_override FROM {party} "
+        "WHERE deleted_at IS NULL"
     )
-    frame = pd.DataFrame.from_records(
-        rows.iterator(chunk_size=20_000),
-        columns=["party_id", "prev_phase", "prev_since", "prev_won_back_at", "override"],
-    )
-    return (
-        frame.astype({"party_id": "int64"})
-        if len(frame)
-        else frame.astype({"party_id": "int64", "override": bool})
-    )
+    table = sqlarrow.read_table(sql, STORED_PHASES)
+    for name in ("prev_since", "prev_won_back_at"):
+        index = table.schema.get_field_index(name)
+        table = table.set_column(index, name, table[name].cast(pa.date32()))
+    return table.to_pandas()
 
 
 # --- Writing the figures back -----------------------------------------------------------------
@@ -251,72 +266,146 @@ FIGURE_COLUMNS = (
 )
 
 
-def _column(values: pd.Series, kind: str) -> list:
-    """A column as Python values for the staging table, converted whole (not value by value:
-    a million rows × 16 columns)."""
+def _arrow_column(values: pd.Series, kind: str) -> pa.Array:
+    """One figure column as Arrow, converted whole (a million rows × 16 columns)."""
     if kind in {"numeric(14,2)", "double precision", "integer"}:
         numbers = pd.to_numeric(values, errors="coerce").to_numpy(dtype="float64")
         missing = np.isnan(numbers)
+        if kind == "integer":
+            return pa.array(np.where(missing, 0, numbers).astype("int64"), mask=missing)
         if kind == "numeric(14,2)":
             numbers = np.round(numbers, 2)
-        out = np.empty(len(numbers), dtype=object)
-        present = numbers[~missing]
-        out[~missing] = present.astype(np.int64).tolist() if kind == "integer" else present.tolist()
-        return out.tolist()
+        return pa.array(numbers, mask=missing)
     if kind == "date":
-        dates = pd.to_datetime(values, errors="coerce")
-        text = pd.Series(dates).dt.strftime("%Y-%m-%d")
-        return text.astype(object).where(text.notna(), None).tolist()
-    return values.astype(object).where(values.notna(), "").astype(str).tolist()
+        text = pd.Series(pd.to_datetime(values, errors="coerce")).dt.strftime("%Y-%m-%d")
+        return pa.array(text.astype(object).where(text.notna(), None).tolist(), pa.string())
+    return pa.array(values.astype(object).where(values.notna(), "").astype(str), pa.string())
 
 
-def write_figures(frame: pd.DataFrame, computed_at: dt.datetime) -> int:
-    """Store the figures on the parties: stage them in a temporary table, then one UPDATE …
-    FROM; parties that dropped out of the analysis get their figures cleared."""
-    party = connection.ops.quote_name(Party._meta.db_table)
-    columns = [name for name, _ in FIGURE_COLUMNS]
-    data = {"id": [int(v) for v in frame["party_id"]]}
+def figures_table(frame: pd.DataFrame, computed_at: dt.datetime) -> pa.Table:
+    """The rows to store: ``id`` and every figure column, typed for the staging table."""
+    arrays = {"id": pa.array(frame["party_id"].to_numpy(dtype="int64"))}
     for name, kind in FIGURE_COLUMNS:
         if name == "figures_computed_at":
-            data[name] = [computed_at.isoformat()] * len(frame)
+            arrays[name] = pa.array([computed_at.isoformat()] * len(frame), pa.string())
         else:
-            data[name] = _column(frame[name], kind)
-    rows = list(zip(*data.values(), strict=True))
-    postgres = connection.vendor == "postgresql"
+            arrays[name] = _arrow_column(frame[name], kind)
+    return pa.table(arrays)
+
+
+CLASS_COLUMNS = ("abc_class", "rfm_segment", "lifecycle_phase")
+SQLITE_CACHE_KIB = 256 * 1024
+STAGE = "kreis_stage.kreis_figures"
+
+
+@contextmanager
+def _sqlite_cache(cursor):
+    """A large page cache while a million parties are rewritten: with SQLite's default 2 MB the
+    pages of the CLV index are written to the journal again and again (27 s → 16 s)."""
+    if connection.vendor != "sqlite":
+        yield
+        return
+    cursor.execute("PRAGMA cache_size")
+    before = cursor.fetchone()[0]
+    cursor.execute(f"PRAGMA cache_size = -{SQLITE_CACHE_KIB}")
+    try:
+        yield
+    finally:
+        cursor.execute(f"PRAGMA cache_size = {int(before)}")
+
+
+@contextmanager
+def staged(table: pa.Table):
+    """The figures in a staging table; yields its name.
+
+    On SQLite outside a transaction, ADBC writes them into a file of their own (1 M rows in
+    about a second, against ~8 s of ``executemany``), which the Django connection attaches; the
+    ADBC library never opens the operational database itself (see ``sqlarrow``). Elsewhere a
+    temporary table, filled by COPY on PostgreSQL and ``executemany`` on SQLite.
+    """
+    if connection.vendor == "sqlite" and not connection.in_atomic_block:
+        try:
+            import adbc_driver_sqlite.dbapi as driver
+        except ImportError:
+            driver = None
+        if driver is not None:
+            with tempfile.TemporaryDirectory(dir=settings.DATA_DIR) as folder:
+                path = str(Path(folder) / "figures.sqlite3")
+                with driver.connect(path) as con, con.cursor() as cursor:
+                    cursor.adbc_ingest("kreis_figures", table, mode="create")
+                    cursor.execute("CREATE UNIQUE INDEX kreis_figures_id ON kreis_figures (id)")
+                    con.commit()
+                with connection.cursor() as cursor:
+                    cursor.execute("ATTACH DATABASE %s AS kreis_stage", [path])
+                try:
+                    yield STAGE
+                finally:
+                    with connection.cursor() as cursor:
+                        cursor.execute("DETACH DATABASE kreis_stage")
+            return
     decl = ", ".join(f"{name} {kind}" for name, kind in FIGURE_COLUMNS)
+    columns = table.column_names
     with connection.cursor() as cursor:
         cursor.execute("DROP TABLE IF EXISTS kreis_figures")
         cursor.execute(f"CREATE TEMPORARY TABLE kreis_figures (id bigint PRIMARY KEY, {decl})")
-        if postgres:
+        rows = list(zip(*table.to_pydict().values(), strict=True))
+        if connection.vendor == "postgresql":
             with cursor.cursor.copy(
-                f"COPY kreis_figures (id, {', '.join(columns)}) FROM STDIN"
+                f"COPY kreis_figures ({', '.join(columns)}) FROM STDIN"
             ) as copy:
                 for row in rows:
                     copy.write_row(row)
         else:
-            marks = ", ".join(["%s"] * (len(columns) + 1))
+            marks = ", ".join(["%s"] * len(columns))
             for start in range(0, len(rows), 50_000):
                 cursor.executemany(
                     f"INSERT INTO kreis_figures VALUES ({marks})",  # noqa: S608
                     rows[start : start + 50_000],
                 )
+    try:
+        yield "kreis_figures"
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("DROP TABLE IF EXISTS kreis_figures")
+
+
+def write_figures(stage: str) -> int:
+    """Store the staged figures on the parties with one UPDATE … FROM; parties that dropped out
+    of the analysis get their figures cleared."""
+    party = connection.ops.quote_name(Party._meta.db_table)
+    columns = [name for name, _ in FIGURE_COLUMNS]
+    postgres = connection.vendor == "postgresql"
+    with connection.cursor() as cursor, _sqlite_cache(cursor):
         facts = "CAST(f.lifecycle_facts AS jsonb)" if postgres else "f.lifecycle_facts"
+        # Every row's figures move daily (P(alive), CLV); the indexed classes seldom: they are
+        # written only where they changed, which spares three index updates per party.
+        daily = [name for name in columns if name not in CLASS_COLUMNS]
         assignments = ", ".join(
-            f"{name} = {facts if name == 'lifecycle_facts' else 'f.' + name}" for name in columns
+            f"{name} = {facts if name == 'lifecycle_facts' else 'f.' + name}" for name in daily
         )
         cursor.execute(
-            f"UPDATE {party} SET {assignments} FROM kreis_figures f "  # noqa: S608
+            f"UPDATE {party} SET {assignments} FROM {stage} f "  # noqa: S608
             f"WHERE {party}.id = f.id"
         )
         updated = cursor.rowcount
+        differs = " OR ".join(
+            f"{party}.{name} IS DISTINCT FROM f.{name}"
+            if postgres
+            else f"{party}.{name} IS NOT f.{name}"
+            for name in CLASS_COLUMNS
+        )
+        cursor.execute(
+            f"UPDATE {party} SET "  # noqa: S608
+            + ", ".join(f"{name} = f.{name}" for name in CLASS_COLUMNS)
+            + f" FROM {stage} f WHERE {party}.id = f.id AND ({differs})"
+        )
         cursor.execute(
             f"UPDATE {party} SET abc_class = '', rfm_recency = NULL, rfm_frequency = NULL, "  # noqa: S608
             "rfm_monetary = NULL, rfm_segment = '', revenue_12m = NULL, historical_value = NULL, "
             "clv = NULL, p_alive = NULL, expected_purchases = NULL, figures_computed_at = NULL "
             f"WHERE figures_computed_at IS NOT NULL AND NOT EXISTS "
-            f"(SELECT 1 FROM kreis_figures f WHERE f.id = {party}.id)"
+            f"(SELECT 1 FROM {stage} f WHERE f.id = {party}.id)"
         )
-        cursor.execute("DROP TABLE kreis_figures")
     return updated
 
 
@@ -427,8 +516,8 @@ def store(
         )
         for i in idx
     ]
-    with transaction.atomic():
-        write_figures(frame, computed_at)
+    with staged(figures_table(frame, computed_at)) as stage, transaction.atomic():
+        write_figures(stage)
         PhaseChange.objects.bulk_create(changes, batch_size=5000)
         if figures.bgnbd is not None:
             cfg = AnalyticsSettings.load()

@@ -25,15 +25,17 @@ from decimal import Decimal
 
 import numpy as np
 import pandas as pd
-from django.core.exceptions import ValidationError
+import pyarrow as pa
+from django.core.exceptions import FieldDoesNotExist, ValidationError
 from django.db import connection, transaction
-from django.db.models import Count, QuerySet
+from django.db.models import Count, F, QuerySet
 from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from kreis.activities.models import Activity
+from kreis.analytics import sqlarrow
 from kreis.analytics.models.scoring import (
     PRIMARY_TARGETS,
     CriterionKind,
@@ -199,8 +201,56 @@ def target_queryset(target: str, *, user: User | None = None) -> QuerySet:
     return Party.objects.filter(deleted_at__isnull=True, role_assignments__role=ROLE_OF[target])
 
 
+def _arrow_type(qs: QuerySet, column: str) -> pa.DataType | None:
+    """How a column is read in bulk: numbers as float64, text as string; None: not in bulk."""
+    if column.startswith("_cf_"):
+        return pa.string()
+    try:
+        internal = qs.model._meta.get_field(column).get_internal_type()
+    except FieldDoesNotExist:
+        return None
+    if internal in {
+        "DecimalField",
+        "FloatField",
+        "IntegerField",
+        "PositiveIntegerField",
+        "PositiveSmallIntegerField",
+        "SmallIntegerField",
+        "BigIntegerField",
+    }:
+        return pa.float64()
+    if internal in {"CharField", "TextField"}:
+        return pa.string()
+    return None
+
+
+def _read_all(qs: QuerySet, columns: Sequence[str]) -> pd.DataFrame | None:
+    """Every row's ``id`` and ``columns`` in one query read as Arrow columns (a million
+    customers in about a second; the ORM spends ~10 µs a row building Decimals and tuples).
+    None when a column has no bulk type (dates, JSON): the caller reads through the ORM."""
+    types = [_arrow_type(qs, column) for column in columns]
+    if any(kind is None for kind in types):
+        return None
+    # Every column under an alias of our own, so the outer query can name it.
+    aliases = {"_k0": F("pk"), **{f"_k{i}": F(c) for i, c in enumerate(columns, start=1)}}
+    inner, params = qs.annotate(**aliases).values_list(*aliases).order_by().query.sql_with_params()
+    selected = ["q._k0"]
+    for i, kind in enumerate(types, start=1):
+        target = "DOUBLE PRECISION" if kind == pa.float64() else "TEXT"
+        selected.append(f"CAST(q._k{i} AS {target})")
+    sql = f"SELECT {', '.join(selected)} FROM ({inner}) q"  # noqa: S608 — compiled by Django
+    schema = pa.schema([("id", pa.int64()), *zip(columns, types, strict=True)])
+    table = sqlarrow.read_table(sql, schema, list(params))
+    return table.to_pandas().sort_values("id", kind="stable").reset_index(drop=True)
+
+
 def _read(qs: QuerySet, columns: Sequence[str], *, limit: int | None = None) -> pd.DataFrame:
-    """``id`` plus ``columns`` of every row, read in keyset chunks of CHUNK rows."""
+    """``id`` plus ``columns`` of every row: all at once as Arrow columns where every column
+    allows, else in keyset chunks of CHUNK rows."""
+    if limit is None:
+        bulk = _read_all(qs, columns)
+        if bulk is not None:
+            return bulk
     frames = []
     last = 0
     remaining = limit

@@ -194,7 +194,7 @@ def _table(label: str) -> str:
     return connection.ops.quote_name(apps.get_model(label)._meta.db_table)
 
 
-def _day_sql(column: str) -> str:
+def day_sql(column: str) -> str:
     """SQL for a date column as days since 1970-01-01 (portable across SQLite and PostgreSQL)."""
     if connection.vendor == "postgresql":
         return f"({column} - DATE '1970-01-01')"
@@ -246,7 +246,7 @@ def _sales_batches(since: dt.datetime | None) -> Iterator[pa.RecordBatch]:
         where += " AND t.updated_at > %s"
         params.append(since)
     sql = f"""
-        SELECT l.id, t.id, t.party_id, l.product_id, {_day_sql("t.date")}, t.kind, t.channel,
+        SELECT l.id, t.id, t.party_id, l.product_id, {day_sql("t.date")}, t.kind, t.channel,
                {_float("l.quantity")}, {_float("l.quantity * l.unit_price")},
                {_float("l.discount")}, {_float("l.net_revenue")}, {_float("l.cost")}
         FROM {line} l JOIN {txn} t ON t.id = l.transaction_id
@@ -299,7 +299,7 @@ COST_SOURCE = _source(
 def _cost_batches() -> Iterator[pa.RecordBatch]:
     costs = _table("analytics.CostEntry")
     sql = f"""
-        SELECT c.id, c.party_id, {_day_sql("c.date")}, c.level, c.category, {_float("c.amount")}
+        SELECT c.id, c.party_id, {day_sql("c.date")}, c.level, c.category, {_float("c.amount")}
         FROM {costs} c
     """  # noqa: S608
     schema = SCHEMAS["fact_costs"]
@@ -332,7 +332,7 @@ def _customer_batches() -> Iterator[pa.RecordBatch]:
                EXISTS (SELECT 1 FROM {roles} r WHERE r.party_id = p.id AND r.role = 'prospect'),
                p.owner_id, p.team_id, {_timestamp_day_sql("p.created_at")},
                {_float("p.purchasing_potential")}, p.termination_announced,
-               {_day_sql("p.contract_end")}, p.deleted_at IS NOT NULL
+               {day_sql("p.contract_end")}, p.deleted_at IS NOT NULL
         FROM {party} p
     """  # noqa: S608
     schema = SCHEMAS["dim_customer"]
