@@ -8,11 +8,26 @@ import tempfile
 os.environ.setdefault("KREIS_DATA", tempfile.mkdtemp(prefix="kreis-test-"))
 
 import pytest  # noqa: E402
+from django.core.servers.basehttp import WSGIServer  # noqa: E402
 from django.test import Client  # noqa: E402
+from django.test.testcases import LiveServerThread  # noqa: E402
 
 from kreis.core import services  # noqa: E402
 from kreis.core.models import Role  # noqa: E402
 from tests.factories import MembershipFactory, TeamFactory, UserFactory  # noqa: E402
+
+
+class OneRequestAtATime(WSGIServer):
+    """The browser tests' server. On SQLite the test database lives in memory and the live
+    server's request threads share the test's one connection: two chart requests at once on it
+    hung a test for good. Answered one after another, they cannot (and Django closes each
+    connection, so the browser does not wait on a kept-alive one)."""
+
+    def __init__(self, *args, connections_override=None, **kwargs):
+        super().__init__(*args, **kwargs)  # the server thread installs the connections
+
+
+LiveServerThread.server_class = OneRequestAtATime
 
 
 @pytest.fixture(autouse=True)

@@ -356,10 +356,10 @@ def test_clv_page_shows_fit_and_top_customers(many, alice):
 
 
 def test_pareto_is_downsampled_keeping_the_last_customer(world, alice):
-    from kreis.analytics import charts
+    from kreis.analytics import charts_reports
 
-    params = charts.abc_params({"months": "24"}, timezone.localdate())
-    chart = charts.abc_pareto(alice, params, points=3)
+    params = charts_reports.abc_params({"months": "24"}, timezone.localdate())
+    chart = charts_reports.abc_pareto(alice, params, points=3)
     assert [row[1] for row in chart.rows] == [1, 4, 7]
     assert chart.rows[-1][3] == pytest.approx(1.0)
 
@@ -377,3 +377,69 @@ def test_win_back_shows_on_dashboard(world, alice):
     option = _json(client_for(alice).get(reverse("analytics:chart", args=["churn"])))["option"]
     churned, won_back = option["series"]
     assert (churned["data"][-1], won_back["data"][-1]) == (1, 1)
+
+
+# --- What a user notices: no data, German numbers, readable charts -----------------------------
+
+
+def _german(user):
+    user.language = "de"
+    user.save(update_fields=["language"])
+    return client_for(user)
+
+
+def test_every_chart_says_in_the_users_language_when_it_has_no_data(world, alice):
+    """charts.js shows the element's data-empty text instead of bare axes."""
+    english = client_for(alice).get(reverse("analytics:dashboard")).content.decode()
+    assert english.count(
+        'data-empty="No data for this period yet — run the analysis or widen the period."'
+    ) == english.count("data-chart=")
+    german = _german(alice).get(reverse("analytics:abc")).content.decode()
+    assert 'data-empty="Für diesen Zeitraum gibt es noch keine Daten' in german
+
+
+def test_churn_chart_is_empty_without_phase_changes_and_drawn_at_zero_with_them(world, alice):
+    url = reverse("analytics:chart", args=["churn"])
+    assert _json(client_for(alice).get(url))["empty"] is False  # the run classified phases
+    PhaseChange.objects.all().delete()
+    assert _json(client_for(alice).get(url))["empty"] is True
+
+
+def test_sankey_links_name_their_nodes_by_id_and_nodes_show_their_phase(world, alice):
+    """ECharts resolves a link's ends by node id when nodes have ids: by name it drew none."""
+    response = client_for(alice).get(reverse("analytics:lifecycle"))
+    series = _json(client_for(alice).get(response.context["sankey_url"]))["option"]["series"][0]
+    ids = {node["id"] for node in series["data"]}
+    assert series["links"]
+    assert all(link["source"] in ids and link["target"] in ids for link in series["links"])
+    labels = {node["label"]["formatter"] for node in series["data"]}
+    assert "New ›" in labels
+    assert not any(":" in label for label in labels)
+
+
+def test_portfolio_split_is_a_percentage_the_browser_can_read_in_german(world, alice):
+    """A number input's value must not be localised: “32,5” would show as an empty field."""
+    response = _german(alice).get(reverse("analytics:portfolio"), {"share": "32.5"})
+    assert b'name="share" value="32.5"' in response.content
+    assert b'name="y" value="50"' in response.content
+    option = _json(client_for(alice).get(response.context["chart_url"]))["option"]
+    assert option["xAxis"]["name"] == "Lieferanteil (%)"
+    assert option["series"][0]["markLine"]["data"][0] == {"xAxis": 32.5}
+
+
+def test_margin_heads_are_german_and_months_stay_level(world, alice):
+    german = _german(alice)
+    content = german.get(reverse("analytics:margin")).content.decode()
+    assert ">DB IV" in content
+    assert ">CM IV" not in content
+    option = _json(german.get(reverse("analytics:chart", args=["revenue"])))["option"]
+    assert option["xAxis"]["axisLabel"]["rotate"] == 0  # 24 months stay level, thinned out
+
+
+def test_run_steps_are_named_in_words(world, dana):
+    from kreis.analytics.models import AnalyticsRun
+
+    run = AnalyticsRun.objects.order_by("-pk").first()
+    content = _german(dana).get(reverse("analytics:run_detail", args=[run.pk])).content.decode()
+    assert "Kennzahlen speichern" in content
+    assert ">store</dt>" not in content

@@ -210,6 +210,16 @@ def test_settings_are_validated(dana, alice):
     )
 
 
+def test_settings_page_in_german_keeps_the_date_and_marks_one_nav_entry(dana):
+    AnalyticsSettings.objects.update_or_create(pk=1, defaults={"calibration_end": TODAY})
+    dana.language = "de"
+    dana.save()
+    page = client_for(dana).get("/analytics/settings/").content.decode()
+    assert 'value="2026-06-30"' in page  # ISO, which a date input accepts in any language
+    assert 'class="form-control"' in page
+    assert page.count("nav-link active") == 1
+
+
 def _import_cdnow() -> None:
     """The raw CDNOW transactions as Kreis parties, orders and lines (no cost: margin =
     revenue)."""

@@ -132,6 +132,8 @@ class Activity(models.Model):
             models.Index(fields=["lead", "occurred_at"], name="activity_lead_timeline"),
             models.Index(fields=["owner", "done_at", "occurred_at"], name="activity_my_day"),
             models.Index(fields=["deleted_at", "occurred_at", "id"], name="activity_alive_date"),
+            # The warehouse's incremental refresh: what changed since the last one.
+            models.Index(fields=["updated_at"], name="activity_updated"),
         ]
 
     def __str__(self) -> str:

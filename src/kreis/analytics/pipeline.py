@@ -277,8 +277,9 @@ def _arrow_column(values: pd.Series, kind: str) -> pa.Array:
             numbers = np.round(numbers, 2)
         return pa.array(numbers, mask=missing)
     if kind == "date":
-        text = pd.Series(pd.to_datetime(values, errors="coerce")).dt.strftime("%Y-%m-%d")
-        return pa.array(text.astype(object).where(text.notna(), None).tolist(), pa.string())
+        days = pd.to_datetime(values, errors="coerce").to_numpy("datetime64[D]")
+        missing = np.isnat(days)
+        return pa.array(np.datetime_as_string(days, unit="D"), pa.string(), mask=missing)
     return pa.array(values.astype(object).where(values.notna(), "").astype(str), pa.string())
 
 
@@ -499,9 +500,7 @@ def store(
     since = pd.Series(phases["prev_since"].to_numpy(), dtype="object")
     since[changed | since.isna().to_numpy()] = as_of
     frame["lifecycle_since"] = since.to_numpy()
-    frame["won_back_at"] = [
-        None if pd.isna(v) else pd.Timestamp(v).date() for v in phases["won_back_at"]
-    ]
+    frame["won_back_at"] = pd.to_datetime(phases["won_back_at"]).to_numpy("datetime64[D]")
     computed_at = timezone.now()
     idx = np.flatnonzero(changed)
     changes = [

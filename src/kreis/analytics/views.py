@@ -15,7 +15,7 @@ from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from kreis.analytics import charts, lifecycle, reports, warehouse
+from kreis.analytics import charts, charts_reports, lifecycle, reports, warehouse
 from kreis.analytics.models import AnalyticsRun, PhaseChange
 from kreis.analytics.services import phase_override_lift, phase_override_set
 from kreis.core.web import csv_response, safe_next
@@ -28,7 +28,10 @@ RECENT_TRANSITIONS = 50
 def _chart_response(request: HttpRequest, chart: charts.Chart, name: str) -> HttpResponse:
     if request.GET.get("format") == "csv":
         return csv_response(f"{name}.csv", chart.header, chart.rows)
-    return JsonResponse({"option": chart.option})
+    payload: dict[str, object] = {"option": chart.option}
+    if chart.empty is not None:
+        payload["empty"] = chart.empty
+    return JsonResponse(payload)
 
 
 def _month(raw: str) -> dt.date | None:
@@ -63,19 +66,19 @@ def chart_data(request: HttpRequest, name: str) -> HttpResponse:
     elif name == "churn":
         chart = charts.churn_by_month(user, today)
     elif name == "rfm":
-        chart = charts.rfm_heatmap(user)
+        chart = charts_reports.rfm_heatmap(user)
     elif name == "abc-pareto":
         try:
-            chart = charts.abc_pareto(user, charts.abc_params(request.GET, today))
+            chart = charts_reports.abc_pareto(user, charts_reports.abc_params(request.GET, today))
         except warehouse.WarehouseBusy:
             return JsonResponse({"detail": _("The analytics are being refreshed.")}, status=503)
     elif name == "transitions":
         month = _month(request.GET.get("month", "")) or today.replace(day=1)
-        chart = charts.transitions_chart(user, month)
+        chart = charts_reports.transitions_chart(user, month)
     elif name == "portfolio":
         x = _float(request.GET.get("x"), 0.5, 0.0, 10.0)
         y = _float(request.GET.get("y"), 50.0, 0.0, 100.0)
-        chart = charts.portfolio_chart(user, x, y)
+        chart = charts_reports.portfolio_chart(user, x, y)
     else:
         raise Http404
     return _chart_response(request, chart, name)
@@ -114,9 +117,9 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def abc_page(request: HttpRequest) -> HttpResponse:
-    params = charts.abc_params(request.GET, timezone.localdate())
+    params = charts_reports.abc_params(request.GET, timezone.localdate())
     try:
-        summary = charts.abc_summary(request.user, params)
+        summary = charts_reports.abc_summary(request.user, params)
         busy = False
     except warehouse.WarehouseBusy:
         summary, busy = [], True
@@ -145,7 +148,7 @@ def rfm_page(request: HttpRequest) -> HttpResponse:
         "analytics/rfm.html",
         {
             "active": "rfm",
-            "segments": charts.rfm_segments(request.user, timezone.localdate()),
+            "segments": charts_reports.rfm_segments(request.user, timezone.localdate()),
             "grid_url": json_url,
             "grid_csv": csv_url,
         },
@@ -154,7 +157,7 @@ def rfm_page(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def lifecycle_page(request: HttpRequest) -> HttpResponse:
-    months = charts.change_months(request.user)
+    months = charts_reports.change_months(request.user)
     month = _month(request.GET.get("month", "")) or (
         months[0] if months else timezone.localdate().replace(day=1)
     )
@@ -178,7 +181,7 @@ def lifecycle_page(request: HttpRequest) -> HttpResponse:
         "analytics/lifecycle.html",
         {
             "active": "lifecycle",
-            "groups": charts.phases_grouped(request.user),
+            "groups": charts_reports.phases_grouped(request.user),
             "months": months,
             "month": month,
             "sankey_url": json_url,
@@ -210,11 +213,19 @@ def phase_override(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect(target)
 
 
+def _x_split(get) -> float:
+    """The share-of-wallet split: ``?share=`` in per cent (the page's form) or ``?x=`` as a
+    fraction (links and the chart's URL)."""
+    if "share" in get:
+        return _float(get.get("share"), 50.0, 0.0, 1000.0) / 100
+    return _float(get.get("x"), 0.5, 0.0, 10.0)
+
+
 @login_required
 def portfolio_page(request: HttpRequest) -> HttpResponse:
-    x = _float(request.GET.get("x"), 0.5, 0.0, 10.0)
+    x = _x_split(request.GET)
     y = _float(request.GET.get("y"), 50.0, 0.0, 100.0)
-    data = charts.portfolio(request.user, x, y)
+    data = charts_reports.portfolio(request.user, x, y)
     data.pop("_arrays")
     visible = charts.visible_customers(request.user)
     json_url, csv_url = _chart_urls("portfolio", urlencode({"x": x, "y": y}))
@@ -224,6 +235,7 @@ def portfolio_page(request: HttpRequest) -> HttpResponse:
         {
             "active": "portfolio",
             "data": data,
+            "share_split": round(x * 100, 1),
             "without_potential": visible.filter(purchasing_potential__isnull=True).count(),
             "without_score": visible.filter(score__isnull=True).count(),
             "chart_url": json_url,

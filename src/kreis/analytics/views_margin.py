@@ -33,10 +33,10 @@ TOTALS_SECONDS = 120
 CSV_CHUNK = 5000
 SORT_LABELS = {
     "net_revenue": gettext_lazy("Net revenue"),
-    "cm1": "CM I",
-    "cm2": "CM II",
-    "cm3": "CM III",
-    "cm4": "CM IV",
+    "cm1": gettext_lazy("CM I"),
+    "cm2": gettext_lazy("CM II"),
+    "cm3": gettext_lazy("CM III"),
+    "cm4": gettext_lazy("CM IV"),
 }
 
 
@@ -156,14 +156,14 @@ def ranking_page(request: HttpRequest) -> HttpResponse:
     names = margin.party_names([row["party_id"] for row in rows])
     for row in rows:
         row["name"] = names.get(row["party_id"], f"#{row['party_id']}")
-        row["levels"] = [(row[key], row[f"{key}_pct"]) for key in margin.LEVELS]
+        row["levels"] = [(key, row[key], row[f"{key}_pct"]) for key in margin.LEVELS]
     query = request.GET.copy()
     query.pop("page", None)
     context |= {
         "page": page,
         "rows": rows,
         "summary": summary,
-        "summary_levels": [summary[key] for key in margin.LEVELS],
+        "summary_levels": [(key, summary[key]) for key in margin.LEVELS],
         "query": query.urlencode(),
         "headers": _headers(period, level, descending),
     }
@@ -299,7 +299,10 @@ def party_page(request: HttpRequest, pk: int) -> HttpResponse:
     except margin.WarehouseUnavailable:
         context["unavailable"] = True
     else:
-        context |= {"row": row, "steps": margin.waterfall(row), "breakdown": breakdown}
+        steps = margin.waterfall(row)
+        for step in steps:
+            step["value"] += 0.0  # -0.0 (nothing subtracted) reads as “-0,00 €”
+        context |= {"row": row, "steps": steps, "breakdown": breakdown}
     return render(request, "analytics/margin/party.html", context)
 
 

@@ -232,7 +232,9 @@ def scoring_make_primary(request: HttpRequest, pk: int) -> HttpResponse:
         messages.error(request, " ".join(exc.messages))
     else:
         messages.success(
-            request, _("“%s” is now the primary model; its scores and grades are shown on the records.") % model
+            request,
+            _("“%s” is now the primary model; its scores and grades are shown on the records.")
+            % model,
         )
     return _redirect_back(request, model)
 

@@ -244,7 +244,7 @@ def _sales_batches(since: dt.datetime | None) -> Iterator[pa.RecordBatch]:
     params: list = []
     if since is not None:
         where += " AND t.updated_at > %s"
-        params.append(since)
+        params.append(connection.ops.adapt_datetimefield_value(since))
     sql = f"""
         SELECT l.id, t.id, t.party_id, l.product_id, {day_sql("t.date")}, t.kind, t.channel,
                {_float("l.quantity")}, {_float("l.quantity * l.unit_price")},
@@ -273,7 +273,7 @@ def _interaction_batches(since: dt.datetime | None) -> Iterator[pa.RecordBatch]:
     params: list = []
     if since is not None:
         where += " AND a.updated_at > %s"
-        params.append(since)
+        params.append(connection.ops.adapt_datetimefield_value(since))
     day = _timestamp_day_sql("a.occurred_at")  # the UTC date of the interaction
     sql = f"""
         SELECT a.id, a.party_id, a.kind, {day}, a.done_at IS NOT NULL

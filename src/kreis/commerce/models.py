@@ -110,6 +110,8 @@ class Transaction(models.Model):
             models.Index(fields=["deleted_at", "date", "id"], name="transaction_alive_date"),
             models.Index(fields=["owner", "team"], name="transaction_owner_team"),
             models.Index(fields=["number"], name="transaction_number"),
+            # The warehouse's incremental refresh: what changed since the last one.
+            models.Index(fields=["updated_at"], name="transaction_updated"),
         ]
 
     def __str__(self) -> str:

@@ -28,10 +28,11 @@ def money(value, currency: str = "") -> str:
 
 
 @register.simple_tag(takes_context=True)
-def nav_active(context, prefix: str) -> str:
+def nav_active(context, prefix: str, exact: bool = False) -> str:
+    """ "active" on the page at ``prefix`` and below it (only at it with ``exact``)."""
     request = context.get("request")
     path = request.path if request is not None else ""
-    active = path == prefix if prefix == "/" else path.startswith(prefix)
+    active = path == prefix if prefix == "/" or exact else path.startswith(prefix)
     return "active" if active else ""
 
 
