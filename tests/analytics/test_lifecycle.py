@@ -70,6 +70,9 @@ def prospect(**changes) -> dict:
 def classify_one(row: dict, as_of: datetime.date = AS_OF, **rules) -> dict:
     result = classify(pd.DataFrame([row]), as_of, LifecycleRules(**rules))
     assert len(result) == 1
+    # The nightly run stores the facts as JSON built column-wise: the same facts, every case.
+    as_json = classify(pd.DataFrame([row]), as_of, LifecycleRules(**rules), facts_as_json=True)
+    assert json.loads(as_json["facts"].iat[0]) == result["facts"].iat[0]
     return result.iloc[0].to_dict()
 
 
@@ -544,3 +547,31 @@ def test_sankey_is_acyclic_and_keeps_counts():
 
 def test_sankey_of_no_transitions_is_empty():
     assert transitions_sankey([]) == {"nodes": [], "links": []}
+
+
+def test_json_facts_equal_the_dict_facts_over_many_mixed_rows():
+    rng = np.random.default_rng(7)
+    rows = []
+    for i in range(400):
+        last = int(rng.integers(0, 900))
+        rows.append(
+            customer(
+                party_id=i,
+                purchase_days=int(rng.integers(0, 12)),
+                first_purchase=ago(last + int(rng.integers(0, 400))),
+                last_purchase=ago(last),
+                revenue_12m=float(rng.choice([0.0, 99.99, 1234.567, 1e7])),
+                revenue_prev_12m=float(rng.choice([0.0, 100.0, 5000.0])),
+                p_alive=float(rng.choice([np.nan, 0.05, 0.3333333, 0.9])),
+                terminated=bool(rng.random() < 0.05),
+                contract_end=ago(int(rng.integers(-60, 60))) if rng.random() < 0.1 else None,
+                open_severe_complaints=int(rng.random() < 0.05),
+                prev_phase=str(rng.choice(["", "abstinence", "maturity"])),
+                prev_since=ago(500) if rng.random() < 0.5 else None,
+            )
+        )
+    frame = pd.DataFrame(rows)
+    as_dicts = classify(frame, AS_OF)
+    as_json = classify(frame, AS_OF, facts_as_json=True)
+    assert len(set(as_dicts["reason"])) >= 6  # many reasons, so many fact layouts
+    assert [json.loads(text) for text in as_json["facts"]] == list(as_dicts["facts"])

@@ -211,7 +211,7 @@ def classify_phases(
             "won_back_at": pd.to_datetime(merged["prev_won_back_at"]).to_numpy("datetime64[D]"),
         }
     )
-    result = lifecycle.classify(features, as_of, lifecycle_rules(cfg))
+    result = lifecycle.classify(features, as_of, lifecycle_rules(cfg), facts_as_json=True)
     result["override"] = merged["override"].fillna(False).astype(bool).to_numpy()
     result["prev_phase"] = features["prev_phase"].to_numpy()
     result["prev_since"] = merged["prev_since"].to_numpy()
@@ -496,24 +496,28 @@ def store(
     changed = (new_phase != prev_phase) & ~keep
     frame["lifecycle_phase"] = new_phase
     frame["lifecycle_reason"] = np.where(keep, "", phases["reason"].to_numpy())
-    frame["lifecycle_facts"] = [json.dumps(f) for f in phases["facts"]]
+    frame["lifecycle_facts"] = phases["facts"].to_numpy()  # JSON text
     since = pd.Series(phases["prev_since"].to_numpy(), dtype="object")
     since[changed | since.isna().to_numpy()] = as_of
     frame["lifecycle_since"] = since.to_numpy()
     frame["won_back_at"] = pd.to_datetime(phases["won_back_at"]).to_numpy("datetime64[D]")
     computed_at = timezone.now()
     idx = np.flatnonzero(changed)
+    party_ids = frame["party_id"].to_numpy()[idx].tolist()
+    reasons = np.asarray(phases["reason"].astype(str))[idx].tolist()
+    facts = phases["facts"].to_numpy()[idx].tolist()
+    won_back = phases["won_back"].to_numpy(dtype=bool)[idx].tolist()
     changes = [
         PhaseChange(
-            party_id=int(frame["party_id"].iat[i]),
+            party_id=party_ids[n],
             date=as_of,
             from_phase=prev_phase[i] or "",
             to_phase=new_phase[i],
-            reason=phases["reason"].iat[i],
-            facts=phases["facts"].iat[i],
-            won_back=bool(phases["won_back"].iat[i]),
+            reason=reasons[n],
+            facts=json.loads(facts[n]),
+            won_back=won_back[n],
         )
-        for i in idx
+        for n, i in enumerate(idx)
     ]
     with staged(figures_table(frame, computed_at)) as stage, transaction.atomic():
         write_figures(stage)
