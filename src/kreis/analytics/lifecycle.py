@@ -434,18 +434,18 @@ def _facts(
 _JSON_OF = {_ints: "int", _MONEY: 2, _PCT: 1, _PROBABILITY: 3, _iso: "date"}
 
 
-def _json_literals(kind: Any, values: np.ndarray) -> np.ndarray:
+def _json_literals(kind: Any, values: np.ndarray) -> list[str]:
     missing = ~np.isfinite(values)  # JSON has no NaN or infinity
     if kind == "int":
-        text = np.rint(np.where(missing, 0, values)).astype(np.int64).astype(str)
+        text = list(map(str, np.rint(np.where(missing, 0, values)).astype(np.int64).tolist()))
     elif kind == "date":
-        days = np.where(missing, 0, values).astype(np.int64).astype("datetime64[D]")
-        text = np.char.add(np.char.add('"', np.datetime_as_string(days)), '"')
+        return ["null" if v is None else f'"{v}"' for v in _iso(values)]
     else:
-        text = np.array([repr(v) for v in np.round(values, kind).tolist()])
-    out = text.astype(object)
-    out[missing] = "null"
-    return out
+        text = list(map(repr, np.round(np.where(missing, 0.0, values), kind).tolist()))
+    if missing.any():
+        for i in np.flatnonzero(missing).tolist():
+            text[i] = "null"
+    return text
 
 
 def _facts_json(
@@ -457,28 +457,31 @@ def _facts_json(
 ) -> np.ndarray:
     facts = np.empty(len(code), dtype=object)
     risk_bits = sum(risk.astype(np.int8) << bit for bit, risk in enumerate(risks))
-    signal_json = np.array(
-        [
-            json.dumps([signal for bit, signal in enumerate(_RISK_SIGNALS) if mask >> bit & 1])
-            for mask in range(1 << len(_RISK_SIGNALS))
-        ],
-        dtype=object,
-    )
+    signal_json = [
+        json.dumps([signal for bit, signal in enumerate(_RISK_SIGNALS) if mask >> bit & 1])
+        for mask in range(1 << len(_RISK_SIGNALS))
+    ]
     for reason, spec in _fact_specs(rules).items():
         rows = np.flatnonzero(code == _REASON_INDEX[reason])
         if not len(rows):
             continue
-        text = np.full(len(rows), "{", dtype=object)
-        for position, (key, value) in enumerate(spec.items()):
+        # One template per reason; constants written in, the columns' literals filled per row.
+        parts, columns = [], []
+        for key, value in spec.items():
             if isinstance(value, tuple):
                 name, convert = value
-                literal = _json_literals(_JSON_OF[convert], arrays[name][rows])
+                parts.append(f"{json.dumps(key)}: %s")
+                columns.append(_json_literals(_JSON_OF[convert], arrays[name][rows]))
             else:
-                literal = json.dumps(value)
-            text = text + (", " if position else "") + json.dumps(key) + ": " + literal
+                parts.append(f"{json.dumps(key)}: {json.dumps(value)}".replace("%", "%%"))
         if reason in _RISK_SIGNALS:
-            text = text + ', "signals": ' + signal_json[risk_bits[rows]]
-        facts[rows] = text + "}"
+            parts.append('"signals": %s')
+            columns.append([signal_json[bits] for bits in risk_bits[rows].tolist()])
+        template = "{" + ", ".join(parts) + "}"
+        if columns:
+            facts[rows] = [template % values for values in zip(*columns, strict=True)]
+        else:
+            facts[rows] = template % ()
     return facts
 
 
