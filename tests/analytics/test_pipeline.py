@@ -280,8 +280,10 @@ def test_clv_fit_reproduces_the_published_cdnow_parameters(dana):
 
 def test_cli_runs_and_prints(shop, capsys):
     call_command("analytics", "run", "--as-of", TODAY.isoformat(), verbosity=0)
+    capsys.readouterr()
     call_command("analytics", "abc")
     out = capsys.readouterr().out
+    assert out.splitlines()[0] == "abc,label,parties"  # CSV with a header
     assert "A,A,1" in out
     assert "B,B,1" in out
     call_command("warehouse", "info")

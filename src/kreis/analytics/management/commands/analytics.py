@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 import json
 
@@ -50,8 +51,9 @@ class Command(BaseCommand):
         rows = {"abc": reports.abc_mix, "rfm": reports.rfm_mix, "phases": reports.phase_mix}[
             action
         ]()
-        for key, label, count in rows:
-            self.stdout.write(f"{key},{label},{count}")
+        out = csv.writer(self.stdout, lineterminator="\n")
+        out.writerow([action.rstrip("s") if action == "phases" else action, "label", "parties"])
+        out.writerows(rows)
 
 
 class _Bar:
