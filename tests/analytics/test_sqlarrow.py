@@ -73,3 +73,17 @@ def test_sqlite_is_read_in_a_child_process_that_reports_errors(tmp_path, setting
             list(sqlarrow._sqlite_child_batches("SELECT * FROM missing", SCHEMA, []))
     finally:
         connection.settings_dict["NAME"] = name
+
+
+@pytest.mark.django_db
+def test_small_results_are_read_by_the_cursor_large_ones_left_to_the_driver(monkeypatch):
+    for i in range(3):
+        OrganizationFactory(name=f"Firma {i}")
+    sql = "SELECT id, name, 1.5, 1 = 1 FROM parties_party ORDER BY id"
+    monkeypatch.setattr(sqlarrow, "PROBE_ROWS", 4)
+    small = sqlarrow._small_result(sql, [], SCHEMA)
+    assert [row["name"] for row in small.to_pylist()] == ["Firma 0", "Firma 1", "Firma 2"]
+    monkeypatch.setattr(sqlarrow, "PROBE_ROWS", 3)
+    assert sqlarrow._small_result(sql, [], SCHEMA) is None
+    empty = sqlarrow._small_result(sql.replace("ORDER BY", "WHERE id < 0 ORDER BY"), [], SCHEMA)
+    assert empty.num_rows == 0
