@@ -79,7 +79,7 @@ def test_sqlite_is_read_in_a_child_process_that_reports_errors(tmp_path, setting
 def test_small_results_are_read_by_the_cursor_large_ones_left_to_the_driver(monkeypatch):
     for i in range(3):
         OrganizationFactory(name=f"Firma {i}")
-    sql = "SELECT id, name, 1.5, 1 = 1 FROM parties_party ORDER BY id"
+    sql = "SELECT id, name, CAST(1.5 AS DOUBLE PRECISION), 1 = 1 FROM parties_party ORDER BY id"
     monkeypatch.setattr(sqlarrow, "PROBE_ROWS", 4)
     small = sqlarrow._small_result(sql, [], SCHEMA)
     assert [row["name"] for row in small.to_pylist()] == ["Firma 0", "Firma 1", "Firma 2"]
