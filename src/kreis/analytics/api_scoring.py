@@ -312,7 +312,7 @@ def scoring_model_activate(request: HttpRequest, model_id: ObjectId):
 @router.post(
     "/analytics/scoring-models/{int:model_id}/deactivate",
     response={200: ScoringModelOut, **PROBLEM_RESPONSES},
-    summary="Deactivate (also ends primary; administrators)",
+    summary="Deactivate (also ends primary and clears the shown scores; administrators)",
 )
 def scoring_model_deactivate(request: HttpRequest, model_id: ObjectId):
     model = _model(model_id)
@@ -323,7 +323,7 @@ def scoring_model_deactivate(request: HttpRequest, model_id: ObjectId):
 @router.post(
     "/analytics/scoring-models/{int:model_id}/primary",
     response={200: ScoringModelOut, **PROBLEM_RESPONSES},
-    summary="Make the model the one whose grade customers or leads show (administrators)",
+    summary="Make the model the one whose grade customers or leads show; applied at once",
 )
 def scoring_model_primary(request: HttpRequest, model_id: ObjectId):
     model = _model(model_id)
