@@ -34,6 +34,12 @@ KREIS_PHONE_REGION = env("KREIS_PHONE_REGION", "DE").upper()
 ALLOWED_HOSTS = envlist("ALLOWED_HOSTS", "127.0.0.1,localhost,[::1]")
 CSRF_TRUSTED_ORIGINS = envlist("CSRF_TRUSTED_ORIGINS", "")
 LOGIN_ATTEMPTS = envint("KREIS_LOGIN_ATTEMPTS", 5)
+LOGIN_WINDOW = envint("KREIS_LOGIN_WINDOW", 300)
+API_BAD_KEYS = envint("KREIS_API_BAD_KEYS", 30)
+API_BAD_KEY_WINDOW = envint("KREIS_API_BAD_KEY_WINDOW", 300)
+# Proxies in front of Kreis that append to X-Forwarded-For: the client address the limits
+# count is the one the outermost trusted proxy saw (0: REMOTE_ADDR).
+ALLAUTH_TRUSTED_PROXY_COUNT = envint("KREIS_TRUSTED_PROXIES", 0)
 
 config.ensure_folder(DATA_DIR)
 SECRET_KEY = config.secret_key(DATA_DIR)
@@ -195,9 +201,12 @@ ACCOUNT_SESSION_REMEMBER = None
 ACCOUNT_PRESERVE_USERNAME_CASING = False
 ACCOUNT_LOGIN_ON_PASSWORD_RESET = False
 ACCOUNT_PASSWORD_RESET_BY_CODE_ENABLED = False
-# Failed logins: at most N per 5 minutes per user and IP, then a pause (allauth's throttling).
+# Failed logins: at most N per window per login name and IP (the adapter puts the IP in the
+# key), then a pause. Nothing per IP alone: an office behind one address must be able to log
+# in, however many colleagues do at once or mistype their own password.
 ACCOUNT_RATE_LIMITS = {
-    "login_failed": f"{LOGIN_ATTEMPTS}/5m/ip,{LOGIN_ATTEMPTS}/5m/key",
+    "login": "",
+    "login_failed": f"{LOGIN_ATTEMPTS}/{LOGIN_WINDOW}s/key",
     "reset_password": "20/m/ip,5/m/key",
     "reset_password_from_key": "20/m/ip",
     "change_password": "5/m/user",

@@ -1,8 +1,33 @@
+from django.conf import settings
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from kreis.core.models import ApiKey, CustomField, Membership, Notification, SavedView, Team, User
+
+
+def admin_login(request: HttpRequest, extra_context: dict | None = None) -> HttpResponse:
+    """The admin site signs in through the app's login (allauth), never through its own form.
+
+    Django's admin login checks the password by itself: no throttling, no second factor. Here
+    it only sends the visitor to the app's login, which throttles failed attempts and asks for
+    the TOTP code; the session exists only after both steps, so the admin is reached with a
+    fully authenticated session or not at all."""
+    if request.user.is_authenticated:
+        if admin.site.has_permission(request):
+            return redirect("admin:index")
+        raise PermissionDenied  # signed in, but not staff: a loop back to the login helps no one
+    return redirect_to_login(
+        request.GET.get("next") or reverse("admin:index"), login_url=settings.LOGIN_URL
+    )
+
+
+admin.site.login = admin_login  # type: ignore[method-assign]
 
 
 class MembershipInline(admin.TabularInline):
