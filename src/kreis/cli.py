@@ -11,7 +11,7 @@ import sys
 
 COMMANDS = {
     "serve": ("serve", "serve the web app through gunicorn (HOST, PORT)", True),
-    "worker": ("run_huey", "run the background job worker (Huey)", True),
+    "worker": ("worker", "run the background job worker (Huey)", True),
     "migrate": ("migrate", "create or update the database tables", True),
     "createuser": ("createuser", "create a user: --username --password --role …", True),
     "apikey": ("apikey", "create, list or revoke personal API keys", True),

@@ -160,6 +160,19 @@ if REDIS_URL:
     HUEY |= {"huey_class": "huey.RedisHuey", "url": REDIS_URL}
 else:
     HUEY |= {"huey_class": "huey.SqliteHuey", "filename": str(DATA_DIR / "jobs.sqlite3")}
+# `kreis serve` runs one job worker beside the web server unless a separate `kreis worker`
+# does the work: on by default with the embedded SQLite queue, off with Redis.
+KREIS_EMBEDDED_WORKER = envbool("KREIS_EMBEDDED_WORKER", not REDIS_URL)
+# A worker writes a heartbeat every KREIS_WORKER_HEARTBEAT seconds; one silent for
+# KREIS_WORKER_TIMEOUT seconds counts as dead (health check fails, its runs are failed).
+KREIS_WORKER_HEARTBEAT = envint("KREIS_WORKER_HEARTBEAT", 15)
+KREIS_WORKER_TIMEOUT = envint("KREIS_WORKER_TIMEOUT", 120)
+if KREIS_WORKER_HEARTBEAT < 1:
+    raise config.ConfigError("KREIS_WORKER_HEARTBEAT", "expected at least 1 (seconds)")
+if KREIS_WORKER_TIMEOUT < 2 * KREIS_WORKER_HEARTBEAT:
+    raise config.ConfigError(
+        "KREIS_WORKER_TIMEOUT", "expected at least twice KREIS_WORKER_HEARTBEAT (seconds)"
+    )
 
 # --- Internationalisation -------------------------------------------------------------------
 USE_I18N = True

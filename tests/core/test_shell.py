@@ -128,12 +128,12 @@ def test_user_content_is_escaped(alice):
     assert "&lt;script&gt;" in body
 
 
-def test_healthz_reports_database_jobs_and_data_folder(client, db):
+def test_healthz_reports_database_jobs_worker_and_data_folder(client, db):
     response = client.get("/healthz")
     assert response.status_code == 200
     report = response.json()
     assert report["status"] == "ok"
-    assert set(report["checks"]) == {"database", "jobs", "data_folder"}
+    assert set(report["checks"]) == {"database", "jobs", "worker", "data_folder"}
     assert all(check["ok"] for check in report["checks"].values())
 
 

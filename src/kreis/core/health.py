@@ -39,6 +39,24 @@ def check_jobs() -> str:
     return type(HUEY).__name__
 
 
+def check_worker() -> str:
+    """A job worker is alive: its last heartbeat is younger than KREIS_WORKER_TIMEOUT."""
+    from django.utils import timezone
+
+    from kreis.core.worker import jobs_run_immediately, worker_status
+
+    if jobs_run_immediately():
+        return "immediate"
+    status = worker_status()
+    if status.last_beat is None:
+        raise RuntimeError("no job worker has reported (start `kreis serve` or `kreis worker`)")
+    age = round((timezone.now() - status.last_beat).total_seconds())
+    seen = f"last heartbeat {status.last_beat.isoformat(timespec='seconds')} ({age} s ago)"
+    if not status.alive:
+        raise RuntimeError(f"{seen}: longer ago than KREIS_WORKER_TIMEOUT")
+    return seen
+
+
 def check_data_folder() -> str:
     folder = settings.DATA_DIR
     if not os.access(folder, os.W_OK):
@@ -52,6 +70,7 @@ def run_checks() -> dict:
     checks = {
         "database": _timed(check_database),
         "jobs": _timed(check_jobs),
+        "worker": _timed(check_worker),
         "data_folder": _timed(check_data_folder),
     }
     return {"status": "ok" if all(c["ok"] for c in checks.values()) else "fail", "checks": checks}

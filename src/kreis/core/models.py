@@ -284,3 +284,25 @@ class SearchEntry(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+
+class WorkerHeartbeat(models.Model):
+    """A job worker (Huey consumer) that is or was running: it writes ``beat_at`` every few
+    seconds while alive, so the web app, ``/healthz`` and long-running jobs can tell a worker
+    that died from one that is busy. One row per consumer process (``name`` = host:pid:start)."""
+
+    name = models.CharField(_("name"), max_length=200, unique=True)
+    hostname = models.CharField(_("host"), max_length=150)
+    pid = models.PositiveIntegerField(_("process id"))
+    embedded = models.BooleanField(_("embedded in kreis serve"), default=False)
+    started_at = models.DateTimeField(_("started"))
+    beat_at = models.DateTimeField(_("last heartbeat"), db_index=True)
+    stopped_at = models.DateTimeField(_("stopped"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("job worker")
+        verbose_name_plural = _("job workers")
+        ordering = ["-beat_at"]
+
+    def __str__(self) -> str:
+        return self.name

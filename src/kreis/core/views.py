@@ -17,6 +17,7 @@ from kreis.core.forms import ApiKeyForm, ProfileForm
 from kreis.core.health import run_checks
 from kreis.core.search import search_all
 from kreis.core.web import apply_errors, is_htmx
+from kreis.core.worker import worker_status
 
 
 @login_required
@@ -28,6 +29,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "api_key_count": queries.apikey_list_for_user(user=user).filter(revoked_at=None).count(),
         "has_mfa": user.authenticator_set.exists(),
         "health": run_checks() if user.is_admin else None,
+        "worker": worker_status() if user.is_admin else None,
     }
     return render(request, "core/dashboard.html", context)
 
