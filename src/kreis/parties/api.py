@@ -590,13 +590,23 @@ def party_merge(request: HttpRequest, party_id: ObjectId, payload: MergeIn):
     return Status(201, merge)
 
 
+class MergeUndoOut(MergeOut):
+    # Survivor fields edited after the merge keep their new value; moved records pointed at
+    # another party (or deleted) since stay where they are.
+    kept_fields: list[str]
+    kept_rows: int
+
+
 @router.post(
     "/party-merges/{merge_id}/undo",
-    response={200: MergeOut, **PROBLEM_RESPONSES},
-    summary="Undo a merge: the merged party and everything that moved come back",
+    response={200: MergeUndoOut, **PROBLEM_RESPONSES},
+    summary="Undo a merge: the merged party and everything that moved come back "
+    "(edits made since the merge are kept and named)",
 )
 def party_merge_undo(request: HttpRequest, merge_id: ObjectId):
     merge = queries.party_merge_get_for_user(user=request.auth, pk=merge_id)
-    services.party_merge_undo(actor=request.auth, merge=merge)
+    undone = services.party_merge_undo(actor=request.auth, merge=merge)
     merge.refresh_from_db()
+    merge.kept_fields = list(undone.kept_fields)  # type: ignore[attr-defined]
+    merge.kept_rows = undone.kept_rows  # type: ignore[attr-defined]
     return merge

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -391,6 +392,9 @@ def parties_bulk(
 
 # --- merging duplicates ------------------------------------------------------------------
 
+# Keys of PartyMerge.moved that name rows whose primary flag the merge took away.
+PRIMARY_KEY_PREFIX = "primary:"
+
 MERGE_FIELDS = (
     "name",
     "salutation",
@@ -494,17 +498,38 @@ def party_merge(
     # Contact points already on the survivor (same kind and value) stay with the merged party.
     have = set(survivor.contact_points.values_list("kind", "value"))
     duplicate_points = [c.pk for c in merged.contact_points.all() if (c.kind, c.value) in have]
+    # The survivor's primary e-mail, phone and address stay primary: moved ones lose the flag,
+    # and the merge remembers which had it, so that the undo gives it back.
+    primary_kinds = set(
+        survivor.contact_points.filter(is_primary=True).values_list("kind", flat=True)
+    )
+    unflag = {
+        "parties.contactpoint": list(
+            merged.contact_points.filter(is_primary=True, kind__in=primary_kinds)
+            .exclude(pk__in=duplicate_points)
+            .values_list("pk", flat=True)
+        ),
+        "parties.address": list(
+            merged.addresses.filter(is_primary=True).values_list("pk", flat=True)
+            if survivor.addresses.filter(is_primary=True).exists()
+            else []
+        ),
+    }
     moved: dict[str, list[int]] = {}
     for model, field in _references_to_party():
-        source_rows = model._default_manager.filter(**{field: merged})
         if model is ContactPoint:
-            source_rows = source_rows.exclude(pk__in=duplicate_points)
+            source_rows = ContactPoint.objects.filter(party=merged).exclude(pk__in=duplicate_points)
             ids = list(source_rows.values_list("pk", flat=True))
-            ContactPoint.objects.filter(pk__in=ids).update(party=survivor, is_primary=False)
+            ContactPoint.objects.filter(pk__in=ids).update(party=survivor)
         else:
             ids = _move_rows(model, field, source=merged, target=survivor)
         if ids:
             moved[_ref_key(model, field)] = ids
+    for label, ids in unflag.items():
+        if ids:
+            model = ContactPoint if label == "parties.contactpoint" else Address
+            model.objects.filter(pk__in=ids).update(is_primary=False)
+            moved[f"{PRIMARY_KEY_PREFIX}{label}"] = ids
     for name in ("name", "first_name", "last_name"):
         before[name] = before[name] or ""
     if survivor.external_id is None and merged.external_id:
@@ -533,9 +558,37 @@ def _jsonable(values: dict[str, Any]) -> dict[str, Any]:
     return {k: (v if isinstance(v, plain) else str(v)) for k, v in values.items()}
 
 
+@dataclass(frozen=True)
+class MergeUndone:
+    """What an undo did: the party that is back, and the later edits it kept."""
+
+    party: Party
+    # Survivor fields changed after the merge: they keep their new value.
+    kept_fields: tuple[str, ...] = ()
+    # Moved rows pointed elsewhere or deleted after the merge: they stay where they are.
+    kept_rows: int = 0
+
+
+def _survivor_after_merge(merge: PartyMerge) -> dict[str, Any] | None:
+    """The survivor's merge fields as the merge left them (from its history), or None."""
+    record = (
+        merge.survivor.history.filter(history_date__lte=merge.performed_at)
+        .order_by("-history_date", "-history_id")
+        .first()
+    )
+    if record is None:
+        return None
+    return _jsonable({f: getattr(record, f) for f in MERGE_FIELDS})
+
+
 @transaction.atomic
-def party_merge_undo(*, actor: User | None, merge: PartyMerge) -> Party:
-    """Put everything back as it was before the merge; the merged party returns."""
+def party_merge_undo(*, actor: User | None, merge: PartyMerge) -> MergeUndone:
+    """Put everything back as it was before the merge; the merged party returns.
+
+    Edits made after the merge are kept, never overwritten: a survivor field changed since
+    keeps its new value, and a moved row that was pointed at another party (or deleted) since
+    stays where it is. Rows that were only edited go back with their edits. The result names
+    what was kept, so the user is told."""
     if merge.undone_at is not None:
         raise ValidationError({"merge": _("This merge has been undone already.")})
     survivor = Party.objects.select_for_update().get(pk=merge.survivor_id)
@@ -544,15 +597,31 @@ def party_merge_undo(*, actor: User | None, merge: PartyMerge) -> Party:
         raise PermissionDenied
     refs = {_ref_key(model, field): (model, field) for model, field in _references_to_party()}
     moved = dict(merge.moved)
-    if moved.pop("external_id", None):
+    if moved.pop("external_id", None) and survivor.external_id:
         merged.external_id = survivor.external_id
         Party.objects.filter(pk=survivor.pk).update(external_id=None)
         survivor.external_id = None
+    primaries = {
+        key.removeprefix(PRIMARY_KEY_PREFIX): moved.pop(key)
+        for key in list(moved)
+        if key.startswith(PRIMARY_KEY_PREFIX)
+    }
+    kept_rows = 0
     for key, ids in moved.items():
         model, field = refs[key]
-        model._default_manager.filter(pk__in=ids).update(**_repoint(model, field, merged))
+        still_here = model._default_manager.filter(pk__in=ids, **{field: survivor})
+        kept_rows += len(ids) - still_here.update(**_repoint(model, field, merged))
+    for label, ids in primaries.items():
+        model = ContactPoint if label == "parties.contactpoint" else Address
+        model.objects.filter(pk__in=ids, party=merged).update(is_primary=True)
+    after = _survivor_after_merge(merge)
+    current = _jsonable({f: getattr(survivor, f) for f in MERGE_FIELDS})
+    kept_fields = []
     for field, value in merge.survivor_before.items():
         if field == "external_id":
+            continue
+        if after is not None and field in after and current.get(field) != after[field]:
+            kept_fields.append(field)
             continue
         setattr(survivor, field, value)
     _save(survivor)
@@ -562,4 +631,4 @@ def party_merge_undo(*, actor: User | None, merge: PartyMerge) -> Party:
     merge.save(update_fields=["undone_at"])
     reindex_party(survivor)
     reindex_party(merged)
-    return merged
+    return MergeUndone(party=merged, kept_fields=tuple(kept_fields), kept_rows=kept_rows)

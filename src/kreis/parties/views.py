@@ -11,6 +11,7 @@ from django.http import Http404, HttpRequest, HttpResponse, JsonResponse, Stream
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from kreis.core.customfields import active_filters, custom_cells, custom_columns
@@ -538,7 +539,7 @@ def party_merge(request: HttpRequest, pk: int) -> HttpResponse:
             mine, theirs = getattr(party, field), getattr(other, field)
             if field == "custom" or (mine or "") == (theirs or ""):
                 continue
-            label = Party._meta.get_field(field.removesuffix("_id")).verbose_name
+            label = _merge_field_label(field)
             rows.append(
                 {
                     "field": field,
@@ -553,6 +554,10 @@ def party_merge(request: HttpRequest, pk: int) -> HttpResponse:
         "parties/merge.html",
         {"party": party, "other": other, "choose": choose, "rows": rows},
     )
+
+
+def _merge_field_label(field: str):
+    return Party._meta.get_field(field.removesuffix("_id")).verbose_name
 
 
 def _shown(party, field: str) -> str:
@@ -570,9 +575,26 @@ def _shown(party, field: str) -> str:
 def party_merge_undo(request: HttpRequest, pk: int) -> HttpResponse:
     merge = queries.party_merge_get_for_user(user=request.user, pk=pk)
     try:
-        merged = services.party_merge_undo(actor=request.user, merge=merge)
+        undone = services.party_merge_undo(actor=request.user, merge=merge)
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
         return redirect("parties:detail", pk=merge.survivor_id)
-    messages.success(request, _("The merge was undone: “%s” is back.") % merged.name)
-    return redirect("parties:detail", pk=merged.pk)
+    messages.success(request, _("The merge was undone: “%s” is back.") % undone.party.name)
+    if undone.kept_fields:
+        labels = ", ".join(str(_merge_field_label(f)) for f in undone.kept_fields)
+        messages.info(
+            request,
+            _("Changed since the merge and therefore kept on “%(name)s”: %(fields)s.")
+            % {"name": merge.survivor.name, "fields": labels},
+        )
+    if undone.kept_rows:
+        messages.info(
+            request,
+            ngettext(
+                "%(count)d record was moved or deleted since the merge and stays as it is.",
+                "%(count)d records were moved or deleted since the merge and stay as they are.",
+                undone.kept_rows,
+            )
+            % {"count": undone.kept_rows},
+        )
+    return redirect("parties:detail", pk=undone.party.pk)
