@@ -36,15 +36,25 @@ class TeamRef(Schema):
 class UserOut(Schema):
     id: int
     username: str
-    email: str
+    email: str | None = Field(description="null unless you are an administrator or this user")
     first_name: str
     last_name: str
     job_title: str
-    phone: str
+    phone: str | None = Field(description="null unless you are an administrator or this user")
     role: str
     language: str
     is_active: bool
     teams: list[TeamRef]
+
+    @staticmethod
+    def resolve_email(obj, context) -> str | None:
+        viewer = context["request"].auth
+        return obj.email if queries.user_contact_visible(viewer=viewer, user=obj) else None
+
+    @staticmethod
+    def resolve_phone(obj, context) -> str | None:
+        viewer = context["request"].auth
+        return obj.phone if queries.user_contact_visible(viewer=viewer, user=obj) else None
 
     @staticmethod
     def resolve_teams(obj) -> list[dict]:

@@ -8,6 +8,7 @@ import uuid
 
 from django.conf import settings
 from django.utils import translation
+from django.utils.cache import add_never_cache_headers
 
 log = logging.getLogger("kreis.request")
 
@@ -101,4 +102,21 @@ class ApiProblemMiddleware:
             if response.has_header("Allow"):
                 problem["Allow"] = response["Allow"]
             return problem
+        return response
+
+
+class NoStoreForSignedInMiddleware:
+    """What a signed-in user (session or API key) gets is never kept by a browser or proxy
+    cache: ``Cache-Control: no-store``. A shared computer's back button or a caching proxy
+    would otherwise hand customer data to the next person. Static files (answered by
+    WhiteNoise before this runs) and public pages (login, health) keep their headers."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        user = getattr(request, "user", None)  # an API key sets it inside the view
+        if user is not None and user.is_authenticated:
+            add_never_cache_headers(response)
         return response

@@ -31,18 +31,27 @@ def visible_records(queryset: QuerySet, *, user: User) -> QuerySet:
     return queryset.filter(Q(owner_id=user.pk) | Q(team_id__in=user.team_ids()))
 
 
+def user_contact_visible(*, viewer: User, user: User) -> bool:
+    """A colleague's e-mail address and phone number: for administrators and the user alone.
+    Everyone else sees names (to assign owners), not a company phone book to copy."""
+    return viewer.is_admin or viewer.pk == user.pk
+
+
 def user_list_for_user(*, user: User, search: str = "", include_inactive: bool = False) -> QuerySet:
-    """The user directory: every colleague is visible (to assign owners); admins see inactive."""
+    """The user directory: every colleague is visible (to assign owners); admins see inactive.
+    Only administrators find colleagues by e-mail address (see ``user_contact_visible``)."""
     qs = User.objects.all()
     if not (include_inactive and user.is_admin):
         qs = qs.filter(is_active=True)
     if search:
-        qs = qs.filter(
+        matches = (
             Q(username__icontains=search)
             | Q(first_name__icontains=search)
             | Q(last_name__icontains=search)
-            | Q(email__icontains=search)
         )
+        if user.is_admin:
+            matches |= Q(email__icontains=search)
+        qs = qs.filter(matches)
     return qs.prefetch_related(
         Prefetch("memberships", queryset=Membership.objects.select_related("team"))
     )
