@@ -87,6 +87,47 @@ def rory(north):
     return user
 
 
+# --- Tools some tests need: skipped where missing on a developer's machine, fatal in CI ---
+
+IN_CI = os.environ.get("CI", "").strip().lower() in {"1", "true", "yes"}
+REDIS_TEST_URL = os.environ.get("KREIS_TEST_REDIS_URL", "redis://127.0.0.1:6379")
+
+
+def require(available: bool, what: str, install: str) -> None:
+    """Skip the calling test when `what` (Chromium, PostgreSQL, Redis, Java, xgettext …) is
+    missing. With CI=true the test fails instead: .ci/run installs and starts all of them, so
+    a missing one is a broken CI run, never a test silently left out."""
+    if available:
+        return
+    message = f"{what} is not available ({install})"
+    if IN_CI:
+        pytest.fail(f"CI=true: {message}", pytrace=False)
+    pytest.skip(message)
+
+
+def require_command(command: str, install: str) -> str:
+    """The path of a program on PATH (xgettext, java), or skip/fail as `require` does."""
+    path = shutil.which(command)
+    require(path is not None, command, install)
+    return path
+
+
+@pytest.fixture
+def redis_url():
+    """A Redis database of this test process's own (pytest-xdist worker gw0 → db 1, gw1 → db
+    2, …), so parallel workers never see each other's keys; skipped without a reachable
+    server, a failure in CI."""
+    import redis
+
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
+    url = f"{REDIS_TEST_URL.rstrip('/')}/{1 + int(worker.removeprefix('gw')) % 15}"
+    try:
+        redis.Redis.from_url(url, socket_connect_timeout=3).ping()
+    except redis.RedisError as exc:
+        require(False, "Redis", f"{url}: {exc}; apt-get install redis-server")
+    return url
+
+
 def client_for(user) -> Client:
     client = Client()
     client.force_login(user)
@@ -123,8 +164,7 @@ os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 @pytest.fixture(scope="session")
 def browser():
-    if not os.path.exists(CHROMIUM):
-        pytest.skip("Chromium not installed (apt-get install chromium); .ci/run installs it")
+    require(os.path.exists(CHROMIUM), "Chromium", "apt-get install chromium")
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:

@@ -4,6 +4,7 @@ identical ABC, RFM and CLV-summary results."""
 from __future__ import annotations
 
 import datetime as dt
+import importlib.util
 import random
 from decimal import Decimal
 
@@ -14,6 +15,7 @@ import pytest
 from kreis.analytics import analyses, warehouse
 from kreis.commerce.models import Transaction, TransactionLine
 from kreis.parties.models import Party, PartyKind, PartyRole, PartyRoleAssignment
+from tests.conftest import require, require_command
 
 AS_OF = dt.date(2026, 6, 30)
 PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -84,7 +86,7 @@ def _postgres_warehouse():
             if not exists:
                 admin.execute("CREATE DATABASE kreis_warehouse_test")
     except psycopg.OperationalError as exc:
-        pytest.skip(f"PostgreSQL not reachable: {exc}")
+        require(False, "PostgreSQL", f"{PG_ADMIN}: {exc}")
     return warehouse.connect(PG_WAREHOUSE)
 
 
@@ -105,7 +107,8 @@ def test_duckdb_and_postgres_give_identical_results(sales, tmp_path):
 @pytest.mark.slow
 def test_pyspark_local_mode_gives_identical_results(sales, tmp_path, monkeypatch):
     """Spark in local mode (Java 17) as the warehouse: the distributed path."""
-    pytest.importorskip("pyspark")
+    require(importlib.util.find_spec("pyspark") is not None, "pyspark", "the dev extras")
+    require_command("java", "a Java 17 runtime: apt-get install openjdk-17-jre-headless")
     monkeypatch.chdir(tmp_path)  # Spark's own warehouse folder and metastore go here
     duck = warehouse.connect(f"duckdb://{tmp_path}/w.duckdb")
     expected = results(duck)

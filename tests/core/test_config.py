@@ -127,7 +127,7 @@ def test_deploy_check_is_clean_under_production_settings(tmp_path):
     assert plain.returncode != 0
 
 
-def test_redis_url_moves_cache_and_job_queue_to_redis(tmp_path):
+def test_redis_url_moves_cache_and_job_queue_to_redis(tmp_path, redis_url):
     code = (
         "from django.conf import settings; from kreis.core.health import check_jobs;"
         "print(settings.HUEY['huey_class'], settings.CACHES['default']['BACKEND'], check_jobs())"
@@ -137,7 +137,7 @@ def test_redis_url_moves_cache_and_job_queue_to_redis(tmp_path):
         "-c",
         code,
         data=tmp_path,
-        REDIS_URL="redis://127.0.0.1:6379/0",
+        REDIS_URL=redis_url,
         KREIS_TESTING="0",
     )
     assert result.returncode == 0, result.stderr

@@ -5,8 +5,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
 from babel.messages.pofile import read_po
+
+from tests.conftest import require_command
 
 SRC = Path(__file__).resolve().parents[2] / "src" / "kreis"
 PO = SRC / "locale" / "de" / "LC_MESSAGES" / "django.po"
@@ -26,8 +27,8 @@ def test_every_german_entry_is_translated_and_not_fuzzy():
     assert untranslated == []
 
 
-@pytest.mark.skipif(not shutil.which("xgettext"), reason="GNU gettext not installed")
 def test_catalogue_covers_every_text_in_the_source(tmp_path):
+    require_command("xgettext", "GNU gettext: apt-get install gettext")
     copy = tmp_path / "kreis"
     shutil.copytree(SRC, copy, ignore=shutil.ignore_patterns("static", "*.mo", "__pycache__"))
     subprocess.run(  # noqa: S603
