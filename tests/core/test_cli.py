@@ -2,12 +2,14 @@
 
 import subprocess
 import sys
+from collections import Counter
 
 import pytest
 from django.core.management import call_command
 from django.test import Client
 
 from kreis.cli import COMMANDS, main
+from kreis.core.demo import PERSONAS, SIZES, TEAMS
 from kreis.core.models import Membership, Notification, Role, Team, User
 
 
@@ -95,8 +97,20 @@ def test_demo_if_empty_leaves_an_existing_database_alone(alice):
 
 
 @pytest.mark.django_db
-def test_demo_large_has_many_users_and_teams(settings, tmp_path):
+def test_demo_size_spreads_its_users_over_every_team(settings, tmp_path):
+    """The size sets how many users and teams the demo makes, and they work together: every
+    user but the administrator is in a team, the extra users evenly spread, their sales
+    managers managing their team. The small size shows it here; the large one (206 users in 20
+    teams, 100,000 parties: minutes) is checked and timed by benchmarks/demo.py."""
     settings.DATA_DIR = tmp_path
-    call_command("demo", "--size", "large", "--seed", "1")
-    assert User.objects.count() == 206
-    assert Team.objects.count() == 20
+    call_command("demo", "--size", "small", "--seed", "1")
+    assert User.objects.count() == len(PERSONAS) + SIZES["small"]["extra_users"] == 18
+    assert Team.objects.count() == len(TEAMS) + SIZES["small"]["extra_teams"] == 4
+    assert list(
+        User.objects.filter(memberships__isnull=True).values_list("username", flat=True)
+    ) == ["admin"]
+    extra = Membership.objects.exclude(user__username__in=[p[0] for p in PERSONAS])
+    assert Counter(extra.values_list("team__name", flat=True)) == {name: 3 for name, _ in TEAMS}
+    managers = extra.filter(user__role=Role.SALES_MANAGER)
+    assert managers.exists()
+    assert not managers.filter(is_manager=False).exists()
