@@ -15,6 +15,8 @@ TESTING = "pytest" in sys.modules or envbool("KREIS_TESTING", False)
 
 # --- Read and validate everything first; write nothing until all of it is sound. ---------
 DATA_DIR = config.data_folder(env("KREIS_DATA", "./var"))
+if TESTING and env("PYTEST_XDIST_WORKER"):  # parallel test processes never share a file
+    DATA_DIR = config.data_folder(str(DATA_DIR / env("PYTEST_XDIST_WORKER")))
 DATABASES = {"default": config.database(env("DATABASE_URL"), DATA_DIR)}
 REDIS_URL = config.redis_url(env("REDIS_URL"))
 DEBUG = envbool("DEBUG", False)
