@@ -3,6 +3,10 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 export KREIS_DATA ?= $(CURDIR)/var
+# The suite runs in one process per core (pytest-xdist; `make test TEST_WORKERS=1` for one) and
+# ends with its 15 slowest tests.
+TEST_WORKERS ?= auto
+PYTEST := $(BIN)/pytest -n $(TEST_WORKERS) --dist worksteal --durations=15
 
 .PHONY: run test test-postgres lint format messages makemessages install dev clean
 
@@ -45,12 +49,13 @@ format: dev
 
 test: dev messages lint
 	KREIS_DATA=$(CURDIR)/var/test $(BIN)/kreis makemigrations --check --dry-run
-	KREIS_DATA=$(CURDIR)/var/test $(BIN)/pytest
+	KREIS_DATA=$(CURDIR)/var/test $(PYTEST)
 
-# The same suite on PostgreSQL (DATABASE_URL must point at a server; a fresh test database is made).
+# The same suite on PostgreSQL (DATABASE_URL must point at a server; a fresh test database is
+# made per worker: test_test_gw0, test_test_gw1, …).
 test-postgres: dev messages
 	KREIS_DATA=$(CURDIR)/var/test-pg DATABASE_URL=$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/test} \
-		$(BIN)/pytest --create-db
+		$(PYTEST) --create-db
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache
