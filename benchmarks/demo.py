@@ -3,7 +3,7 @@
 The test suite only builds the small demo; the large one takes minutes and belongs here. It is
 also the data set the other benchmarks run against (crm_pages.py, the HTTP tail).
 
-    .venv/bin/python benchmarks/demo.py [--seed 1] [--data /path/to/empty/folder]
+    .venv/bin/python benchmarks/demo.py [--seed 1] [--data /path/to/empty/folder] [--size small]
     DATABASE_URL=postgres://…/empty_db .venv/bin/python benchmarks/demo.py
 
 Runs `kreis migrate` and `kreis demo --size large` as subprocesses on a fresh data folder (a
@@ -26,16 +26,29 @@ from pathlib import Path
 
 KREIS = [sys.executable, "-m", "kreis.cli"]
 
-# What `--size large` promises (core: 6 personas + 200 users, 4 + 16 teams; each app's SIZES).
+# What each size promises (core: 6 personas + 200 or 12 users, 4 + 16 or 0 teams; each app's
+# SIZES). `--size small` is a quick check of this script itself.
 EXPECTED = {
-    "users": 206,
-    "teams": 20,
-    "users without a team": 1,  # the administrator
-    "parties": 100_000,
-    "leads": 10_000,
-    "deals": 20_000,
-    "activities": 1_000_000,
-    "transaction lines": 1_000_000,
+    "large": {
+        "users": 206,
+        "teams": 20,
+        "users without a team": 1,  # the administrator
+        "parties": 100_000,
+        "leads": 10_000,
+        "deals": 20_000,
+        "activities": 1_000_000,
+        "transaction lines": 1_000_000,
+    },
+    "small": {
+        "users": 18,
+        "teams": 4,
+        "users without a team": 1,
+        "parties": 500,
+        "leads": 120,
+        "deals": 150,
+        "activities": 3_000,
+        "transaction lines": 2_000,
+    },
 }
 
 
@@ -71,6 +84,7 @@ def counts() -> dict[str, int]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seed", default="1")
+    parser.add_argument("--size", default="large", choices=["large", "small"])
     parser.add_argument("--data", type=Path, help="an empty data folder (default: a temporary one)")
     args = parser.parse_args()
     data = args.data or Path(tempfile.mkdtemp(prefix="kreis-bench-demo-"))
@@ -80,13 +94,15 @@ def main() -> int:
     print(f"data folder {data}, {database}")
 
     migrate = run("migrate", "-v0", env=env)
-    demo = run("demo", "--size", "large", "--seed", args.seed, env=env)
+    demo = run("demo", "--size", args.size, "--seed", args.seed, env=env)
     # The children's peak RSS: the largest of migrate and demo, i.e. the demo's.
     peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-    print(f"migrate {migrate:.1f} s; demo --size large {demo:.1f} s, peak RSS {peak_mb:.0f} MB")
+    print(
+        f"migrate {migrate:.1f} s; demo --size {args.size} {demo:.1f} s, peak RSS {peak_mb:.0f} MB"
+    )
 
     made, wrong = counts(), []
-    for name, expected in EXPECTED.items():
+    for name, expected in EXPECTED[args.size].items():
         mark = "ok" if made[name] == expected else f"expected {expected:,}"
         print(f"{name:>20}: {made[name]:>10,}  {mark}")
         if made[name] != expected:
