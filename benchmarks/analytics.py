@@ -220,8 +220,9 @@ def step_summary(args) -> dict:
     _django()
     from django.utils import timezone
 
-    from kreis.analytics import analyses, pipeline, warehouse
+    from kreis.analytics import analyses, warehouse
     from kreis.analytics.models import AnalyticsSettings
+    from kreis.analytics.runs import pipeline
 
     cfg = AnalyticsSettings.load()
     cal_end = pipeline.calibration_end(cfg, timezone.localdate())
@@ -257,12 +258,12 @@ def step_summary(args) -> dict:
 
 
 def _ensure_scoring_model():
-    from kreis.analytics import services_scoring
     from kreis.analytics.models import ScoringModel
+    from kreis.analytics.scoring import services
 
     if ScoringModel.objects.filter(is_active=True, is_primary=True, target="customer").exists():
         return
-    model = services_scoring.scoring_model_create(
+    model = services.scoring_model_create(
         actor=None,
         name="Benchmark customer score",
         target="customer",
@@ -276,7 +277,7 @@ def _ensure_scoring_model():
             },
         ],
     )
-    services_scoring.scoring_model_make_primary(actor=None, model=model)
+    services.scoring_model_make_primary(actor=None, model=model)
 
 
 def step_figures(args) -> dict:
@@ -284,8 +285,10 @@ def step_figures(args) -> dict:
     _django()
     from django.utils import timezone
 
-    from kreis.analytics import pipeline, scoring, warehouse
+    from kreis.analytics import warehouse
     from kreis.analytics.models import AnalyticsRun, AnalyticsSettings
+    from kreis.analytics.runs import pipeline
+    from kreis.analytics.scoring import engine
 
     cfg = AnalyticsSettings.load()
     as_of = timezone.localdate()
@@ -322,7 +325,7 @@ def step_figures(args) -> dict:
     out["store_seconds"] = time.perf_counter() - started
     _ensure_scoring_model()
     started = time.perf_counter()
-    scored = scoring.apply_active_models()
+    scored = engine.apply_active_models()
     out["scoring_seconds"] = time.perf_counter() - started
     out["scored"] = int(sum(scored.values()))
     out["rss_mb"] = rss_mb()
@@ -333,7 +336,7 @@ def step_pipeline(args) -> dict:
     _django()
     from django.db import connection
 
-    from kreis.analytics import pipeline
+    from kreis.analytics.runs import pipeline
 
     _ensure_scoring_model()
     changed = 0

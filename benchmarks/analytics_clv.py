@@ -28,7 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
-from kreis.analytics import clv
+from kreis.analytics.customer import clv
 
 # CDNOW's published fits (Fader, Hardie & Lee 2005; Fader & Hardie 2013), α from weeks to days
 BGNBD_TRUE = {"r": 0.243, "alpha": 4.414 * 7, "a": 0.793, "b": 2.426}

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from scipy import optimize, special
 
-from kreis.analytics import clv
+from kreis.analytics.customer import clv
 
 CDNOW = Path(__file__).parent / "data" / "cdnow"
 

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from django.utils import translation
 
-from kreis.analytics.lifecycle import (
+from kreis.analytics.customer.lifecycle import (
     MAIN_PHASE,
     OUTPUT_COLUMNS,
     PHASES,

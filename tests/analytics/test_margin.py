@@ -11,8 +11,9 @@ import pandas as pd
 import pytest
 from django.test import Client
 
-from kreis.analytics import margin, warehouse
-from kreis.analytics.margin import RuleSpec, contribution_margins, period_months, ranking
+from kreis.analytics import warehouse
+from kreis.analytics.margin import accounting
+from kreis.analytics.margin.accounting import RuleSpec, contribution_margins, period_months, ranking
 from kreis.analytics.models import CostEntry, CostRule
 from kreis.parties import services as party_services
 from tests.conftest import client_for
@@ -258,7 +259,7 @@ def test_ranking_orders_by_the_chosen_level_with_cumulative_share():
 
 def test_waterfall_steps_lead_from_gross_revenue_to_cm4():
     margins = rows(contribution_margins(warehouse_tables(), ALL_RULES, *H1))
-    steps = margin.waterfall(margins[1])
+    steps = accounting.waterfall(margins[1])
     assert [s["label"] for s in steps] == [
         "Gross revenue",
         "Sales deductions",
@@ -287,23 +288,23 @@ def test_waterfall_steps_lead_from_gross_revenue_to_cm4():
     ]
     deductions = steps[1]
     assert (deductions["start"], deductions["end"]) == (14000, 12000)
-    option = margin.waterfall_option(steps)
+    option = accounting.waterfall_option(steps)
     base, up, down = option["series"]
     assert base["itemStyle"]["color"] == "transparent"
     assert base["data"][1] == 12000  # the deduction hangs from 14,000 down to 12,000
     assert up["data"][1]["value"] == 2000
-    assert up["data"][1]["itemStyle"]["color"] == margin.COLORS["down"]
+    assert up["data"][1]["itemStyle"]["color"] == accounting.COLORS["down"]
 
 
 def test_a_loss_crossing_zero_is_drawn_on_both_sides():
-    row = dict.fromkeys(margin.MONEY_COLUMNS, 0.0)
+    row = dict.fromkeys(accounting.MONEY_COLUMNS, 0.0)
     row.update(gross_revenue=100.0, net_revenue=100.0, cm1=100.0, cm2=100.0, cm3=100.0)
     row.update(fixed_costs=150.0, cm4=-50.0)
-    option = margin.waterfall_option(margin.waterfall(row))
+    option = accounting.waterfall_option(accounting.waterfall(row))
     base, up, down = option["series"]
     assert (base["data"][9], up["data"][9]["value"], down["data"][9]["value"]) == (0, 100, -50)
     assert (base["data"][10], up["data"][10]["value"], down["data"][10]["value"]) == (0, 0, -50)
-    assert down["data"][10]["itemStyle"]["color"] == margin.COLORS["negative"]
+    assert down["data"][10]["itemStyle"]["color"] == accounting.COLORS["negative"]
 
 
 # --- Pages and API ---------------------------------------------------------------------------
@@ -331,7 +332,7 @@ def shop(alice, bob, charlie, monkeypatch):
         raising=False,
     )
     for spec in ALL_RULES:
-        margin.cost_rule_create(
+        accounting.cost_rule_create(
             actor=None,
             name=spec.name,
             level=spec.level,
@@ -340,7 +341,7 @@ def shop(alice, bob, charlie, monkeypatch):
             amount=Decimal(str(spec.amount)),
             activity_kind=spec.activity_kind,
         )
-    margin.cost_entry_create(
+    accounting.cost_entry_create(
         actor=alice,
         party=anker,
         date=D(2024, 3, 1),
@@ -348,7 +349,7 @@ def shop(alice, bob, charlie, monkeypatch):
         amount=Decimal("40.00"),
         note="Late delivery",
     )
-    margin.cost_entry_create(
+    accounting.cost_entry_create(
         actor=charlie, party=suedwind, date=D(2024, 4, 4), category="visit", amount=Decimal("50")
     )
     return {"anker": anker, "berger": berger, "suedwind": suedwind}
@@ -467,9 +468,9 @@ def test_read_only_user_cannot_add_cost_entries(shop, rory):
 
 
 def test_party_panel_shows_the_last_12_months_compactly(shop, alice, monkeypatch):
-    from kreis.analytics import views_margin
+    from kreis.analytics.margin import views
 
-    monkeypatch.setattr(views_margin.timezone, "localdate", lambda: D(2024, 6, 30))
+    monkeypatch.setattr(views.timezone, "localdate", lambda: D(2024, 6, 30))
     response = client_for(alice).get(f"/analytics/margin/party/{shop['anker'].pk}/panel/")
     assert response.status_code == 200
     text = response.content.decode()

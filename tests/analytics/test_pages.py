@@ -8,8 +8,8 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from kreis.analytics import pipeline
 from kreis.analytics.models import PhaseChange
+from kreis.analytics.runs import pipeline
 from kreis.commerce.models import Transaction, TransactionLine
 from kreis.parties.models import Party, PartyRole, PartyRoleAssignment
 from kreis.sales.models import Deal, StageKind
@@ -356,10 +356,10 @@ def test_clv_page_shows_fit_and_top_customers(many, alice):
 
 
 def test_pareto_is_downsampled_keeping_the_last_customer(world, alice):
-    from kreis.analytics import charts_reports
+    from kreis.analytics.reports import customer_charts
 
-    params = charts_reports.abc_params({"months": "24"}, timezone.localdate())
-    chart = charts_reports.abc_pareto(alice, params, points=3)
+    params = customer_charts.abc_params({"months": "24"}, timezone.localdate())
+    chart = customer_charts.abc_pareto(alice, params, points=3)
     assert [row[1] for row in chart.rows] == [1, 4, 7]
     assert chart.rows[-1][3] == pytest.approx(1.0)
 

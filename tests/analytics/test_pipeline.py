@@ -12,8 +12,9 @@ from pathlib import Path
 import pytest
 from django.core.management import call_command
 
-from kreis.analytics import pipeline, warehouse
+from kreis.analytics import warehouse
 from kreis.analytics.models import AnalyticsSettings, ClvFit, PhaseChange
+from kreis.analytics.runs import pipeline
 from kreis.analytics.signals import phase_changed
 from kreis.commerce import services as commerce
 from kreis.commerce.models import Transaction, TransactionLine

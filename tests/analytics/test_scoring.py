@@ -12,8 +12,8 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from kreis.analytics import scoring, services_scoring
 from kreis.analytics.models import Criterion, ScoreRecord, ScoringModel, UtilityOption
+from kreis.analytics.scoring import engine, services
 from kreis.core.models import CustomField
 from kreis.leads.models import Lead
 from kreis.parties.models import Party, PartyRole, PartyRoleAssignment
@@ -33,7 +33,7 @@ def customer(**fields) -> Party:
 
 def revenue_and_abc_model(**extra) -> ScoringModel:
     """Revenue (weight 3) and ABC class (weight 1), 10 points at most."""
-    return services_scoring.scoring_model_create(
+    return services.scoring_model_create(
         actor=None,
         name="Customer value",
         target="customer",
@@ -49,14 +49,14 @@ def revenue_and_abc_model(**extra) -> ScoringModel:
 
 
 def test_numeric_thresholds_give_points_of_the_highest_step_reached():
-    spec = scoring.Spec(
+    spec = engine.Spec(
         "customer",
         10,
         [[50, "A"], [0, "B"]],
-        (scoring.CriterionSpec(1, "revenue_12m", "Revenue", 1.0, "numeric", REVENUE_STEPS),),
+        (engine.CriterionSpec(1, "revenue_12m", "Revenue", 1.0, "numeric", REVENUE_STEPS),),
     )
     frame = pd.DataFrame({"revenue_12m": [-5, 0, 9999.99, 10000, 49999, 50000, 1e9, None]})
-    result = scoring.score_frame(spec, frame)
+    result = engine.score_frame(spec, frame)
     assert result["points_1"].tolist() == [0, 0, 0, 5, 5, 10, 10, 0]
     assert result["score"].tolist() == [0, 0, 0, 50, 50, 100, 100, 0]
     assert result["grade"].tolist() == ["B", "B", "B", "A", "A", "A", "A", "B"]
@@ -65,36 +65,36 @@ def test_numeric_thresholds_give_points_of_the_highest_step_reached():
 def test_weights_make_the_score_a_weighted_share_of_the_maximum():
     # Revenue 20,000 → 5 points × weight 3 = 15; class B → 5 points × weight 1 = 5.
     # Score = 100 × 20 / (4 × 10) = 50.
-    spec = scoring.Spec(
+    spec = engine.Spec(
         "customer",
         10,
         [[75, "A"], [50, "B"], [25, "C"], [0, "D"]],
         (
-            scoring.CriterionSpec(1, "revenue_12m", "Revenue", 3.0, "numeric", REVENUE_STEPS),
-            scoring.CriterionSpec(2, "abc_class", "ABC", 1.0, "choice", {"A": 10, "B": 5}),
+            engine.CriterionSpec(1, "revenue_12m", "Revenue", 3.0, "numeric", REVENUE_STEPS),
+            engine.CriterionSpec(2, "abc_class", "ABC", 1.0, "choice", {"A": 10, "B": 5}),
         ),
     )
     frame = pd.DataFrame(
         {"revenue_12m": [20000, 60000, 60000, 500], "abc_class": ["B", "a", "", "C"]}
     )
-    result = scoring.score_frame(spec, frame)
+    result = engine.score_frame(spec, frame)
     assert result["score"].tolist() == [50.0, 100.0, 75.0, 0.0]
     assert result["grade"].tolist() == ["B", "A", "A", "D"]
     assert result["points_2"].tolist() == [5, 10, 0, 0]  # choice ignores case; unknown → 0
 
 
 def test_missing_values_give_no_points():
-    spec = scoring.Spec(
+    spec = engine.Spec(
         "customer",
         10,
         [[0, "D"]],
         (
-            scoring.CriterionSpec(1, "clv", "CLV", 1.0, "numeric", [[0, 2], [100, 10]]),
-            scoring.CriterionSpec(2, "size", "Size", 1.0, "choice", {"1000+": 10}),
+            engine.CriterionSpec(1, "clv", "CLV", 1.0, "numeric", [[0, 2], [100, 10]]),
+            engine.CriterionSpec(2, "size", "Size", 1.0, "choice", {"1000+": 10}),
         ),
     )
     frame = pd.DataFrame({"clv": [None, float("nan"), "n/a"], "size": [None, float("nan"), ""]})
-    result = scoring.score_frame(spec, frame)
+    result = engine.score_frame(spec, frame)
     assert result["points_1"].tolist() == [0, 0, 0]
     assert result["points_2"].tolist() == [0, 0, 0]
     assert result["score"].tolist() == [0, 0, 0]
@@ -107,7 +107,7 @@ def test_custom_field_criterion_scores_the_custom_value():
     big = customer(name="Big", custom={"employees": 800, "reference": True})
     small = customer(name="Small", custom={"employees": 12, "reference": False})
     unknown = customer(name="Unknown")
-    model = services_scoring.scoring_model_create(
+    model = services.scoring_model_create(
         actor=None,
         name="Size",
         target="customer",
@@ -116,9 +116,9 @@ def test_custom_field_criterion_scores_the_custom_value():
             {"field": "custom.reference", "thresholds": {"yes": 10, "no": 0}},
         ],
     )
-    keys = {f.key: f for f in scoring.available_fields("customer")}
+    keys = {f.key: f for f in engine.available_fields("customer")}
     assert keys["custom.reference"].choices == ("yes", "no")
-    rows = {row["name"]: row for row in scoring.preview(model, n=10)["rows"]}
+    rows = {row["name"]: row for row in engine.preview(model, n=10)["rows"]}
     assert rows["Big"]["score"] == 100.0
     assert rows["Small"]["score"] == 0.0
     assert rows["Unknown"]["score"] == 0.0
@@ -131,13 +131,13 @@ def test_computed_figure_criterion_share_of_wallet():
     # 30,000 of a 100,000 potential = 0.3 share of wallet → the 0.25 step: 6 points of 10.
     customer(name="Loyal", revenue_12m=Decimal("30000"), purchasing_potential=Decimal("100000"))
     customer(name="No potential", revenue_12m=Decimal("30000"))
-    model = services_scoring.scoring_model_create(
+    model = services.scoring_model_create(
         actor=None,
         name="Wallet",
         target="customer",
         criteria=[{"field": "share_of_wallet", "thresholds": [[0, 0], [0.25, 6], [0.5, 10]]}],
     )
-    rows = {row["name"]: row for row in scoring.preview(model)["rows"]}
+    rows = {row["name"]: row for row in engine.preview(model)["rows"]}
     assert rows["Loyal"]["cells"][0]["value"] == pytest.approx(0.3)
     assert rows["Loyal"]["score"] == 60.0
     assert rows["No potential"]["score"] == 0.0
@@ -149,20 +149,20 @@ def test_only_parties_with_the_target_role_are_scored():
     supplier = OrganizationFactory(name="Supplier")
     PartyRoleAssignment.objects.create(party=supplier, role=PartyRole.SUPPLIER)
     OrganizationFactory(name="Nobody")
-    model = services_scoring.scoring_model_create(
+    model = services.scoring_model_create(
         actor=None,
         name="Suppliers",
         target="supplier",
         criteria=[{"field": "kind", "thresholds": {"organization": 10}}],
     )
-    assert [row["name"] for row in scoring.preview(model)["rows"]] == ["Supplier"]
+    assert [row["name"] for row in engine.preview(model)["rows"]] == ["Supplier"]
 
 
 @pytest.mark.django_db
 def test_preview_stores_nothing():
     party = customer(revenue_12m=Decimal("60000"), abc_class="A")
     model = revenue_and_abc_model()
-    result = scoring.preview(model)
+    result = engine.preview(model)
     assert result["rows"][0]["score"] == 100.0
     assert result["distribution"] == [("A", 1), ("B", 0), ("C", 0), ("D", 0)]
     party.refresh_from_db()
@@ -175,22 +175,22 @@ def test_preview_stores_nothing():
 def test_apply_writes_score_and_a_history_row_only_on_change():
     party = customer(revenue_12m=Decimal("20000"), abc_class="B")
     model = revenue_and_abc_model()
-    first = scoring.apply_model(model)
+    first = engine.apply_model(model)
     party.refresh_from_db()
     assert (party.score, party.grade) == (None, "")  # not primary: history only
     assert first == {"scored": 1, "changed": 1, "written": 0}
 
-    services_scoring.scoring_model_make_primary(actor=None, model=model)  # applies at once
+    services.scoring_model_make_primary(actor=None, model=model)  # applies at once
     party.refresh_from_db()
     assert (party.score, party.grade) == (50.0, "B")
     record = ScoreRecord.objects.get(party=party)
     assert record.points == {"revenue_12m": 5.0, "abc_class": 5.0}
 
-    assert scoring.apply_model(model)["changed"] == 0  # same figures: no new history row
+    assert engine.apply_model(model)["changed"] == 0  # same figures: no new history row
     assert ScoreRecord.objects.filter(party=party).count() == 1
 
     Party.objects.filter(pk=party.pk).update(revenue_12m=Decimal("80000"))
-    scoring.apply_model(model)
+    engine.apply_model(model)
     party.refresh_from_db()
     assert (party.score, party.grade) == (87.5, "A")
     history = list(ScoreRecord.objects.filter(party=party).values_list("score", "is_latest"))
@@ -201,8 +201,8 @@ def test_apply_writes_score_and_a_history_row_only_on_change():
 def test_a_model_that_is_not_primary_keeps_the_party_fields_untouched():
     party = customer(revenue_12m=Decimal("20000"), abc_class="B")
     model = revenue_and_abc_model()
-    services_scoring.scoring_model_set_active(actor=None, model=model, active=True)
-    assert scoring.apply_active_models() == {f"{model.pk} Customer value": 1}
+    services.scoring_model_set_active(actor=None, model=model, active=True)
+    assert engine.apply_active_models() == {f"{model.pk} Customer value": 1}
     party.refresh_from_db()
     assert party.score is None
     assert ScoreRecord.objects.get(party=party).score == 50.0
@@ -212,10 +212,10 @@ def test_a_model_that_is_not_primary_keeps_the_party_fields_untouched():
 def test_primary_customer_model_clears_the_score_of_former_customers():
     party = customer(revenue_12m=Decimal("60000"), abc_class="A")
     model = revenue_and_abc_model()
-    services_scoring.scoring_model_make_primary(actor=None, model=model)
-    scoring.apply_model(model)
+    services.scoring_model_make_primary(actor=None, model=model)
+    engine.apply_model(model)
     PartyRoleAssignment.objects.filter(party=party).delete()
-    scoring.apply_model(model)
+    engine.apply_model(model)
     party.refresh_from_db()
     assert (party.score, party.grade) == (None, "")
 
@@ -224,16 +224,16 @@ def test_primary_customer_model_clears_the_score_of_former_customers():
 def test_deactivating_or_deleting_the_primary_model_clears_the_shown_scores():
     party = customer(revenue_12m=Decimal("60000"), abc_class="A")
     model = revenue_and_abc_model()
-    services_scoring.scoring_model_make_primary(actor=None, model=model)
+    services.scoring_model_make_primary(actor=None, model=model)
     party.refresh_from_db()
     assert party.grade == "A"
-    services_scoring.scoring_model_set_active(actor=None, model=model, active=False)
+    services.scoring_model_set_active(actor=None, model=model, active=False)
     party.refresh_from_db()
     assert (party.score, party.grade) == (None, "")
     assert ScoreRecord.objects.filter(party=party).exists()  # the history stays
 
-    services_scoring.scoring_model_make_primary(actor=None, model=model)
-    services_scoring.scoring_model_delete(actor=None, model=model)
+    services.scoring_model_make_primary(actor=None, model=model)
+    services.scoring_model_delete(actor=None, model=model)
     party.refresh_from_db()
     assert (party.score, party.grade) == (None, "")
 
@@ -246,13 +246,13 @@ def test_lead_engagement_decays_with_age():
     ActivityFactory(lead=old, occurred_at=now - dt.timedelta(days=30))
     ActivityFactory(lead=old, occurred_at=now - dt.timedelta(days=60))
     ActivityFactory(lead=fresh, occurred_at=now + dt.timedelta(days=3))  # planned: not yet
-    values = scoring.engagement(now=now)
+    values = engine.engagement(now=now)
     # Today counts 1; 30 days (one half-life) 0.5, 60 days 0.25.
     assert values[fresh.pk] == pytest.approx(1.0, abs=0.03)
     assert values[old.pk] == pytest.approx(0.75, abs=0.02)
     assert quiet.pk not in values.index
 
-    model = services_scoring.scoring_model_create(
+    model = services.scoring_model_create(
         actor=None,
         name="Lead score",
         target="lead",
@@ -262,8 +262,8 @@ def test_lead_engagement_decays_with_age():
         ],
     )
     Lead.objects.filter(pk=old.pk).update(budget=Decimal("20000"))
-    services_scoring.scoring_model_make_primary(actor=None, model=model)
-    scoring.apply_model(model, now=now)
+    services.scoring_model_make_primary(actor=None, model=model)
+    engine.apply_model(model, now=now)
     scores = dict(Lead.objects.values_list("pk", "score"))
     # fresh: 2×10 / (3×10) = 66.67; old: (2×2 + 1×10) / 30 = 46.67; quiet: 0.
     assert scores == {fresh.pk: 66.67, old.pk: 46.67, quiet.pk: 0.0}
@@ -281,7 +281,7 @@ def test_lead_fit_fields():
         timeline=today + dt.timedelta(days=20),
     )
     LeadFactory(last_name="Vague", company="", authority="", timeline=None)
-    frame = scoring.load_frame(
+    frame = engine.load_frame(
         "lead", ["company", "authority", "timeline_days"], names=True
     ).set_index("name")
     assert frame.loc["Rita Ready (ACME)", "company"] == "yes"
@@ -301,7 +301,7 @@ def test_counts_of_deals_and_activities_are_computed_per_party():
     DealFactory(organization=busy, stage=open_stage)
     DealFactory(organization=busy, stage=won_stage, closed_at=timezone.now())
     ActivityFactory(party=busy)
-    frame = scoring.load_frame(
+    frame = engine.load_frame(
         "customer", ["open_deals", "won_deals_12m", "activities_90d"], names=True
     ).set_index("name")
     frame = frame[["open_deals", "won_deals_12m", "activities_90d"]]
@@ -312,7 +312,7 @@ def test_counts_of_deals_and_activities_are_computed_per_party():
 @pytest.mark.django_db
 def test_utility_analysis_ranks_the_options():
     # Price (weight 2): the cheaper, the more points; features (weight 3); support (weight 1).
-    model = services_scoring.scoring_model_create(
+    model = services.scoring_model_create(
         actor=None,
         name="Choosing a CRM",
         target="option",
@@ -340,8 +340,8 @@ def test_utility_analysis_ranks_the_options():
         "BigCRM": {"price_per_user": 80, "features": 9, "support": "good"},
         "Cheapo": {"price_per_user": 10, "features": 2, "support": "poor"},
     }.items():
-        services_scoring.utility_option_create(actor=None, model=model, name=name, values=values)
-    result = scoring.ranking(model)
+        services.utility_option_create(actor=None, model=model, name=name, values=values)
+    result = engine.ranking(model)
     # Kreis: 2×5 + 3×3 + 1×5 = 24; BigCRM: 2×1 + 3×5 + 5 = 22; Cheapo: 10 + 0 + 1 = 11 (of 30).
     assert [(r["name"], r["weighted_points"], r["rank"]) for r in result["rows"]] == [
         ("Kreis", 24, 1),
@@ -353,14 +353,14 @@ def test_utility_analysis_ranks_the_options():
     assert result["rows"][0]["score"] == 80.0
     assert result["max_weighted_points"] == 30
 
-    scoring.apply_model(model)
+    engine.apply_model(model)
     assert ScoreRecord.objects.filter(option__name="Kreis").get().score == 80.0
 
 
 @pytest.mark.django_db
 def test_invalid_definitions_are_refused_with_the_reason():
     with pytest.raises(ValidationError) as info:
-        services_scoring.scoring_model_create(
+        services.scoring_model_create(
             actor=None,
             name="Bad",
             target="customer",
@@ -376,7 +376,7 @@ def test_invalid_definitions_are_refused_with_the_reason():
 
     revenue = {"field": "revenue_12m", "thresholds": [[0, 0], [100, 11]]}
     with pytest.raises(ValidationError) as info:
-        services_scoring.scoring_model_create(
+        services.scoring_model_create(
             actor=None,
             name="Bad",
             target="customer",
@@ -542,7 +542,7 @@ def test_party_score_history_fragment(alice, charlie, north):
     party = customer(owner=alice, team=north, revenue_12m=Decimal("20000"))
     other = customer(owner=charlie)
     model = revenue_and_abc_model()
-    scoring.apply_model(model)
+    engine.apply_model(model)
     page = client_for(alice).get(f"/analytics/scoring/party/{party.pk}/").content.decode()
     assert "Customer value" in page
     assert "37.5" in page
@@ -551,7 +551,7 @@ def test_party_score_history_fragment(alice, charlie, north):
 
 @pytest.fixture
 def crm_choice():
-    model = services_scoring.scoring_model_create(
+    model = services.scoring_model_create(
         actor=None,
         name="Choosing a CRM",
         target="option",
@@ -565,12 +565,10 @@ def crm_choice():
             {"field": "support", "label": "Support", "kind": "choice", "thresholds": {"good": 10}},
         ],
     )
-    services_scoring.utility_option_create(
+    services.utility_option_create(
         actor=None, model=model, name="Kreis", values={"features": 8, "support": "good"}
     )
-    services_scoring.utility_option_create(
-        actor=None, model=model, name="Other", values={"features": 3}
-    )
+    services.utility_option_create(actor=None, model=model, name="Other", values={"features": 3})
     return model
 
 

@@ -11,9 +11,11 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import expect
 
-from kreis.analytics import margin, pipeline, services_scoring
+from kreis.analytics.margin import accounting
+from kreis.analytics.margin.models import CostRule
 from kreis.analytics.models import AnalyticsRun
-from kreis.analytics.models.costs import CostRule
+from kreis.analytics.runs import pipeline
+from kreis.analytics.scoring import services
 from kreis.commerce.models import Transaction, TransactionLine
 from kreis.parties.models import Party
 from kreis.sales import services as sales_services
@@ -152,7 +154,7 @@ def crm(settings, tmp_path, alice, north, dana):
     stages = list(default_pipeline().stages.order_by("position"))
     for k, stage in enumerate(stages[:4]):
         DealFactory(owner=alice, team=north, amount=5000 * (k + 1), stage=stage)
-    margin.cost_rule_create(
+    accounting.cost_rule_create(
         actor=dana,
         name="Versand",
         level="order",
@@ -160,7 +162,7 @@ def crm(settings, tmp_path, alice, north, dana):
         basis="per_order",
         amount=Decimal("12.50"),
     )
-    margin.cost_entry_create(
+    accounting.cost_entry_create(
         actor=dana,
         party=firms[0],
         date=timezone.localdate() - dt.timedelta(days=20),
@@ -169,7 +171,7 @@ def crm(settings, tmp_path, alice, north, dana):
         note="Reklamation Lieferung",
     )
     pipeline.run(as_of=timezone.localdate())
-    model = services_scoring.scoring_model_create(
+    model = services.scoring_model_create(
         actor=dana,
         name="Kundenwert",
         target="customer",
@@ -189,9 +191,9 @@ def crm(settings, tmp_path, alice, north, dana):
             },
         ],
     )
-    services_scoring.scoring_model_make_primary(actor=dana, model=model)
-    services_scoring.scoring_model_apply(actor=dana, model=model)
-    choice = services_scoring.scoring_model_create(
+    services.scoring_model_make_primary(actor=dana, model=model)
+    services.scoring_model_apply(actor=dana, model=model)
+    choice = services.scoring_model_create(
         actor=dana,
         name="CRM-Auswahl",
         target="option",
@@ -210,7 +212,7 @@ def crm(settings, tmp_path, alice, north, dana):
         "Kreis": {"preis_je_nutzer": 0, "features": 7},
         "BigCRM": {"preis_je_nutzer": 80, "features": 9},
     }.items():
-        services_scoring.utility_option_create(actor=dana, model=choice, name=name, values=values)
+        services.utility_option_create(actor=dana, model=choice, name=name, values=values)
     return {"firms": firms, "model": model, "choice": choice}
 
 

@@ -2,8 +2,8 @@
 
 from django.contrib import admin
 
-from kreis.analytics.models import CostEntry, CostRule
-from kreis.analytics.models.scoring import (
+from kreis.analytics.margin.models import CostEntry, CostRule
+from kreis.analytics.scoring.models import (
     Criterion,
     ScoreRecord,
     ScoringModel,
@@ -63,7 +63,8 @@ class ScoreRecordAdmin(admin.ModelAdmin):
         return False
 
 
-from kreis.analytics.models import AnalyticsRun, AnalyticsSettings, ClvFit, PhaseChange  # noqa: E402
+from kreis.analytics.customer.models import ClvFit, PhaseChange  # noqa: E402
+from kreis.analytics.runs.models import AnalyticsRun, AnalyticsSettings  # noqa: E402
 
 
 @admin.register(AnalyticsSettings)

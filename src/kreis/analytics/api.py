@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from ninja import Router
 
-from kreis.analytics.api_margin import router as margin_router
-from kreis.analytics.api_reports import router as reports_router
-from kreis.analytics.api_runs import router as runs_router
-from kreis.analytics.api_scoring import router as scoring_router
+from kreis.analytics.margin.api import router as margin_router
+from kreis.analytics.reports.api import router as reports_router
+from kreis.analytics.runs.api import router as runs_router
+from kreis.analytics.scoring.api import router as scoring_router
 
 router = Router(tags=["analytics"])
 router.add_router("", runs_router)

@@ -5,8 +5,8 @@ from __future__ import annotations
 from huey import crontab
 from huey.contrib.djhuey import db_periodic_task, db_task
 
-from kreis.analytics import pipeline
-from kreis.analytics.models import AnalyticsRun
+from kreis.analytics.runs import pipeline
+from kreis.analytics.runs.models import AnalyticsRun
 
 
 @db_periodic_task(crontab(hour="2", minute="30"))

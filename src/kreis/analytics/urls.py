@@ -1,10 +1,10 @@
 from django.urls import path  # noqa: F401
 
-from kreis.analytics.views import pages_urlpatterns
-from kreis.analytics.views_margin import margin_urlpatterns
-from kreis.analytics.views_party import party_urlpatterns
-from kreis.analytics.views_runs import runs_urlpatterns
-from kreis.analytics.views_scoring import scoring_urlpatterns
+from kreis.analytics.customer.views import party_urlpatterns
+from kreis.analytics.margin.views import margin_urlpatterns
+from kreis.analytics.reports.views import pages_urlpatterns
+from kreis.analytics.runs.views import runs_urlpatterns
+from kreis.analytics.scoring.views import scoring_urlpatterns
 
 app_name = "analytics"
 

@@ -2,7 +2,7 @@
 
 import django.core.validators
 import django.db.models.deletion
-import kreis.analytics.models.scoring
+import kreis.analytics.scoring.models
 from decimal import Decimal
 from django.conf import settings
 from django.db import migrations, models
@@ -127,7 +127,7 @@ class Migration(migrations.Migration):
                 ('is_active', models.BooleanField(default=False, help_text='Active models are applied by every nightly analytics run.', verbose_name='active')),
                 ('is_primary', models.BooleanField(default=False, help_text='The primary customer or lead model writes its score and grade onto the record.', verbose_name='primary')),
                 ('max_points', models.PositiveSmallIntegerField(default=10, validators=[django.core.validators.MinValueValidator(1), django.core.validators.MaxValueValidator(1000)], verbose_name='points per criterion at most')),
-                ('grades', models.JSONField(default=kreis.analytics.models.scoring.default_grades, verbose_name='grades')),
+                ('grades', models.JSONField(default=kreis.analytics.scoring.models.default_grades, verbose_name='grades')),
                 ('created_at', models.DateTimeField(auto_now_add=True, verbose_name='created')),
                 ('updated_at', models.DateTimeField(auto_now=True, verbose_name='updated')),
                 ('activated_at', models.DateTimeField(blank=True, null=True, verbose_name='activated')),

@@ -8,7 +8,8 @@ import json
 
 from django.core.management.base import BaseCommand, CommandError
 
-from kreis.analytics import pipeline, reports
+from kreis.analytics.reports import queries
+from kreis.analytics.runs import pipeline
 
 
 class Command(BaseCommand):
@@ -43,12 +44,12 @@ class Command(BaseCommand):
             )
             return
         if action == "clv":
-            fit = reports.latest_fit()
+            fit = queries.latest_fit()
             if fit is None:
                 raise CommandError("no CLV model fitted yet: run `kreis analytics run`")
-            self.stdout.write(json.dumps(reports.clv_payload(fit), indent=2, default=str))
+            self.stdout.write(json.dumps(queries.clv_payload(fit), indent=2, default=str))
             return
-        rows = {"abc": reports.abc_mix, "rfm": reports.rfm_mix, "phases": reports.phase_mix}[
+        rows = {"abc": queries.abc_mix, "rfm": queries.rfm_mix, "phases": queries.phase_mix}[
             action
         ]()
         out = csv.writer(self.stdout, lineterminator="\n")

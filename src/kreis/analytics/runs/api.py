@@ -13,8 +13,9 @@ from django.shortcuts import get_object_or_404
 from ninja import Router, Schema, Status
 from ninja.errors import HttpError
 
-from kreis.analytics import reports, services
-from kreis.analytics.models import AnalyticsRun, AnalyticsSettings
+from kreis.analytics.reports import queries
+from kreis.analytics.runs import services
+from kreis.analytics.runs.models import AnalyticsRun, AnalyticsSettings
 from kreis.core.api_support import PROBLEM_RESPONSES, Input
 
 router = Router(tags=["analytics"])
@@ -77,10 +78,10 @@ def run_get(request: HttpRequest, run_id: int):
 def clv_get(request: HttpRequest):
     """Parameters `r`, `alpha`, `a`, `b` (BG/NBD) and `p`, `q`, `gamma` (Gamma-Gamma), their
     log-likelihoods, the calibration window and the time unit of the latest run."""
-    fit = reports.latest_fit()
+    fit = queries.latest_fit()
     if fit is None:
         raise HttpError(404, "No CLV model has been fitted yet: start a run first.")
-    return reports.clv_payload(fit)
+    return queries.clv_payload(fit)
 
 
 class SettingsPatch(Input):

@@ -12,8 +12,8 @@ from ninja.errors import HttpError
 from ninja.pagination import paginate
 
 from kreis.activities.models import ActivityKind
-from kreis.analytics import margin
-from kreis.analytics.models.costs import CostBasis, CostCategory, CostLevel, CostRule
+from kreis.analytics.margin import accounting
+from kreis.analytics.margin.models import CostBasis, CostCategory, CostLevel, CostRule
 from kreis.core.api_support import (
     PROBLEM_RESPONSES,
     IdValue,
@@ -37,12 +37,12 @@ RuleAmount = Annotated[Decimal, Field(ge=0, max_digits=14, decimal_places=2)]
 
 
 def _period(start: dt.date | None, end: dt.date | None) -> tuple[dt.date, dt.date]:
-    default_start, default_end = margin.last_12_months(timezone.localdate())
+    default_start, default_end = accounting.last_12_months(timezone.localdate())
     start, end = start or default_start, end or default_end
     errors = {
-        name: f"Choose a day from {margin.FIRST_DAY} to {margin.LAST_DAY}."
+        name: f"Choose a day from {accounting.FIRST_DAY} to {accounting.LAST_DAY}."
         for name, day in (("start", start), ("end", end))
-        if not margin.FIRST_DAY <= day <= margin.LAST_DAY
+        if not accounting.FIRST_DAY <= day <= accounting.LAST_DAY
     }
     if not errors and end < start:
         errors["end"] = "The period cannot end before it starts."
@@ -148,15 +148,15 @@ def margin_ranking(
 ):
     start, end = _period(start, end)
     try:
-        with margin.warehouse_tables() as tables:
-            visible = margin.margins_for_user(tables, user=request.auth, start=start, end=end)
-            totals = margin.totals(visible).to_pyarrow().to_pylist()[0]
-            ranked = margin.ranking(visible, level=level, descending=not ascending)
+        with accounting.warehouse_tables() as tables:
+            visible = accounting.margins_for_user(tables, user=request.auth, start=start, end=end)
+            totals = accounting.totals(visible).to_pyarrow().to_pylist()[0]
+            ranked = accounting.ranking(visible, level=level, descending=not ascending)
             offset = (page - 1) * page_size
             items = ranked.limit(page_size, offset=offset).to_pyarrow().to_pylist()
-    except margin.WarehouseUnavailable as exc:
+    except accounting.WarehouseUnavailable as exc:
         raise _unavailable() from exc
-    names = margin.party_names([row["party_id"] for row in items])
+    names = accounting.party_names([row["party_id"] for row in items])
     for row in items:
         row["name"] = names.get(row["party_id"], "")
     return {
@@ -186,9 +186,11 @@ def margin_party(
     party = party_get_for_user(user=request.auth, pk=party_id)
     start, end = _period(start, end)
     try:
-        with margin.warehouse_tables() as tables:
-            row, breakdown = margin.party_margin(tables, party_id=party.pk, start=start, end=end)
-    except margin.WarehouseUnavailable as exc:
+        with accounting.warehouse_tables() as tables:
+            row, breakdown = accounting.party_margin(
+                tables, party_id=party.pk, start=start, end=end
+            )
+    except accounting.WarehouseUnavailable as exc:
         raise _unavailable() from exc
     return {
         "party_id": party.pk,
@@ -196,7 +198,7 @@ def margin_party(
         "start": start,
         "end": end,
         "figures": row,
-        "steps": margin.waterfall(row),
+        "steps": accounting.waterfall(row),
         "costs": breakdown,
     }
 
@@ -236,7 +238,7 @@ def cost_entry_list(
     date_from: dt.date | None = None,
     date_to: dt.date | None = None,
 ):
-    return margin.cost_entry_list_for_user(
+    return accounting.cost_entry_list_for_user(
         user=request.auth, party_id=party_id, start=date_from, end=date_to
     )
 
@@ -249,7 +251,7 @@ def cost_entry_list(
 def cost_entry_create(request: HttpRequest, payload: CostEntryIn):
     data = payload.model_dump()
     party = party_get_for_user(user=request.auth, pk=data.pop("party_id"))
-    return Status(201, margin.cost_entry_create(actor=request.auth, party=party, **data))
+    return Status(201, accounting.cost_entry_create(actor=request.auth, party=party, **data))
 
 
 @router.get(
@@ -258,7 +260,7 @@ def cost_entry_create(request: HttpRequest, payload: CostEntryIn):
     summary="A cost entry",
 )
 def cost_entry_detail(request: HttpRequest, entry_id: ObjectId):
-    return margin.cost_entry_get_for_user(user=request.auth, pk=entry_id)
+    return accounting.cost_entry_get_for_user(user=request.auth, pk=entry_id)
 
 
 @router.delete(
@@ -267,8 +269,8 @@ def cost_entry_detail(request: HttpRequest, entry_id: ObjectId):
     summary="Delete a cost entry",
 )
 def cost_entry_delete(request: HttpRequest, entry_id: ObjectId):
-    entry = margin.cost_entry_get_for_user(user=request.auth, pk=entry_id, write=True)
-    margin.cost_entry_delete(actor=request.auth, entry=entry)
+    entry = accounting.cost_entry_get_for_user(user=request.auth, pk=entry_id, write=True)
+    accounting.cost_entry_delete(actor=request.auth, entry=entry)
     return Status(204, None)
 
 
@@ -330,7 +332,7 @@ def cost_rule_list(request: HttpRequest, active: bool | None = None):
     summary="Add a cost rule (administrators)",
 )
 def cost_rule_create(request: HttpRequest, payload: CostRuleIn):
-    return Status(201, margin.cost_rule_create(actor=request.auth, **payload.model_dump()))
+    return Status(201, accounting.cost_rule_create(actor=request.auth, **payload.model_dump()))
 
 
 @router.get(
@@ -339,7 +341,7 @@ def cost_rule_create(request: HttpRequest, payload: CostRuleIn):
     summary="A cost rule",
 )
 def cost_rule_detail(request: HttpRequest, rule_id: ObjectId):
-    return margin.cost_rule_get(pk=rule_id)
+    return accounting.cost_rule_get(pk=rule_id)
 
 
 @router.patch(
@@ -348,9 +350,9 @@ def cost_rule_detail(request: HttpRequest, rule_id: ObjectId):
     summary="Change a cost rule (administrators)",
 )
 def cost_rule_update(request: HttpRequest, rule_id: ObjectId, payload: CostRulePatch):
-    rule = margin.cost_rule_get(pk=rule_id)
+    rule = accounting.cost_rule_get(pk=rule_id)
     changes = payload.model_dump(exclude_unset=True)
-    return margin.cost_rule_update(actor=request.auth, rule=rule, **changes)
+    return accounting.cost_rule_update(actor=request.auth, rule=rule, **changes)
 
 
 @router.delete(
@@ -359,5 +361,5 @@ def cost_rule_update(request: HttpRequest, rule_id: ObjectId, payload: CostRuleP
     summary="Deactivate a cost rule (administrators; it is kept and can be switched on again)",
 )
 def cost_rule_delete(request: HttpRequest, rule_id: ObjectId):
-    margin.cost_rule_deactivate(actor=request.auth, rule=margin.cost_rule_get(pk=rule_id))
+    accounting.cost_rule_deactivate(actor=request.auth, rule=accounting.cost_rule_get(pk=rule_id))
     return Status(204, None)

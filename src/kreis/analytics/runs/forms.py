@@ -1,6 +1,6 @@
 from django import forms
 
-from kreis.analytics.models import AnalyticsSettings
+from kreis.analytics.runs.models import AnalyticsSettings
 from kreis.core.forms import BootstrapMixin
 
 

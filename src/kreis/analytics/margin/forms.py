@@ -8,8 +8,8 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from kreis.activities.models import ActivityKind
-from kreis.analytics.margin import FIRST_DAY, LAST_DAY
-from kreis.analytics.models.costs import CostBasis, CostCategory, CostLevel
+from kreis.analytics.margin.accounting import FIRST_DAY, LAST_DAY
+from kreis.analytics.margin.models import CostBasis, CostCategory, CostLevel
 from kreis.core.forms import BootstrapMixin
 
 

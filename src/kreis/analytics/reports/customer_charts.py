@@ -19,8 +19,11 @@ from django.db.models.functions import TruncMonth
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
-from kreis.analytics import analyses, lifecycle, reports, warehouse
-from kreis.analytics.charts import (
+from kreis.analytics import analyses, warehouse
+from kreis.analytics.customer import lifecycle
+from kreis.analytics.customer.models import PhaseChange
+from kreis.analytics.reports import queries
+from kreis.analytics.reports.charts import (
     ABC_COLORS,
     GRID,
     Chart,
@@ -30,7 +33,7 @@ from kreis.analytics.charts import (
     visible_parties,
     visible_tables,
 )
-from kreis.analytics.models import AnalyticsSettings, PhaseChange
+from kreis.analytics.runs.models import AnalyticsSettings
 from kreis.core.models import User
 from kreis.parties.models import Party, RfmSegment
 
@@ -318,7 +321,7 @@ def rfm_heatmap(user: User) -> Chart:
 def rfm_segments(user: User, today: dt.date) -> list[dict]:
     """Per segment: customers (last run) and average recency, frequency and monetary value
     (warehouse, as of today; None while it is busy)."""
-    counts = {value: count for value, _label, count in reports.rfm_mix(visible_parties(user))}
+    counts = {value: count for value, _label, count in queries.rfm_mix(visible_parties(user))}
     averages: dict[str, tuple] = {}
     try:
         con = warehouse.connect(read_only=True)
@@ -361,7 +364,7 @@ def rfm_segments(user: User, today: dt.date) -> list[dict]:
 def phases_grouped(user: User) -> list[dict]:
     """Customers per phase, grouped by main phase (acquisition, retention, recovery)."""
     groups: dict[str, dict] = {}
-    for value, label, count in reports.phase_mix(visible_parties(user)):
+    for value, label, count in queries.phase_mix(visible_parties(user)):
         main = lifecycle.MAIN_PHASE[value]
         group = groups.setdefault(
             main,

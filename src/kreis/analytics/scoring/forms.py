@@ -13,8 +13,8 @@ from django import forms
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from kreis.analytics.models.scoring import CriterionKind, ScoringTarget
-from kreis.analytics.scoring import OPTION_KEY, Field
+from kreis.analytics.scoring.engine import OPTION_KEY, Field
+from kreis.analytics.scoring.models import CriterionKind, ScoringTarget
 from kreis.core.forms import BootstrapMixin
 
 

@@ -15,9 +15,12 @@ from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from kreis.analytics import charts, charts_reports, lifecycle, reports, warehouse
-from kreis.analytics.models import AnalyticsRun, PhaseChange
-from kreis.analytics.services import phase_override_lift, phase_override_set
+from kreis.analytics import warehouse
+from kreis.analytics.customer import lifecycle
+from kreis.analytics.customer.models import PhaseChange
+from kreis.analytics.customer.services import phase_override_lift, phase_override_set
+from kreis.analytics.reports import charts, customer_charts, queries
+from kreis.analytics.runs.models import AnalyticsRun
 from kreis.core.web import csv_response, safe_next
 from kreis.parties.models import LifecyclePhase
 from kreis.parties.queries import party_get_for_user
@@ -66,19 +69,19 @@ def chart_data(request: HttpRequest, name: str) -> HttpResponse:
     elif name == "churn":
         chart = charts.churn_by_month(user, today)
     elif name == "rfm":
-        chart = charts_reports.rfm_heatmap(user)
+        chart = customer_charts.rfm_heatmap(user)
     elif name == "abc-pareto":
         try:
-            chart = charts_reports.abc_pareto(user, charts_reports.abc_params(request.GET, today))
+            chart = customer_charts.abc_pareto(user, customer_charts.abc_params(request.GET, today))
         except warehouse.WarehouseBusy:
             return JsonResponse({"detail": _("The analytics are being refreshed.")}, status=503)
     elif name == "transitions":
         month = _month(request.GET.get("month", "")) or today.replace(day=1)
-        chart = charts_reports.transitions_chart(user, month)
+        chart = customer_charts.transitions_chart(user, month)
     elif name == "portfolio":
         x = _float(request.GET.get("x"), 0.5, 0.0, 10.0)
         y = _float(request.GET.get("y"), 50.0, 0.0, 100.0)
-        chart = charts_reports.portfolio_chart(user, x, y)
+        chart = customer_charts.portfolio_chart(user, x, y)
     else:
         raise Http404
     return _chart_response(request, chart, name)
@@ -117,9 +120,9 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def abc_page(request: HttpRequest) -> HttpResponse:
-    params = charts_reports.abc_params(request.GET, timezone.localdate())
+    params = customer_charts.abc_params(request.GET, timezone.localdate())
     try:
-        summary = charts_reports.abc_summary(request.user, params)
+        summary = customer_charts.abc_summary(request.user, params)
         busy = False
     except warehouse.WarehouseBusy:
         summary, busy = [], True
@@ -148,7 +151,7 @@ def rfm_page(request: HttpRequest) -> HttpResponse:
         "analytics/rfm.html",
         {
             "active": "rfm",
-            "segments": charts_reports.rfm_segments(request.user, timezone.localdate()),
+            "segments": customer_charts.rfm_segments(request.user, timezone.localdate()),
             "grid_url": json_url,
             "grid_csv": csv_url,
         },
@@ -157,7 +160,7 @@ def rfm_page(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def lifecycle_page(request: HttpRequest) -> HttpResponse:
-    months = charts_reports.change_months(request.user)
+    months = customer_charts.change_months(request.user)
     month = _month(request.GET.get("month", "")) or (
         months[0] if months else timezone.localdate().replace(day=1)
     )
@@ -181,7 +184,7 @@ def lifecycle_page(request: HttpRequest) -> HttpResponse:
         "analytics/lifecycle.html",
         {
             "active": "lifecycle",
-            "groups": charts_reports.phases_grouped(request.user),
+            "groups": customer_charts.phases_grouped(request.user),
             "months": months,
             "month": month,
             "sankey_url": json_url,
@@ -225,7 +228,7 @@ def _x_split(get) -> float:
 def portfolio_page(request: HttpRequest) -> HttpResponse:
     x = _x_split(request.GET)
     y = _float(request.GET.get("y"), 50.0, 0.0, 100.0)
-    data = charts_reports.portfolio(request.user, x, y)
+    data = customer_charts.portfolio(request.user, x, y)
     data.pop("_arrays")
     visible = charts.visible_customers(request.user)
     json_url, csv_url = _chart_urls("portfolio", urlencode({"x": x, "y": y}))
@@ -246,7 +249,7 @@ def portfolio_page(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def clv_page(request: HttpRequest) -> HttpResponse:
-    fit = reports.latest_fit()
+    fit = queries.latest_fit()
     json_url, csv_url = _chart_urls("clv")
     top = (
         charts.visible_parties(request.user)

@@ -14,8 +14,8 @@ from django.shortcuts import get_object_or_404
 from ninja import Field, Query, Router, Schema, Status
 from ninja.pagination import paginate
 
-from kreis.analytics import scoring, services_scoring
-from kreis.analytics.models.scoring import (
+from kreis.analytics.scoring import engine, services
+from kreis.analytics.scoring.models import (
     CriterionKind,
     ScoreRecord,
     ScoringModel,
@@ -59,7 +59,7 @@ class ScoringModelIn(Input):
     grades: list[tuple[Number, Annotated[str, Field(max_length=8)]]] | None = Field(
         None, description="[[minimum score, grade], …]; default A ≥ 75, B ≥ 50, C ≥ 25, D."
     )
-    criteria: list[CriterionIn] = Field(min_length=1, max_length=scoring.MAX_CRITERIA)
+    criteria: list[CriterionIn] = Field(min_length=1, max_length=engine.MAX_CRITERIA)
 
 
 class ScoringModelPatch(Input):
@@ -68,7 +68,7 @@ class ScoringModelPatch(Input):
     max_points: int | None = Field(None, ge=1, le=1000)
     grades: list[tuple[Number, Annotated[str, Field(max_length=8)]]] | None = None
     criteria: list[CriterionIn] | None = Field(
-        None, min_length=1, max_length=scoring.MAX_CRITERIA, description="Replaces all criteria."
+        None, min_length=1, max_length=engine.MAX_CRITERIA, description="Replaces all criteria."
     )
 
 
@@ -220,7 +220,7 @@ def scoring_fields(request: HttpRequest, target: Target):
             "choices": list(f.choices),
             "group": f.group,
         }
-        for f in scoring.available_fields(target)
+        for f in engine.available_fields(target)
     ]
 
 
@@ -241,7 +241,7 @@ def scoring_model_create(request: HttpRequest, payload: ScoringModelIn):
     data["criteria"] = _criteria(payload.criteria)
     if data["grades"] is None:
         data.pop("grades")
-    model = services_scoring.scoring_model_create(actor=request.auth, **data)
+    model = services.scoring_model_create(actor=request.auth, **data)
     return Status(201, _model(model.pk))
 
 
@@ -269,7 +269,7 @@ def scoring_model_update(request: HttpRequest, model_id: ObjectId, payload: Scor
     for name in ("name", "max_points", "grades"):
         if name in changes and changes[name] is None:
             raise ValidationError({name: ["May not be null."]})
-    services_scoring.scoring_model_update(actor=request.auth, model=model, **changes)
+    services.scoring_model_update(actor=request.auth, model=model, **changes)
     return _model(model.pk)
 
 
@@ -279,7 +279,7 @@ def scoring_model_update(request: HttpRequest, model_id: ObjectId, payload: Scor
     summary="Delete a scoring model with its score history (administrators)",
 )
 def scoring_model_delete(request: HttpRequest, model_id: ObjectId):
-    services_scoring.scoring_model_delete(actor=request.auth, model=_model(model_id))
+    services.scoring_model_delete(actor=request.auth, model=_model(model_id))
     return Status(204, None)
 
 
@@ -291,7 +291,7 @@ def scoring_model_delete(request: HttpRequest, model_id: ObjectId):
 def scoring_model_preview(
     request: HttpRequest, model_id: ObjectId, n: Annotated[int, Query(ge=1, le=200)] = 20
 ):
-    result = scoring.preview(_model(model_id), n, user=request.auth)
+    result = engine.preview(_model(model_id), n, user=request.auth)
     return {
         "rows": _cells(result["rows"]),
         "distribution": [{"grade": g, "count": c} for g, c in result["distribution"]],
@@ -305,7 +305,7 @@ def scoring_model_preview(
 )
 def scoring_model_activate(request: HttpRequest, model_id: ObjectId):
     model = _model(model_id)
-    services_scoring.scoring_model_set_active(actor=request.auth, model=model, active=True)
+    services.scoring_model_set_active(actor=request.auth, model=model, active=True)
     return _model(model.pk)
 
 
@@ -316,7 +316,7 @@ def scoring_model_activate(request: HttpRequest, model_id: ObjectId):
 )
 def scoring_model_deactivate(request: HttpRequest, model_id: ObjectId):
     model = _model(model_id)
-    services_scoring.scoring_model_set_active(actor=request.auth, model=model, active=False)
+    services.scoring_model_set_active(actor=request.auth, model=model, active=False)
     return _model(model.pk)
 
 
@@ -327,7 +327,7 @@ def scoring_model_deactivate(request: HttpRequest, model_id: ObjectId):
 )
 def scoring_model_primary(request: HttpRequest, model_id: ObjectId):
     model = _model(model_id)
-    services_scoring.scoring_model_make_primary(actor=request.auth, model=model)
+    services.scoring_model_make_primary(actor=request.auth, model=model)
     return _model(model.pk)
 
 
@@ -337,7 +337,7 @@ def scoring_model_primary(request: HttpRequest, model_id: ObjectId):
     summary="Apply the model now: store scores and history (administrators)",
 )
 def scoring_model_apply(request: HttpRequest, model_id: ObjectId):
-    return services_scoring.scoring_model_apply(actor=request.auth, model=_model(model_id))
+    return services.scoring_model_apply(actor=request.auth, model=_model(model_id))
 
 
 def _analysis(model_id: int) -> ScoringModel:
@@ -362,7 +362,7 @@ def option_list(request: HttpRequest, model_id: ObjectId):
     summary="Add an option (administrators)",
 )
 def option_create(request: HttpRequest, model_id: ObjectId, payload: OptionIn):
-    option = services_scoring.utility_option_create(
+    option = services.utility_option_create(
         actor=request.auth, model=_analysis(model_id), **payload.model_dump()
     )
     return Status(201, option)
@@ -385,7 +385,7 @@ def option_update(
         raise ValidationError("Name and values may not be null.")
     if changes.get("description", "") is None:
         changes["description"] = ""
-    return services_scoring.utility_option_update(
+    return services.utility_option_update(
         actor=request.auth, option=_option(model_id, option_id), **changes
     )
 
@@ -396,7 +396,7 @@ def option_update(
     summary="Delete an option (administrators)",
 )
 def option_delete(request: HttpRequest, model_id: ObjectId, option_id: ObjectId):
-    services_scoring.utility_option_delete(actor=request.auth, option=_option(model_id, option_id))
+    services.utility_option_delete(actor=request.auth, option=_option(model_id, option_id))
     return Status(204, None)
 
 
@@ -406,7 +406,7 @@ def option_delete(request: HttpRequest, model_id: ObjectId, option_id: ObjectId)
     summary="The options ranked: weighted points per criterion, total, score, rank",
 )
 def option_ranking(request: HttpRequest, model_id: ObjectId):
-    result = scoring.ranking(_analysis(model_id))
+    result = engine.ranking(_analysis(model_id))
     return {"max_weighted_points": result["max_weighted_points"], "rows": _cells(result["rows"])}
 
 

@@ -10,8 +10,9 @@ from django.urls import path
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
-from kreis.analytics import lifecycle
-from kreis.analytics.models import AnalyticsSettings, PhaseChange
+from kreis.analytics.customer import lifecycle
+from kreis.analytics.customer.models import PhaseChange
+from kreis.analytics.runs.models import AnalyticsSettings
 from kreis.parties.models import LifecyclePhase
 from kreis.parties.queries import party_get_for_user
 

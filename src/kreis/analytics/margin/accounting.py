@@ -35,7 +35,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from kreis.analytics import warehouse
-from kreis.analytics.models.costs import (
+from kreis.analytics.margin.models import (
     CostBasis,
     CostCategory,
     CostEntry,

@@ -10,9 +10,9 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path
 from django.utils.translation import gettext as _
 
-from kreis.analytics import services
-from kreis.analytics.forms_runs import AnalyticsSettingsForm
-from kreis.analytics.models import AnalyticsRun, AnalyticsSettings
+from kreis.analytics.runs import services
+from kreis.analytics.runs.forms import AnalyticsSettingsForm
+from kreis.analytics.runs.models import AnalyticsRun, AnalyticsSettings
 from kreis.core.web import apply_errors, is_htmx
 
 

@@ -15,8 +15,8 @@ from django.urls import path, reverse
 from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 
-from kreis.analytics import scoring, services_scoring
-from kreis.analytics.forms_scoring import (
+from kreis.analytics.scoring import engine, services
+from kreis.analytics.scoring.forms import (
     CriterionFormSet,
     OptionForm,
     ScoringModelForm,
@@ -26,7 +26,7 @@ from kreis.analytics.forms_scoring import (
     grades_text,
     raw_rows,
 )
-from kreis.analytics.models.scoring import (
+from kreis.analytics.scoring.models import (
     PRIMARY_TARGETS,
     ScoreRecord,
     ScoringModel,
@@ -116,7 +116,7 @@ def _apply_service_errors(form, formset, indexes: list[int], exc: ValidationErro
 
 
 def _formset(request: HttpRequest, target: str, initial=None):
-    kwargs = {"target": target, "fields": scoring.available_fields(target)}
+    kwargs = {"target": target, "fields": engine.available_fields(target)}
     data = request.POST if request.method == "POST" else None
     formset = CriterionFormSet(data, initial=initial, prefix=FORMSET_PREFIX, form_kwargs=kwargs)
     if data is not None and "add" in request.POST:
@@ -158,12 +158,10 @@ def scoring_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
             data["criteria"] = [row for _index, row in rows]
             try:
                 if model is None:
-                    model = services_scoring.scoring_model_create(
-                        actor=request.user, target=target, **data
-                    )
+                    model = services.scoring_model_create(actor=request.user, target=target, **data)
                     messages.success(request, _("Scoring model “%s” created.") % model.name)
                 else:
-                    services_scoring.scoring_model_update(actor=request.user, model=model, **data)
+                    services.scoring_model_update(actor=request.user, model=model, **data)
                     messages.success(request, _("Scoring model “%s” saved.") % model.name)
             except ValidationError as exc:
                 if pk is None:
@@ -177,7 +175,7 @@ def scoring_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
         "model": model,
         "target": target,
         "target_label": ScoringTarget(target).label,
-        "fields": scoring.available_fields(target),
+        "fields": engine.available_fields(target),
     }
     return render(request, "analytics/scoring/form.html", context)
 
@@ -213,7 +211,7 @@ def scoring_activate(request: HttpRequest, pk: int) -> HttpResponse:
     model = _model(pk)
     active = request.POST.get("active", "1") == "1"
     try:
-        services_scoring.scoring_model_set_active(actor=request.user, model=model, active=active)
+        services.scoring_model_set_active(actor=request.user, model=model, active=active)
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
     else:
@@ -227,7 +225,7 @@ def scoring_make_primary(request: HttpRequest, pk: int) -> HttpResponse:
     _admin(request)
     model = _model(pk)
     try:
-        services_scoring.scoring_model_make_primary(actor=request.user, model=model)
+        services.scoring_model_make_primary(actor=request.user, model=model)
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
     else:
@@ -245,7 +243,7 @@ def scoring_apply(request: HttpRequest, pk: int) -> HttpResponse:
     _admin(request)
     model = _model(pk)
     try:
-        counts = services_scoring.scoring_model_apply(actor=request.user, model=model)
+        counts = services.scoring_model_apply(actor=request.user, model=model)
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
     else:
@@ -261,7 +259,7 @@ def scoring_apply(request: HttpRequest, pk: int) -> HttpResponse:
 def scoring_delete(request: HttpRequest, pk: int) -> HttpResponse:
     _admin(request)
     model = _model(pk)
-    services_scoring.scoring_model_delete(actor=request.user, model=model)
+    services.scoring_model_delete(actor=request.user, model=model)
     messages.success(request, _("Scoring model “%s” deleted.") % model.name)
     return redirect("analytics:scoring_list")
 
@@ -281,7 +279,7 @@ def scoring_preview(request: HttpRequest, pk: int) -> HttpResponse:
         messages.error(request, _("Add criteria before previewing the model."))
         return _redirect_back(request, model)
     n = _sample_size(request.GET.get("n"))
-    result = scoring.preview(model, n, user=request.user)
+    result = engine.preview(model, n, user=request.user)
     _with_shown(result["rows"])
     ids = ",".join(str(i) for i in result["ids"])
     context = {
@@ -301,7 +299,7 @@ def scoring_preview_chart(request: HttpRequest, pk: int) -> JsonResponse:
     if model.is_utility_analysis or not model.criteria.all():
         raise Http404
     ids = _ids(request.GET.get("ids", "")) or []
-    result = scoring.preview(model, user=request.user, ids=ids)
+    result = engine.preview(model, user=request.user, ids=ids)
     labels = [label for label, _count in result["distribution"]]
     option = {
         "tooltip": {"trigger": "axis"},
@@ -340,7 +338,7 @@ def scoring_options(request: HttpRequest, pk: int) -> HttpResponse:
         _admin(request)
         if form.is_valid():
             try:
-                services_scoring.utility_option_create(
+                services.utility_option_create(
                     actor=request.user, model=model, **form.service_data()
                 )
             except ValidationError as exc:
@@ -348,7 +346,7 @@ def scoring_options(request: HttpRequest, pk: int) -> HttpResponse:
             else:
                 messages.success(request, _("Option added."))
                 return redirect("analytics:scoring_options", pk=model.pk)
-    ranking = scoring.ranking(model)
+    ranking = engine.ranking(model)
     _with_shown(ranking["rows"])
     context = {
         "model": model,
@@ -360,7 +358,7 @@ def scoring_options(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _option_row(request: HttpRequest, model: ScoringModel, option_id: int) -> dict:
-    rows = {row["id"]: row for row in _with_shown(scoring.ranking(model)["rows"])}
+    rows = {row["id"]: row for row in _with_shown(engine.ranking(model)["rows"])}
     if option_id not in rows:
         raise Http404
     return {
@@ -385,7 +383,7 @@ def scoring_option_edit(request: HttpRequest, pk: int, option_id: int) -> HttpRe
     if request.method == "POST" and "cancel" not in request.POST:
         if form.is_valid():
             try:
-                services_scoring.utility_option_update(
+                services.utility_option_update(
                     actor=request.user, option=option, **form.service_data()
                 )
             except ValidationError as exc:
@@ -422,7 +420,7 @@ def scoring_option_delete(request: HttpRequest, pk: int, option_id: int) -> Http
     _admin(request)
     model = _analysis(pk)
     option = get_object_or_404(UtilityOption, pk=option_id, model=model)
-    services_scoring.utility_option_delete(actor=request.user, option=option)
+    services.utility_option_delete(actor=request.user, option=option)
     messages.success(request, _("Option “%s” deleted.") % option.name)
     return redirect("analytics:scoring_options", pk=model.pk)
 
@@ -431,7 +429,7 @@ def scoring_option_delete(request: HttpRequest, pk: int, option_id: int) -> Http
 def scoring_ranking_chart(request: HttpRequest, pk: int) -> JsonResponse:
     """The options by score as horizontal bars, best on top, winners in green."""
     model = _analysis(pk)
-    rows = list(reversed(scoring.ranking(model)["rows"]))
+    rows = list(reversed(engine.ranking(model)["rows"]))
     option = {
         "tooltip": {"trigger": "axis", "axisPointer": {"type": "shadow"}},
         "grid": {"left": 8, "right": 48, "top": 16, "bottom": 24, "containLabel": True},
@@ -459,7 +457,7 @@ def scoring_ranking_chart(request: HttpRequest, pk: int) -> JsonResponse:
 def scoring_matrix_csv(request: HttpRequest, pk: int):
     """The matrix as CSV: per option its value, points and weighted points per criterion."""
     model = _analysis(pk)
-    result = scoring.ranking(model)
+    result = engine.ranking(model)
     header = [_("Rank"), _("Option")]
     for c in result["criteria"]:
         header += [

@@ -26,9 +26,10 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
-from kreis.analytics import analyses, clv, lifecycle, sqlarrow, warehouse
-from kreis.analytics.models import AnalyticsRun, AnalyticsSettings, ClvFit, PhaseChange
-from kreis.analytics.models.runs import RunStatus
+from kreis.analytics import analyses, sqlarrow, warehouse
+from kreis.analytics.customer import clv, lifecycle
+from kreis.analytics.customer.models import ClvFit, PhaseChange
+from kreis.analytics.runs.models import AnalyticsRun, AnalyticsSettings, RunStatus
 from kreis.analytics.signals import phase_changed
 from kreis.parties.models import Party
 
@@ -463,9 +464,9 @@ def run(
         phase_changed.send(sender=PhaseChange, changes=changes, run=record)
         step("scoring", 90)
         with _timed(timings, "scoring"):
-            from kreis.analytics import scoring
+            from kreis.analytics.scoring import engine
 
-            scored = scoring.apply_active_models()
+            scored = engine.apply_active_models()
         counts["scored"] = int(sum(v for v in scored.values() if isinstance(v, int)))
         record.status = RunStatus.DONE
         record.progress = 100

@@ -20,8 +20,10 @@ from django.utils.formats import number_format
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 
-from kreis.analytics import analyses, lifecycle, reports, warehouse
-from kreis.analytics.models import PhaseChange
+from kreis.analytics import analyses, warehouse
+from kreis.analytics.customer import lifecycle
+from kreis.analytics.customer.models import PhaseChange
+from kreis.analytics.reports import queries
 from kreis.core.models import User
 from kreis.core.queries import visible_records
 from kreis.parties.models import LifecyclePhase, Party, PartyRole
@@ -277,7 +279,7 @@ def pipeline_by_stage(user: User) -> Chart:
 
 
 def customers_by_phase(user: User) -> Chart:
-    mix = reports.phase_mix(visible_parties(user))
+    mix = queries.phase_mix(visible_parties(user))
     data = [
         {
             "value": count,
@@ -298,7 +300,7 @@ def customers_by_phase(user: User) -> Chart:
 
 
 def abc_mix(user: User) -> Chart:
-    mix = reports.abc_mix(visible_parties(user))
+    mix = queries.abc_mix(visible_parties(user))
     data = [
         {
             "name": label,

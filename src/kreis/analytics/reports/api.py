@@ -9,8 +9,10 @@ from django.utils import timezone
 from ninja import Field, Query, Router, Schema
 from ninja.errors import HttpError
 
-from kreis.analytics import charts, charts_reports, lifecycle, warehouse
-from kreis.analytics.services import phase_override_lift, phase_override_set
+from kreis.analytics import warehouse
+from kreis.analytics.customer import lifecycle
+from kreis.analytics.customer.services import phase_override_lift, phase_override_set
+from kreis.analytics.reports import charts, customer_charts
 from kreis.core.api_support import PROBLEM_RESPONSES, Input, Problem
 from kreis.parties.models import LifecyclePhase
 from kreis.parties.queries import party_get_for_user
@@ -36,7 +38,7 @@ class AbcQuery(Schema):
 def abc(request: HttpRequest, query: Query[AbcQuery]):
     """Customers and value per ABC class; with ``customers=true`` a page of ranked customers."""
     get = {k: str(v) for k, v in (("months", query.months), ("metric", query.metric)) if v}
-    params = charts_reports.abc_params(get, timezone.localdate())
+    params = customer_charts.abc_params(get, timezone.localdate())
     try:
         result: dict = {
             "start": params.start,
@@ -46,12 +48,12 @@ def abc(request: HttpRequest, query: Query[AbcQuery]):
             "b_pct": params.b_pct,
             "classes": [
                 {k: v for k, v in row.items() if k != "url"}
-                for row in charts_reports.abc_summary(request.auth, params)
+                for row in customer_charts.abc_summary(request.auth, params)
             ],
         }
         if query.customers:
             offset = (query.page - 1) * query.page_size
-            count, items = charts_reports.abc_customers(
+            count, items = customer_charts.abc_customers(
                 request.auth, params, offset=offset, limit=query.page_size
             )
             result["customers"] = {"count": count, "items": items}
@@ -63,10 +65,10 @@ def abc(request: HttpRequest, query: Query[AbcQuery]):
 @router.get("/analytics/rfm", response={200: dict, **RESPONSES})
 def rfm(request: HttpRequest):
     """Customers per RFM segment with averages, and the recency × frequency grid."""
-    segments = charts_reports.rfm_segments(request.auth, timezone.localdate())
+    segments = customer_charts.rfm_segments(request.auth, timezone.localdate())
     return {
         "segments": [{k: v for k, v in s.items() if k != "url"} for s in segments],
-        "grid": charts_reports.rfm_grid(request.auth),
+        "grid": customer_charts.rfm_grid(request.auth),
     }
 
 
@@ -77,7 +79,7 @@ class PhasesQuery(Schema):
 @router.get("/analytics/phases", response={200: dict, **RESPONSES})
 def phases(request: HttpRequest, query: Query[PhasesQuery]):
     """Customers per phase and the transitions of one month (default: the latest with any)."""
-    months = charts_reports.change_months(request.auth)
+    months = customer_charts.change_months(request.auth)
     if query.month:
         month = dt.date(int(query.month[:4]), int(query.month[5:]), 1)
     else:
@@ -89,14 +91,14 @@ def phases(request: HttpRequest, query: Query[PhasesQuery]):
                 "main_phase": group["main"],
                 "customers": p["customers"],
             }
-            for group in charts_reports.phases_grouped(request.auth)
+            for group in customer_charts.phases_grouped(request.auth)
             for p in group["phases"]
         ],
         "month": month.strftime("%Y-%m"),
         "months": [m.strftime("%Y-%m") for m in months],
         "transitions": [
             {"from_phase": source, "to_phase": target, "count": n}
-            for source, target, n in charts_reports.transitions(request.auth, month)
+            for source, target, n in customer_charts.transitions(request.auth, month)
         ],
     }
 
@@ -109,7 +111,7 @@ class PortfolioQuery(Schema):
 @router.get("/analytics/portfolio", response={200: dict, **RESPONSES})
 def portfolio(request: HttpRequest, query: Query[PortfolioQuery]):
     """Share of wallet × attractiveness quadrants with their top customers by revenue."""
-    data = charts_reports.portfolio(request.auth, query.x, query.y)
+    data = customer_charts.portfolio(request.auth, query.x, query.y)
     data.pop("_arrays")
     for quadrant in data["quadrants"]:
         quadrant["name"] = str(quadrant["name"])

@@ -36,7 +36,7 @@ from django.utils.translation import gettext as _
 
 from kreis.activities.models import Activity
 from kreis.analytics import sqlarrow
-from kreis.analytics.models.scoring import (
+from kreis.analytics.scoring.models import (
     PRIMARY_TARGETS,
     CriterionKind,
     ScoreRecord,

@@ -1,6 +1,6 @@
 """Scoring models and utility-value options change only through these services (UI, API and
 admin call them): administrators only, criteria validated against the target's field catalogue,
-one transaction each. The engine that scores is ``kreis.analytics.scoring``."""
+one transaction each. The engine that scores is ``kreis.analytics.scoring.engine``."""
 
 from __future__ import annotations
 
@@ -14,7 +14,8 @@ from django.utils import timezone
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
-from kreis.analytics.models.scoring import (
+from kreis.analytics.scoring.engine import MAX_CRITERIA, OPTION_KEY, apply_model, field_map
+from kreis.analytics.scoring.models import (
     PRIMARY_TARGETS,
     Criterion,
     CriterionKind,
@@ -23,7 +24,6 @@ from kreis.analytics.models.scoring import (
     UtilityOption,
     normalize_thresholds,
 )
-from kreis.analytics.scoring import MAX_CRITERIA, OPTION_KEY, apply_model, field_map
 from kreis.core.models import User
 from kreis.leads.models import Lead
 from kreis.parties.models import Party

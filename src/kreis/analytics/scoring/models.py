@@ -2,7 +2,7 @@
 
 A model scores customers, leads, suppliers or partners — or, with target *option*, the
 options of a utility-value analysis (Nutzwertanalyse). The engine is
-``kreis.analytics.scoring``; these are the definitions and the stored results.
+``kreis.analytics.scoring.engine``; these are the definitions and the stored results.
 """
 
 from __future__ import annotations

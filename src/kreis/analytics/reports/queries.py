@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.db.models import Count
 
-from kreis.analytics.models import ClvFit
+from kreis.analytics.customer.models import ClvFit
 from kreis.parties.models import AbcClass, LifecyclePhase, Party, RfmSegment
 
 

@@ -22,9 +22,9 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
-from kreis.analytics import margin
-from kreis.analytics.forms_margin import CostEntryForm, CostRuleForm, PeriodForm
-from kreis.analytics.models.costs import CostEntry, CostRule
+from kreis.analytics.margin import accounting
+from kreis.analytics.margin.forms import CostEntryForm, CostRuleForm, PeriodForm
+from kreis.analytics.margin.models import CostEntry, CostRule
 from kreis.core.web import apply_errors, csv_response, safe_next
 from kreis.parties.queries import party_get_for_user
 
@@ -46,11 +46,11 @@ SORT_LABELS = {
 def _presets(today: dt.date) -> list[tuple[str, dt.date, dt.date]]:
     quarter = dt.date(today.year, 3 * ((today.month - 1) // 3) + 1, 1)
     return [
-        (_("Last 12 months"), *margin.last_12_months(today)),
+        (_("Last 12 months"), *accounting.last_12_months(today)),
         (_("This year"), dt.date(today.year, 1, 1), today),
         (_("Last year"), dt.date(today.year - 1, 1, 1), dt.date(today.year - 1, 12, 31)),
         (_("This quarter"), quarter, today),
-        (_("Last quarter"), margin.add_months(quarter, -3), quarter - dt.timedelta(days=1)),
+        (_("Last quarter"), accounting.add_months(quarter, -3), quarter - dt.timedelta(days=1)),
     ]
 
 
@@ -60,7 +60,7 @@ class Period:
 
     def __init__(self, request: HttpRequest):
         today = timezone.localdate()
-        self.start, self.end = margin.last_12_months(today)
+        self.start, self.end = accounting.last_12_months(today)
         self.presets = _presets(today)
         if "start" in request.GET or "end" in request.GET:
             self.form = PeriodForm(request.GET)
@@ -76,7 +76,7 @@ def _sort(request: HttpRequest) -> tuple[str, str, bool]:
     """``sort=-cm4`` (highest first, the default) or ``sort=cm4`` (lowest first)."""
     sort = request.GET.get("sort", "-cm4")
     level = sort.lstrip("-")
-    if level not in margin.RANK_KEYS:
+    if level not in accounting.RANK_KEYS:
         sort, level = "-cm4", "cm4"
     return sort, level, sort.startswith("-")
 
@@ -100,7 +100,7 @@ class _RankedRows:
         return self.ranked.limit(limit, offset=offset).to_pyarrow().to_pylist()
 
 
-def _totals(tables: margin.Tables | None, *, user, period: Period) -> dict:
+def _totals(tables: accounting.Tables | None, *, user, period: Period) -> dict:
     """The summed margins of the user's customers. Kept two minutes: the page computes them
     and its chart asks again right after. The key moves with every change of a rule or a
     cost entry; a warehouse refresh shows within the two minutes."""
@@ -111,10 +111,10 @@ def _totals(tables: margin.Tables | None, *, user, period: Period) -> dict:
     summary = cache.get(key)
     if summary is None:
         if tables is None:
-            with margin.warehouse_tables() as opened:
+            with accounting.warehouse_tables() as opened:
                 return _totals(opened, user=user, period=period)
-        visible = margin.margins_for_user(tables, user=user, start=period.start, end=period.end)
-        summary = margin.totals(visible).to_pyarrow().to_pylist()[0]
+        visible = accounting.margins_for_user(tables, user=user, start=period.start, end=period.end)
+        summary = accounting.totals(visible).to_pyarrow().to_pylist()[0]
         cache.set(key, summary, TOTALS_SECONDS)
     return summary
 
@@ -141,29 +141,29 @@ def ranking_page(request: HttpRequest) -> HttpResponse:
         "can_manage_rules": request.user.is_admin,
     }
     try:
-        with margin.warehouse_tables() as tables:
-            visible = margin.margins_for_user(
+        with accounting.warehouse_tables() as tables:
+            visible = accounting.margins_for_user(
                 tables, user=request.user, start=period.start, end=period.end
             )
             summary = _totals(tables, user=request.user, period=period)
-            ranked = margin.ranking(visible, level=level, descending=descending)
+            ranked = accounting.ranking(visible, level=level, descending=descending)
             page = Paginator(_RankedRows(ranked, summary["customers"]), PER_PAGE).get_page(
                 request.GET.get("page")
             )
             rows = list(page.object_list)
-    except margin.WarehouseUnavailable:
+    except accounting.WarehouseUnavailable:
         return _unavailable(request, "analytics/margin/ranking.html", context)
-    names = margin.party_names([row["party_id"] for row in rows])
+    names = accounting.party_names([row["party_id"] for row in rows])
     for row in rows:
         row["name"] = names.get(row["party_id"], f"#{row['party_id']}")
-        row["levels"] = [(key, row[key], row[f"{key}_pct"]) for key in margin.LEVELS]
+        row["levels"] = [(key, row[key], row[f"{key}_pct"]) for key in accounting.LEVELS]
     query = request.GET.copy()
     query.pop("page", None)
     context |= {
         "page": page,
         "rows": rows,
         "summary": summary,
-        "summary_levels": [(key, summary[key]) for key in margin.LEVELS],
+        "summary_levels": [(key, summary[key]) for key in accounting.LEVELS],
         "query": query.urlencode(),
         "headers": _headers(period, level, descending),
     }
@@ -194,10 +194,10 @@ def totals_chart(request: HttpRequest) -> JsonResponse:
     period = Period(request)
     try:
         summary = _totals(None, user=request.user, period=period)
-    except margin.WarehouseUnavailable:
+    except accounting.WarehouseUnavailable:
         return JsonResponse({"error": _("The analytics warehouse is not available.")}, status=503)
-    steps = margin.waterfall(summary)
-    return JsonResponse({"option": margin.waterfall_option(steps), "steps": steps})
+    steps = accounting.waterfall(summary)
+    return JsonResponse({"option": accounting.waterfall_option(steps), "steps": steps})
 
 
 CSV_LABELS = (
@@ -219,21 +219,27 @@ CSV_LABELS = (
     gettext_lazy("CM IV %"),
     gettext_lazy("Cumulative share"),
 )
-CSV_COLUMNS = ("rank", "party_id", *margin.MONEY_COLUMNS, *margin.PCT_COLUMNS, "cumulative_share")
+CSV_COLUMNS = (
+    "rank",
+    "party_id",
+    *accounting.MONEY_COLUMNS,
+    *accounting.PCT_COLUMNS,
+    "cumulative_share",
+)
 
 
 def _csv_rows(tables, *, user, period: Period, level: str, descending: bool) -> Iterator[list]:
     """Rows of the download, a slice at a time; closes the warehouse when done."""
     try:
-        visible = margin.margins_for_user(tables, user=user, start=period.start, end=period.end)
-        ranked = margin.ranking(visible, level=level, descending=descending)
+        visible = accounting.margins_for_user(tables, user=user, start=period.start, end=period.end)
+        ranked = accounting.ranking(visible, level=level, descending=descending)
         # One query: every row of the result, the columns of the file only.
         result = ranked.select(*CSV_COLUMNS).to_pyarrow()
     finally:
-        margin.close_tables(tables)
+        accounting.close_tables(tables)
     for offset in range(0, result.num_rows, CSV_CHUNK):
         data = result.slice(offset, CSV_CHUNK).to_pylist()
-        names = margin.party_names([row["party_id"] for row in data])
+        names = accounting.party_names([row["party_id"] for row in data])
         for row in data:
             cells = [row[column] for column in CSV_COLUMNS]
             cells.insert(2, names.get(row["party_id"], ""))
@@ -245,8 +251,8 @@ def ranking_csv(request: HttpRequest) -> HttpResponse:
     period = Period(request)
     _sort_key, level, descending = _sort(request)
     try:
-        tables = margin.open_tables()
-    except margin.WarehouseUnavailable:
+        tables = accounting.open_tables()
+    except accounting.WarehouseUnavailable:
         return HttpResponse(_("The analytics warehouse is not available."), status=503)
     header = [_("Rank"), _("Party ID"), _("Name"), *(str(label) for label in CSV_LABELS)]
     rows = _csv_rows(tables, user=request.user, period=period, level=level, descending=descending)
@@ -275,7 +281,7 @@ def party_page(request: HttpRequest, pk: int) -> HttpResponse:
         form = CostEntryForm(request.POST)
         if form.is_valid():
             try:
-                margin.cost_entry_create(actor=request.user, party=party, **form.cleaned_data)
+                accounting.cost_entry_create(actor=request.user, party=party, **form.cleaned_data)
             except ValidationError as exc:
                 apply_errors(form, exc)
             else:
@@ -287,19 +293,19 @@ def party_page(request: HttpRequest, pk: int) -> HttpResponse:
         "chart_url": f"{reverse('analytics:margin_party_chart', args=[pk])}?{period.query}",
         "form": form,
         "can_change": can_change,
-        "entries": margin.cost_entry_list_for_user(
+        "entries": accounting.cost_entry_list_for_user(
             user=request.user, party_id=pk, start=period.start, end=period.end
         ),
     }
     try:
-        with margin.warehouse_tables() as tables:
-            row, breakdown = margin.party_margin(
+        with accounting.warehouse_tables() as tables:
+            row, breakdown = accounting.party_margin(
                 tables, party_id=pk, start=period.start, end=period.end
             )
-    except margin.WarehouseUnavailable:
+    except accounting.WarehouseUnavailable:
         context["unavailable"] = True
     else:
-        steps = margin.waterfall(row)
+        steps = accounting.waterfall(row)
         for step in steps:
             step["value"] += 0.0  # -0.0 (nothing subtracted) reads as “-0,00 €”
         context |= {"row": row, "steps": steps, "breakdown": breakdown}
@@ -311,34 +317,34 @@ def party_chart(request: HttpRequest, pk: int) -> JsonResponse:
     party_get_for_user(user=request.user, pk=pk)
     period = Period(request)
     try:
-        with margin.warehouse_tables() as tables:
-            row, _breakdown = margin.party_margin(
+        with accounting.warehouse_tables() as tables:
+            row, _breakdown = accounting.party_margin(
                 tables, party_id=pk, start=period.start, end=period.end
             )
-    except margin.WarehouseUnavailable:
+    except accounting.WarehouseUnavailable:
         return JsonResponse({"error": _("The analytics warehouse is not available.")}, status=503)
-    steps = margin.waterfall(row)
-    return JsonResponse({"option": margin.waterfall_option(steps), "steps": steps})
+    steps = accounting.waterfall(row)
+    return JsonResponse({"option": accounting.waterfall_option(steps), "steps": steps})
 
 
 @login_required
 def party_panel(request: HttpRequest, pk: int) -> HttpResponse:
     """CM I–IV of the last 12 months, compact, for the party page (loaded with HTMX)."""
     party = party_get_for_user(user=request.user, pk=pk)
-    start, end = margin.last_12_months(timezone.localdate())
+    start, end = accounting.last_12_months(timezone.localdate())
     context = {
         "party": party,
         "query": urlencode({"start": start.isoformat(), "end": end.isoformat()}),
     }
     try:
-        with margin.warehouse_tables() as tables:
-            row, _breakdown = margin.party_margin(tables, party_id=pk, start=start, end=end)
-    except margin.WarehouseUnavailable:
+        with accounting.warehouse_tables() as tables:
+            row, _breakdown = accounting.party_margin(tables, party_id=pk, start=start, end=end)
+    except accounting.WarehouseUnavailable:
         context["unavailable"] = True
     else:
-        labels = {key: label for key, label, _kind in margin.STEPS}
+        labels = {key: label for key, label, _kind in accounting.STEPS}
         context["levels"] = [
-            (str(labels[key]), row[key], row[f"{key}_pct"]) for key in margin.LEVELS
+            (str(labels[key]), row[key], row[f"{key}_pct"]) for key in accounting.LEVELS
         ]
         context["row"] = row
     return render(request, "analytics/margin/_party_panel.html", context)
@@ -347,8 +353,8 @@ def party_panel(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_POST
 def cost_entry_delete(request: HttpRequest, pk: int) -> HttpResponse:
-    entry = margin.cost_entry_get_for_user(user=request.user, pk=pk, write=True)
-    margin.cost_entry_delete(actor=request.user, entry=entry)
+    entry = accounting.cost_entry_get_for_user(user=request.user, pk=pk, write=True)
+    accounting.cost_entry_delete(actor=request.user, entry=entry)
     messages.success(request, _("Cost entry deleted."))
     default = reverse("analytics:margin_party", args=[entry.party_id])
     return redirect(safe_next(request, default))
@@ -385,16 +391,16 @@ RULE_FIELDS = [
 @login_required
 def rule_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
     _admin_only(request)
-    rule = None if pk is None else margin.cost_rule_get(pk=pk)
+    rule = None if pk is None else accounting.cost_rule_get(pk=pk)
     initial = None if rule is None else {name: getattr(rule, name) for name in RULE_FIELDS}
     form = CostRuleForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
         try:
             if rule is None:
-                margin.cost_rule_create(actor=request.user, **form.cleaned_data)
+                accounting.cost_rule_create(actor=request.user, **form.cleaned_data)
                 messages.success(request, _("Cost rule added."))
             else:
-                margin.cost_rule_update(actor=request.user, rule=rule, **form.cleaned_data)
+                accounting.cost_rule_update(actor=request.user, rule=rule, **form.cleaned_data)
                 messages.success(request, _("Cost rule saved."))
         except ValidationError as exc:
             apply_errors(form, exc)
@@ -407,7 +413,7 @@ def rule_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
 @require_POST
 def rule_deactivate(request: HttpRequest, pk: int) -> HttpResponse:
     _admin_only(request)
-    rule = margin.cost_rule_deactivate(actor=request.user, rule=margin.cost_rule_get(pk=pk))
+    rule = accounting.cost_rule_deactivate(actor=request.user, rule=accounting.cost_rule_get(pk=pk))
     messages.success(request, _("Cost rule “%s” deactivated.") % rule.name)
     return redirect("analytics:margin_rules")
 
