@@ -5,6 +5,7 @@ from kreis.api import api
 from kreis.core.views import healthz
 
 admin.site.site_header = "Kreis"
+handler400 = "kreis.core.views.bad_request"
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),

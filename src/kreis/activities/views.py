@@ -26,6 +26,8 @@ from kreis.core.web import (
     bulk_ids,
     csv_response,
     is_htmx,
+    parse_date,
+    parse_id,
     query_without_page,
     safe_next,
 )
@@ -55,14 +57,11 @@ def _apply_errors(form, exc: ValidationError) -> None:
 
 
 def _date(value: str | None) -> date | None:
-    try:
-        return date.fromisoformat(value) if value else None
-    except ValueError:
-        return None
+    return parse_date(value)
 
 
 def _int(value: str | None) -> int | None:
-    return int(value) if value and value.isdigit() else None
+    return parse_id(value)
 
 
 def _list_params(request: HttpRequest) -> dict:
@@ -220,9 +219,10 @@ def _anchor(request: HttpRequest, source=None) -> tuple[str, object] | None:
     ):
         value = source.get(name)
         if value:
-            if not str(value).isdigit():
+            pk = parse_id(str(value))
+            if pk is None:
                 raise Http404
-            return name, fetch(user=user, pk=int(value))
+            return name, fetch(user=user, pk=pk)
     return None
 
 

@@ -29,6 +29,8 @@ from kreis.core.web import (
     bulk_ids,
     csv_response,
     is_htmx,
+    parse_date,
+    parse_id,
     query_without_page,
     safe_next,
 )
@@ -38,14 +40,11 @@ PAGE_SIZE = 25
 
 
 def _int(value: str | None) -> int | None:
-    return int(value) if value and value.isdigit() and len(value) < 19 else None
+    return parse_id(value)
 
 
 def _date(value: str | None) -> dt.date | None:
-    try:
-        return dt.date.fromisoformat(value) if value else None
-    except ValueError:
-        return None
+    return parse_date(value)
 
 
 def _plain(number: Decimal) -> Decimal:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import date
 from typing import Annotated, Any
 
 from allauth.core.internal.ratelimit import get_ip
@@ -19,6 +20,7 @@ from pydantic import ConfigDict, field_validator
 
 from kreis.core.models import User
 from kreis.core.queries import apikey_authenticate
+from kreis.core.web import EARLIEST_DATE, LATEST_DATE, MAX_ID
 
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 
@@ -108,10 +110,10 @@ PROBLEM_RESPONSES: dict[int, type[Schema]] = {
 }
 
 
-MAX_ID = 2**63 - 1  # the largest primary key any of our databases stores
-
 ObjectId = Annotated[int, Path(ge=1, le=MAX_ID)]
 IdValue = Annotated[int, Field(ge=1, le=MAX_ID)]
+# A date a query may ask for (a forecast's first month …): within the calendar Kreis works in.
+DateValue = Annotated[date, Field(ge=EARLIEST_DATE, le=LATEST_DATE)]
 SearchText = Annotated[str, Field(max_length=100, pattern=r"^[^\x00]*$")]
 
 

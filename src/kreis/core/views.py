@@ -142,3 +142,18 @@ def healthz(request: HttpRequest) -> JsonResponse:
     """For load balancers and monitoring: 200 when all is well, 503 otherwise."""
     report = run_checks()
     return JsonResponse(report, status=200 if report["status"] == "ok" else 503)
+
+
+def bad_request(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    """400: the reason of a ``BadQuery`` (an id or date no record can have) is shown; other
+    bad requests (a forged host header, a broken upload) say only that the request was bad."""
+    from kreis.core.web import BadQuery
+
+    message = str(exception) if isinstance(exception, BadQuery) else ""
+    if request.path.startswith("/api/"):
+        return JsonResponse(
+            {"type": "about:blank", "title": "Bad Request", "status": 400, "detail": message},
+            status=400,
+            content_type="application/problem+json",
+        )
+    return render(request, "400.html", {"message": message}, status=400)

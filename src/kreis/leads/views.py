@@ -23,6 +23,7 @@ from kreis.core.web import (
     bulk_ids,
     csv_response,
     is_htmx,
+    parse_id,
     query_without_page,
     safe_next,
 )
@@ -45,7 +46,7 @@ SORTS = [
 
 
 def _int(value: str | None) -> int | None:
-    return int(value) if value and value.isdigit() else None
+    return parse_id(value)
 
 
 def _list_params(request: HttpRequest) -> dict:

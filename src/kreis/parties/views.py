@@ -22,6 +22,7 @@ from kreis.core.web import (
     bulk_ids,
     csv_response,
     is_htmx,
+    parse_id,
     query_without_page,
     safe_next,
 )
@@ -248,9 +249,7 @@ def party_duplicates(request: HttpRequest) -> HttpResponse:
     if kind not in PartyKind.values:
         raise Http404
     exclude = request.GET.get("exclude", "")
-    duplicates = _duplicates_of(
-        request, kind, request.GET, exclude_pk=int(exclude) if exclude.isdigit() else None
-    )
+    duplicates = _duplicates_of(request, kind, request.GET, exclude_pk=parse_id(exclude))
     return render(request, "parties/_duplicates.html", {"duplicates": duplicates})
 
 
@@ -481,8 +480,8 @@ def party_bulk(request: HttpRequest) -> HttpResponse:
     if action == "delete" and not request.POST.get("confirmed"):
         return render(request, "core/bulk_confirm.html", {"records": parties, "next": target})
     owner = None
-    if request.POST.get("owner", "").isdigit():
-        owner = user_list_for_user(user=request.user).filter(pk=request.POST["owner"]).first()
+    if (owner_id := parse_id(request.POST.get("owner"))) is not None:
+        owner = user_list_for_user(user=request.user).filter(pk=owner_id).first()
     try:
         count = services.parties_bulk(
             actor=request.user,

@@ -16,6 +16,7 @@ from pydantic import ValidationError as SchemaError
 from kreis.core.api_support import (
     MAX_BULK,
     PROBLEM_RESPONSES,
+    DateValue,
     IdValue,
     Input,
     ObjectId,
@@ -472,7 +473,7 @@ def deal_forecast(
     request: HttpRequest,
     pipeline_id: IdValue | None = None,
     owner_id: IdValue | None = None,
-    start: dt.date | None = None,
+    start: DateValue | None = None,
     months: Annotated[int, Field(ge=1, le=36)] = 12,
 ):
     return queries.forecast_for_user(

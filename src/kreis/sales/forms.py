@@ -9,6 +9,7 @@ from kreis.commerce.models import Product
 from kreis.core.customfields import CustomFieldsFormMixin
 from kreis.core.forms import BootstrapMixin
 from kreis.core.models import Team, User
+from kreis.core.web import parse_id
 from kreis.parties.forms import PartyLookupField, _lookup
 from kreis.parties.models import PartyKind
 from kreis.sales.models import LostReason, Stage, StageKind
@@ -190,4 +191,4 @@ class BulkForm(forms.Form):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         # Any id is acceptable here; the view fetches them through the permission check.
-        self.fields["ids"].valid_value = lambda value: str(value).isdigit()
+        self.fields["ids"].valid_value = lambda value: parse_id(str(value)) is not None

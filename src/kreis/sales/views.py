@@ -27,7 +27,15 @@ from django.views.decorators.http import require_POST
 
 from kreis.core.customfields import active_filters, custom_cells, custom_columns
 from kreis.core.queries import user_list_for_user
-from kreis.core.web import apply_errors, csv_response, is_htmx, query_without_page, safe_next
+from kreis.core.web import (
+    apply_errors,
+    csv_response,
+    is_htmx,
+    parse_id,
+    parse_month,
+    query_without_page,
+    safe_next,
+)
 from kreis.parties.queries import party_list_for_user
 from kreis.sales import queries, services
 from kreis.sales.forms import (
@@ -46,11 +54,8 @@ STALE_MESSAGE = gettext_lazy("Someone else changed this deal — reloaded.")
 
 
 def _int(value) -> int | None:
-    try:
-        number = int(value)
-    except (TypeError, ValueError):
-        return None
-    return number if 0 < number < 2**63 else None
+    number = parse_id(None if value is None else str(value))
+    return number or None
 
 
 def _index(value) -> int | None:
@@ -511,12 +516,7 @@ def deal_delete(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _forecast(request: HttpRequest) -> dict:
-    start = None
-    if request.GET.get("start"):
-        try:
-            start = dt.date.fromisoformat(request.GET["start"] + "-01")
-        except ValueError:
-            start = None
+    start = parse_month(request.GET.get("start"))
     return queries.forecast_for_user(
         user=request.user,
         pipeline_id=_int(request.GET.get("pipeline")),
