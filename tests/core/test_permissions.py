@@ -39,12 +39,6 @@ def test_administrator_sees_and_changes_everything(dana, charlie, south):
     assert dana.has_perm("core.manage_users")
 
 
-def test_only_the_teams_manager_reassigns(mia, alice, charlie, north, south):
-    assert mia.has_perm("core.reassign_record", record(alice, north))
-    assert not mia.has_perm("core.reassign_record", record(charlie, south))
-    assert not alice.has_perm("core.reassign_record", record(alice, north))
-
-
 def test_inactive_user_has_no_rights(alice, north):
     alice.is_active = False
     alice.save()

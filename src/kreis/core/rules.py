@@ -3,7 +3,8 @@
 Records with an ``owner`` and a ``team`` (parties, leads, deals, …) follow one rule set:
 administrators see and change everything; everyone else sees what they own and what belongs to
 one of their teams; read-only users see the same but change nothing. A team's managers manage
-its members.
+its members. Who may give a record to whom is not a predicate here: every service calls
+``kreis.core.services.check_assignment``, which needs the new owner and team as well.
 """
 
 from __future__ import annotations
@@ -54,7 +55,6 @@ rules.add_perm("core.view_record", is_admin | (is_active_user & (is_owner | is_i
 rules.add_perm(
     "core.change_record", is_admin | (is_active_user & ~is_read_only & (is_owner | is_in_team))
 )
-rules.add_perm("core.reassign_record", is_admin | (is_active_user & is_team_manager))
 
 # Teams.
 rules.add_perm("core.view_team", is_admin | (is_active_user & is_team_member))
