@@ -1,4 +1,15 @@
 // Kreis app shell behaviour. No inline scripts anywhere: the Content-Security-Policy forbids them.
+
+// The one escape for text that ends up in HTML built by script: every chart tooltip formatter
+// (ECharts puts a formatter's string into the page as HTML) passes user values through it.
+window.Kreis = window.Kreis || {};
+window.Kreis.escapeHtml = function (value) {
+  var replacements = { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" };
+  return String(value === null || value === undefined ? "" : value).replace(/[&<>"']/g, function (c) {
+    return replacements[c];
+  });
+};
+
 (function () {
   "use strict";
 

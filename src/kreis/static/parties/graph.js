@@ -9,7 +9,9 @@
         box.style.height = "260px";
         var chart = window.echarts.init(box);
         chart.setOption({
-          tooltip: { formatter: function (p) { return p.dataType === "edge" ? p.data.label : p.data.name; } },
+          // The tooltip is HTML: names and positions are escaped. Labels are drawn on the
+          // canvas as text, so they stay as they are.
+          tooltip: { formatter: function (p) { return window.Kreis.escapeHtml(p.dataType === "edge" ? p.data.label : p.data.name); } },
           series: [{
             type: "graph", layout: "force", roam: true, draggable: true,
             force: { repulsion: 220, edgeLength: 110 },
