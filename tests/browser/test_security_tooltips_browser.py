@@ -56,3 +56,65 @@ def test_graph_tooltip_shows_names_and_positions_as_text(page, live_server, alic
     assert page.evaluate("window.__xss") is None
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SHOTS / "graph-tooltip-escaped.png"))
+
+
+def test_analytics_tooltip_templates_from_the_server_are_escaped(page, live_server, alice):
+    """Every analytics chart goes through charts.js: a string formatter the server wrote a
+    name into (chart, series or data item) reaches the tooltip as text."""
+    option = {
+        "tooltip": {"trigger": "item"},
+        "xAxis": {"type": "category", "data": ["a", "b"]},
+        "yAxis": {"type": "value"},
+        "series": [
+            {
+                "type": "bar",
+                "tooltip": {"formatter": f"{MARKUP}: {{c}}"},
+                "data": [{"value": 1, "tooltip": {"formatter": f"{MARKUP} item"}}, 2],
+            }
+        ],
+    }
+    page.route("**/fake-chart.json", lambda route: route.fulfill(json={"option": option}))
+    sign_in(page, live_server, "alice")
+    page.goto(f"{live_server.url}/analytics/")
+    page.wait_for_function("() => window.echarts !== undefined")
+    page.evaluate(
+        """() => {
+            const wrap = document.createElement("div");
+            wrap.innerHTML = '<div id="probe" data-chart="/fake-chart.json"></div>';
+            wrap.firstChild.style.width = "400px";
+            wrap.firstChild.style.height = "300px";
+            document.querySelector("main, body").prepend(wrap);
+            document.body.dispatchEvent(new CustomEvent("htmx:afterSwap", { detail: {} }));
+        }"""
+    )
+    page.evaluate(
+        """() => {
+            const wrap = document.getElementById("probe").parentElement;
+            const event = new CustomEvent("htmx:afterSwap", { bubbles: true });
+            wrap.dispatchEvent(event);
+        }"""
+    )
+    page.wait_for_function(
+        "() => window.echarts.getInstanceByDom(document.getElementById('probe'))"
+    )
+    tips = page.evaluate(
+        """() => {
+            const chart = window.echarts.getInstanceByDom(document.getElementById("probe"));
+            const series = chart.getOption().series[0];
+            return [series.tooltip.formatter, series.data[0].tooltip.formatter];
+        }"""
+    )
+    assert tips == [
+        "&lt;img src=&quot;x&quot; data-xss=&quot;1&quot; onerror=&quot;window.__xss=1&quot;&gt;"
+        "&lt;b&gt;Bold&lt;/b&gt;: {c}",
+        "&lt;img src=&quot;x&quot; data-xss=&quot;1&quot; onerror=&quot;window.__xss=1&quot;&gt;"
+        "&lt;b&gt;Bold&lt;/b&gt; item",
+    ]
+    page.evaluate(
+        """() => window.echarts.getInstanceByDom(document.getElementById("probe"))
+            .dispatchAction({ type: "showTip", seriesIndex: 0, dataIndex: 0 })"""
+    )
+    page.wait_for_timeout(300)
+    assert page.locator("#probe [data-xss]").count() == 0
+    assert page.locator("#probe b").count() == 0
+    assert "Bold" in page.locator("#probe").inner_text()

@@ -73,6 +73,8 @@ def test_the_largest_storable_id_is_simply_not_found(alice):
         ("/activities/", {"from": "0001-01-01"}),
         ("/activities/export.csv", {"to": "9999-12-31"}),
         ("/commerce/transactions/", {"from": "0001-01-01"}),
+        ("/analytics/chart/transitions.json", {"month": "9999-12"}),
+        ("/analytics/chart/transitions.json", {"month": "0001-01"}),
     ],
 )
 def test_dates_outside_the_calendar_are_a_bad_request(alice, path, params):

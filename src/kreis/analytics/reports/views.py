@@ -21,7 +21,7 @@ from kreis.analytics.customer.models import PhaseChange
 from kreis.analytics.customer.services import phase_override_lift, phase_override_set
 from kreis.analytics.reports import charts, customer_charts, queries
 from kreis.analytics.runs.models import AnalyticsRun
-from kreis.core.web import csv_response, safe_next
+from kreis.core.web import csv_response, parse_month, safe_next
 from kreis.parties.models import LifecyclePhase
 from kreis.parties.queries import party_get_for_user
 
@@ -38,10 +38,7 @@ def _chart_response(request: HttpRequest, chart: charts.Chart, name: str) -> Htt
 
 
 def _month(raw: str) -> dt.date | None:
-    try:
-        return dt.datetime.strptime(raw, "%Y-%m").date()  # noqa: DTZ007 — a calendar month
-    except ValueError:
-        return None
+    return parse_month(raw)  # a month beyond the supported calendar is a BadQuery (400)
 
 
 def _float(raw: str | None, default: float, low: float, high: float) -> float:

@@ -104,6 +104,27 @@
     option.yAxis = category;
   }
 
+  // A tooltip formatter given as a string is HTML to ECharts: the server writes names into
+  // some (a phase, a cost type, a margin step), so every one — of the chart, a series or a
+  // single data item — is escaped. ECharts escapes what it fills into {a} {b} {c} itself.
+  function escapeTooltipTemplates(node) {
+    if (Array.isArray(node)) {
+      node.forEach(escapeTooltipTemplates);
+    } else if (node && typeof node === "object") {
+      Object.keys(node).forEach((key) => {
+        const value = node[key];
+        if (key === "tooltip" && value && typeof value.formatter === "string") {
+          value.formatter = window.Kreis.escapeHtml(value.formatter);
+        } else if (key === "tooltip" && Array.isArray(value)) {
+          value.forEach((tip) => {
+            if (tip && typeof tip.formatter === "string") tip.formatter = window.Kreis.escapeHtml(tip.formatter);
+          });
+        }
+        escapeTooltipTemplates(value);
+      });
+    }
+  }
+
   // The server's option, fitted to the element: a copy, so a resize can fit it anew.
   function fit(el, original) {
     const option = JSON.parse(JSON.stringify(original));
@@ -127,6 +148,7 @@
     axes(option.tooltip).forEach((tooltip) => {
       if (!tooltip.formatter) tooltip.formatter = tipContent;
     });
+    escapeTooltipTemplates(option);
     [].concat(option.series || []).forEach((series) => {
       if (series.type !== "heatmap") return;
       // Each cell's label wraps within the cell: its width is about a fifth of the plot.
