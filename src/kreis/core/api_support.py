@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from datetime import date
 from typing import Annotated, Any
@@ -23,6 +24,7 @@ from kreis.core.queries import apikey_authenticate
 from kreis.core.web import EARLIEST_DATE, LATEST_DATE, MAX_ID
 
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+
 
 class BrowserSession(APIKeyCookie):
     """The signed-in browser user; unsafe methods need the CSRF token (X-CSRFToken)."""
@@ -159,18 +161,55 @@ def bulk_create_all_or_nothing(rows: list, create_one: Callable[[Any], Any]) -> 
 
 
 def etag(record: Any) -> str:
-    """The record's version for ``ETag``/``If-Match``: it changes whenever the record is saved."""
+    """The record's version for ``ETag``/``If-Match``: it changes whenever the record is saved.
+    A strong tag: two representations with the same tag are byte-for-byte the same version."""
     return f'"{record.pk}-{record.updated_at.timestamp():.6f}"'
 
 
+# RFC 9110 §8.8.3: entity-tag = [ "W/" ] DQUOTE *etagc DQUOTE, etagc = %x21 / %x23-7E / obs-text.
+# A comma is a legal etagc, so a list is read tag by tag, never split on commas.
+_ENTITY_TAG = re.compile(r'[ \t]*(W/)?("[\x21\x23-\x7e\x80-\xff]*")[ \t]*(?:,|$)')
+_EMPTY_ELEMENT = re.compile(r"[ \t]*,")
+
+
+def parse_entity_tags(value: str) -> list[tuple[bool, str]] | None:
+    """The ``(weak, opaque-tag)`` pairs of an ``If-Match`` list, or ``None`` if it is malformed.
+    Empty list elements (``"a", , "b"``) are allowed, as RFC 9110 §5.6.1 asks."""
+    tags: list[tuple[bool, str]] = []
+    position = 0
+    while position < len(value):
+        empty = _EMPTY_ELEMENT.match(value, position)
+        if empty:
+            position = empty.end()
+            continue
+        if not value[position:].strip(" \t"):
+            break
+        found = _ENTITY_TAG.match(value, position)
+        if found is None or found.end() == position:
+            return None
+        tags.append((found.group(1) is not None, found.group(2)))
+        position = found.end()
+    return tags
+
+
+def if_match_allows(header: str, current: str) -> bool:
+    """RFC 9110 §13.1.1: ``*`` matches any current representation; otherwise one of the listed
+    tags must match ``current`` by *strong* comparison (§8.8.3.2) — a weak tag ``W/"…"``
+    never matches, even with the same opaque tag, because a weak tag only promises an
+    equivalent representation, and a write based on it could overwrite a change. A malformed
+    or empty list matches nothing."""
+    if header.strip(" \t") == "*":
+        return True
+    tags = parse_entity_tags(header)
+    return bool(tags) and any(not weak and tag == current for weak, tag in tags)
+
+
 def check_if_match(request: HttpRequest, record: Any) -> None:
-    """With ``If-Match``, a write on a version someone else has changed since is refused (412)."""
+    """With ``If-Match``, a write on a version someone else has changed since is refused (412).
+    Every state-changing API route of a resource that answers with an ``ETag`` calls this
+    before it changes anything; without the header the write is unconditional."""
     wanted = request.headers.get("If-Match")
-    if (
-        wanted
-        and wanted.strip() != "*"
-        and etag(record) not in [tag.strip().removeprefix("W/") for tag in wanted.split(",")]
-    ):
+    if wanted is not None and not if_match_allows(wanted, etag(record)):
         raise HttpError(
             412, f"The {record._meta.model_name} was changed by someone else; fetch it again."
         )

@@ -577,9 +577,11 @@ class MergeOut(Schema):
     "/parties/{party_id}/merge",
     response={201: MergeOut, **PROBLEM_RESPONSES},
     summary="Merge another party into this one (fields in take_from_other take its value)",
+    description="`If-Match` takes the surviving party's ETag; the answer carries its new one.",
 )
-def party_merge(request: HttpRequest, party_id: ObjectId, payload: MergeIn):
+def party_merge(request: HttpRequest, party_id: ObjectId, payload: MergeIn, response: HttpResponse):
     survivor = queries.party_get_for_user(user=request.auth, pk=party_id, write=True)
+    check_if_match(request, survivor)
     merged = queries.party_get_for_user(user=request.auth, pk=payload.other_id, write=True)
     merge = services.party_merge(
         actor=request.auth,
@@ -587,6 +589,8 @@ def party_merge(request: HttpRequest, party_id: ObjectId, payload: MergeIn):
         merged=merged,
         take_from_merged=payload.take_from_other,
     )
+    survivor.refresh_from_db(fields=["updated_at"])
+    response["ETag"] = etag(survivor)
     return Status(201, merge)
 
 
@@ -602,10 +606,16 @@ class MergeUndoOut(MergeOut):
     response={200: MergeUndoOut, **PROBLEM_RESPONSES},
     summary="Undo a merge: the merged party and everything that moved come back "
     "(edits made since the merge are kept and named)",
+    description="`If-Match` takes the surviving party's ETag; the answer carries its new one.",
 )
-def party_merge_undo(request: HttpRequest, merge_id: ObjectId):
+def party_merge_undo(request: HttpRequest, merge_id: ObjectId, response: HttpResponse):
     merge = queries.party_merge_get_for_user(user=request.auth, pk=merge_id)
+    # The undo changes the survivor (fields back, records away): its version is the
+    # precondition, as for every other change of the party.
+    check_if_match(request, merge.survivor)
     undone = services.party_merge_undo(actor=request.auth, merge=merge)
+    merge.survivor.refresh_from_db(fields=["updated_at"])
+    response["ETag"] = etag(merge.survivor)
     merge.refresh_from_db()
     merge.kept_fields = list(undone.kept_fields)  # type: ignore[attr-defined]
     merge.kept_rows = undone.kept_rows  # type: ignore[attr-defined]

@@ -1,0 +1,743 @@
+"""A small world of records that all belong to alice (team North), and how to fill every route
+of Kreis from it: URL patterns walked from Django's resolver, API operations read from the
+OpenAPI schema. Used by the generated access and If-Match tests.
+
+When a new route has a parameter this module cannot fill, the tests fail with a message that
+names the route and the parameter; add the record to ``build_world`` and the parameter to
+``PARAMS`` (API operations and web routes by name) or ``PK_BY_SEGMENT`` (web ``<int:pk>``
+routes, by the path segment in front of the parameter).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+from dataclasses import dataclass, field
+from decimal import Decimal
+from html.parser import HTMLParser
+from typing import Any
+
+import pytest
+from django.apps import apps
+from django.test import Client
+from django.urls import URLPattern, URLResolver, get_resolver
+from django.urls.resolvers import RegexPattern, RoutePattern
+from django.utils import timezone
+
+# Every record alice owns carries this word in its name, subject or note, so a response that
+# contains it shows one of her records.
+MARKER = "Wexford"
+
+
+@dataclass
+class World:
+    """Alice's records (and the global configuration they hang on)."""
+
+    users: dict[str, Any]
+    objects: dict[str, Any] = field(default_factory=dict)
+
+    def __getitem__(self, name: str) -> Any:
+        return self.objects[name]
+
+    def snapshot(self) -> dict[str, Any]:
+        """Every column of every world row, read back from the database ("byte for byte": the
+        values as the database returns them, updated_at included)."""
+        rows: dict[str, Any] = {}
+        for name, obj in self.objects.items():
+            if not hasattr(obj, "_meta"):
+                continue
+            columns = [f.attname for f in obj._meta.concrete_fields]
+            rows[name] = obj._meta.model._base_manager.filter(pk=obj.pk).values(*columns).first()
+        return rows
+
+
+COUNTED = [
+    "parties.Party",
+    "parties.Employment",
+    "parties.Relationship",
+    "parties.PartyMerge",
+    "leads.Lead",
+    "sales.Deal",
+    "sales.Pipeline",
+    "sales.Stage",
+    "sales.LostReason",
+    "activities.Activity",
+    "commerce.Product",
+    "commerce.Transaction",
+    "core.Team",
+    "core.Membership",
+    "core.User",
+    "core.CustomField",
+    "analytics.CostEntry",
+    "analytics.CostRule",
+    "analytics.ScoringModel",
+    "analytics.UtilityOption",
+]
+
+
+def row_counts() -> dict[str, int]:
+    """How many rows the business tables hold (a refused create adds none)."""
+    return {label: apps.get_model(label)._default_manager.count() for label in COUNTED}
+
+
+def _api(client: Client, method: str, path: str, body: dict | None = None) -> dict:
+    response = getattr(client, method)(
+        f"/api/v1/{path}", json.dumps(body or {}), content_type="application/json"
+    )
+    assert response.status_code < 300, (path, response.status_code, response.content[:400])
+    return response.json()
+
+
+def build_world(*, alice, bob, mia, charlie, dana, rory, north, south) -> World:
+    """Alice's organisation, person, lead, deal, activities, transaction, saved view, API key,
+    notification and a merge; the product, pipeline, custom field, cost rule and scoring
+    model they use (configuration everyone shares). Built through the services and the API,
+    as users make them."""
+    from kreis.activities.services import activity_create
+    from kreis.core import services as core
+    from kreis.leads.services import lead_create, lead_set_status
+    from kreis.parties.services import (
+        employment_set,
+        party_create,
+        party_merge,
+        relationship_add,
+    )
+    from kreis.sales.models import LostReason
+    from kreis.sales.services import deal_create, ensure_default_pipeline
+
+    users = {
+        "alice": alice,
+        "bob": bob,
+        "mia": mia,
+        "charlie": charlie,
+        "dana": dana,
+        "rory": rory,
+    }
+    w = World(users=users)
+    o = w.objects
+    o["team"] = north
+    o["user"] = alice
+    org = party_create(actor=alice, kind="organization", name=f"{MARKER} Pumpen GmbH")
+    o["organization"] = org
+    person = party_create(
+        actor=alice,
+        kind="person",
+        first_name="Wanda",
+        last_name=MARKER,
+        emails=[{"value": "wanda@wexford.example"}],
+    )
+    o["person"] = person
+    o["employment"] = employment_set(
+        actor=alice, person=person, organization=org, position="Einkauf"
+    )
+    partner = party_create(actor=alice, kind="organization", name=f"{MARKER} Partner AG")
+    o["partner"] = partner
+    o["relationship"] = relationship_add(actor=alice, source=org, target=partner, type="partner_of")
+    # A merge alice made (her two duplicates): survivor and merged stay hers.
+    survivor = party_create(actor=alice, kind="organization", name=f"{MARKER} Werke")
+    duplicate = party_create(actor=alice, kind="organization", name=f"{MARKER} Werke KG")
+    o["merge"] = party_merge(actor=alice, survivor=survivor, merged=duplicate)
+    o["survivor"] = survivor
+    # A second duplicate of the organisation, to be merged in by the routes.
+    o["other_party"] = party_create(
+        actor=alice, kind="organization", name=f"{MARKER} Pumpen GmbH (alt)"
+    )
+
+    lead = lead_create(actor=alice, last_name=MARKER, company=f"{MARKER} Leads")
+    o["lead"] = lead_set_status(actor=alice, lead=lead, status="contacted")
+
+    pipeline = ensure_default_pipeline()
+    o["pipeline"] = pipeline
+    stages = list(pipeline.stages.order_by("position"))
+    o["stage"] = stages[0]
+    o["next_stage"] = stages[1]
+    o["lost_reason"] = LostReason.objects.filter(is_active=True).first()
+    o["deal"] = deal_create(
+        actor=alice, name=f"{MARKER} Pumpenauftrag", organization=org, contact=person, amount=5000
+    )
+
+    o["task"] = activity_create(
+        actor=alice,
+        kind="task",
+        party=org,
+        subject=f"Call {MARKER}",
+        occurred_at=timezone.now() + dt.timedelta(days=1),
+    )
+    o["done_task"] = activity_create(
+        actor=alice,
+        kind="task",
+        party=org,
+        subject=f"Send {MARKER} the offer",
+        occurred_at=timezone.now() - dt.timedelta(days=1),
+        done=True,
+    )
+    o["note"] = activity_create(
+        actor=alice, kind="note", party=org, subject=f"{MARKER} visit", body="Besuch"
+    )
+
+    client = Client()
+    client.force_login(dana)
+    product = _api(
+        client,
+        "post",
+        "products",
+        {"sku": "WX-1", "name": "Kreiselpumpe", "list_price": "120.00", "unit_cost": "70.00"},
+    )
+    from kreis.commerce.models import Product, Transaction
+
+    o["product"] = Product.objects.get(pk=product["id"])
+    from kreis.commerce.services import transaction_create
+
+    o["transaction"] = transaction_create(
+        actor=alice,
+        party=org,
+        kind="order",
+        date=timezone.localdate() - dt.timedelta(days=30),
+        lines=[{"product": o["product"], "quantity": Decimal(2)}],
+        note=f"{MARKER} order",
+    )
+    assert isinstance(o["transaction"], Transaction)
+
+    o["saved_view"] = core.saved_view_save(
+        user=alice, list_name="parties", name=f"{MARKER} view", query="q=x"
+    )
+    o["api_key"], _ = core.apikey_create(
+        actor=None, user=alice, name=f"{MARKER} key", scope="read_write"
+    )
+    o["notification"] = core.notification_create(user=alice, title=f"{MARKER} reminder")
+    o["custom_field"] = core.custom_field_create(
+        actor=None, entity="party", key="region", label="Region", type="text"
+    )
+
+    # Analytics configuration and alice's cost entry, made through the API (dana may).
+    from django.apps import apps as registry
+
+    cost_entry = _api(
+        client,
+        "post",
+        "analytics/cost-entries",
+        {
+            "party_id": org.pk,
+            "date": str(timezone.localdate()),
+            "category": "visit",
+            "amount": "40",
+            "note": f"{MARKER} visit costs",
+        },
+    )
+    o["cost_entry"] = registry.get_model("analytics.CostEntry").objects.get(pk=cost_entry["id"])
+    rule = _api(
+        client,
+        "post",
+        "analytics/cost-rules",
+        {"name": "Versand", "category": "shipping", "basis": "per_order", "amount": "5"},
+    )
+    o["cost_rule"] = registry.get_model("analytics.CostRule").objects.get(pk=rule["id"])
+    model = _api(
+        client,
+        "post",
+        "analytics/scoring-models",
+        {
+            "name": "Lieferanten",
+            "target": "option",
+            "criteria": [{"label": "Preis", "thresholds": [[0, 0], [100, 10]]}],
+        },
+    )
+    o["scoring_model"] = registry.get_model("analytics.ScoringModel").objects.get(pk=model["id"])
+    option = _api(
+        client,
+        "post",
+        f"analytics/scoring-models/{model['id']}/options",
+        {"name": "Angebot A"},
+    )
+    o["option"] = registry.get_model("analytics.UtilityOption").objects.get(pk=option["id"])
+    run = registry.get_model("analytics.AnalyticsRun").objects.create(
+        status="succeeded", as_of=timezone.localdate(), step="", error=""
+    )
+    o["run"] = run
+    # Records of every kind are fresh from the database (updated_at as stored).
+    for obj in o.values():
+        if hasattr(obj, "refresh_from_db"):
+            obj.refresh_from_db()
+    return w
+
+
+# --- Filling parameters --------------------------------------------------------------------
+
+# API path parameters and web route parameters with a telling name → world record.
+PARAMS: dict[str, str] = {
+    "party_id": "organization",
+    "party_pk": "organization",
+    "deal_id": "deal",
+    "lead_id": "lead",
+    "activity_id": "task",
+    "product_id": "product",
+    "transaction_id": "transaction",
+    "employment_id": "employment",
+    "employment_pk": "employment",
+    "relationship_id": "relationship",
+    "relationship_pk": "relationship",
+    "merge_id": "merge",
+    "pipeline_id": "pipeline",
+    "stage_id": "stage",
+    "reason_id": "lost_reason",
+    "team_id": "team",
+    "user_id": "user",
+    "user_pk": "user",
+    "key_id": "api_key",
+    "notification_id": "notification",
+    "field_id": "custom_field",
+    "run_id": "run",
+    "entry_id": "cost_entry",
+    "rule_id": "cost_rule",
+    "model_id": "scoring_model",
+    "option_id": "option",
+}
+
+# Web routes name their object ``pk``: the path segment in front of it says which.
+PK_BY_SEGMENT: dict[str, str] = {
+    "parties": "organization",
+    "merges": "merge",
+    "leads": "lead",
+    "deals": "deal",
+    "pipelines": "pipeline",
+    "stages": "stage",
+    "lost-reasons": "lost_reason",
+    "activities": "task",
+    "products": "product",
+    "transactions": "transaction",
+    "runs": "run",
+    "party": "organization",
+    "costs": "cost_entry",
+    "rules": "cost_rule",
+    "scoring": "scoring_model",
+    "notifications": "notification",
+    "api-keys": "api_key",
+    "users": "user",
+    "custom-fields": "custom_field",
+    "views": "saved_view",
+    "teams": "team",
+}
+
+# Routes whose object must be in a particular state (a done activity to reopen, a person's
+# page …): route name or API operation id → {parameter: world record}.
+STATE: dict[str, dict[str, str]] = {
+    "activities:reopen": {"pk": "done_task"},
+    "activity_reopen": {"activity_id": "done_task"},
+    "person_detail": {"party_id": "person"},
+    "person_update": {"party_id": "person"},
+    "person_delete": {"party_id": "person"},
+}
+
+# Other non-id parameters of web routes.
+STRINGS: dict[tuple[str, str], str] = {
+    ("parties:create", "kind"): "organization",
+    ("activities:create", "kind"): "task",
+    ("analytics:chart", "name"): "revenue",
+}
+
+
+class UnfillableRoute(AssertionError):
+    pass
+
+
+def _record_for(world: World, route: str, name: str, before: str) -> Any:
+    state = STATE.get(route, {})
+    if name in state:
+        return world[state[name]]
+    if name in PARAMS:
+        return world[PARAMS[name]]
+    if name == "pk":
+        segment = before.rstrip("/").rsplit("/", 1)[-1]
+        if segment in PK_BY_SEGMENT:
+            return world[PK_BY_SEGMENT[segment]]
+    raise UnfillableRoute(
+        f"Route {route!r} has the parameter {name!r} (after {before!r}) that the access test "
+        "cannot fill. Add a record of that kind to build_world() in tests/core/route_world.py "
+        "and map the parameter in PARAMS (or PK_BY_SEGMENT for a web route's pk)."
+    )
+
+
+# --- Web routes ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class WebRoute:
+    pattern: str  # the full route, e.g. "parties/<int:pk>/edit/"
+    name: str  # "namespace:name", or the pattern if unnamed
+    callback: Any
+    model: Any = None  # the admin's model for django-admin routes
+
+    def __str__(self) -> str:
+        return self.name
+
+
+def _admin_model(callback: Any) -> Any:
+    target = callback
+    while target is not None:
+        owner = getattr(target, "__self__", None)
+        if owner is not None and hasattr(owner, "model"):
+            return owner.model
+        target = getattr(target, "__wrapped__", None)
+    return getattr(getattr(callback, "model_admin", None), "model", None)
+
+
+def web_routes() -> list[WebRoute]:
+    """Every URL pattern of the project, walked from the root resolver (the API's patterns
+    are left to the OpenAPI operations, which know their methods)."""
+    found: list[WebRoute] = []
+
+    def walk(patterns, prefix: str, namespace: str | None) -> None:
+        for entry in patterns:
+            if isinstance(entry, URLResolver):
+                ns = entry.namespace or namespace
+                walk(entry.url_patterns, prefix + _pattern_text(entry.pattern), ns)
+            elif isinstance(entry, URLPattern):
+                full = prefix + _pattern_text(entry.pattern)
+                if full.startswith("api/v1/"):
+                    continue
+                label = f"{namespace}:{entry.name}" if namespace and entry.name else full
+                model = _admin_model(entry.callback) if namespace == "admin" else None
+                found.append(WebRoute(full, label, entry.callback, model))
+
+    walk(get_resolver().url_patterns, "", None)
+    return found
+
+
+def _pattern_text(pattern: Any) -> str:
+    if isinstance(pattern, RegexPattern):
+        return pattern._regex
+    assert isinstance(pattern, RoutePattern), pattern
+    return str(pattern)
+
+
+_CONVERTER = re.compile(r"<(?:(?P<conv>[^>:]+):)?(?P<name>[^>]+)>")
+_REGEX_GROUP = re.compile(r"\((?:\?P<(?P<name>\w+)>)?[^()]*(?:\([^()]*\)[^()]*)*\)")
+
+
+def web_url(route: WebRoute, world: World) -> str:
+    """The concrete path of a route, its parameters filled from the world."""
+    text = route.pattern
+    if "^" in text or "(?P" in text or "$" in text:
+        return "/" + _fill_regex(route, world)
+    out = ""
+    position = 0
+    for match in _CONVERTER.finditer(text):
+        out += text[position : match.start()]
+        out += str(_web_value(route, world, match["name"], match["conv"] or "str", out))
+        position = match.end()
+    return "/" + out + text[position:]
+
+
+def _web_value(route: WebRoute, world: World, name: str, converter: str, before: str) -> Any:
+    if (route.name, name) in STRINGS:
+        return STRINGS[route.name, name]
+    if route.model is not None and name == "object_id":
+        return _admin_object(route, world).pk
+    if route.model is not None and name == "url":
+        return "no-such-page/"
+    return _record_for(world, route.name, name, before).pk
+
+
+def _admin_object(route: WebRoute, world: World) -> Any:
+    for obj in world.objects.values():
+        if type(obj) is route.model or (
+            hasattr(obj, "_meta") and obj._meta.concrete_model is route.model
+        ):
+            return obj
+    found = route.model._default_manager.order_by("pk").first()
+    if found is None:
+        raise UnfillableRoute(
+            f"Admin route {route.name!r} needs a {route.model._meta.label} row: add one to "
+            "build_world() in tests/core/route_world.py."
+        )
+    return found
+
+
+def _fill_regex(route: WebRoute, world: World) -> str:
+    text = route.pattern.replace("^", "").replace("$", "")
+    values = _REGEX_VALUES.get(route.name.split(":")[-1])
+    unnamed: list[Any] = []
+    if values is None and route.name.endswith("_simple_history") and route.model is not None:
+        obj = _admin_object(route, world)
+        history = obj.history.order_by("history_id").first()
+        unnamed = [obj.pk, history.history_id]
+    index = 0
+
+    def replace(match: re.Match) -> str:
+        nonlocal index
+        name = match["name"]
+        if name is not None:
+            if values is not None and name in values:
+                return str(values[name])
+            if name == "app_label":
+                return match.group(0).split(">", 1)[1].split("|")[0].strip("()")
+            raise UnfillableRoute(
+                f"Regex route {route.name!r} has the group {name!r}: add it to _REGEX_VALUES "
+                "in tests/core/route_world.py."
+            )
+        if index >= len(unnamed):
+            raise UnfillableRoute(
+                f"Regex route {route.name!r} has unnamed groups: add it to _REGEX_VALUES "
+                "in tests/core/route_world.py."
+            )
+        index += 1
+        return str(unnamed[index - 1])
+
+    return _REGEX_GROUP.sub(replace, text).replace("\\", "")
+
+
+_REGEX_VALUES: dict[str, dict[str, str]] = {
+    "account_confirm_email": {"key": "no-such-key"},
+    "account_reset_password_from_key": {"uidb36": "0", "key": "no-such-key"},
+}
+
+
+class _FormParser(HTMLParser):
+    """The fields of the first POST form of a page that is not the search or language form."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.forms: list[dict[str, list[str]]] = []
+        self._current: dict[str, list[str]] | None = None
+        self._select: str | None = None
+        self._select_first: str | None = None
+        self._select_chosen = False
+        self._textarea: str | None = None
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = {k: v or "" for k, v in attrs}
+        if tag == "form" and a.get("method", "get").lower() == "post":
+            self._current = {}
+            self.forms.append(self._current)
+            self._current["__action__"] = [a.get("action", "")]
+        if self._current is None:
+            return
+        name = a.get("name")
+        if tag == "input" and name and name != "csrfmiddlewaretoken":
+            kind = a.get("type", "text").lower()
+            if kind in ("checkbox", "radio") and "checked" not in a:
+                return
+            if kind in ("submit", "button", "file", "image"):
+                return
+            default = "on" if kind in ("checkbox", "radio") else ""
+            self._current.setdefault(name, []).append(a.get("value", default))
+        elif tag == "select" and name:
+            self._select, self._select_first, self._select_chosen = name, None, False
+        elif tag == "option" and self._select:
+            value = a.get("value", "")
+            if self._select_first is None and value:
+                self._select_first = value
+            if "selected" in a:
+                self._current.setdefault(self._select, []).append(value)
+                self._select_chosen = True
+        elif tag == "textarea" and name:
+            self._textarea = name
+            self._current.setdefault(name, []).append("")
+
+    def handle_data(self, data: str) -> None:
+        if self._current is not None and self._textarea:
+            # A browser drops the newline right after <textarea>.
+            text = self._current[self._textarea][-1] + data
+            self._current[self._textarea][-1] = text.removeprefix("\n")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "select" and self._select and self._current is not None:
+            if not self._select_chosen and self._select_first is not None:
+                self._current.setdefault(self._select, []).append(self._select_first)
+            self._select = None
+        elif tag == "textarea":
+            self._textarea = None
+        elif tag == "form":
+            self._current = None
+
+
+def form_on_page(html: str, url: str) -> dict[str, list[str]] | None:
+    """The data of the page's own POST form (posting to the page itself), as a browser would
+    send it unchanged."""
+    parser = _FormParser()
+    parser.feed(html)
+    for form in parser.forms:
+        action = form.pop("__action__")[0]
+        if action in ("", url, "."):
+            return form
+    return None
+
+
+# --- API operations -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Operation:
+    method: str
+    path: str  # as in the schema, /api/v1/deals/{deal_id}
+    operation_id: str
+    parameters: tuple[tuple[str, str], ...]  # (name, in)
+    body_schema: Any
+
+    def __str__(self) -> str:
+        return f"{self.method.upper()} {self.path}"
+
+
+def api_schema() -> dict:
+    from kreis.api import api
+
+    return api.get_openapi_schema(path_prefix="/api/v1")
+
+
+def operations() -> list[Operation]:
+    """Every operation of the REST API, from its OpenAPI schema."""
+    schema = api_schema()
+    found = []
+    for path, methods in schema["paths"].items():
+        for method, op in methods.items():
+            params = tuple((p["name"], p["in"]) for p in op.get("parameters", []))
+            body = (
+                op.get("requestBody", {})
+                .get("content", {})
+                .get("application/json", {})
+                .get("schema")
+            )
+            found.append(Operation(method, path, op["operationId"], params, body))
+    return found
+
+
+def api_url(op: Operation, world: World, overrides: dict[str, Any] | None = None) -> str:
+    overrides = overrides or {}
+    path = op.path
+    for name, where in op.parameters:
+        if where != "path":
+            continue
+        value = overrides.get(name)
+        if value is None:
+            value = _record_for(world, op.operation_id, name, path.split("{" + name)[0]).pk
+        path = path.replace("{" + name + "}", str(value))
+    return path
+
+
+# Body fields that name other records (the world fills them) or need a value the minimal
+# generator cannot guess.
+BODY_IDS: dict[str, str] = {
+    "party_id": "organization",
+    "person_id": "person",
+    "organization_id": "organization",
+    "other_id": "other_party",
+    "source_id": "partner",
+    "target_id": "organization",
+    "stage_id": "next_stage",
+    "pipeline_id": "pipeline",
+    "lost_reason_id": "lost_reason",
+    "product_id": "product",
+    "owner_id": "user",
+    "team_id": "team",
+    "deal_id": "deal",
+    "lead_id": "lead",
+}
+BODY_VALUES: dict[str, dict[str, Any]] = {
+    "lead_set_status": {"status": "qualified"},
+}
+
+
+def _resolve(schema: dict, node: dict) -> dict:
+    while "$ref" in node:
+        node = schema["components"]["schemas"][node["$ref"].rsplit("/", 1)[-1]]
+    return node
+
+
+def api_body(op: Operation, world: World) -> dict | None:
+    """A small valid request body: the required fields, filled from the world; a PATCH also
+    changes its first free-text field so that it really writes."""
+    if op.body_schema is None:
+        return None
+    schema = api_schema()
+    node = _resolve(schema, op.body_schema)
+    body = _value(schema, node, "", world, op)
+    if op.method == "patch" and isinstance(body, dict):
+        for name, prop in node.get("properties", {}).items():
+            prop = _resolve(schema, prop)
+            if prop.get("type") == "string" and "enum" not in prop and "format" not in prop:
+                if not name.endswith(("_id", "currency", "email", "phone", "url", "website")):
+                    body[name] = f"Changed by {op.operation_id}"
+                    break
+    body.update(BODY_VALUES.get(op.operation_id, {}))
+    return body
+
+
+def _value(schema: dict, node: dict, name: str, world: World, op: Operation) -> Any:
+    node = _resolve(schema, node)
+    if name in BODY_IDS:
+        return world[BODY_IDS[name]].pk
+    if "anyOf" in node:
+        return _value(schema, node["anyOf"][0], name, world, op)
+    if "enum" in node:
+        return node["enum"][0]
+    if "const" in node:
+        return node["const"]
+    kind = node.get("type")
+    if kind == "object" or "properties" in node:
+        return {
+            key: _value(schema, node["properties"][key], key, world, op)
+            for key in node.get("required", [])
+        }
+    if kind == "array":
+        count = node.get("minItems", 0)
+        if "items" in node:
+            return [_value(schema, node["items"], name, world, op) for _ in range(count)]
+        return [
+            _value(schema, item, name, world, op) for item in node.get("prefixItems", [])[:count]
+        ]
+    if kind == "integer":
+        if name.endswith("_id") or name.endswith("_ids"):
+            raise UnfillableRoute(
+                f"{op} needs the body field {name!r}: map it in BODY_IDS in "
+                "tests/core/route_world.py."
+            )
+        return max(node.get("minimum", 1), 1)
+    if kind == "number":
+        return max(node.get("minimum", 1), 1)
+    if kind == "boolean":
+        return True
+    if kind == "string":
+        if node.get("format") == "date":
+            return str(timezone.localdate())
+        if node.get("format") == "date-time":
+            return timezone.now().isoformat()
+        return "Test"
+    raise UnfillableRoute(f"{op}: cannot make a value for {name!r} ({node})")
+
+
+# --- The shared world -----------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module", name="world")
+def world_fixture(django_db_setup, django_db_blocker):
+    """One world per test module (building it takes a few hundred queries; the generated tests
+    run hundreds of requests against it). Each test still runs in its own savepoint
+    (pytest-django's ``db``), so what one test changes is gone for the next; the world itself
+    is rolled back after the module."""
+    from django.db import transaction
+
+    from kreis.core.models import Role
+    from tests.factories import MembershipFactory, TeamFactory, UserFactory
+
+    with django_db_blocker.unblock(), transaction.atomic():
+        north = TeamFactory(name="North")
+        south = TeamFactory(name="South")
+
+        def member(username, team, role=Role.SALES_REP, manager=False):
+            user = UserFactory(username=username, role=role)
+            MembershipFactory(team=team, user=user, is_manager=manager)
+            return user
+
+        built = build_world(
+            alice=member("alice", north),
+            bob=member("bob", north),
+            mia=member("mia", north, Role.SALES_MANAGER, manager=True),
+            charlie=member("charlie", south),
+            dana=UserFactory(username="dana", role=Role.ADMIN, is_staff=True, is_superuser=True),
+            rory=member("rory", north, Role.READ_ONLY),
+            north=north,
+            south=south,
+        )
+        yield built
+        transaction.set_rollback(True)
