@@ -29,12 +29,28 @@ def day_number(day: dt.date) -> int:
 
 
 def _purchases(t: Tables, *, end_day: int, value: str) -> ibis.Table:
-    """One row per customer and purchase day (several transactions of a day are one purchase);
-    returns are not purchases."""
+    """One row per customer and purchase day (several transactions of a day are one purchase)
+    with the day's value, returns netted in.
+
+    A return is no purchase. Its (negative) value counts against the customer's latest purchase
+    day on or before it, or the first purchase day when it comes before any purchase, so the
+    purchase values add up to the margin to date, returns included, as the historical value
+    does (DOMAIN.md §7.5).
+    """
     sales = t["fact_sales"]
-    sales = sales.filter(sales.kind != "return", sales.day <= end_day)
+    sales = sales.filter(sales.day <= end_day)
     amount = sales.net_revenue if value == "revenue" else sales.net_revenue - sales.cost
-    return sales.group_by(["party_id", "day"]).aggregate(value=amount.sum())
+    days = sales.group_by(["party_id", "day"]).aggregate(
+        bought=(sales.kind != "return").any(), value=amount.sum()
+    )
+    purchase_day = ibis.cases((days.bought, days.day), else_=ibis.null("int32"))
+    so_far = ibis.window(group_by=days.party_id, order_by=days.day, rows=(None, 0))
+    customer = ibis.window(group_by=days.party_id)
+    days = days.mutate(
+        target=ibis.coalesce(purchase_day.max().over(so_far), purchase_day.min().over(customer))
+    )
+    days = days.filter(days.target.notnull())
+    return days.group_by(["party_id", days.target.name("day")]).aggregate(value=days.value.sum())
 
 
 def clv_summary(
@@ -42,7 +58,9 @@ def clv_summary(
 ) -> ibis.Table:
     """The BG/NBD / Gamma-Gamma input per customer: x (repeat purchases), t_x (time of the last
     purchase after the first), T (age at the end of calibration), zbar (mean value of the
-    repeat purchases, 0 without), in ``unit``; plus first/last purchase day and the total."""
+    repeat purchases, 0 without), in ``unit``; plus first/last purchase day, the first
+    purchase's value and the total. Returns are netted into the purchases (``_purchases``), so
+    zbar may be zero or negative for a customer whose repeat purchases made a loss."""
     end = day_number(calibration_end)
     scale = UNIT_DAYS[unit]
     days = _purchases(t, end_day=end, value=value)
@@ -59,6 +77,7 @@ def clv_summary(
         "first_day",
         "last_day",
         "total",
+        "first_value",
         x=x,
         t_x=(per.last_day - per.first_day).cast("float64") / _float(scale),
         T=(end - per.first_day).cast("float64") / _float(scale),
@@ -160,12 +179,26 @@ def rfm_segment_of(r: int, f: int) -> str:
     return "need_attention"
 
 
+def _quintile_score(value: ibis.Value) -> ibis.IntegerValue:
+    """Quintile score 1–5 with the breakpoints on the values (DOMAIN.md §7.6):
+    1 + ⌊5 · (customers with a lower value) ÷ customers⌋.
+
+    This equals counting the 20/40/60/80 % quantiles of the values that lie below the
+    customer's value, so customers with equal values always share a score, and a value shared
+    by more than a fifth of the customers leaves the scores above it empty. ``rank()`` is the
+    0-based position of the first of the equal values, i.e. how many values are lower.
+    """
+    lower = ibis.rank().over(ibis.window(order_by=value)).cast("float64")
+    customers = value.count().over(ibis.window()).cast("float64")
+    return (lower * _float(5.0) / customers).floor().cast("int64") + 1
+
+
 def rfm(t: Tables, *, as_of: dt.date) -> ibis.Table:
     """Recency, frequency and monetary quintile scores 1–5 (5 = best) and the named segment.
 
-    Recency is days since the last purchase, frequency the number of purchase days, monetary the
-    net revenue to date. Quintiles are NTILE(5) over the customers with purchases, ties ordered
-    by party id so every backend gives the same scores.
+    Recency is days since the last purchase (the later the better), frequency the number of
+    purchase days, monetary the net revenue to date (returns deducted). Scores by
+    ``_quintile_score`` over the customers with purchases: ties are never split.
     """
     today = day_number(as_of)
     sales = t["fact_sales"]
@@ -179,9 +212,9 @@ def rfm(t: Tables, *, as_of: dt.date) -> ibis.Table:
     per = per.filter(per.last_day.notnull())
     scored = per.mutate(
         recency_days=today - per.last_day,
-        r=ibis.ntile(5).over(ibis.window(order_by=[per.last_day, per.party_id])) + 1,
-        f=ibis.ntile(5).over(ibis.window(order_by=[per.frequency, per.party_id])) + 1,
-        m=ibis.ntile(5).over(ibis.window(order_by=[per.monetary, per.party_id])) + 1,
+        r=_quintile_score(per.last_day),
+        f=_quintile_score(per.frequency),
+        m=_quintile_score(per.monetary),
     )
     branches = []
     for name, rs, fs in RFM_SEGMENTS:

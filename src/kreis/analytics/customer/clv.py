@@ -114,7 +114,9 @@ def _hessian(objective, log_params: FloatArray, args: tuple) -> FloatArray:
     return (hessian + hessian.T) / 2
 
 
-def _minimise(objective, start: FloatArray, args: tuple) -> tuple[FloatArray, float, bool, str]:
+def _minimise(
+    objective, start: FloatArray, args: tuple, names: tuple[str, ...]
+) -> tuple[FloatArray, float, bool, str]:
     """Minimise the negative mean log-likelihood: L-BFGS-B, then Newton steps.
 
     L-BFGS-B stalls at relative changes of the objective near machine precision, which on the
@@ -149,9 +151,15 @@ def _minimise(objective, start: FloatArray, args: tuple) -> tuple[FloatArray, fl
                 log_params, value, gradient = candidate, candidate_value, candidate_gradient
             if converged or not improved:
                 break
-    if np.any(np.abs(log_params) >= _LOG_BOUND - 1e-6):
+    on_bound = np.abs(log_params) >= _LOG_BOUND - 1e-6
+    if np.any(on_bound):
         converged = False
-        message = f"a parameter ran to its bound (|log| = {_LOG_BOUND}); {message}"
+        ended = ", ".join(
+            f"{name} = {value:.3g}"
+            for name, value, bound in zip(names, np.exp(log_params), on_bound, strict=True)
+            if bound
+        )
+        message = f"a parameter ran to its bound ({ended}; |log| = {_LOG_BOUND}); {message}"
     return np.exp(log_params), float(value), converged, message
 
 
@@ -369,7 +377,9 @@ def fit_bgnbd(
     # optimiser indifferent to the time unit.
     mean_rate = _dot(counts, ux) / max(_dot(counts, uT), 1e-12)
     start = np.log(np.array([1.0, 1.0 / max(mean_rate, 1e-9), 1.0, 1.0]))
-    (r, alpha, a, b), value, converged, message = _minimise(_bgnbd_objective, start, (data,))
+    (r, alpha, a, b), value, converged, message = _minimise(
+        _bgnbd_objective, start, (data,), ("r", "alpha", "a", "b")
+    )
     return BgNbdFit(
         r=float(r),
         alpha=float(alpha),
@@ -539,7 +549,9 @@ def fit_gamma_gamma(
     data = _GammaGammaData.build(ux, uzbar, counts)
     # q = 2, p = 1 and γ = mean(zbar) match the population mean pγ/(q−1) to the data.
     start = np.log(np.array([1.0, 2.0, _dot(counts, uzbar) / data.total_weight]))
-    (p, q, gamma), value, converged, message = _minimise(_gamma_gamma_objective, start, (data,))
+    (p, q, gamma), value, converged, message = _minimise(
+        _gamma_gamma_objective, start, (data,), ("p", "q", "gamma")
+    )
     return GammaGammaFit(
         p=float(p),
         q=float(q),
@@ -590,18 +602,53 @@ def customer_lifetime_value(
     with E[Y] from BG/NBD and E[M] from Gamma-Gamma; ppm = model time units per month
     (`DAYS_PER_MONTH`, `WEEKS_PER_MONTH`).
     """
-    if isinstance(months, bool) or not isinstance(months, int | np.integer) or months < 1:
-        raise ValueError("months must be a whole number of at least 1")
-    if not np.isfinite(discount_rate_monthly) or discount_rate_monthly <= -1:
-        raise ValueError("discount_rate_monthly must be greater than -1")
-    if not np.isfinite(periods_per_month) or periods_per_month <= 0:
-        raise ValueError("periods_per_month must be positive")
+    _check_months(months)
     x_, t_x_, T_ = _history(x, t_x, T)  # noqa: N806
     try:
         zbar_ = np.broadcast_to(_non_negative("zbar", zbar), x_.shape)
     except ValueError as error:
         raise ValueError(f"zbar does not match the shape of x, t_x and T: {error}") from None
     average_value = gamma_gamma.expected_average_value(x_, zbar_)
+    (purchases,) = discounted_purchases(
+        bgnbd,
+        x_,
+        t_x_,
+        T_,
+        months=(months,),
+        discount_rate_monthly=discount_rate_monthly,
+        periods_per_month=periods_per_month,
+    )
+    return purchases * average_value
+
+
+def _check_months(months: object) -> int:
+    if isinstance(months, bool) or not isinstance(months, int | np.integer) or months < 1:
+        raise ValueError("months must be a whole number of at least 1")
+    return int(months)
+
+
+def discounted_purchases(
+    bgnbd: BgNbdFit,
+    x: ArrayLike,
+    t_x: ArrayLike,
+    T: ArrayLike,  # noqa: N803
+    *,
+    months: tuple[int, ...],
+    discount_rate_monthly: float,
+    periods_per_month: float,
+) -> list[FloatArray]:
+    """Σ_m (E[Y(m·ppm)] − E[Y((m−1)·ppm)]) / (1 + d)^m for m = 1 … each of `months`: the
+    discounted expected purchases per customer over several horizons in one pass. Times the
+    expected margin per purchase, each is the residual CLV over its horizon.
+    """
+    horizons = [_check_months(m) for m in months]
+    if not horizons:
+        raise ValueError("months must name at least one horizon")
+    if not np.isfinite(discount_rate_monthly) or discount_rate_monthly <= -1:
+        raise ValueError("discount_rate_monthly must be greater than -1")
+    if not np.isfinite(periods_per_month) or periods_per_month <= 0:
+        raise ValueError("periods_per_month must be positive")
+    x_, t_x_, T_ = _history(x, t_x, T)  # noqa: N806
     shape = x_.shape
 
     # E[Y(t) | alive] depends on (x, T) only, so the months are evaluated once per distinct
@@ -609,13 +656,16 @@ def customer_lifetime_value(
     (ux, uT), inverse, _ = _collapse(x_.ravel(), T_.ravel())  # noqa: N806
     discounted = np.zeros(ux.size)
     previous = np.zeros(ux.size)
-    for month in range(1, int(months) + 1):
+    alive = bgnbd._p_alive(x_, t_x_, T_)
+    sums: dict[int, FloatArray] = {}
+    for month in range(1, max(horizons) + 1):
         horizon = np.float64(month * periods_per_month)
         cumulative = bgnbd._purchases_if_alive(horizon, ux, uT)
         discounted += (cumulative - previous) / (1.0 + discount_rate_monthly) ** month
         previous = cumulative
-    alive = bgnbd._p_alive(x_, t_x_, T_)
-    return discounted[inverse].reshape(shape) * alive * average_value
+        if month in horizons:
+            sums[month] = discounted[inverse].reshape(shape) * alive
+    return [sums[m] for m in horizons]
 
 
 # --- summary from transactions --------------------------------------------------------------
