@@ -77,6 +77,26 @@ def register_indexer(
     INDEXERS[entity] = (model, indexer, all_records)
 
 
+# Records whose search entry shows another record's name (a deal its organisation, a person
+# the companies they work for): given a renamed record, each function yields its dependants.
+Dependants = Callable[[Model], Iterable[Model]]
+DEPENDANTS: list[Dependants] = []
+
+
+def register_dependants(fetch: Dependants) -> None:
+    """``fetch(record)`` yields the records whose entries name ``record`` (any app's models)."""
+    if fetch not in DEPENDANTS:
+        DEPENDANTS.append(fetch)
+
+
+def index_dependants(record: Model) -> None:
+    """After a rename: refresh every entry that shows the old name, so the search neither
+    shows nor finds it any more. Services call this through ``transaction.on_commit``."""
+    for fetch in DEPENDANTS:
+        for dependant in fetch(record):
+            index_record(dependant)
+
+
 _UMLAUTS = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "ß": "ss", "æ": "ae", "œ": "oe"})
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from django.urls import reverse
 
 from kreis.core.search import SearchDocument
@@ -41,6 +43,18 @@ def party_document(party: Party) -> SearchDocument | None:
         text=text,
         owner_id=party.owner_id,
         team_id=party.team_id,
+    )
+
+
+def employees_naming(record) -> Iterable[Party]:
+    """The persons whose entry shows this organisation's name (as the company they work for)."""
+    if not isinstance(record, Party) or record.kind != PartyKind.ORGANIZATION:
+        return []
+    return (
+        Party.objects.filter(employments__organization=record, deleted_at__isnull=True)
+        .prefetch_related("contact_points", "employments__organization")
+        .distinct()
+        .order_by("pk")
     )
 
 

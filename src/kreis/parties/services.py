@@ -13,7 +13,7 @@ from django.utils.translation import gettext as _
 
 from kreis.core.customfields import clean_custom_values
 from kreis.core.models import Team, User
-from kreis.core.search import index_record
+from kreis.core.search import index_dependants, index_record
 from kreis.core.services import check_assignment
 from kreis.parties.models import (
     Address,
@@ -270,6 +270,7 @@ def party_update(
     if (new_owner, new_team) != (party.owner, party.team):
         check_assignment(actor=actor, owner=new_owner, team=new_team)
     party.owner, party.team = new_owner, new_team
+    old_name = party.name
     for field, value in _clean_scalars(party.kind, changes).items():
         setattr(party, field, value)
     if custom is not None:
@@ -277,6 +278,10 @@ def party_update(
     _save(party)
     _apply_related(party, related)
     reindex_party(party)
+    if party.name != old_name:
+        # Deals and employees show the name in their search entries: refresh them once the
+        # rename is committed (never an entry naming what a rollback undid).
+        transaction.on_commit(lambda: index_dependants(party))
     return party
 
 

@@ -9,10 +9,11 @@ class SalesConfig(AppConfig):
 
     def ready(self) -> None:
         from kreis.core.demo import register_demo_step
-        from kreis.core.search import register_indexer
+        from kreis.core.search import register_dependants, register_indexer
         from kreis.sales.demo import create_deals
         from kreis.sales.models import Deal
-        from kreis.sales.search import all_deals, deal_document
+        from kreis.sales.search import all_deals, deal_document, deals_naming
 
         register_demo_step(create_deals)
         register_indexer("deal", Deal, deal_document, all_records=all_deals)
+        register_dependants(deals_naming)

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
+from django.db.models import Q
 from django.urls import reverse
 
 from kreis.core.search import SearchDocument
+from kreis.parties.models import Party
 from kreis.sales.models import Deal
 
 
@@ -22,6 +26,17 @@ def deal_document(deal: Deal) -> SearchDocument | None:
         text=text,
         owner_id=deal.owner_id,
         team_id=deal.team_id,
+    )
+
+
+def deals_naming(record) -> Iterable[Deal]:
+    """The deals whose entry shows this party's name (as organisation or contact)."""
+    if not isinstance(record, Party):
+        return []
+    return (
+        Deal.objects.filter(Q(organization=record) | Q(contact=record), deleted_at__isnull=True)
+        .select_related("organization", "contact", "stage")
+        .order_by("pk")
     )
 
 
