@@ -23,9 +23,14 @@ from tests.conftest import client_for
 
 
 @pytest.fixture
-def queued_jobs(settings):
+def queued_jobs():
     """Jobs go to the queue (as in production), not run at once as elsewhere in the tests."""
-    settings.HUEY = {**settings.HUEY, "immediate": False}
+    from huey.contrib.djhuey import HUEY
+
+    HUEY.immediate = False
+    yield
+    HUEY.flush()  # what a test queued in its data folder's queue
+    HUEY.immediate = True
 
 
 def _beat(name: str, *, ago: int, started_ago: int = 3600) -> WorkerHeartbeat:

@@ -11,6 +11,7 @@ Redis queue and for workers on other machines.
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
 import socket
@@ -33,8 +34,10 @@ def timeout() -> timedelta:
 
 
 def jobs_run_immediately() -> bool:
-    """In tests (and with HUEY immediate) jobs run in the calling process: no worker needed."""
-    return bool(settings.HUEY.get("immediate"))
+    """In tests (HUEY immediate) jobs run in the calling process: no worker needed."""
+    from huey.contrib.djhuey import HUEY
+
+    return bool(HUEY.immediate)
 
 
 @dataclass(frozen=True)
@@ -101,27 +104,21 @@ class Heartbeat(threading.Thread):
         CURRENT_WORKER = self.worker_name
 
     def beat(self) -> None:
-        close_old_connections()
-        try:
-            worker_beat(name=self.worker_name, embedded=self.embedded, started_at=self.started_at)
-        finally:
-            connection.close()  # the thread's own connection: never left idle in a transaction
+        worker_beat(name=self.worker_name, embedded=self.embedded, started_at=self.started_at)
 
     def run(self) -> None:
         while not self.stopping.wait(self.interval):
             if self.parent_pid is not None and os.getppid() != self.parent_pid:
                 os.kill(os.getpid(), signal.SIGTERM)  # the consumer's "stop now"
                 return
+            close_old_connections()
             try:
                 self.beat()
             except Exception:  # noqa: BLE001 (a database hiccup must not end the heartbeat)
-                import logging
-
                 logging.getLogger("kreis.worker").exception("heartbeat failed")
+            finally:
+                connection.close()  # this thread's own connection, never left open idle
 
     def stop(self) -> None:
         self.stopping.set()
-        try:
-            worker_stopped(name=self.worker_name)
-        finally:
-            connection.close()
+        worker_stopped(name=self.worker_name)

@@ -6,7 +6,7 @@ import datetime as dt
 from decimal import Decimal
 from typing import Literal
 
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.forms.models import model_to_dict
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
@@ -16,7 +16,7 @@ from ninja.errors import HttpError
 from kreis.analytics.reports import queries
 from kreis.analytics.runs import services
 from kreis.analytics.runs.models import AnalyticsRun, AnalyticsSettings
-from kreis.core.api_support import PROBLEM_RESPONSES, Input
+from kreis.core.api_support import PROBLEM_RESPONSES, Input, Problem
 
 router = Router(tags=["analytics"])
 
@@ -40,12 +40,20 @@ class RunOut(Schema):
 
 @router.post(
     "/analytics/run",
-    response={202: RunOut, **PROBLEM_RESPONSES},
+    response={202: RunOut, 503: Problem, **PROBLEM_RESPONSES},
     summary="Refresh the warehouse and recompute every figure",
 )
 def run_start(request: HttpRequest, payload: RunIn | None = None):
-    """Starts a run in the job queue and answers at once; poll `/analytics/runs/{id}`."""
-    record = services.analytics_run_start(actor=request.auth, full=bool(payload and payload.full))
+    """Starts a run in the job queue and answers at once; poll `/analytics/runs/{id}`.
+    503 when no job worker is alive to take it (nothing is queued then)."""
+    try:
+        record = services.analytics_run_start(
+            actor=request.auth, full=bool(payload and payload.full)
+        )
+    except ValidationError as exc:
+        if exc.code == "no_worker":  # nothing would run it: say so instead of queueing
+            raise HttpError(503, " ".join(exc.messages)) from None
+        raise
     record.refresh_from_db()
     return Status(202, record)
 
@@ -59,6 +67,7 @@ def run_list(request: HttpRequest):
     """Administrators and sales managers."""
     if not services.can_follow_runs(request.auth):
         raise PermissionDenied
+    services.analytics_runs_fail_orphaned()
     return AnalyticsRun.objects.all()[:50]
 
 
@@ -67,6 +76,7 @@ def run_get(request: HttpRequest, run_id: int):
     """Administrators and sales managers."""
     if not services.can_follow_runs(request.auth):
         raise PermissionDenied
+    services.analytics_runs_fail_orphaned()
     return get_object_or_404(AnalyticsRun, pk=run_id)
 
 

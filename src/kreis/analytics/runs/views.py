@@ -14,6 +14,7 @@ from kreis.analytics.runs import services
 from kreis.analytics.runs.forms import AnalyticsSettingsForm
 from kreis.analytics.runs.models import AnalyticsRun, AnalyticsSettings
 from kreis.core.web import apply_errors, is_htmx
+from kreis.core.worker import jobs_run_immediately, worker_status
 
 
 @login_required
@@ -32,14 +33,21 @@ def run_start(request: HttpRequest) -> HttpResponse:
 def run_list(request: HttpRequest) -> HttpResponse:
     if not services.can_follow_runs(request.user):
         raise PermissionDenied
+    services.analytics_runs_fail_orphaned()
     runs = AnalyticsRun.objects.select_related("started_by")[:30]
-    return render(request, "analytics/runs.html", {"runs": runs})
+    no_worker = not jobs_run_immediately() and not worker_status().alive
+    context = {
+        "runs": runs,
+        "no_worker": services.no_worker_message() if no_worker else "",
+    }
+    return render(request, "analytics/runs.html", context)
 
 
 @login_required
 def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
     if not services.can_follow_runs(request.user):
         raise PermissionDenied
+    services.analytics_runs_fail_orphaned()
     record = get_object_or_404(AnalyticsRun, pk=pk)
     template = "analytics/_run_progress.html" if is_htmx(request) else "analytics/run.html"
     return render(request, template, {"run": record})

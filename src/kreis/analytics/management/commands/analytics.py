@@ -10,6 +10,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from kreis.analytics.reports import queries
 from kreis.analytics.runs import pipeline
+from kreis.core.worker import Heartbeat, jobs_run_immediately
 
 
 class Command(BaseCommand):
@@ -33,12 +34,21 @@ class Command(BaseCommand):
     def handle(self, *args, action: str, **options) -> None:
         if action == "run":
             bar = _Bar(self.stderr) if options["verbosity"] > 0 else None
+            # This process does the work of a job worker: its heartbeat tells the web app
+            # that the run is alive (and, should the process die, that it is not).
+            heartbeat = None if jobs_run_immediately() else Heartbeat()
+            if heartbeat:
+                heartbeat.beat()
+                heartbeat.start()
             try:
                 record = pipeline.run(
                     as_of=options.get("as_of"), full=options["full"], progress=bar
                 )
             except Exception as exc:
                 raise CommandError(f"analytics run failed: {exc}") from exc
+            finally:
+                if heartbeat:
+                    heartbeat.stop()
             self.stdout.write(
                 json.dumps({"run": record.pk, "timings": record.timings, "counts": record.counts})
             )
