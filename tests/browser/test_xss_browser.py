@@ -1,0 +1,358 @@
+"""Script in user text never runs: an XSS corpus goes through every text field of every create
+route of the REST API, then every page that shows those records is opened in Chromium under
+the real Content-Security-Policy, with the mouse moved over every chart for its tooltips.
+
+Two things are checked on each page: the ``window.__xss`` flag that each payload would set
+stays unset and no dialog opens (what the CSP and the escaping together allow), and no
+element, attribute or link from a payload is in the page (what the escaping alone allows,
+so a gap hidden by the CSP is still found).
+
+The create routes are taken from the OpenAPI document, the body of each from its schema, and
+the pages from the links of the site, one page per URL pattern, so that a route or page added
+later is covered without listing it here."""
+
+import itertools
+import re
+from urllib.parse import urljoin, urlsplit
+
+import pytest
+from django.test import Client
+from django.urls import Resolver404, resolve
+from django.utils import timezone
+
+from kreis.api import api
+from tests.conftest import client_for
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+PAYLOADS = [
+    "<script>window.__xss=1</script>",
+    '<img src=x onerror="window.__xss=1">',
+    '"><svg onload=window.__xss=1>',
+    "javascript:window.__xss=1",
+    "{{7*7}} {% now 'Y' %} ${7*7}",
+    "'-window.__xss=1-'",
+    "</textarea></title><img src=x onerror=window.__xss=1>",
+    "{a}{b}{c}<b onmouseover=window.__xss=1>{@score}</b>",  # ECharts formatter templates
+    '<a href="javascript:window.__xss=1">x</a>',
+]
+
+# Values a field needs to pass validation when a payload cannot (by field name).
+PLAIN = {
+    "email": "xss@example.de",
+    "phone": "+49 30 1234567",
+    "website": "https://example.com/",
+    "iban": "DE89370400440532013000",
+    "vat_id": "DE136695976",
+    "currency": "EUR",
+    "country": "DE",
+    "key": "note",
+    "username": "xss",
+    "password": "a long and lonely password 42",
+    "external_id": "X",
+    "value": "xss@example.de",
+    "field": "fit",
+}
+# Which created record an ``…_id`` field points to.
+ID_SOURCES = {
+    "person_id": "persons",
+    "contact_id": "persons",
+    "organization_id": "organizations",
+    "party_id": "organizations",
+    "source_id": "organizations",
+    "target_id": "persons",
+    "pipeline_id": "pipelines",
+    "stage_id": "stages",
+    "lost_reason_id": "lost-reasons",
+    "product_id": "products",
+    "lead_id": "leads",
+    "deal_id": "deals",
+    "model_id": "scoring-models",
+    "team_id": "teams",
+}
+# Routes that create, but by acting on other records (covered by their own tests).
+ACTIONS = ("/merge", "/bulk")
+
+
+class Corpus:
+    """Hands out the payloads in turn, each tagged with a number so it is found again."""
+
+    def __init__(self) -> None:
+        self._next = itertools.count()
+
+    def __call__(self) -> str:
+        n = next(self._next)
+        return f"{PAYLOADS[n % len(PAYLOADS)]} x{n}"
+
+
+def _schema(ref: dict, components: dict) -> dict:
+    while "$ref" in ref:
+        ref = components[ref["$ref"].rsplit("/", 1)[-1]]
+    options = [s for s in ref.get("anyOf", []) if s.get("type") != "null"]
+    return _schema(options[0], components) if options and "type" not in ref else ref
+
+
+def _body(schema: dict, components: dict, corpus: Corpus, created: dict, name: str = ""):
+    """A request body from a JSON schema: every free-text string a payload."""
+    schema = _schema(schema, components)
+    kind = schema.get("type")
+    if "enum" in schema:
+        return schema["enum"][0]
+    if kind == "object" and "properties" in schema:
+        return {
+            key: _body(sub, components, corpus, created, key)
+            for key, sub in schema["properties"].items()
+            if _wanted(key, sub, components, created)
+        }
+    if kind == "object":
+        return {}
+    if kind == "array":
+        item = _body(schema.get("items", {}), components, corpus, created, name)
+        return [] if item is None else [item]
+    if kind == "integer":
+        return created.get(ID_SOURCES.get(name, ""), [None])[-1] if name.endswith("_id") else 1
+    if kind == "number":
+        return 10
+    if kind == "boolean":
+        return False
+    if schema.get("format") == "date":
+        return timezone.localdate().isoformat()
+    if schema.get("format") == "date-time":
+        return timezone.now().isoformat()
+    if "pattern" in schema:
+        return PLAIN.get(name, "plain")
+    return corpus()[: schema.get("maxLength")]
+
+
+def _wanted(key: str, sub: dict, components: dict, created: dict) -> bool:
+    if key.endswith("_ids") or key in {"owner_id", "team_id", "position", "custom", "grades"}:
+        return False
+    if key.endswith("_id"):
+        return bool(created.get(ID_SOURCES.get(key, "")))
+    return not key.endswith("_external_id")
+
+
+def _errors(response) -> dict[str, str]:
+    """The fields a 422 answer names (the last part of a nested path), with their codes."""
+    problems = response.json().get("errors", [])
+    return {
+        next(p for p in reversed(str(e["field"]).split(".")) if not p.isdigit()): e.get("code", "")
+        for e in problems
+    }
+
+
+def _create_everything(dana, api_key) -> dict[str, list[int]]:
+    """POST to every create route of the API, in an order the ids allow, with payloads."""
+    document = api.get_openapi_schema()
+    components = document["components"]["schemas"]
+    creates = {
+        path.removeprefix("/api/v1"): operation
+        for path, operations in document["paths"].items()
+        if (operation := operations.get("post"))
+        and 201 in operation["responses"]
+        and not path.endswith(ACTIONS)
+        and operation.get("requestBody")
+    }
+    client = Client(HTTP_AUTHORIZATION=f"Bearer {api_key}")
+    corpus, created, refused = Corpus(), {}, {}
+    pending = dict(creates)
+    for _round in range(len(creates)):
+        for path, operation in list(pending.items()):
+            target = path
+            for param in re.findall(r"{(\w+)}", path):
+                ids = created.get(ID_SOURCES.get(param, ""))
+                if not ids:
+                    break
+                target = target.replace(f"{{{param}}}", str(ids[-1]))
+            if "{" in target:
+                continue
+            schema = operation["requestBody"]["content"]["application/json"]["schema"]
+            body = _body(schema, components, corpus, created)
+            body.update(_special(path, corpus))
+            response = client.post(f"/api/v1{target}", body, content_type="application/json")
+            for _attempt in range(6):
+                if response.status_code != 422:
+                    break
+                for field, code in _errors(response).items():
+                    _plain(body, field, missing=code == "missing")
+                response = client.post(f"/api/v1{target}", body, content_type="application/json")
+            if response.status_code == 201:
+                resource = path.rstrip("/").rsplit("/", 1)[-1]
+                created.setdefault(resource, []).append(response.json()["id"])
+                del pending[path]
+            else:
+                refused[path] = (response.status_code, response.content[:900], body)
+        if not pending:
+            break
+    assert not pending, f"create routes that took no payload: {refused}"
+    return created
+
+
+def _plain(body, field: str, *, missing: bool = False) -> None:
+    """Make a field the API refused acceptable, wherever it is nested: a plain valid value
+    for a known field, or leave it out (a required one gets plain text)."""
+    if isinstance(body, list):
+        for item in body:
+            _plain(item, field, missing=missing)
+    elif isinstance(body, dict):
+        if missing or field in PLAIN:
+            if field in body or missing:
+                body[field] = PLAIN.get(field, "plain")
+            for value in body.values():
+                _plain(value, field)
+            return
+        if field in body:
+            del body[field]
+        for value in body.values():
+            _plain(value, field)
+
+
+def _special(path: str, corpus: Corpus) -> dict:
+    """What a schema cannot say: a choice field (so its choices show), a criterion's
+    thresholds, and custom values for the custom fields created first."""
+    if path == "/custom-fields":
+        return {"type": "choice", "entity": "party", "key": "note", "choices": [corpus(), corpus()]}
+    if path == "/analytics/scoring-models":  # a utility analysis, so that options exist
+        return {
+            "target": "option",
+            "max_points": 10,
+            "criteria": [
+                {"field": "fit", "label": corpus(), "weight": 1, "thresholds": [[0, 0], [9, 10]]}
+            ],
+        }
+    if path.endswith("/options"):
+        return {"values": {"fit": 5}}
+    return {}
+
+
+def _route(path: str) -> str | None:
+    try:
+        return resolve(path).route
+    except Resolver404:
+        return None
+
+
+SKIP = ("/accounts/", "/django-admin/", "/api/", "/healthz")
+
+
+PER_ROUTE = 2  # pages per URL pattern: an organisation's and a person's page, say
+
+
+def _pages(client, extra: list[str]) -> list[str]:
+    """Up to two pages per URL pattern reachable by links from the start page, and ``extra``."""
+    per_route: dict[str, int] = {}
+    seen, pages = set(), []
+    queue = ["/", *extra]
+    while queue:
+        url = queue.pop(0)
+        path = urlsplit(url).path
+        route = _route(path)
+        if route is None or url in seen:
+            continue
+        if per_route.get(route, 0) >= PER_ROUTE and url not in extra:
+            continue
+        seen.add(url)
+        response = client.get(url)
+        if response.status_code in (301, 302):
+            queue.append(urljoin(url, response["Location"]))
+            continue
+        per_route[route] = per_route.get(route, 0) + 1
+        if response.status_code != 200 or "text/html" not in response.get("Content-Type", ""):
+            continue
+        pages.append(url)
+        for href in re.findall(r'href="([^"#]+)"', response.content.decode()):
+            href = urljoin(url, href.replace("&amp;", "&"))
+            parts = urlsplit(href)
+            if parts.netloc or parts.path.startswith(SKIP) or "logout" in parts.path:
+                continue
+            if not re.search(r"\.(csv|json|ics|vcf|pdf|xlsx)$", parts.path):
+                queue.append(parts.path)
+    return pages
+
+
+INJECTED = """() => {
+  const found = [];
+  for (const el of document.querySelectorAll('*')) {
+    for (const attr of el.attributes) {
+      const name = attr.name.toLowerCase(), value = attr.value;
+      if (name.startsWith('on') && value.includes('__xss')) found.push(el.outerHTML.slice(0, 120));
+      if ((name === 'href' || name === 'src' || name === 'action')
+          && /^\\s*javascript:/i.test(value)) found.push(el.outerHTML.slice(0, 120));
+    }
+    if (el.tagName === 'SCRIPT' && !/json/.test(el.type || '') && el.textContent.includes('__xss'))
+      found.push(el.outerHTML.slice(0, 120));
+  }
+  return found;
+}"""
+
+
+CHARTS_DRAWN = """() =>
+  [...document.querySelectorAll('[data-chart]')].every(e => e.getAttribute('aria-busy') !== 'true')
+  && [...document.querySelectorAll('[data-graph-url]')].every(e => e.querySelector('canvas'))"""
+
+
+def _wait_for_charts(page) -> None:
+    """Charts load their data after the page: wait until each is drawn (or gave up)."""
+    if page.locator("[data-chart], [data-graph-url]").count():
+        page.wait_for_function(CHARTS_DRAWN, timeout=15_000)
+
+
+def _hover_charts(page) -> None:
+    """Move the mouse over every chart, in a grid, so that every tooltip formatter runs."""
+    for chart in page.locator("canvas").all()[:6]:
+        box = chart.bounding_box()
+        if not box or box["width"] < 20:
+            continue
+        chart.scroll_into_view_if_needed()
+        box = chart.bounding_box()
+        for fx, fy in itertools.product((0.15, 0.3, 0.5, 0.7, 0.85), (0.3, 0.5, 0.7, 0.9)):
+            page.mouse.move(box["x"] + box["width"] * fx, box["y"] + box["height"] * fy)
+            page.wait_for_timeout(30)
+
+
+def test_no_payload_runs_on_any_page(browser, live_server, dana, api_key_for, settings, tmp_path):
+    settings.KREIS_WAREHOUSE = f"duckdb://{tmp_path}/w.duckdb"
+    from django.core.management import call_command
+
+    from kreis.sales.services import ensure_default_pipeline
+
+    ensure_default_pipeline()  # the database was emptied after the last browser test
+    created = _create_everything(dana, api_key_for(dana))
+    call_command("analytics", "run", verbosity=0)
+    client = client_for(dana)
+    extra = [
+        f"/search/?q={word}" for word in ("script", "img", "svg", "javascript", "x1", "x2")
+    ] + ["/deals/"]
+    pages = _pages(client, extra)
+    assert len(pages) > 30
+
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-US")
+    context.add_cookies(
+        [
+            {
+                "name": "sessionid",
+                "value": client.cookies["sessionid"].value,
+                "url": live_server.url,
+            }
+        ]
+    )
+    page = context.new_page()
+    dialogs = []
+    page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+    ran, injected = {}, {}
+    try:
+        for url in pages:
+            page.goto(f"{live_server.url}{url}")
+            _wait_for_charts(page)
+            _hover_charts(page)
+            if page.evaluate("() => window.__xss !== undefined"):
+                ran[url] = True
+            found = page.evaluate(INJECTED)
+            if found:
+                injected[url] = found[:2]
+    finally:
+        context.close()
+    assert created
+    assert not dialogs, dialogs
+    assert not ran, f"script ran on {sorted(ran)}"
+    assert not injected, f"payload markup in the page: {injected}"
