@@ -2,7 +2,9 @@
 returns of the customer organisations over the last two years. Registered as a step of
 ``kreis demo`` after the parties' step.
 
-The history is shaped for the analyses that read it: seasonality (strong spring and Q4, a
+The history is shaped for the analyses that read it: customers buy and drop out as the
+BG/NBD model assumes and spend as Gamma-Gamma assumes (so the CLV fit finds plausible
+parameters and some customers are probably gone), with seasonality (strong spring and Q4, a
 quiet August and Christmas), a Pareto-like spread of revenue across customers (so an ABC
 analysis finds A, B and C customers), customers who keep to their favourite categories
 (cross-buying shows), discounts on a quarter of the lines and about 3 % returns.
@@ -106,6 +108,14 @@ MONTH_WEIGHTS = {
 }  # fmt: skip
 CHANNELS = ["field", "field", "direct", "online", "online", "partner"]
 DISCOUNT_RATES = [Decimal(r) for r in ("0.02", "0.03", "0.05", "0.05", "0.08", "0.10", "0.15")]
+# The buying process: BG/NBD with Gamma-Gamma spend. a, b, p, q and γ are the CDNOW fits
+# (Fader, Hardie & Lee 2005; Fader & Hardie 2013); r and α (per week) let a B2B customer buy
+# more often than a CDNOW music buyer (mean rate r/α = 0.2 a week, times the customer's
+# Pareto weight, instead of 0.05), so the small demo's 74 customers carry enough repeat
+# purchases for a fit that converges.
+BGNBD = {"r": 0.6, "alpha": 3.0, "a": 0.79, "b": 2.43}
+GAMMA_GAMMA = {"p": 6.25, "q": 3.74, "gamma": 15.44}
+SPEND_EUR = 40  # CDNOW's ~35 US$ per purchase → orders of ~1,400 EUR on average
 PREFIX = {TransactionKind.ORDER: "SO", TransactionKind.INVOICE: "RE", TransactionKind.RETURN: "GS"}
 
 
@@ -144,21 +154,67 @@ def _day_weights(today: dt.date) -> tuple[list[dt.date], list[float]]:
     return days, list(accumulate(weights))
 
 
-def _quantity(rng: random.Random, product: Product, scale: float) -> Decimal:
+def _line(rng: random.Random, pool: list[Product], target: float) -> tuple[Product, Decimal]:
+    """A product of the pool priced for a line worth about ``target`` EUR, and its quantity:
+    what costs between a fiftieth of the target and a little more than it (else the nearest
+    price), so a 40 EUR line is a box of gloves and a 30,000 EUR line a machine."""
+    prices = [float(product.list_price) for product in pool]  # the pool is sorted by price
+    low, high = bisect(prices, target / 50), bisect(prices, target * 1.2)
+    if low >= high:
+        index = min(max(high - 1, 0), len(pool) - 1)
+        product = pool[index]
+    else:
+        product = pool[rng.randrange(low, high)]
+    units = target / float(product.list_price)
     if product.unit in {"l", "kg"}:
-        return Decimal(str(round(rng.uniform(5, 120) * scale, 1)))
+        return product, Decimal(str(max(1.0, round(units, 1))))
     if product.unit == "h":
-        return Decimal(rng.randint(2, 16)) / 2 * Decimal(max(1, round(scale)))
+        return product, Decimal(max(1, round(units * 2))) / 2
     if product.list_price >= 1000:
-        return Decimal(1 if rng.random() < 0.9 else 2)
-    if product.list_price >= 100:
-        return Decimal(max(1, round(rng.randint(1, 4) * scale)))
-    return Decimal(max(1, round(rng.randint(1, 25) * scale)))
+        return product, Decimal(max(1, min(round(units), 3)))
+    return product, Decimal(max(1, round(units)))
+
+
+def purchase_histories(
+    rng: random.Random, weights: list[float], day_cumulative: list[float]
+) -> list[list[int]]:
+    """Per customer, the purchase days (indices into the demo's days) of a BG/NBD buying
+    process (Fader, Hardie & Lee 2005): purchase rate λ ~ Gamma(r, α) per week, drop-out
+    probability p ~ Beta(a, b); after each repeat purchase the customer drops out with
+    probability p. A customer's weight multiplies its rate (the Pareto customers buy more
+    often, which leaves the spend model untouched). Time runs on the seasonal day weights (a
+    busy November day counts more than a day in August), so the process keeps the
+    seasonality. First purchases fall in the first 90 % of the period, more of them early
+    (an established customer base that still grows)."""
+    horizon = day_cumulative[-1]
+    mean_day = horizon / len(day_cumulative)  # the weight of an average day
+    histories = []
+    for weight in weights:
+        rate = weight * rng.gammavariate(BGNBD["r"], 1 / BGNBD["alpha"]) / 7 / mean_day
+        dropout = rng.betavariate(BGNBD["a"], BGNBD["b"])
+        moment = horizon * 0.9 * rng.random() ** 1.5
+        moments = [moment]
+        while rate > 0:
+            moment += rng.expovariate(rate)
+            if moment >= horizon:
+                break
+            moments.append(moment)
+            if rng.random() < dropout:
+                break
+        last = len(day_cumulative) - 1
+        histories.append([min(bisect(day_cumulative, m), last) for m in moments])
+    return histories
 
 
 def create_transactions(context: DemoContext) -> dict[str, int]:
     """Orders, invoices and returns of customer organisations, in batches of ~10,000 lines,
-    each batch one database transaction through ``transactions_bulk_create``."""
+    each batch one database transaction through ``transactions_bulk_create``.
+
+    When each customer buys comes from a BG/NBD process (``purchase_histories``), what each
+    purchase is worth from Gamma-Gamma spend (Fader & Hardie 2013): a customer's mean order
+    value follows Gamma(q, γ) and each order Gamma(p, ν). The lines of the size's budget
+    are spread over
+    the purchases, each line priced to its share of the order value."""
     rng = random.Random(context.fake["de_DE"].random.random())  # noqa: S311 (demo data)
     products = _catalogue()
     customers = list(
@@ -172,77 +228,99 @@ def create_transactions(context: DemoContext) -> dict[str, int]:
     )
     if not customers:
         return {"products": len(products), "transaction lines": 0}
-    # Pareto-like customer weights: big customers buy more often and more at a time, so
-    # roughly a fifth of the customers make three quarters of the revenue (capped, so no
-    # single customer dominates a small demo).
-    weights = [min(rng.paretovariate(1.1), 30.0) for _ in customers]
-    cumulative = list(accumulate(weights))
-    scale = {c.pk: 1 + w / 10 for c, w in zip(customers, weights, strict=True)}
     categories: dict[str, list[Product]] = {}
     for product in products:
         categories.setdefault(product.category, []).append(product)
+    pools = {name: sorted(pool, key=lambda p: p.list_price) for name, pool in categories.items()}
+    everything = sorted(products, key=lambda p: p.list_price)
     names = sorted(categories)
-    favourites = {c.pk: rng.sample(names, rng.randint(1, 3)) for c in customers}
     days, day_cumulative = _day_weights(timezone.localdate())
-    total, done, transactions = SIZES[context.size], 0, 0
+
+    # Who buys when (BG/NBD), and what each customer's orders are worth on average.
+    # Pareto-like weights (capped, so no single customer dominates a small demo): the big
+    # customers buy more often, so roughly a fifth of them make most of the revenue.
+    weights = [1 + min(rng.paretovariate(1.1), 30.0) / 10 for _ in customers]
+    histories = purchase_histories(rng, weights, day_cumulative)
+    gamma = GAMMA_GAMMA["gamma"] * SPEND_EUR  # rate: scaling z by S scales γ by S
+    profiles = []
+    for customer in customers:
+        nu = rng.gammavariate(GAMMA_GAMMA["q"], 1 / gamma)  # Gamma-Gamma ν, a rate
+        profiles.append((customer, nu, rng.sample(names, rng.randint(1, 3))))
+    events = [(day, i) for i, history in enumerate(histories) for day in history]
+    returns = {e for e in range(len(events)) if rng.random() < 0.03}
+
+    # The size's line budget: one line per purchase and return, the rest spread at random.
+    total = SIZES[context.size]
+    if len(events) + len(returns) > total:  # more purchases than lines: keep a random share
+        events = rng.sample(events, total * 97 // 100)
+        returns = {e for e in returns if e < len(events)}
+    n_lines = [1] * len(events)
+    for _ in range(total - len(events) - len(returns)):
+        n_lines[rng.randrange(len(events))] += 1
+    order = sorted(range(len(events)), key=lambda e: events[e])  # numbers follow the dates
+
     numbers = dict.fromkeys(PREFIX, 0)
-    while done < total:
-        rows, batch_lines = [], 0
-        while batch_lines < BATCH_LINES and done + batch_lines < total:
-            customer = customers[bisect(cumulative, rng.random() * cumulative[-1])]
-            roll = rng.random()
-            kind = (
-                TransactionKind.RETURN
-                if roll < 0.03
-                else TransactionKind.ORDER
-                if roll < 0.23
-                else TransactionKind.INVOICE
-            )
-            size = rng.randint(1, 2) if kind == TransactionKind.RETURN else rng.randint(1, 7)
-            # Batches end on exact multiples of BATCH_LINES, so progress reports whole percents.
-            size = min(size, BATCH_LINES - batch_lines, total - done - batch_lines)
-            lines = []
-            for _ in range(size):
-                if rng.random() < 0.75:
-                    pool = categories[rng.choice(favourites[customer.pk])]
-                else:
-                    pool = products
-                product = rng.choice(pool)
-                quantity = _quantity(rng, product, scale[customer.pk])
-                price = product.list_price
-                if rng.random() < 0.1:
-                    price = (price * Decimal(str(rng.uniform(0.93, 1.05)))).quantize(
-                        Decimal("0.01")
-                    )
-                discount = Decimal("0")
-                if kind != TransactionKind.RETURN and rng.random() < 0.25:
-                    gross = quantity * price
-                    discount = (gross * rng.choice(DISCOUNT_RATES)).quantize(Decimal("0.01"))
-                lines.append(
-                    {
-                        "product": product,
-                        "quantity": quantity,
-                        "unit_price": price,
-                        "discount": discount,
-                    }
-                )
-            day = days[bisect(day_cumulative, rng.random() * day_cumulative[-1])]
-            numbers[kind] += 1
-            rows.append(
+    rows: list[dict] = []
+    done = batch_lines = transactions = 0
+
+    def add(kind: str, day: dt.date, customer: Party, lines: list[dict]) -> None:
+        nonlocal batch_lines
+        numbers[kind] += 1
+        rows.append(
+            {
+                "party": customer,
+                "kind": kind,
+                "date": day,
+                "number": f"{PREFIX[kind]}-{day.year}-{numbers[kind]:07d}",
+                "channel": rng.choice(CHANNELS),
+                "currency": "EUR",
+                "lines": lines,
+            }
+        )
+        batch_lines += len(lines)
+
+    for e in order:
+        day_index, i = events[e]
+        customer, nu, favourites = profiles[i]
+        value = rng.gammavariate(GAMMA_GAMMA["p"], 1 / nu)  # Gamma-Gamma z, mean p/ν
+        shares = [rng.expovariate(1.0) for _ in range(n_lines[e])]
+        lines = []
+        for share in shares:
+            pool = pools[rng.choice(favourites)] if rng.random() < 0.75 else everything
+            product, quantity = _line(rng, pool, value * share / sum(shares))
+            price = product.list_price
+            if rng.random() < 0.1:
+                price = (price * Decimal(str(rng.uniform(0.93, 1.05)))).quantize(Decimal("0.01"))
+            discount = Decimal("0")
+            if rng.random() < 0.25:
+                gross = quantity * price
+                discount = (gross * rng.choice(DISCOUNT_RATES)).quantize(Decimal("0.01"))
+            lines.append(
                 {
-                    "party": customer,
-                    "kind": kind,
-                    "date": day,
-                    "number": f"{PREFIX[kind]}-{day.year}-{numbers[kind]:07d}",
-                    "channel": rng.choice(CHANNELS),
-                    "currency": "EUR",
-                    "lines": lines,
+                    "product": product,
+                    "quantity": quantity,
+                    "unit_price": price,
+                    "discount": discount,
                 }
             )
-            batch_lines += size
-        transactions_bulk_create(actor=None, rows=rows)
-        transactions += len(rows)
-        done += batch_lines
-        if context.progress:
-            context.progress("transactions", done, total)
+        kind = TransactionKind.ORDER if rng.random() < 0.2 else TransactionKind.INVOICE
+        add(kind, days[day_index], customer, lines)
+        if e in returns:  # part of one line sent back within two weeks
+            line = rng.choice(lines)
+            back = max(Decimal(1), (line["quantity"] / 2).to_integral_value())
+            later = days[min(day_index + rng.randint(1, 14), len(days) - 1)]
+            add(
+                TransactionKind.RETURN,
+                later,
+                customer,
+                [{"product": line["product"], "quantity": back, "unit_price": line["unit_price"]}],
+            )
+        if batch_lines >= BATCH_LINES or e == order[-1]:
+            transactions_bulk_create(actor=None, rows=rows)
+            transactions += len(rows)
+            done += batch_lines
+            rows.clear()
+            batch_lines = 0
+            if context.progress:
+                context.progress("transactions", done, total)
     return {"products": len(products), "transactions": transactions, "transaction lines": done}

@@ -1,5 +1,9 @@
+import io
+import json
 import sys
 
+from django.apps import apps
+from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection
 
@@ -18,8 +22,13 @@ class Command(BaseCommand):
             action="store_true",
             help="only when the database has no users; else just print the demo logins",
         )
+        parser.add_argument(
+            "--no-analytics",
+            action="store_true",
+            help="skip the analytics run at the end (the figures appear after the next run)",
+        )
 
-    def handle(self, *args, size, seed, if_empty, **opts):
+    def handle(self, *args, size, seed, if_empty, no_analytics=False, **opts):
         if if_empty and User.objects.exists():
             logins = demo_logins()
             if logins:
@@ -38,7 +47,41 @@ class Command(BaseCommand):
         self.stdout.write(
             f"created {result.users} users in {result.teams} teams" + (f", {made}" if made else "")
         )
+        if not no_analytics and apps.is_installed("kreis.analytics"):
+            self._run_analytics()
         self._print_logins(demo_logins() or "")
+
+    def _run_analytics(self) -> None:
+        """Compute every customer figure now (as the nightly job would), so the first screens
+        show ABC classes, RFM segments, CLV and phases instead of an empty warehouse."""
+        self.stdout.write("computing the customer figures (kreis analytics run):")
+        try:
+            call_command("analytics", "run", stdout=io.StringIO(), stderr=self.stderr)
+        except Exception as exc:  # noqa: BLE001 (the demo data stays; say why, in one line)
+            self.stderr.write(
+                f"kreis: the analytics run failed ({exc}); "
+                "the figures appear after the next run (Analytics → Run analytics now)"
+            )
+            return
+        fit = io.StringIO()
+        try:
+            call_command("analytics", "clv", stdout=fit)
+        except CommandError as exc:  # too few customers for a fit
+            self.stdout.write(f"no CLV model: {exc}")
+            return
+        payload = json.loads(fit.getvalue())
+        bgnbd, spend = payload["bgnbd"], payload.get("gamma_gamma") or {}
+        unit = payload["calibration"]["time_unit"]
+        line = (
+            f"CLV model fitted on {bgnbd['customers']} customers ({unit}): "
+            f"BG/NBD r={bgnbd['r']:.3g} α={bgnbd['alpha']:.3g} a={bgnbd['a']:.3g} "
+            f"b={bgnbd['b']:.3g}"
+        )
+        if spend.get("p") is not None:
+            line += f"; Gamma-Gamma p={spend['p']:.3g} q={spend['q']:.3g} γ={spend['gamma']:.3g}"
+        else:
+            line += "; Gamma-Gamma not usable this run (no CLV in money)"
+        self.stdout.write(line)
 
     def _progress(self, what: str, done: int, total: int) -> None:
         if total <= 0:  # an open-ended step: a running count
