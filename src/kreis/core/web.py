@@ -9,6 +9,7 @@ import re
 import unicodedata
 from collections.abc import Iterable
 from datetime import date
+from typing import Any
 
 from django.core.exceptions import BadRequest, ValidationError
 from django.core.paginator import Paginator
@@ -71,15 +72,30 @@ def csv_cell(value: object) -> str:
     return f"'{text}" if formula else text
 
 
+class DefusingWriter:
+    """A ``csv.writer`` that passes every cell through ``csv_cell``: every CSV export, the
+    downloads and the ``kreis`` commands alike, writes through one of these."""
+
+    def __init__(self, stream, **options: Any) -> None:
+        self._writer = csv.writer(stream, **options)
+
+    def writerow(self, row: Iterable[object]) -> None:
+        self._writer.writerow([csv_cell(v) for v in row])
+
+    def writerows(self, rows: Iterable[Iterable[object]]) -> None:
+        for row in rows:
+            self.writerow(row)
+
+
 def csv_response(filename: str, header: list[str], rows: Iterable[Iterable[object]]):
     """A streamed CSV download (UTF-8 with BOM, so spreadsheets read umlauts)."""
 
     def lines():
         buffer = io.StringIO()
-        writer = csv.writer(buffer)
+        writer = DefusingWriter(buffer)
         yield "\ufeff"
         for row in itertools.chain([header], rows):
-            writer.writerow([csv_cell(v) for v in row])
+            writer.writerow(row)
             yield buffer.getvalue()
             buffer.seek(0)
             buffer.truncate()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import json
 
@@ -10,6 +9,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from kreis.analytics.reports import queries
 from kreis.analytics.runs import pipeline
+from kreis.core.web import DefusingWriter
 from kreis.core.worker import Heartbeat, jobs_run_immediately
 
 
@@ -62,7 +62,7 @@ class Command(BaseCommand):
         rows = {"abc": queries.abc_mix, "rfm": queries.rfm_mix, "phases": queries.phase_mix}[
             action
         ]()
-        out = csv.writer(self.stdout, lineterminator="\n")
+        out = DefusingWriter(self.stdout, lineterminator="\n")
         out.writerow([action.rstrip("s") if action == "phases" else action, "label", "parties"])
         out.writerows(rows)
 
