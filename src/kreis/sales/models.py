@@ -21,6 +21,30 @@ from kreis.parties.models import Party, Tag
 ZERO = Decimal("0")
 
 
+# The names of the pipeline Kreis ships (sales.services.DEFAULT_PIPELINE) in both languages:
+# shown in the reader's language for as long as nobody renames them; a name an
+# administrator typed stays as typed.
+_SHIPPED_NAMES = {
+    name.casefold(): label
+    for label, names in (
+        (_("Sales"), ("Sales", "Vertrieb")),
+        (_("Qualification"), ("Qualification", "Qualifizierung")),
+        (_("Needs analysis"), ("Needs analysis", "Bedarfsanalyse")),
+        (_("Proposal"), ("Proposal", "Angebot")),
+        (_("Negotiation"), ("Negotiation", "Verhandlung")),
+        (_("Won"), ("Won", "Gewonnen")),
+        (_("Lost"), ("Lost", "Verloren")),
+    )
+    for name in names
+}
+
+
+def shipped_label(name: str) -> str:
+    """A stage or pipeline name for display: a shipped name in the active language."""
+    label = _SHIPPED_NAMES.get(name.casefold())
+    return str(label) if label is not None else name
+
+
 class Pipeline(models.Model):
     name = models.CharField(_("name"), max_length=100, unique=True)
     description = models.CharField(_("description"), max_length=300, blank=True)
@@ -34,7 +58,11 @@ class Pipeline(models.Model):
         ordering = ["position", "name"]
 
     def __str__(self) -> str:
-        return self.name
+        return self.label
+
+    @property
+    def label(self) -> str:
+        return shipped_label(self.name)
 
 
 class StageKind(models.TextChoices):
@@ -61,7 +89,11 @@ class Stage(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.pipeline}: {self.name}"
+        return f"{self.pipeline}: {self.label}"
+
+    @property
+    def label(self) -> str:
+        return shipped_label(self.name)
 
 
 class LostReason(models.Model):

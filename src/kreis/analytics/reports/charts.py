@@ -27,7 +27,7 @@ from kreis.analytics.reports import queries
 from kreis.core.models import User
 from kreis.core.queries import visible_records
 from kreis.parties.models import LifecyclePhase, Party, PartyRole
-from kreis.sales.models import StageKind
+from kreis.sales.models import StageKind, shipped_label
 from kreis.sales.queries import deal_list_for_user
 
 HISTOGRAM_BUCKETS = 10
@@ -261,7 +261,10 @@ def pipeline_by_stage(user: User) -> Chart:
     # With one pipeline its name in front of every stage is noise.
     several = len({r["pipeline__name"] for r in rows}) > 1
     labels = [
-        f"{r['pipeline__name']}: {r['stage__name']}" if several else r["stage__name"] for r in rows
+        f"{shipped_label(r['pipeline__name'])}: {shipped_label(r['stage__name'])}"
+        if several
+        else shipped_label(r["stage__name"])
+        for r in rows
     ]
     data = [
         {
