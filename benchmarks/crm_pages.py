@@ -61,16 +61,20 @@ SERVE_WITH_GC_PROBE = """
 import gc, logging, os, sys, time
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "kreis.settings")
 EMPTY = {"n": 0, "ms": 0.0, "cpu_ms": 0.0, "full": 0, "full_ms": 0.0, "full_cpu_ms": 0.0,
-         "full_objects": 0}
-state = dict(EMPTY, t=0.0, c=0.0)
+         "full_objects": 0, "between": 0, "between_cpu_ms": 0.0}
+state = dict(EMPTY, t=0.0, c=0.0, inside=False, started_cpu=0.0)
 def probe(phase, info):
     if phase == "start":
-        if info["generation"] == 2:  # what a full collection walks (counted outside the timing)
+        if info["generation"] == 2 and state["inside"]:  # what it walks (outside the timing)
             state["full_objects"] = max(state["full_objects"], len(gc.get_objects(2)))
         state["t"], state["c"] = time.perf_counter(), time.thread_time()
         return
     ms = (time.perf_counter() - state["t"]) * 1000
     cpu_ms = (time.thread_time() - state["c"]) * 1000
+    if not state["inside"]:  # between requests (after a response was sent)
+        state["between"] += 1
+        state["between_cpu_ms"] += cpu_ms
+        return
     state["n"] += 1
     state["ms"] += ms
     state["cpu_ms"] += cpu_ms
@@ -81,6 +85,9 @@ def probe(phase, info):
 class GcFields(logging.Filter):
     def filter(self, record):
         record.gc_pid = os.getpid()
+        # The request's CPU time in its thread: unlike wall time, not stretched when other
+        # processes take the CPU away (a busy, shared machine).
+        record.cpu_ms = round((time.thread_time() - state["started_cpu"]) * 1000, 2)
         for key in EMPTY:
             record.__dict__["gc_" + key] = round(state[key], 2)
         state.update(EMPTY)
@@ -88,6 +95,11 @@ class GcFields(logging.Filter):
 gc.callbacks.append(probe)
 import django
 django.setup()
+from django.core.signals import request_finished, request_started
+request_started.connect(
+    lambda **kw: state.update(inside=True, started_cpu=time.thread_time()), weak=False
+)
+request_finished.connect(lambda **kw: state.update(inside=False), weak=False)
 logging.getLogger("kreis.request").addFilter(GcFields())
 from kreis.cli import main
 sys.exit(main(sys.argv[1:]))
@@ -163,7 +175,7 @@ def http_run(*, port, workers, cookie, pages, requests, connections, deadline, l
         conns = [
             http.client.HTTPConnection("127.0.0.1", port, timeout=30) for _ in range(connections)
         ]
-        turn = 0
+        turn, reconnects = 0, [0]
 
         def get(path: str) -> tuple[float, str]:
             nonlocal turn
@@ -172,8 +184,16 @@ def http_run(*, port, workers, cookie, pages, requests, connections, deadline, l
             request_id = uuid.uuid4().hex
             headers = {"Cookie": cookie, "X-Request-ID": request_id, "Host": "localhost"}
             started = time.perf_counter()
-            conn.request("GET", path, headers=headers)
-            response = conn.getresponse()
+            try:
+                conn.request("GET", path, headers=headers)
+                response = conn.getresponse()
+            except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError):
+                # The server closed the idle connection (its keep-alive timeout) as the
+                # request went out: open a new one and ask again, as browsers do for a GET.
+                reconnects[0] += 1
+                conn.close()
+                conn.request("GET", path, headers=headers)
+                response = conn.getresponse()
             response.read()
             elapsed = (time.perf_counter() - started) * 1000
             if response.status != 200:
@@ -202,21 +222,31 @@ def http_run(*, port, workers, cookie, pages, requests, connections, deadline, l
                 ids[label].append(round_ids)
         for conn in conns:
             conn.close()
+        if reconnects[0]:
+            print(
+                f"  {reconnects[0]} GETs asked again on a new connection: the server had "
+                "closed the idle one (keep-alive timeout)",
+                file=sys.stderr,
+            )
     finally:
         server.stop()
     logged = server.request_log()
     results = {}
     for label in pages:
         server_ms, gc_ms, full, with_full, full_cpu_ms, full_objects = [], 0.0, 0, [], 0.0, 0
+        between, between_cpu_ms, server_cpu = 0, 0.0, []
         for round_ids in ids[label]:
             entries = [logged.get(request_id) for request_id in round_ids]
             if None in entries:
                 continue
             ms = sum(e["duration_ms"] for e in entries)
             server_ms.append(ms)
+            server_cpu.append(sum(e.get("cpu_ms", 0) for e in entries))
             gc_ms += sum(e.get("gc_ms", 0) for e in entries)
             collections = sum(e.get("gc_full", 0) for e in entries)
             full_cpu_ms += sum(e.get("gc_full_cpu_ms", 0) for e in entries)
+            between += sum(e.get("gc_between", 0) for e in entries)
+            between_cpu_ms += sum(e.get("gc_between_cpu_ms", 0) for e in entries)
             full_objects = max([full_objects] + [e.get("gc_full_objects", 0) for e in entries])
             full += collections
             if collections:
@@ -224,11 +254,14 @@ def http_run(*, port, workers, cookie, pages, requests, connections, deadline, l
         results[label] = {
             "client": client[label],
             "server": server_ms,
+            "cpu": server_cpu,
             "gc_ms_per_request": gc_ms / max(1, len(server_ms)),
             "full_gc_per_100": 100 * full / max(1, len(server_ms)),
             "server_p50_with_full_gc": statistics.median(with_full) if with_full else None,
             "full_gc_cpu_ms": full_cpu_ms,
             "full_gc_count": full,
+            "between_count": between,
+            "between_cpu_ms": between_cpu_ms,
             "full_gc_objects": full_objects,
         }
     return results
@@ -245,6 +278,12 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=1, help="HTTP runs, each on a fresh server")
     parser.add_argument("--time-limit", type=float, default=1800, help="seconds for all HTTP runs")
     parser.add_argument("--log-dir", default=None, help="keep the servers' logs here")
+    parser.add_argument(
+        "--requests-in-process",
+        type=int,
+        default=None,
+        help="in-process requests per page (default: --requests; 1 for a quick look over HTTP)",
+    )
     args = parser.parse_args()
 
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "kreis.settings")
@@ -260,21 +299,25 @@ def main() -> None:
     from kreis.activities.models import Activity
     from kreis.commerce.models import TransactionLine
     from kreis.core.models import User
+    from kreis.core.queries import visible_records
     from kreis.parties.models import Party
     from kreis.sales.models import Pipeline
 
+    user = User.objects.get(username=args.user)
     client = Client()
-    client.force_login(User.objects.get(username=args.user))
-    # The party with the most activities: the heaviest timeline.
+    client.force_login(user)
+    # Only what the user may see: a rep's page would answer 404 for someone else's party.
+    visible = visible_records(Party.objects.filter(deleted_at=None), user=user)
+    # The visible party with the most activities: the heaviest timeline.
     busiest = (
-        Activity.objects.filter(party__isnull=False)
+        Activity.objects.filter(party__in=visible.values("pk"))
         .values("party")
         .annotate(n=Count("id"))
         .order_by("-n")
         .first()
     )
-    party_id = busiest["party"] if busiest else Party.objects.order_by("pk").first().pk
-    pages = Party.objects.filter(deleted_at=None).count() // 25
+    party_id = busiest["party"] if busiest else visible.order_by("pk").first().pk
+    pages = visible.count() // 25
     pipeline = Pipeline.objects.filter(is_default=True).first() or Pipeline.objects.first()
 
     pages_to_time = {
@@ -305,7 +348,8 @@ def main() -> None:
         f"{Activity.objects.count():,} activities, {TransactionLine.objects.count():,} "
         f"transaction lines; {args.requests} requests each, as {args.user}"
     )
-    rows = [("baseline: bare SQL of the first page", timed(baseline, args.requests), 1)]
+    in_process = args.requests_in_process or args.requests
+    rows = [("baseline: bare SQL of the first page", timed(baseline, in_process), 1)]
     for label, paths in pages_to_time.items():
 
         def fn(paths=paths):
@@ -316,8 +360,8 @@ def main() -> None:
         # (The test client resets Django's own query log at each request: count directly.)
         with connection.execute_wrapper(lambda execute, *a, c=counted: c.append(1) or execute(*a)):
             fn()
-        rows.append((label, timed(fn, args.requests), len(counted)))
-    print("in-process (Django test client, no HTTP):")
+        rows.append((label, timed(fn, in_process), len(counted)))
+    print(f"in-process (Django test client, no HTTP; {in_process} requests each):")
     print(f"{'page':<36} {'p50 ms':>8} {'p95 ms':>8} {'queries':>8}")
     for label, samples, queries in rows:
         print(
@@ -360,22 +404,27 @@ def main() -> None:
         f"request at a time; median of {len(runs)} run(s)):"
     )
     print(
-        f"{'page':<36} {'in-proc':>8} {'client':>8} {'client':>8} {'client':>8} "
-        f"{'server':>8} {'server':>8} {'server':>8} {'full GC':>8} {'GC ms':>7} "
+        "client = wall time at the client; server = the request log's duration; CPU = the "
+        "request thread's CPU time in the server (not stretched by other processes)"
+    )
+    print(
+        f"{'page':<36} {'in-proc':>7} {'client':>7} {'client':>7} {'client':>7} "
+        f"{'server':>7} {'server':>7} {'CPU':>7} {'CPU':>7} {'full GC':>8} {'p95/p50':>7} "
         f"{'p95/p50':>7}"
     )
     print(
-        f"{'':<36} {'p50':>8} {'p50':>8} {'p95':>8} {'p99':>8} {'p50':>8} {'p95':>8} "
-        f"{'p99':>8} {'/100 req':>8} {'/req':>7} {'client':>7}"
+        f"{'':<36} {'p50':>7} {'p50':>7} {'p95':>7} {'p99':>7} {'p50':>7} {'p95':>7} "
+        f"{'p50':>7} {'p95':>7} {'/100 req':>8} {'client':>7} {'CPU':>7}"
     )
     for label in pages_to_time:
         c50, c95, c99 = (across(label, "client", q) for q in (0.5, 0.95, 0.99))
-        s50, s95, s99 = (across(label, "server", q) for q in (0.5, 0.95, 0.99))
+        s50, s95 = (across(label, "server", q) for q in (0.5, 0.95))
+        u50, u95 = (across(label, "cpu", q) for q in (0.5, 0.95))
         full = statistics.median(r[label]["full_gc_per_100"] for r in runs)
-        gc_ms = statistics.median(r[label]["gc_ms_per_request"] for r in runs)
         print(
-            f"{label:<36} {baseline_p50[label]:>8.1f} {c50:>8.1f} {c95:>8.1f} {c99:>8.1f} "
-            f"{s50:>8.1f} {s95:>8.1f} {s99:>8.1f} {full:>8.1f} {gc_ms:>7.2f} {c95 / c50:>7.2f}"
+            f"{label:<36} {baseline_p50[label]:>7.1f} {c50:>7.1f} {c95:>7.1f} {c99:>7.1f} "
+            f"{s50:>7.1f} {s95:>7.1f} {u50:>7.1f} {u95:>7.1f} {full:>8.1f} {c95 / c50:>7.2f} "
+            f"{u95 / u50:>7.2f}"
         )
     for number, result in enumerate(runs, 1):
         count = sum(r["full_gc_count"] for r in result.values())
@@ -385,12 +434,20 @@ def main() -> None:
         slow = [
             r["server_p50_with_full_gc"] for r in result.values() if r["server_p50_with_full_gc"]
         ]
+        between = sum(r["between_count"] for r in result.values())
+        between_cpu = sum(r["between_cpu_ms"] for r in result.values())
         print(
-            f"run {number}: {count} full collections in {requests} timed page loads, "
-            f"{cpu / max(1, count):.1f} ms CPU each, walking up to {walked:,} objects"
+            f"run {number}: {count} full collections inside {requests} timed page loads"
             + (
-                f"; server p50 of the page loads with one: {statistics.median(slow):.0f} ms"
-                if slow
+                f", {cpu / count:.1f} ms CPU each, walking up to {walked:,} objects; server "
+                f"p50 of the page loads with one: {statistics.median(slow):.0f} ms"
+                if count
+                else ""
+            )
+            + (
+                f"; {between} collections outside Django's handling (gunicorn reading and "
+                f"sending, after the response), {between_cpu / between:.1f} ms CPU each"
+                if between
                 else ""
             )
         )
