@@ -4,6 +4,7 @@ import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils import timezone
 
+from kreis.core.bulk import records_bulk_apply
 from kreis.leads import queries, services
 from kreis.leads.models import LeadStatus
 from kreis.parties import services as party_services
@@ -309,9 +310,14 @@ def test_bulk_assign_is_all_or_nothing(alice, bob, charlie, mia, north, south):
     mine = _lead(alice, north)
     theirs = LeadFactory(owner=charlie, team=south)
     with pytest.raises(PermissionDenied):
-        services.leads_bulk(actor=alice, leads=[mine, theirs], action="delete")
+        records_bulk_apply(
+            actor=alice, records=[mine, theirs], actions=services.LEAD_BULK, action="delete"
+        )
     mine.refresh_from_db()
     assert mine.deleted_at is None
-    assert services.leads_bulk(actor=mia, leads=[mine], action="assign_owner", owner=bob) == 1
+    assigned = records_bulk_apply(
+        actor=mia, records=[mine], actions=services.LEAD_BULK, action="assign_owner", owner=bob
+    )
+    assert assigned == 1
     mine.refresh_from_db()
     assert mine.owner == bob

@@ -213,11 +213,11 @@ def test_list_filters_exports_and_bulk_assigns(alice, bob, mia, charlie, north, 
     assert "Fremd C" not in csv
     # A rep may not give deals away; the team's manager may.
     refused = client.post(
-        "/deals/bulk/", {"action": "assign", "owner": bob.pk, "ids": [won.pk]}, follow=True
+        "/deals/bulk/", {"action": "assign_owner", "owner": bob.pk, "ids": [won.pk]}, follow=True
     )
     assert "Only a manager" in refused.content.decode()
     response = client_for(mia).post(
-        "/deals/bulk/", {"action": "assign", "owner": bob.pk, "ids": [won.pk]}
+        "/deals/bulk/", {"action": "assign_owner", "owner": bob.pk, "ids": [won.pk]}
     )
     assert response.status_code == 302
     won.refresh_from_db()
@@ -233,11 +233,11 @@ def test_bulk_delete_asks_first_and_is_all_or_nothing(alice, charlie, north, sou
     assert "Delete 1 deal?" in confirm.content.decode()
     assert Deal.objects.get(pk=mine.pk).deleted_at is None
     refused = client.post(
-        "/deals/bulk/", {"action": "delete", "confirm": "1", "ids": [mine.pk, theirs.pk]}
+        "/deals/bulk/", {"action": "delete", "confirmed": "1", "ids": [mine.pk, theirs.pk]}
     )
     assert refused.status_code == 404
     assert Deal.objects.get(pk=mine.pk).deleted_at is None
-    client.post("/deals/bulk/", {"action": "delete", "confirm": "1", "ids": [mine.pk]})
+    client.post("/deals/bulk/", {"action": "delete", "confirmed": "1", "ids": [mine.pk]})
     assert Deal.objects.get(pk=mine.pk).deleted_at is not None
 
 

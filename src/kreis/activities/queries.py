@@ -245,3 +245,8 @@ def calendar_for_user(*, user: User, since_days: int = 90) -> QuerySet[Activity]
         .prefetch_related("attendees")
         .order_by("occurred_at", "pk")
     )
+
+
+def activities_for_bulk(*, user: User, ids: list[int]) -> list[Activity]:
+    """The selected activities the user may see (others are silently not found)."""
+    return list(activity_list_for_user(user=user).filter(pk__in=ids))

@@ -21,8 +21,10 @@ from django.utils import formats, timezone, translation
 from django.utils.html import linebreaks, strip_tags
 from django.utils.text import Truncator
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from kreis.activities.models import Activity, ActivityKind, CallOutcome, Direction
+from kreis.core.bulk import BulkActions
 from kreis.core.models import Notification, Team, User
 from kreis.core.services import check_assignment
 from kreis.leads.models import Lead
@@ -374,27 +376,19 @@ def activity_send_reminders(*, now: datetime | None = None) -> int:
     return sent
 
 
-BULK_ACTIONS = ("assign_owner", "mark_done", "delete")
+def _bulk_mark_done(*, actor: User | None, record: Activity) -> bool:
+    """Complete a task, call or meeting; a note has nothing to complete and is skipped."""
+    if record.kind == ActivityKind.NOTE:
+        return False
+    activity_complete(actor=actor, activity=record)
+    return True
 
 
-@transaction.atomic
-def activity_bulk_apply(
-    *, actor: User, activities: Iterable[Activity], action: str, owner: User | None = None
-) -> int:
-    """One action on many activities, all or nothing: each one checked like a single change."""
-    if action not in BULK_ACTIONS:
-        raise ValidationError({"action": _("Unknown action.")})
-    if action == "assign_owner" and owner is None:
-        raise ValidationError({"owner": _("Choose the new owner.")})
-    count = 0
-    for activity in activities:
-        if action == "assign_owner":
-            activity_update(actor=actor, activity=activity, owner=owner)
-        elif action == "mark_done":
-            if activity.kind == ActivityKind.NOTE:
-                continue
-            activity_complete(actor=actor, activity=activity)
-        else:
-            activity_delete(actor=actor, activity=activity)
-        count += 1
-    return count
+# The list's bulk actions (kreis.core.bulk): each one is the single-activity service.
+ACTIVITY_BULK = BulkActions(
+    assign_owner=lambda *, actor, record, owner: activity_update(
+        actor=actor, activity=record, owner=owner
+    ),
+    delete=lambda *, actor, record: activity_delete(actor=actor, activity=record),
+    own={"mark_done": (gettext_lazy("Mark done"), _bulk_mark_done)},
+)

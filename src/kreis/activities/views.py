@@ -21,9 +21,9 @@ from django.views.decorators.http import require_POST
 from kreis.activities import queries, services
 from kreis.activities.forms import ActivityForm, QuickAddForm, party_label
 from kreis.activities.models import KIND_ICONS, ActivityKind
-from kreis.core.queries import user_get_for_user, user_list_for_user
+from kreis.core.bulk import bulk_view
+from kreis.core.queries import user_list_for_user
 from kreis.core.web import (
-    bulk_ids,
     csv_response,
     is_htmx,
     parse_date,
@@ -101,9 +101,7 @@ def activity_list(request: HttpRequest) -> HttpResponse:
         "kinds": ActivityKind.choices,
         "query": query_without_page(request),
         "owners": owners,
-        "bulk_url": reverse("activities:bulk"),
-        "bulk_owners": owners,
-        "bulk_extra": [("mark_done", _("Mark done"))],
+        **services.ACTIVITY_BULK.bar(url=reverse("activities:bulk"), owners=owners),
         "states": [
             ("open", _("Open")),
             ("overdue", _("Overdue")),
@@ -174,38 +172,11 @@ def activity_export(request: HttpRequest) -> StreamingHttpResponse:
     return csv_response("kreis-activities.csv", CSV_COLUMNS, rows())
 
 
-@login_required
-@require_POST
-def activity_bulk(request: HttpRequest) -> HttpResponse:
-    """Assign, complete or delete the selected activities: all in one transaction, each
-    checked; deleting asks for confirmation first."""
-    if request.user.is_read_only:
-        raise PermissionDenied
-    action = request.POST.get("action", "")
-    next_url = safe_next(request, "/activities/")
-    records = list(
-        queries.activity_list_for_user(user=request.user).filter(pk__in=bulk_ids(request))
-    )
-    if not records:
-        messages.error(request, _("Select at least one activity."))
-        return redirect(next_url)
-    if action == "delete" and not request.POST.get("confirmed"):
-        return render(request, "core/bulk_confirm.html", {"records": records, "next": next_url})
-    owner = None
-    if action == "assign_owner":
-        owner_id = _int(request.POST.get("owner"))
-        owner = user_get_for_user(user=request.user, pk=owner_id) if owner_id else None
-    try:
-        count = services.activity_bulk_apply(
-            actor=request.user, activities=records, action=action, owner=owner
-        )
-    except ValidationError as exc:
-        messages.error(request, " ".join(exc.messages))
-    except PermissionDenied:
-        messages.error(request, _("You may not change all of the selected activities."))
-    else:
-        messages.success(request, _("%(n)d activities changed.") % {"n": count})
-    return redirect(next_url)
+activity_bulk = bulk_view(
+    actions=services.ACTIVITY_BULK,
+    records=queries.activities_for_bulk,
+    list_url="activities:list",
+)
 
 
 def _anchor(request: HttpRequest, source=None) -> tuple[str, object] | None:

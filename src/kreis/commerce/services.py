@@ -31,6 +31,7 @@ from django.utils.translation import gettext as _
 from simple_history.utils import bulk_create_with_history
 
 from kreis.commerce.models import Product, Transaction, TransactionKind, TransactionLine
+from kreis.core.bulk import BulkActions
 from kreis.core.models import Team, User
 from kreis.core.queries import visible_records
 from kreis.core.services import check_assignment
@@ -519,21 +520,13 @@ def transaction_delete(*, actor: User | None, transaction: Transaction) -> None:
     transaction.save(update_fields=["deleted_at", "updated_at"])
 
 
-@atomic
-def transactions_bulk_assign(
-    *, actor: User | None, transactions: Sequence[Transaction], owner: User | None
-) -> int:
-    """Give several transactions to one owner (who may assign whom as for single records)."""
-    for txn in transactions:
-        transaction_update(actor=actor, transaction=txn, owner=owner)
-    return len(transactions)
-
-
-@atomic
-def transactions_bulk_delete(*, actor: User | None, transactions: Sequence[Transaction]) -> int:
-    for txn in transactions:
-        transaction_delete(actor=actor, transaction=txn)
-    return len(transactions)
+# The list's bulk actions (kreis.core.bulk): each one is the single-transaction service.
+TRANSACTION_BULK = BulkActions(
+    assign_owner=lambda *, actor, record, owner: transaction_update(
+        actor=actor, transaction=record, owner=owner
+    ),
+    delete=lambda *, actor, record: transaction_delete(actor=actor, transaction=record),
+)
 
 
 class _References:

@@ -22,17 +22,16 @@ from django.views.decorators.http import require_POST
 from kreis.commerce import queries, services
 from kreis.commerce.forms import LineFormSet, ProductForm, TransactionForm
 from kreis.commerce.models import Product, TransactionKind
+from kreis.core.bulk import bulk_view
 from kreis.core.models import Team
 from kreis.core.queries import user_list_for_user
 from kreis.core.web import (
     apply_errors,
-    bulk_ids,
     csv_response,
     is_htmx,
     parse_date,
     parse_id,
     query_without_page,
-    safe_next,
 )
 from kreis.parties.queries import party_list_for_user
 
@@ -385,45 +384,11 @@ def transaction_delete(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect("commerce:transaction_list")
 
 
-@login_required
-@require_POST
-def transaction_bulk(request: HttpRequest) -> HttpResponse:
-    """Assign an owner or delete (after a confirmation page) the selected transactions."""
-    if request.user.is_read_only:
-        raise PermissionDenied
-    target = safe_next(request, reverse("commerce:transaction_list"))
-    chosen = queries.transactions_for_bulk(user=request.user, ids=bulk_ids(request))
-    action = request.POST.get("action", "")
-    if not chosen:
-        messages.warning(request, _("Select at least one record."))
-        return redirect(target)
-    try:
-        if action == "assign_owner":
-            owner = (
-                user_list_for_user(user=request.user)
-                .filter(pk=_int(request.POST.get("owner")))
-                .first()
-            )
-            if owner is None:
-                messages.error(request, _("Choose the new owner."))
-                return redirect(target)
-            count = services.transactions_bulk_assign(
-                actor=request.user, transactions=chosen, owner=owner
-            )
-        elif action == "delete":
-            if not request.POST.get("confirmed"):
-                return render(
-                    request, "core/bulk_confirm.html", {"records": chosen, "next": target}
-                )
-            count = services.transactions_bulk_delete(actor=request.user, transactions=chosen)
-        else:
-            messages.error(request, _("Choose an action."))
-            return redirect(target)
-    except ValidationError as exc:
-        messages.error(request, " ".join(exc.messages))
-    else:
-        messages.success(request, _("%(n)d records changed.") % {"n": count})
-    return redirect(target)
+transaction_bulk = bulk_view(
+    actions=services.TRANSACTION_BULK,
+    records=queries.transactions_for_bulk,
+    list_url="commerce:transaction_list",
+)
 
 
 @login_required

@@ -22,6 +22,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from kreis.core.models import CustomField, CustomFieldType
+from kreis.core.money import format_money
 
 ENTITIES = {
     "party": gettext_lazy("Organisations and persons"),
@@ -153,9 +154,7 @@ def display_value(field: CustomField, value: Any) -> str:
     if field.type == CustomFieldType.MULTI_CHOICE:
         return ", ".join(value) if isinstance(value, list) else str(value)
     if field.type == CustomFieldType.MONEY:
-        from kreis.core.templatetags.kreis import money
-
-        return money(value)
+        return format_money(value)
     return str(value)
 
 

@@ -17,6 +17,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from kreis.core.bulk import BulkActions
 from kreis.core.customfields import clean_custom_values
 from kreis.core.models import Team, User
 from kreis.core.search import index_record
@@ -410,39 +411,9 @@ def _default_deal_name(lead: Lead, organization: Party | None, person: Party) ->
 
 # --- Bulk -----------------------------------------------------------------------------------
 
-BULK_ACTIONS = ("assign_owner", "add_tag", "delete")
-
-
-@transaction.atomic
-def leads_bulk(
-    *,
-    actor: User | None,
-    leads: Iterable[Lead],
-    action: str,
-    owner: User | None = None,
-    tag: str = "",
-) -> int:
-    """One action on many leads, all or nothing: any lead the actor may not change, or an
-    owner they may not assign, stops the whole action."""
-    leads = list(leads)
-    if action not in BULK_ACTIONS:
-        raise ValidationError({"action": _("Unknown action.")})
-    for lead in leads:
-        _check_change(actor, lead)
-    if action == "assign_owner":
-        if owner is None:
-            raise ValidationError({"owner": _("Choose the new owner.")})
-        for lead in leads:
-            lead_assign(actor=actor, lead=lead, owner=owner)
-    elif action == "add_tag":
-        name = tag.strip()[:50]
-        if not name:
-            raise ValidationError({"tag": _("Enter the tag to add.")})
-        tag_obj = Tag.objects.filter(name__iexact=name).first() or Tag.objects.create(name=name)
-        for lead in leads:
-            lead.tags.add(tag_obj)
-            lead.save(update_fields=["updated_at"])
-    else:
-        for lead in leads:
-            lead_delete(actor=actor, lead=lead)
-    return len(leads)
+# The list's bulk actions (kreis.core.bulk): each one is the single-lead service.
+LEAD_BULK = BulkActions(
+    assign_owner=lambda *, actor, record, owner: lead_assign(actor=actor, lead=record, owner=owner),
+    delete=lambda *, actor, record: lead_delete(actor=actor, lead=record),
+    tags=True,
+)

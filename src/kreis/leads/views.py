@@ -15,17 +15,16 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
+from kreis.core.bulk import bulk_view
 from kreis.core.customfields import active_filters, custom_cells, custom_columns
 from kreis.core.models import Team
 from kreis.core.queries import team_list_for_user, user_list_for_user
 from kreis.core.web import (
     apply_errors,
-    bulk_ids,
     csv_response,
     is_htmx,
     parse_id,
     query_without_page,
-    safe_next,
 )
 from kreis.leads import queries, services
 from kreis.leads.forms import SOURCES, ConvertForm, DisqualifyForm, LeadForm
@@ -153,38 +152,9 @@ def lead_export(request: HttpRequest) -> StreamingHttpResponse:
     return csv_response("kreis-leads.csv", header, rows())
 
 
-@login_required
-@require_POST
-def lead_bulk(request: HttpRequest) -> HttpResponse:
-    """Assign owner, add a tag or delete (after a confirmation page) for the selected leads."""
-    target = safe_next(request, reverse("leads:list"))
-    leads = queries.leads_for_bulk(user=request.user, ids=bulk_ids(request))
-    action = request.POST.get("action", "")
-    if not leads:
-        messages.warning(request, _("Select at least one record."))
-        return redirect(target)
-    if action == "delete" and not request.POST.get("confirmed"):
-        return render(request, "core/bulk_confirm.html", {"records": leads, "next": target})
-    owner = None
-    if _int(request.POST.get("owner")):
-        owner = user_list_for_user(user=request.user).filter(pk=request.POST["owner"]).first()
-    try:
-        count = services.leads_bulk(
-            actor=request.user,
-            leads=leads,
-            action=action,
-            owner=owner,
-            tag=request.POST.get("tag", ""),
-        )
-    except ValidationError as exc:
-        messages.error(request, " ".join(exc.messages))
-    except PermissionDenied:
-        messages.error(
-            request, _("You may not change all of the selected records; nothing was changed.")
-        )
-    else:
-        messages.success(request, _("%(n)d records changed.") % {"n": count})
-    return redirect(target)
+lead_bulk = bulk_view(
+    actions=services.LEAD_BULK, records=queries.leads_for_bulk, list_url="leads:list"
+)
 
 
 def _form_context(request: HttpRequest, form: LeadForm, lead: Lead | None, duplicates=None):

@@ -11,6 +11,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from kreis.core.bulk import BulkActions
 from kreis.core.customfields import clean_custom_values
 from kreis.core.models import Team, User
 from kreis.core.search import index_dependants, index_record
@@ -356,43 +357,14 @@ def relationship_remove(*, actor: User | None, relationship: Relationship) -> No
     relationship.delete()
 
 
-BULK_ACTIONS = ("assign_owner", "add_tag", "delete")
-
-
-@transaction.atomic
-def parties_bulk(
-    *,
-    actor: User | None,
-    parties: Iterable[Party],
-    action: str,
-    owner: User | None = None,
-    tag: str = "",
-) -> int:
-    """One action on many parties, all or nothing: any party the actor may not change, or an
-    owner they may not assign, stops the whole action."""
-    parties = list(parties)
-    if action not in BULK_ACTIONS:
-        raise ValidationError({"action": _("Unknown action.")})
-    for party in parties:
-        if actor is not None and not actor.has_perm("core.change_record", party):
-            raise PermissionDenied
-    if action == "assign_owner":
-        if owner is None:
-            raise ValidationError({"owner": _("Choose the new owner.")})
-        for party in parties:
-            party_update(actor=actor, party=party, owner=owner)
-    elif action == "add_tag":
-        name = tag.strip()[:50]
-        if not name:
-            raise ValidationError({"tag": _("Enter the tag to add.")})
-        tag_obj = Tag.objects.filter(name__iexact=name).first() or Tag.objects.create(name=name)
-        for party in parties:
-            party.tags.add(tag_obj)
-            party.save(update_fields=["updated_at"])
-    else:
-        for party in parties:
-            party_delete(actor=actor, party=party)
-    return len(parties)
+# The list's bulk actions (kreis.core.bulk): each one is the single-party service.
+PARTY_BULK = BulkActions(
+    assign_owner=lambda *, actor, record, owner: party_update(
+        actor=actor, party=record, owner=owner
+    ),
+    delete=lambda *, actor, record: party_delete(actor=actor, party=record),
+    tags=True,
+)
 
 
 # --- merging duplicates ------------------------------------------------------------------

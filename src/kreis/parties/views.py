@@ -14,17 +14,16 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
+from kreis.core.bulk import bulk_view
 from kreis.core.customfields import active_filters, custom_cells, custom_columns
 from kreis.core.queries import user_list_for_user
 from kreis.core.web import (
     IndexPaginator,
     apply_errors,
-    bulk_ids,
     csv_response,
     is_htmx,
     parse_id,
     query_without_page,
-    safe_next,
 )
 from kreis.parties import queries, services
 from kreis.parties.forms import EmploymentForm, MergeChooseForm, PartyForm, RelationshipForm
@@ -467,38 +466,9 @@ def relationship_remove(request: HttpRequest, pk: int, relationship_pk: int) -> 
     return redirect("parties:detail", pk=party.pk)
 
 
-@login_required
-@require_POST
-def party_bulk(request: HttpRequest) -> HttpResponse:
-    """Assign owner, add a tag or delete (after a confirmation page) for the selected parties."""
-    target = safe_next(request, reverse("parties:list"))
-    parties = queries.parties_for_bulk(user=request.user, ids=bulk_ids(request))
-    action = request.POST.get("action", "")
-    if not parties:
-        messages.warning(request, _("Select at least one record."))
-        return redirect(target)
-    if action == "delete" and not request.POST.get("confirmed"):
-        return render(request, "core/bulk_confirm.html", {"records": parties, "next": target})
-    owner = None
-    if (owner_id := parse_id(request.POST.get("owner"))) is not None:
-        owner = user_list_for_user(user=request.user).filter(pk=owner_id).first()
-    try:
-        count = services.parties_bulk(
-            actor=request.user,
-            parties=parties,
-            action=action,
-            owner=owner,
-            tag=request.POST.get("tag", ""),
-        )
-    except ValidationError as exc:
-        messages.error(request, " ".join(exc.messages))
-    except PermissionDenied:
-        messages.error(
-            request, _("You may not change all of the selected records; nothing was changed.")
-        )
-    else:
-        messages.success(request, _("%(n)d records changed.") % {"n": count})
-    return redirect(target)
+party_bulk = bulk_view(
+    actions=services.PARTY_BULK, records=queries.parties_for_bulk, list_url="parties:list"
+)
 
 
 @login_required

@@ -9,7 +9,6 @@ from kreis.commerce.models import Product
 from kreis.core.customfields import CustomFieldsFormMixin
 from kreis.core.forms import BootstrapMixin
 from kreis.core.models import Team, User
-from kreis.core.web import parse_id
 from kreis.parties.forms import PartyLookupField, _lookup
 from kreis.parties.models import PartyKind
 from kreis.sales.models import LostReason, Stage, StageKind
@@ -174,21 +173,3 @@ class StageForm(BootstrapMixin, forms.Form):
 class LostReasonForm(BootstrapMixin, forms.Form):
     name = forms.CharField(label=_("Name"), max_length=100)
     is_active = forms.BooleanField(label=_("Active"), required=False, initial=True)
-
-
-class BulkForm(forms.Form):
-    ACTIONS = [
-        ("assign", _("Assign owner")),
-        ("tag", _("Add tag")),
-        ("delete", _("Delete")),
-    ]
-    action = forms.ChoiceField(choices=ACTIONS)
-    ids = forms.TypedMultipleChoiceField(coerce=int, choices=[])
-    owner = forms.ModelChoiceField(queryset=User.objects.filter(is_active=True), required=False)
-    tag = forms.CharField(max_length=50, required=False)
-    confirm = forms.BooleanField(required=False)
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        # Any id is acceptable here; the view fetches them through the permission check.
-        self.fields["ids"].valid_value = lambda value: parse_id(str(value)) is not None

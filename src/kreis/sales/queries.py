@@ -106,6 +106,15 @@ def deal_list_for_user(
     )
 
 
+def deals_for_bulk(*, user: User, ids: list[int]) -> list[Deal]:
+    """The ticked deals; one the user may not see makes the whole selection not found (404)."""
+    wanted = set(ids)
+    deals = list(deal_list_for_user(user=user).filter(pk__in=wanted))
+    if len(deals) != len(wanted):
+        raise Http404
+    return deals
+
+
 def deal_get_for_user(*, user: User, pk: int, write: bool = False) -> Deal:
     """A deal the user may see (or change, with ``write``); 404 otherwise."""
     deal = (

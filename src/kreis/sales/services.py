@@ -20,6 +20,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from kreis.commerce.models import Product
+from kreis.core.bulk import BulkActions
 from kreis.core.customfields import clean_custom_values
 from kreis.core.models import Team, User
 from kreis.core.search import index_record
@@ -473,38 +474,13 @@ def deal_move(
     return deal
 
 
-@transaction.atomic
-def deal_bulk_assign(*, actor: User, deals: Iterable[Deal], owner: User) -> int:
-    """Give several deals to one owner; all or nothing (each needs the actor's permission)."""
-    count = 0
-    for deal in deals:
-        deal_update(actor=actor, deal=deal, owner=owner)
-        count += 1
-    return count
-
-
-@transaction.atomic
-def deal_bulk_tag(*, actor: User, deals: Iterable[Deal], tag: str) -> int:
-    """Add one tag to several deals (their other tags stay)."""
-    name = tag.strip()[:50]
-    if not name:
-        raise ValidationError({"tag": _("Enter a tag.")})
-    count = 0
-    for deal in deals:
-        if actor is not None and not actor.has_perm("core.change_record", deal):
-            raise PermissionDenied
-        set_tags(deal, [*(t.name for t in deal.tags.all()), name])
-        count += 1
-    return count
-
-
-@transaction.atomic
-def deal_bulk_delete(*, actor: User, deals: Iterable[Deal]) -> int:
-    count = 0
-    for deal in deals:
-        deal_delete(actor=actor, deal=deal)
-        count += 1
-    return count
+# The list's bulk actions (kreis.core.bulk): each one is the single-deal service.
+DEAL_BULK = BulkActions(
+    assign_owner=lambda *, actor, record, owner: deal_update(actor=actor, deal=record, owner=owner),
+    delete=lambda *, actor, record: deal_delete(actor=actor, deal=record),
+    tags=True,
+    confirm_template="sales/bulk_confirm.html",
+)
 
 
 # --- Pipelines, stages, lost reasons (administrators) --------------------------------------

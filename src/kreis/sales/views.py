@@ -9,9 +9,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.db import transaction
 from django.http import (
-    Http404,
     HttpRequest,
     HttpResponse,
     HttpResponseBadRequest,
@@ -25,6 +23,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
+from kreis.core.bulk import bulk_view
 from kreis.core.customfields import active_filters, custom_cells, custom_columns
 from kreis.core.queries import user_list_for_user
 from kreis.core.web import (
@@ -39,7 +38,6 @@ from kreis.core.web import (
 from kreis.parties.queries import party_list_for_user
 from kreis.sales import queries, services
 from kreis.sales.forms import (
-    BulkForm,
     DealForm,
     DealLineFormSet,
     LostForm,
@@ -249,7 +247,8 @@ def deal_list(request: HttpRequest) -> HttpResponse:
         "pipelines": list(queries.pipeline_list()),
         "statuses": [(s.value, s.label) for s in StageKind],
         "custom_filters": active_filters("deal", request.GET),
-        "users": user_list_for_user(user=request.user),
+        "users": (users := user_list_for_user(user=request.user)),
+        **services.DEAL_BULK.bar(url=reverse("sales:bulk"), owners=users),
         "sorts": [
             ("-created", _("Newest first")),
             ("-updated", _("Recently changed")),
@@ -321,43 +320,9 @@ def deal_export(request: HttpRequest) -> StreamingHttpResponse:
     return csv_response("kreis-deals.csv", CSV_COLUMNS + [f.key for f in columns], rows())
 
 
-@login_required
-@require_POST
-def deal_bulk(request: HttpRequest) -> HttpResponse:
-    """Assign an owner, add a tag or delete (after a confirmation step) for the ticked deals,
-    all in one transaction; a deal the user may not change fails the whole action."""
-    form = BulkForm(request.POST)
-    back = safe_next(request, reverse("sales:list"))
-    if not form.is_valid():
-        messages.error(request, _("Tick at least one deal and choose an action."))
-        return redirect(back)
-    data = form.cleaned_data
-    ids = sorted(set(data["ids"]))[:1000]
-    deals = list(queries.deal_list_for_user(user=request.user).filter(pk__in=ids))
-    if len(deals) != len(ids):
-        raise Http404
-    action = data["action"]
-    if action == "delete" and not data["confirm"]:
-        return render(request, "sales/bulk_confirm.html", {"deals": deals, "next": back})
-    try:
-        with transaction.atomic():
-            if action == "assign":
-                if data["owner"] is None:
-                    raise ValidationError({"owner": _("Choose the new owner.")})
-                count = services.deal_bulk_assign(
-                    actor=request.user, deals=deals, owner=data["owner"]
-                )
-            elif action == "tag":
-                count = services.deal_bulk_tag(actor=request.user, deals=deals, tag=data["tag"])
-            else:
-                count = services.deal_bulk_delete(actor=request.user, deals=deals)
-    except PermissionDenied:
-        messages.error(request, _("You may not change all of these deals; nothing was changed."))
-    except ValidationError as exc:
-        messages.error(request, " ".join(exc.messages))
-    else:
-        messages.success(request, _("%(count)d deals changed.") % {"count": count})
-    return redirect(back)
+deal_bulk = bulk_view(
+    actions=services.DEAL_BULK, records=queries.deals_for_bulk, list_url="sales:list"
+)
 
 
 # --- Detail and forms -----------------------------------------------------------------------

@@ -2,29 +2,19 @@
 
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
-
-from babel.numbers import format_currency
 from django import template
-from django.conf import settings
-from django.utils import translation
+
+from kreis.core.customfields import custom_cells, custom_display
+from kreis.core.money import format_money
+from kreis.core.queries import saved_view_list_for_user
 
 register = template.Library()
-
-BABEL_LOCALES = {"de": "de_DE", "en": "en_IE"}  # en_IE: English with EUR conventions
 
 
 @register.filter
 def money(value, currency: str = "") -> str:
     """``{{ amount|money }}`` → “1.234,50 €” in German, “€1,234.50” in English."""
-    if value is None or value == "":
-        return ""
-    try:
-        amount = Decimal(str(value))
-    except InvalidOperation:
-        return str(value)
-    locale = BABEL_LOCALES.get(translation.get_language() or "en", "en_IE")
-    return format_currency(amount, currency or settings.KREIS_CURRENCY, locale=locale)
+    return format_money(value, currency)
 
 
 @register.simple_tag(takes_context=True)
@@ -39,16 +29,12 @@ def nav_active(context, prefix: str, exact: bool = False) -> str:
 @register.simple_tag
 def custom_values(record, entity: str) -> list:
     """``{% custom_values deal "deal" as rows %}``: (label, value) of the record's custom fields."""
-    from kreis.core.customfields import custom_display
-
     return custom_display(record, entity)
 
 
 @register.simple_tag(takes_context=True)
 def saved_views(context, list_name: str) -> list:
     """The signed-in user's saved views of a list."""
-    from kreis.core.queries import saved_view_list_for_user
-
     request = context.get("request")
     if request is None or not request.user.is_authenticated:
         return []
@@ -58,6 +44,4 @@ def saved_views(context, list_name: str) -> list:
 @register.filter
 def custom_cells_of(record, fields) -> list[str]:
     """``{% for v in deal|custom_cells_of:custom_columns %}``: a row's custom values."""
-    from kreis.core.customfields import custom_cells
-
     return custom_cells(record, list(fields or []))
