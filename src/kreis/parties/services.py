@@ -271,7 +271,7 @@ def party_update(
     if (new_owner, new_team) != (party.owner, party.team):
         check_assignment(actor=actor, owner=new_owner, team=new_team)
     party.owner, party.team = new_owner, new_team
-    old_name = party.name
+    old_name, old_audience = party.name, (party.owner_id, party.team_id)
     for field, value in _clean_scalars(party.kind, changes).items():
         setattr(party, field, value)
     if custom is not None:
@@ -279,9 +279,9 @@ def party_update(
     _save(party)
     _apply_related(party, related)
     reindex_party(party)
-    if party.name != old_name:
-        # Deals and employees show the name in their search entries: refresh them once the
-        # rename is committed (never an entry naming what a rollback undid).
+    if party.name != old_name or (party.owner_id, party.team_id) != old_audience:
+        # Deals and employees show the name in their search entries (when their audience may
+        # see it): refresh them once the change is committed (never for a rolled-back one).
         transaction.on_commit(lambda: index_dependants(party))
     return party
 
@@ -425,17 +425,20 @@ def _move_rows(model: type, field: str, *, source: Party, target: Party) -> list
     ids = list(model._default_manager.filter(**{field: source}).values_list("pk", flat=True))
     if not ids:
         return []
+    # A row whose key is the party itself (one row of figures per party) changes its key
+    # when it moves: the merge records the new key, which the undo finds it by.
+    keyed_by_party = model._meta.pk.name == field
     try:
         with transaction.atomic():
             model._default_manager.filter(pk__in=ids).update(**_repoint(model, field, target))
-        return ids
+        return [target.pk] if keyed_by_party else ids
     except (IntegrityError, ValidationError):
         moved = []
         for pk in ids:
             try:
                 with transaction.atomic():
                     model._default_manager.filter(pk=pk).update(**_repoint(model, field, target))
-                moved.append(pk)
+                moved.append(target.pk if keyed_by_party else pk)
             except IntegrityError:
                 continue
         return moved
