@@ -160,7 +160,7 @@ def activity_export(request: HttpRequest) -> StreamingHttpResponse:
                 a.outcome,
                 a.location,
                 a.party_id or "",
-                a.party or "",
+                party_queries.party_name_for_user(user=request.user, party=a.party),
                 a.deal_id or "",
                 a.lead_id or "",
                 a.owner or "",

@@ -33,7 +33,7 @@ from kreis.core.web import (
     parse_id,
     query_without_page,
 )
-from kreis.parties.queries import party_list_for_user
+from kreis.parties.queries import party_list_for_user, party_name_for_user
 
 PAGE_SIZE = 25
 
@@ -250,7 +250,7 @@ def transaction_export(request: HttpRequest) -> StreamingHttpResponse:
                 txn.number,
                 txn.date.isoformat(),
                 txn.party_id,
-                txn.party.name,
+                party_name_for_user(user=request.user, party=txn.party),
                 txn.currency,
                 txn.net_revenue,
                 txn.cost,

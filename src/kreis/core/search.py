@@ -89,6 +89,24 @@ def register_dependants(fetch: Dependants) -> None:
         DEPENDANTS.append(fetch)
 
 
+def seen_by_the_same(record: Model, other: Model) -> bool:
+    """Whether everyone who may see ``record`` may see ``other`` too: the entry of ``record``
+    may then carry ``other``'s name (search entries are shared by all users, so a name that
+    some who find the record may not see stays out — "Hidden party" is the rule elsewhere).
+    Both in the same team, and the record's owner owning ``other`` or in that team."""
+    from kreis.core.models import Membership
+
+    team_id = getattr(other, "team_id", None)
+    if team_id is None or team_id != getattr(record, "team_id", None):
+        return False
+    owner_id = getattr(record, "owner_id", None)
+    return (
+        owner_id is None
+        or owner_id == getattr(other, "owner_id", None)
+        or Membership.objects.filter(team_id=team_id, user_id=owner_id).exists()
+    )
+
+
 def index_dependants(record: Model) -> None:
     """After a rename: refresh every entry that shows the old name, so the search neither
     shows nor finds it any more. Services call this through ``transaction.on_commit``."""

@@ -9,6 +9,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import F, Prefetch, Q, QuerySet
 from django.http import Http404
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from kreis.core.customfields import filter_by_custom
 from kreis.core.models import SearchEntry, User
@@ -111,6 +112,24 @@ def party_relationships(*, party: Party, user: User) -> list:
         outgoing = outgoing.filter(target__in=Party.objects.filter(mine))
         incoming = incoming.filter(source__in=Party.objects.filter(mine))
     return [*outgoing.select_related("target"), *incoming.select_related("source")]
+
+
+# The one rule for a party linked to a record the user may see (a deal's organisation, an
+# activity's party, a colleague's employer): its name only if the user may see the party too,
+# otherwise this placeholder — no name, no link — on pages, in exports and in search.
+HIDDEN_PARTY = gettext_lazy("Hidden party")
+
+
+def party_visible(*, user: User, party: Party) -> bool:
+    return user.has_perm("core.view_record", party)
+
+
+def party_name_for_user(*, user: User, party: Party | None) -> str:
+    """The linked party's name as this user may see it: "" for none, "Hidden party" for one
+    they may not see (``party_link`` in templates applies the same rule)."""
+    if party is None:
+        return ""
+    return party.name if party_visible(user=user, party=party) else str(HIDDEN_PARTY)
 
 
 def organizations_for_user(*, user: User) -> QuerySet[Party]:

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 
 from django.urls import reverse
 
-from kreis.core.search import SearchDocument
+from kreis.core.search import SearchDocument, seen_by_the_same
 from kreis.parties.models import ContactKind, Party, PartyKind
 
 
@@ -16,7 +16,11 @@ def party_document(party: Party) -> SearchDocument | None:
     contacts = list(party.contact_points.all())
     primary = next((c.value for c in contacts if c.is_primary and c.kind != ContactKind.SOCIAL), "")
     if party.kind == PartyKind.PERSON:
-        companies = [e.organization.name for e in party.employments.all()]
+        companies = [
+            e.organization.name
+            for e in party.employments.all()
+            if seen_by_the_same(party, e.organization)
+        ]
     else:
         companies = []
     # Phones also without the leading "+49" so "0401234" finds "+49401234…".

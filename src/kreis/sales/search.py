@@ -7,16 +7,20 @@ from collections.abc import Iterable
 from django.db.models import Q
 from django.urls import reverse
 
-from kreis.core.search import SearchDocument
+from kreis.core.search import SearchDocument, seen_by_the_same
 from kreis.parties.models import Party
 from kreis.sales.models import Deal
+
+
+def _name(deal: Deal, party: Party) -> str:
+    return party.name if seen_by_the_same(deal, party) else ""
 
 
 def deal_document(deal: Deal) -> SearchDocument | None:
     if deal.deleted_at is not None:
         return None
-    organization = deal.organization.name if deal.organization_id else ""
-    contact = deal.contact.name if deal.contact_id else ""
+    organization = _name(deal, deal.organization) if deal.organization_id else ""
+    contact = _name(deal, deal.contact) if deal.contact_id else ""
     text = " ".join([deal.name, organization, contact, deal.external_id or "", deal.notes[:1000]])
     return SearchDocument(
         title=deal.name,

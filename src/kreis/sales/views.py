@@ -35,7 +35,7 @@ from kreis.core.web import (
     query_without_page,
     safe_next,
 )
-from kreis.parties.queries import party_list_for_user
+from kreis.parties.queries import party_list_for_user, party_name_for_user
 from kreis.sales import queries, services
 from kreis.sales.forms import (
     DealForm,
@@ -306,8 +306,8 @@ def deal_export(request: HttpRequest) -> StreamingHttpResponse:
                 deal.weighted_amount,
                 deal.expected_close.isoformat() if deal.expected_close else "",
                 deal.closed_at.isoformat() if deal.closed_at else "",
-                deal.organization.name if deal.organization else "",
-                deal.contact.name if deal.contact else "",
+                party_name_for_user(user=request.user, party=deal.organization),
+                party_name_for_user(user=request.user, party=deal.contact),
                 deal.owner or "",
                 deal.team or "",
                 deal.lost_reason or "",

@@ -1,0 +1,31 @@
+"""``{% party_link party %}``: a linked party as the signed-in user may see it."""
+
+from __future__ import annotations
+
+from django import template
+from django.urls import reverse
+from django.utils.html import format_html
+
+from kreis.parties.queries import HIDDEN_PARTY, party_name_for_user, party_visible
+
+register = template.Library()
+
+
+@register.simple_tag(takes_context=True)
+def party_link(context, party, css_class: str = "") -> str:
+    """The party's name as a link to its page; "Hidden party" (no name, no link) when the
+    user may not see it; "—" when there is none. The one rule of ``party_name_for_user``."""
+    if party is None:
+        return "—"
+    if not party_visible(user=context["request"].user, party=party):
+        return format_html('<span class="text-body-secondary fst-italic">{}</span>', HIDDEN_PARTY)
+    url = reverse("parties:detail", args=[party.pk])
+    if css_class:
+        return format_html('<a class="{}" href="{}">{}</a>', css_class, url, party.name)
+    return format_html('<a href="{}">{}</a>', url, party.name)
+
+
+@register.simple_tag(takes_context=True)
+def party_name(context, party) -> str:
+    """The party's name as text (where a link would not fit), by the same rule."""
+    return party_name_for_user(user=context["request"].user, party=party)
