@@ -75,10 +75,9 @@ class Command(BaseCommand):
 
 
 def _serve_web(*, host: str, port: int, workers: int) -> None:
-    import gc
-
     from gunicorn.app.base import BaseApplication
 
+    from kreis.core.warmup import freeze_for_workers, gunicorn_hooks
     from kreis.wsgi import application
 
     options = {
@@ -90,6 +89,7 @@ def _serve_web(*, host: str, port: int, workers: int) -> None:
         "graceful_timeout": GRACE_SECONDS - 5,
         "accesslog": None,  # Kreis logs each request itself, as JSON
         "forwarded_allow_ips": os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1"),
+        **gunicorn_hooks(),  # each request's garbage is collected after its response
     }
 
     class Server(BaseApplication):
@@ -100,10 +100,9 @@ def _serve_web(*, host: str, port: int, workers: int) -> None:
         def load(self):
             return application
 
-    # Everything loaded so far (Django, the app, templates) lives as long as the process:
-    # keep it out of the garbage collector's full sweeps, which otherwise stall every
-    # tenth request or so by tens of milliseconds (and the forked workers share it).
-    gc.freeze()
+    # Load what each worker would load on its first requests, and keep everything that lives
+    # as long as the process out of the garbage collector's sweeps (see kreis.core.warmup).
+    freeze_for_workers()
     Server().run()
 
 
