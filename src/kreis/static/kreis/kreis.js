@@ -45,6 +45,32 @@ window.Kreis.escapeHtml = function (value) {
     if (box && !event.target.closest(".kreis-search")) box.innerHTML = "";
   });
 
+  // Phones: a list's filters fold behind its Filter button (kreis.css). The badge counts the
+  // filters in use, so a folded filter is never forgotten.
+  function countFilters(form) {
+    var count = 0;
+    form.querySelectorAll("input[name], select[name]").forEach(function (field) {
+      if (field.type === "hidden" || field.type === "search" || field.name === "sort") return;
+      if (field.type === "checkbox" || field.type === "radio" ? field.checked : field.value) count += 1;
+    });
+    var badge = form.querySelector(".filter-count");
+    if (badge) {
+      badge.textContent = String(count);
+      badge.hidden = count === 0;
+    }
+  }
+  document.querySelectorAll("form.list-filters").forEach(countFilters);
+  document.addEventListener("change", function (event) {
+    var form = event.target.closest("form.list-filters");
+    if (form) countFilters(form);
+  });
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest("[data-filter-toggle]");
+    if (!button) return;
+    var open = button.closest("form").classList.toggle("filters-open");
+    button.setAttribute("aria-expanded", open ? "true" : "false");
+  });
+
   // Alpine components (CSP build: components are registered here, not written inline).
   document.addEventListener("alpine:init", function () {
     window.Alpine.data("copyField", function () {
