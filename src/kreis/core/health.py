@@ -53,7 +53,7 @@ def check_worker() -> str:
     age = round((timezone.now() - status.last_beat).total_seconds())
     seen = f"last heartbeat {status.last_beat.isoformat(timespec='seconds')} ({age} s ago)"
     if not status.alive:
-        raise RuntimeError(f"{seen}: longer ago than KREIS_WORKER_TIMEOUT")
+        raise RuntimeError(f"{seen}: no worker alive (stopped, or silent for KREIS_WORKER_TIMEOUT)")
     return seen
 
 

@@ -50,7 +50,7 @@ class WorkerStatus:
 def worker_status(*, now: datetime | None = None) -> WorkerStatus:
     """Whether a job worker is alive, and when one was last heard of."""
     now = now or timezone.now()
-    last = WorkerHeartbeat.objects.filter(stopped_at=None).order_by("-beat_at").first()
+    last = WorkerHeartbeat.objects.order_by("-beat_at").first()  # stopped ones too
     alive = WorkerHeartbeat.objects.filter(stopped_at=None, beat_at__gte=now - timeout()).count()
     return WorkerStatus(alive=alive > 0, last_beat=last.beat_at if last else None, workers=alive)
 
