@@ -7,6 +7,7 @@ from kreis.core.search import index_record
 from kreis.parties import services
 from tests.activities.factories import ActivityFactory
 from tests.conftest import client_for
+from tests.leads.factories import LeadFactory
 from tests.sales.factories import DealFactory
 
 pytestmark = pytest.mark.django_db
@@ -77,6 +78,16 @@ def test_search_neither_shows_nor_finds_a_hidden_linked_party(world, alice):
     client = client_for(alice)
     assert SECRET not in text(client.get("/search/", {"q": "Rahmenvertrag"}))
     assert "Rahmenvertrag" not in text(client.get("/search/", {"q": SECRET}))
+
+
+def test_a_converted_leads_page_hides_the_party_it_became_when_not_visible(world, alice, north):
+    lead = LeadFactory(
+        owner=alice,
+        team=north,
+        status="converted",
+        converted_organization=world["hidden_firm"],
+    )
+    assert shows_hidden_party(text(client_for(alice).get(f"/leads/{lead.pk}/")))
 
 
 def test_whoever_may_see_the_party_sees_its_name(world, dana):
