@@ -207,3 +207,13 @@ def test_serve_runs_the_job_worker_and_ctrl_c_stops_both(tmp_path):
     assert stopped_at is not None
     with pytest.raises(ProcessLookupError):
         os.kill(pid, 0)  # the worker process is gone too
+
+
+@pytest.mark.django_db
+def test_administrators_see_the_workers_in_the_admin(dana):
+    dana.is_staff = dana.is_superuser = True  # the Django admin's own gate
+    dana.save()
+    _beat("vm:4242:20261205T000000", ago=3)
+    page = client_for(dana).get("/django-admin/core/workerheartbeat/")
+    assert page.status_code == 200
+    assert "vm:4242:20261205T000000" in page.content.decode()

@@ -8,7 +8,16 @@ from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
-from kreis.core.models import ApiKey, CustomField, Membership, Notification, SavedView, Team, User
+from kreis.core.models import (
+    ApiKey,
+    CustomField,
+    Membership,
+    Notification,
+    SavedView,
+    Team,
+    User,
+    WorkerHeartbeat,
+)
 
 
 def admin_login(request: HttpRequest, extra_context: dict | None = None) -> HttpResponse:
@@ -82,3 +91,17 @@ class SavedViewAdmin(admin.ModelAdmin):
     list_display = ["name", "list_name", "user", "created_at"]
     list_filter = ["list_name"]
     search_fields = ["name", "user__username"]
+
+
+@admin.register(WorkerHeartbeat)
+class WorkerHeartbeatAdmin(admin.ModelAdmin):
+    """The job workers and their heartbeats: read only (the workers write them)."""
+
+    list_display = ["name", "embedded", "started_at", "beat_at", "stopped_at"]
+    list_filter = ["embedded"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
