@@ -95,3 +95,26 @@ def test_whoever_may_see_the_party_sees_its_name(world, dana):
     assert f"{SECRET} GmbH" in page
     assert f"/parties/{world['hidden_firm'].pk}/" in page
     assert "Hidden party" not in page
+
+
+def test_transactions_of_a_hidden_party_show_hidden_party(world, alice, north):
+    import datetime as dt
+    from decimal import Decimal
+
+    from kreis.commerce import services as commerce
+
+    txn = commerce.transaction_create(
+        actor=None,
+        party=world["hidden_firm"],
+        kind="invoice",
+        date=dt.date(2026, 3, 1),
+        lines=[{"description": "Wartung", "quantity": Decimal(1), "unit_price": Decimal(10)}],
+        owner=alice,
+        team=north,
+        number="RE-4711",
+    )
+    client = client_for(alice)
+    assert shows_hidden_party(text(client.get(f"/commerce/transactions/{txn.pk}/")))
+    assert shows_hidden_party(text(client.get("/commerce/transactions/")))
+    assert shows_hidden_party(text(client.get("/commerce/transactions/export.csv")))
+    assert shows_hidden_party(text(client.get("/search/", {"q": "RE-4711"})))

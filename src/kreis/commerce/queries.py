@@ -34,6 +34,7 @@ from kreis.core.models import User
 from kreis.core.queries import visible_records
 from kreis.core.search import SearchHit
 from kreis.parties.models import Party
+from kreis.parties.queries import party_name_for_user
 
 ZERO = Decimal("0")
 CENT = Decimal("0.01")
@@ -301,7 +302,7 @@ def transaction_search_hits(*, user: User, text: str, limit: int = 8) -> list[Se
     return [
         SearchHit(
             title=str(txn),
-            subtitle=txn.party.name,
+            subtitle=party_name_for_user(user=user, party=txn.party),
             url=f"/commerce/transactions/{txn.pk}/",
             icon="receipt",
         )
