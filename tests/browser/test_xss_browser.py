@@ -21,6 +21,8 @@ from django.urls import Resolver404, resolve
 from django.utils import timezone
 
 from kreis.api import api
+from kreis.core.models import SavedView
+from kreis.parties.models import Party
 from tests.conftest import client_for
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -79,6 +81,7 @@ class Corpus:
 
     def __init__(self) -> None:
         self._next = itertools.count()
+        self.choices: list[str] = []
 
     def __call__(self) -> str:
         n = next(self._next)
@@ -114,7 +117,7 @@ def _body(schema: dict, components: dict, corpus: Corpus, created: dict, name: s
     if kind == "number":
         return 10
     if kind == "boolean":
-        return False
+        return schema.get("default", False)  # active records, as a user would make them
     if schema.get("format") == "date":
         return timezone.localdate().isoformat()
     if schema.get("format") == "date-time":
@@ -211,7 +214,10 @@ def _special(path: str, corpus: Corpus) -> dict:
     """What a schema cannot say: a choice field (so its choices show), a criterion's
     thresholds, and custom values for the custom fields created first."""
     if path == "/custom-fields":
-        return {"type": "choice", "entity": "party", "key": "note", "choices": [corpus(), corpus()]}
+        corpus.choices = [corpus(), corpus()]
+        return {"type": "choice", "entity": "party", "key": "note", "choices": corpus.choices}
+    if path in ("/organizations", "/persons") and corpus.choices:
+        return {"custom": {"note": corpus.choices[0]}}
     if path == "/analytics/scoring-models":  # a utility analysis, so that options exist
         return {
             "target": "option",
@@ -320,6 +326,11 @@ def test_no_payload_runs_on_any_page(browser, live_server, dana, api_key_for, se
     created = _create_everything(dana, api_key_for(dana))
     call_command("analytics", "run", verbosity=0)
     client = client_for(dana)
+    # Saved views are made in the web UI only (the list's "Save view" form).
+    for n, list_name in enumerate(("parties", "leads", "deals", "activities", "transactions")):
+        client.post("/me/views/", {"list_name": list_name, "name": PAYLOADS[n], "query": "q=x"})
+    assert SavedView.objects.filter(user=dana).count() == 5
+    assert Party.objects.filter(custom__has_key="note").exists()  # a choice payload
     extra = [
         f"/search/?q={word}" for word in ("script", "img", "svg", "javascript", "x1", "x2")
     ] + ["/deals/"]
