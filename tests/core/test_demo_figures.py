@@ -25,8 +25,6 @@ def test_small_demo_ends_with_figures_and_a_plausible_clv_fit(capsys, settings, 
     assert fit.b < 100
     assert 0.05 < fit.a / (fit.a + fit.b) < 0.8  # mean drop-out probability per purchase
     assert 0.05 < fit.r < 20
-    assert fit.gamma is not None  # Gamma-Gamma fitted too
-    assert fit.q > 1  # mean spend finite
 
     customers = Party.objects.filter(p_alive__isnull=False)
     assert customers.count() >= 50
