@@ -351,6 +351,53 @@ def test_single_purchase_customer_stays_in_socialization():
     )
 
 
+def _one_time_buyer_among_repeat_customers(days: int, **rules) -> dict:
+    """Repeat customers with usual intervals of 20, 50 and 60 days (median 50) and a
+    customer who bought once, ``days`` ago."""
+    rows = [
+        customer(party_id=1, purchase_days=3, first_purchase=ago(50), last_purchase=ago(10)),
+        customer(party_id=2, purchase_days=5, first_purchase=ago(210), last_purchase=ago(10)),
+        customer(party_id=3, purchase_days=4, first_purchase=ago(190), last_purchase=ago(10)),
+        customer(party_id=4, purchase_days=1, first_purchase=ago(days), last_purchase=ago(days)),
+    ]
+    result = classify(pd.DataFrame(rows), AS_OF, LifecycleRules(**rules))
+    return result.iloc[3].to_dict()
+
+
+def test_one_time_buyer_is_endangered_after_twice_the_median_repeat_interval():
+    assert _one_time_buyer_among_repeat_customers(100)["reason"] == "socialization.new"
+    row = _one_time_buyer_among_repeat_customers(101)
+    assert (row["phase"], row["reason"]) == ("endangerment", "endangerment.one_purchase")
+    assert row["facts"] == {
+        "p_alive": None,
+        "days": 101,
+        "median": 50,
+        "factor": 2.0,
+        "change_pct": 0.0,
+        "complaints": 0,
+        "detractor_at": None,
+        "signals": ["endangerment.one_purchase"],
+    }
+    assert describe(row["reason"], row["facts"]) == (
+        "Endangerment: one purchase only, 101 days ago; repeat customers buy every 50 days "
+        "(median), and 2 × that has passed"
+    )
+    with translation.override("de"):
+        assert describe(row["reason"], row["facts"]) == (
+            "Gefährdung: nur ein Kauf, vor 101 Tagen; Stammkunden kaufen im Median alle 50 "
+            "Tage, und das 2-Fache davon ist verstrichen"
+        )
+
+
+def test_one_time_buyers_follow_the_recency_factor_and_a_given_median():
+    assert _one_time_buyer_among_repeat_customers(140, recency_factor=3.0)["reason"] == (
+        "socialization.new"
+    )
+    row = customer(purchase_days=1, first_purchase=ago(300), last_purchase=ago(300))
+    result = classify(pd.DataFrame([row]), AS_OF, median_interval=100.0)
+    assert result["reason"].iat[0] == "endangerment.one_purchase"
+
+
 def test_first_purchase_180_days_ago_ends_socialization():
     row = customer(purchase_days=3, first_purchase=ago(180), last_purchase=ago(20))
     assert classify_one(row)["phase"] != "socialization"
@@ -451,8 +498,10 @@ def _mixture() -> pd.DataFrame:
             customer(party_id=14, purchase_days=1, first_purchase=ago(300), last_purchase=ago(300)),
             customer(party_id=15, revenue_12m=2000.0),
             customer(party_id=16),
+            # One purchase each; the repeat customers' median interval is 870 / 9 ≈ 97 days.
+            customer(party_id=17, purchase_days=1, first_purchase=ago(185), last_purchase=ago(185)),
         ],
-        index=pd.RangeIndex(100, 116),
+        index=pd.RangeIndex(100, 117),
     )
 
 

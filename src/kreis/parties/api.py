@@ -2,7 +2,7 @@
 
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from django.http import Http404, HttpRequest, HttpResponse
 from ninja import Field, Router, Schema, Status
@@ -24,6 +24,7 @@ from kreis.core.queries import team_get_for_user, user_get_for_user
 from kreis.parties import queries, services
 from kreis.parties.models import (
     AddressKind,
+    ClvMarginBasis,
     ContactKind,
     Employment,
     LifecyclePhase,
@@ -51,10 +52,14 @@ Sort = Literal[
     "-p_alive",
     "p_alive",
     "-revenue_12m",
+    "-clv_next_12",
+    "clv_next_12",
 ]
 AbcValue = Literal["A", "B", "C"]
 SegmentValue = Literal[tuple(RfmSegment.values)]  # type: ignore[valid-type]
 PhaseValue = Literal[tuple(LifecyclePhase.values)]  # type: ignore[valid-type]
+BasisValue = Literal[tuple(ClvMarginBasis.values)]  # type: ignore[valid-type]
+Amount = Annotated[Decimal, Field(ge=-(10**12), le=10**12, max_digits=15, decimal_places=2)]
 
 
 class ContactIn(Input):
@@ -108,7 +113,19 @@ class FiguresOut(Schema):
     rfm_segment: str
     revenue_12m: Decimal | None
     historical_value: Decimal | None
-    clv: Decimal | None
+    clv: Decimal | None = Field(
+        description="Total CLV: historical value + discounted residual over the CLV horizon."
+    )
+    clv_next_12_months: Decimal | None = Field(
+        description="Discounted margin expected in the next 12 months."
+    )
+    clv_residual: Decimal | None = Field(
+        description="Discounted margin expected over the CLV horizon (clv − historical_value)."
+    )
+    clv_margin_basis: str = Field(
+        description="What the expected margin per purchase rests on: model (Gamma-Gamma), "
+        "population (one purchase so far) or own_mean (own mean margin ≤ 0); '' without a CLV."
+    )
     p_alive: float | None
     expected_purchases: float | None
     score: float | None
@@ -151,7 +168,16 @@ class PartyOut(Schema):
 
     @staticmethod
     def resolve_figures(obj: Party) -> dict:
-        return {name: getattr(obj, name) for name in FiguresOut.model_fields}
+        value = getattr(obj, "customer_value", None)  # kept by the analytics run
+        clv = {
+            "clv_next_12_months": value.next_12_months if value else None,
+            "clv_residual": value.residual if value else None,
+            "clv_margin_basis": value.margin_basis if value else "",
+        }
+        return {
+            name: clv[name] if name in clv else getattr(obj, name)
+            for name in FiguresOut.model_fields
+        }
 
     @staticmethod
     def resolve_roles(obj: Party) -> list[str]:
@@ -273,14 +299,24 @@ def _crud(kind: str, path: str, out, create_schema, update_schema) -> None:
         abc_class: AbcValue | None = None,
         rfm_segment: SegmentValue | None = None,
         lifecycle_phase: PhaseValue | None = None,
+        clv_min: Amount | None = None,
+        clv_max: Amount | None = None,
+        clv_next_12_min: Amount | None = None,
+        clv_next_12_max: Amount | None = None,
+        clv_basis: BasisValue | None = None,
     ):
         figures = {
             "abc_class": abc_class,
             "rfm_segment": rfm_segment,
             "lifecycle_phase": lifecycle_phase,
+            "clv_min": clv_min,
+            "clv_max": clv_max,
+            "clv_next_12_min": clv_next_12_min,
+            "clv_next_12_max": clv_next_12_max,
+            "clv_basis": clv_basis,
         }
         return queries.party_list_for_user(
-            figures={k: v for k, v in figures.items() if v},
+            figures={k: v for k, v in figures.items() if v is not None and v != ""},
             user=request.auth,
             kind=kind,
             search=q,

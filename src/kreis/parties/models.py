@@ -60,6 +60,14 @@ class RfmSegment(models.TextChoices):
     LOST = "lost", _("Lost")
 
 
+class ClvMarginBasis(models.TextChoices):
+    """What a customer's expected margin per purchase in the CLV rests on (DOMAIN.md §7.5)."""
+
+    MODEL = "model", _("Gamma-Gamma estimate")
+    POPULATION = "population", _("mean of all customers (one purchase so far)")
+    OWN_MEAN = "own_mean", _("own mean margin (not positive)")
+
+
 class LifecyclePhase(models.TextChoices):
     """DOMAIN.md §2: the sub-phases; their main phase is in ``MAIN_PHASE``."""
 

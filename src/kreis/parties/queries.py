@@ -32,9 +32,20 @@ SORTS = {
     "-p_alive": (F("p_alive").desc(nulls_last=True), "-pk"),
     "p_alive": (F("p_alive").asc(nulls_last=True), "pk"),
     "-revenue_12m": (F("revenue_12m").desc(nulls_last=True), "-pk"),
+    # The CLV of the next 12 months is kept by the analytics beside the total (``clv``).
+    "-clv_next_12": (F("customer_value__next_12_months").desc(nulls_last=True), "-pk"),
+    "clv_next_12": (F("customer_value__next_12_months").asc(nulls_last=True), "pk"),
 }
 # Filters on the computed figures: GET parameter → model field.
 FIGURE_FILTERS = ("abc_class", "rfm_segment", "lifecycle_phase", "grade")
+# … and on the CLV figures: GET parameter → lookup (ranges take numbers, checked by the caller).
+FIGURE_LOOKUPS = {
+    "clv_min": "clv__gte",
+    "clv_max": "clv__lte",
+    "clv_next_12_min": "customer_value__next_12_months__gte",
+    "clv_next_12_max": "customer_value__next_12_months__lte",
+    "clv_basis": "customer_value__margin_basis",
+}
 
 
 def party_list_for_user(
@@ -54,6 +65,8 @@ def party_list_for_user(
     for name, value in (figures or {}).items():
         if name in FIGURE_FILTERS and value:
             qs = qs.filter(**{name: value})
+        elif name in FIGURE_LOOKUPS and value is not None and value != "":
+            qs = qs.filter(**{FIGURE_LOOKUPS[name]: value})
     if custom:
         qs = filter_by_custom(qs, "party", custom)
     if kind:
@@ -73,7 +86,7 @@ def party_list_for_user(
     if team_id:
         qs = qs.filter(team_id=team_id)
     return (
-        qs.select_related("owner", "team")
+        qs.select_related("owner", "team", "customer_value")
         .prefetch_related("role_assignments", "tags", "contact_points")
         .order_by(*SORTS.get(sort, SORTS["name"]))
     )
@@ -85,7 +98,7 @@ def party_get_for_user(*, user: User, pk: int, write: bool = False, kind: str = 
     if kind:
         qs = qs.filter(kind=kind)
     party = (
-        qs.select_related("owner", "team")
+        qs.select_related("owner", "team", "customer_value")
         .prefetch_related(
             "role_assignments",
             "tags",

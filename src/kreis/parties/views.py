@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from decimal import Decimal, InvalidOperation
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -29,6 +30,7 @@ from kreis.parties import queries, services
 from kreis.parties.forms import EmploymentForm, MergeChooseForm, PartyForm, RelationshipForm
 from kreis.parties.models import (
     AbcClass,
+    ClvMarginBasis,
     ContactKind,
     Employment,
     LifecyclePhase,
@@ -60,16 +62,32 @@ FIGURE_CHOICES = {
     "abc_class": AbcClass.values,
     "rfm_segment": RfmSegment.values,
     "lifecycle_phase": LifecyclePhase.values,
+    "clv_basis": ClvMarginBasis.values,
 }
+CLV_RANGES = ("clv_min", "clv_max", "clv_next_12_min", "clv_next_12_max")
+
+
+def _amount(text: str | None) -> Decimal | None:
+    """A money bound from the query string; anything unusable is ignored like an empty one."""
+    try:
+        amount = Decimal((text or "").strip().replace(",", "."))
+    except InvalidOperation:
+        return None
+    return amount if amount.is_finite() and abs(amount) < Decimal("1e12") else None
 
 
 def _figure_filters(request: HttpRequest) -> dict[str, str]:
     """Filters on the computed figures (drill-down from the analytics), known values only."""
-    return {
+    figures: dict = {
         name: request.GET[name]
         for name, values in FIGURE_CHOICES.items()
         if request.GET.get(name) in values
     }
+    for name in CLV_RANGES:
+        amount = _amount(request.GET.get(name))
+        if amount is not None:
+            figures[name] = amount
+    return figures
 
 
 @login_required
@@ -93,6 +111,7 @@ def party_list(request: HttpRequest) -> HttpResponse:
             ("-created", _("Newest first")),
             ("-updated", _("Recently changed")),
             ("-clv", _("Highest CLV")),
+            ("-clv_next_12", _("Highest CLV, next 12 months")),
             ("-revenue_12m", _("Highest revenue (12 months)")),
             ("-score", _("Highest score")),
             ("p_alive", _("Least likely active")),
@@ -100,6 +119,7 @@ def party_list(request: HttpRequest) -> HttpResponse:
         "abc_classes": AbcClass.choices,
         "rfm_segments": RfmSegment.choices,
         "phases": LifecyclePhase.choices,
+        "clv_bases": ClvMarginBasis.choices,
     }
     template = "parties/_rows.html" if is_htmx(request) else "parties/list.html"
     return render(request, template, context)
@@ -121,6 +141,11 @@ CSV_COLUMNS = [
     "tags",
     "external_id",
     "created_at",
+    "abc_class",
+    "lifecycle_phase",
+    "historical_value",
+    "clv",
+    "clv_next_12_months",
 ]
 
 
@@ -128,6 +153,15 @@ def _primary(party, kind: str) -> str:
     return next(
         (c.value for c in party.contact_points.all() if c.kind == kind and c.is_primary), ""
     )
+
+
+def _csv_number(value: Decimal | None) -> str:
+    return "" if value is None else str(value)
+
+
+def _next_12_months(party: Party) -> Decimal | None:
+    value = getattr(party, "customer_value", None)  # kept by the analytics run
+    return value.next_12_months if value is not None else None
 
 
 @login_required
@@ -156,6 +190,11 @@ def party_export(request: HttpRequest) -> StreamingHttpResponse:
                 ", ".join(t.name for t in party.tags.all()),
                 party.external_id or "",
                 party.created_at.isoformat(),
+                party.abc_class,
+                party.lifecycle_phase,
+                _csv_number(party.historical_value),
+                _csv_number(party.clv),
+                _csv_number(_next_12_months(party)),
                 *custom_cells(party, extra),
             )
 

@@ -16,8 +16,11 @@ The first matching rule wins (thresholds come from `LifecycleRules`):
 5. Endangerment, any risk signal, reported in this order while the facts list all of them:
    P(alive) < ``endangered_p_alive``; days since the last purchase > ``recency_factor`` × the
    typical inter-purchase time ((last − first) / (purchase days − 1), two purchase days or more);
-   trailing-12-month revenue more than ``decline_pct`` below the 12 months before; an open
-   high-severity complaint; a detractor NPS answer in the last ``detractor_days``.
+   for a customer with a single purchase day, days since it > ``recency_factor`` × the median
+   typical inter-purchase time of the repeat customers (``endangerment.one_purchase``: BG/NBD
+   gives one-time buyers P(alive) = 1, so silence is their only signal); trailing-12-month
+   revenue more than ``decline_pct`` below the 12 months before; an open high-severity
+   complaint; a detractor NPS answer in the last ``detractor_days``.
 6. Socialization: first purchase less than ``socialization_days`` ago (``socialization.new``)
    or fewer than ``min_repeat_purchases`` purchase days (``socialization.few_purchases``).
 7. Growth: trailing-12-month revenue more than ``growth_pct`` above the 12 months before, or any
@@ -94,6 +97,7 @@ REASONS = (
     "socialization.won_back",
     "endangerment.p_alive",
     "endangerment.recency",
+    "endangerment.one_purchase",
     "endangerment.decline",
     "endangerment.complaint",
     "endangerment.detractor",
@@ -103,7 +107,7 @@ REASONS = (
     "maturity.stable",
 )
 _REASON_INDEX = {reason: i for i, reason in enumerate(REASONS)}
-_RISK_SIGNALS = REASONS[7:12]
+_RISK_SIGNALS = REASONS[7:13]
 
 INPUT_COLUMNS = (
     "party_id",
@@ -145,8 +149,13 @@ def classify(
     rules: LifecycleRules = LifecycleRules(),
     *,
     facts_as_json: bool = False,
+    median_interval: float | None = None,
 ) -> pd.DataFrame:
     """Phase, reason code, facts and win-back state per party, by the rules of the module doc.
+
+    ``median_interval`` is the median typical inter-purchase time (days) of the repeat
+    customers, against which one-time buyers are measured; by default it is taken from the
+    rows given (the nightly run classifies every customer at once).
 
     Dates become day numbers (float, NaN for NaT) so that every comparison with a missing date
     is simply false. ``facts_as_json`` gives each row's facts as JSON text, built column-wise
@@ -188,6 +197,11 @@ def classify(
     typical = np.divide(
         last - first, purchases - 1, out=np.full(len(features), np.nan), where=purchases >= 2
     )
+    if median_interval is None:
+        intervals = typical[np.isfinite(typical) & (typical > 0)]
+        median_interval = float(np.median(intervals)) if intervals.size else np.nan
+    median = np.full(len(features), median_interval, dtype=np.float64)
+    one_purchase = purchases == 1
     change_pct = np.divide(
         (revenue - revenue_prev) * 100.0,
         revenue_prev,
@@ -198,6 +212,7 @@ def classify(
     risks = (
         p_alive < rules.endangered_p_alive,
         (typical > 0) & (since_last > rules.recency_factor * typical),
+        one_purchase & (median > 0) & (since_last > rules.recency_factor * median),
         change_pct < -rules.decline_pct,
         complaints > 0,
         (since_detractor >= 0) & (since_detractor <= rules.detractor_days),
@@ -232,6 +247,7 @@ def classify(
         first=first,
         last=last,
         typical=typical,
+        median=median,
         revenue=revenue,
         revenue_prev=revenue_prev,
         change_pct=change_pct,
@@ -375,6 +391,15 @@ def _fact_specs(rules: LifecycleRules) -> dict[str, _FactSpec]:
             "abstinent_since": ("abstinent_since", _iso),
         },
         **dict.fromkeys(_RISK_SIGNALS, _ENDANGERMENT),
+        "endangerment.one_purchase": {
+            "p_alive": ("p_alive", _PROBABILITY),
+            "days": ("since_last", _ints),
+            "median": ("median", _ints),
+            "factor": rules.recency_factor,
+            "change_pct": ("change_pct", _PCT),
+            "complaints": ("complaints", _ints),
+            "detractor_at": ("detractor_at", _iso),
+        },
         "socialization.new": {
             "days": ("since_first", _ints),
             "first_purchase": ("first", _iso),
@@ -661,6 +686,21 @@ _DESCRIBERS: dict[str, Callable[[dict], str]] = {
     "endangerment.recency": lambda facts: _endangerment(
         _("Endangerment: no purchase for %(days)s days, usually every %(usual)s")
         % {"days": _days_ago(facts), "usual": int(facts["usual"])},
+        facts,
+    ),
+    "endangerment.one_purchase": lambda facts: _endangerment(
+        ngettext(
+            "Endangerment: one purchase only, %(days)s day ago; repeat customers buy every "
+            "%(median)s days (median), and %(factor)s × that has passed",
+            "Endangerment: one purchase only, %(days)s days ago; repeat customers buy every "
+            "%(median)s days (median), and %(factor)s × that has passed",
+            _days_ago(facts),
+        )
+        % {
+            "days": _days_ago(facts),
+            "median": int(facts["median"]),
+            "factor": _pct(facts["factor"]),
+        },
         facts,
     ),
     "endangerment.decline": lambda facts: _endangerment(

@@ -7,7 +7,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from kreis.analytics.runs.models import AnalyticsRun, TimeUnit
-from kreis.parties.models import LifecyclePhase, Party
+from kreis.parties.models import ClvMarginBasis, LifecyclePhase, Party
 
 
 class ClvFit(models.Model):
@@ -17,7 +17,7 @@ class ClvFit(models.Model):
     calibration_start = models.DateField(_("calibration start"))
     calibration_end = models.DateField(_("calibration end"))
     time_unit = models.CharField(_("time unit"), max_length=5, choices=TimeUnit.choices)
-    horizon_months = models.PositiveSmallIntegerField(_("horizon in months"))
+    horizon_months = models.PositiveSmallIntegerField(_("horizon in months"))  # total CLV
     discount_rate_yearly = models.DecimalField(
         _("discount rate per year (%)"), max_digits=5, decimal_places=2
     )
@@ -32,6 +32,11 @@ class ClvFit(models.Model):
     q = models.FloatField(null=True)
     gamma = models.FloatField(null=True)
     gamma_gamma_log_likelihood = models.FloatField(_("Gamma-Gamma log-likelihood"), null=True)
+    # A fit that ends on a parameter bound or stops short of the maximum says so (and why).
+    bgnbd_converged = models.BooleanField(_("BG/NBD converged"), default=True)
+    bgnbd_message = models.TextField(_("BG/NBD optimiser message"), blank=True)
+    gamma_gamma_converged = models.BooleanField(_("Gamma-Gamma converged"), null=True)
+    gamma_gamma_message = models.TextField(_("Gamma-Gamma optimiser message"), blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -41,6 +46,66 @@ class ClvFit(models.Model):
 
     def __str__(self) -> str:
         return f"BG/NBD r={self.r:.3g} α={self.alpha:.3g} a={self.a:.3g} b={self.b:.3g}"
+
+    @property
+    def horizon_years(self) -> float:
+        return self.horizon_months / 12
+
+    @property
+    def converged(self) -> bool:
+        return self.bgnbd_converged and self.gamma_gamma_converged is not False
+
+    @property
+    def reason(self) -> str:
+        """Why the fit is not to be trusted ('' when it converged), model by model."""
+        reasons = []
+        if not self.bgnbd_converged:
+            reasons.append(f"BG/NBD: {self.bgnbd_message or 'did not converge'}")
+        if self.gamma_gamma_converged is False:
+            reasons.append(f"Gamma-Gamma: {self.gamma_gamma_message or 'did not converge'}")
+        return " · ".join(reasons)
+
+
+# What the expected margin per purchase rests on: the party's vocabulary (filters use it).
+MarginBasis = ClvMarginBasis
+
+
+class CustomerValue(models.Model):
+    """A customer's CLV figures beside the total on the party (``Party.clv``): the residual
+    over the horizon, the value of the next 12 months and the margin per purchase they rest on.
+    Rewritten by every run."""
+
+    party = models.OneToOneField(
+        Party,
+        on_delete=models.CASCADE,
+        primary_key=True,
+        related_name="customer_value",
+        verbose_name=_("party"),
+    )
+    next_12_months = models.DecimalField(
+        _("CLV of the next 12 months"),
+        max_digits=14,
+        decimal_places=2,
+        help_text=_("Discounted margin expected in the next 12 months."),
+    )
+    residual = models.DecimalField(
+        _("residual value"),
+        max_digits=14,
+        decimal_places=2,
+        help_text=_("Discounted margin expected over the CLV horizon."),
+    )
+    expected_margin = models.FloatField(_("expected margin per purchase"))
+    margin_basis = models.CharField(
+        _("margin basis"), max_length=10, choices=MarginBasis.choices, db_index=True
+    )
+
+    class Meta:
+        verbose_name = _("customer value")
+        verbose_name_plural = _("customer values")
+        indexes = [models.Index(fields=["next_12_months"], name="customervalue_next_12")]
+
+    def __str__(self) -> str:
+        return f"{self.party_id}: {self.next_12_months} (12 months)"
 
 
 class PhaseChange(models.Model):

@@ -7,12 +7,14 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import path
+from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
 from kreis.analytics.customer import lifecycle
-from kreis.analytics.customer.models import PhaseChange
+from kreis.analytics.customer.models import ClvFit, CustomerValue, MarginBasis, PhaseChange
 from kreis.analytics.runs.models import AnalyticsSettings
+from kreis.core.templatetags.kreis import money
 from kreis.parties.models import LifecyclePhase
 from kreis.parties.queries import party_get_for_user
 
@@ -33,6 +35,48 @@ def _abc_line(party, cfg: AnalyticsSettings) -> str:
         "metric": metric,
         "months": cfg.abc_months,
     }
+
+
+def _clv_lines(party, value: CustomerValue | None, fit: ClvFit | None) -> dict[str, str]:
+    """How the total CLV is made up, what the next 12 months hold and what the expected
+    margin per purchase rests on (DOMAIN.md §7.5)."""
+    if value is None or party.clv is None:
+        return {}
+    years = round(fit.horizon_years) if fit is not None else 10
+    lines = {
+        "total": _(
+            "Historical value %(historical)s plus %(residual)s expected over the next "
+            "%(years)s years, discounted."
+        )
+        % {
+            "historical": money(party.historical_value),
+            "residual": money(value.residual),
+            "years": years,
+        }
+    }
+    if party.p_alive is not None and party.expected_purchases is not None:
+        lines["next_12"] = _(
+            "Probability still active %(p)s, %(n)s purchases expected in the next 12 months."
+        ) % {
+            "p": number_format(party.p_alive, 2),
+            "n": number_format(party.expected_purchases, 1),
+        }
+    margin = money(round(value.expected_margin, 2))
+    if value.margin_basis == MarginBasis.OWN_MEAN:
+        lines["basis"] = _(
+            "Valued at their own mean margin of %(margin)s per purchase, which is not "
+            "positive: a model estimate would be positive."
+        ) % {"margin": margin}
+    elif value.margin_basis == MarginBasis.POPULATION:
+        lines["basis"] = _(
+            "One purchase so far: valued at the mean margin of all customers, %(margin)s per "
+            "purchase."
+        ) % {"margin": margin}
+    else:
+        lines["basis"] = _(
+            "Expected margin per purchase %(margin)s (Gamma-Gamma estimate from their purchases)."
+        ) % {"margin": margin}
+    return lines
 
 
 # Marked for translation here, translated when shown.
@@ -71,7 +115,8 @@ def party_figures(request: HttpRequest, pk: int) -> HttpResponse:
         "rfm_line": _(RFM_LINES[party.rfm_segment]) if party.rfm_segment in RFM_LINES else "",
         "changes": changes,
         "phases": LifecyclePhase.choices,
-        "horizon": cfg.horizon_months,
+        "customer_value": (value := CustomerValue.objects.filter(party=party).first()),
+        "clv_lines": _clv_lines(party, value, ClvFit.objects.first()),
         "can_change": request.user.has_perm("core.change_record", party),
     }
     return render(request, "analytics/_party_figures.html", context)

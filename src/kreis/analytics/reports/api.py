@@ -104,14 +104,21 @@ def phases(request: HttpRequest, query: Query[PhasesQuery]):
 
 
 class PortfolioQuery(Schema):
-    x: float = Field(0.5, ge=0, le=10)
-    y: float = Field(50.0, ge=0, le=100)
+    x: float | None = Field(
+        None, ge=0, le=10, description="Share-of-wallet split (fraction); default: settings."
+    )
+    y: float | None = Field(
+        None, ge=0, le=100, description="Attractiveness split (score); default: settings."
+    )
 
 
 @router.get("/analytics/portfolio", response={200: dict, **RESPONSES})
 def portfolio(request: HttpRequest, query: Query[PortfolioQuery]):
     """Share of wallet × attractiveness quadrants with their top customers by revenue."""
-    data = customer_charts.portfolio(request.auth, query.x, query.y)
+    x_default, y_default = customer_charts.portfolio_splits()
+    x = x_default if query.x is None else query.x
+    y = y_default if query.y is None else query.y
+    data = customer_charts.portfolio(request.auth, x, y)
     data.pop("_arrays")
     for quadrant in data["quadrants"]:
         quadrant["name"] = str(quadrant["name"])

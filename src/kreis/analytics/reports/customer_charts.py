@@ -466,6 +466,13 @@ def quadrant_texts() -> dict[str, tuple[str, str]]:
     }
 
 
+def portfolio_splits() -> tuple[float, float]:
+    """The default quadrant splits from the settings: share of wallet as a fraction,
+    attractiveness as a score."""
+    cfg = AnalyticsSettings.load()
+    return float(cfg.portfolio_share_split) / 100, float(cfg.portfolio_attractiveness_split)
+
+
 def portfolio_parties(user: User) -> QuerySet[Party]:
     return visible_parties(user).filter(
         purchasing_potential__gt=0, score__isnull=False, revenue_12m__isnull=False

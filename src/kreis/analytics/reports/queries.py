@@ -23,7 +23,10 @@ def clv_payload(fit: ClvFit) -> dict:
             "time_unit": fit.time_unit,
         },
         "horizon_months": fit.horizon_months,
+        "horizon_years": fit.horizon_years,
         "discount_rate_yearly": float(fit.discount_rate_yearly),
+        "converged": fit.converged,
+        "reason": fit.reason,
         "bgnbd": {
             "r": fit.r,
             "alpha": fit.alpha,
@@ -31,6 +34,8 @@ def clv_payload(fit: ClvFit) -> dict:
             "b": fit.b,
             "log_likelihood": fit.bgnbd_log_likelihood,
             "customers": fit.customers,
+            "converged": fit.bgnbd_converged,
+            "message": fit.bgnbd_message,
         },
         "gamma_gamma": {
             "p": fit.p,
@@ -38,6 +43,8 @@ def clv_payload(fit: ClvFit) -> dict:
             "gamma": fit.gamma,
             "log_likelihood": fit.gamma_gamma_log_likelihood,
             "customers": fit.repeat_customers,
+            "converged": fit.gamma_gamma_converged,
+            "message": fit.gamma_gamma_message,
         },
     }
 

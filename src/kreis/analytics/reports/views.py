@@ -76,8 +76,9 @@ def chart_data(request: HttpRequest, name: str) -> HttpResponse:
         month = _month(request.GET.get("month", "")) or today.replace(day=1)
         chart = customer_charts.transitions_chart(user, month)
     elif name == "portfolio":
-        x = _float(request.GET.get("x"), 0.5, 0.0, 10.0)
-        y = _float(request.GET.get("y"), 50.0, 0.0, 100.0)
+        x_default, y_default = customer_charts.portfolio_splits()
+        x = _float(request.GET.get("x"), x_default, 0.0, 10.0)
+        y = _float(request.GET.get("y"), y_default, 0.0, 100.0)
         chart = customer_charts.portfolio_chart(user, x, y)
     else:
         raise Http404
@@ -213,18 +214,19 @@ def phase_override(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect(target)
 
 
-def _x_split(get) -> float:
+def _x_split(get, default: float) -> float:
     """The share-of-wallet split: ``?share=`` in per cent (the page's form) or ``?x=`` as a
-    fraction (links and the chart's URL)."""
+    fraction (links and the chart's URL); ``default`` (a fraction) from the settings."""
     if "share" in get:
-        return _float(get.get("share"), 50.0, 0.0, 1000.0) / 100
-    return _float(get.get("x"), 0.5, 0.0, 10.0)
+        return _float(get.get("share"), default * 100, 0.0, 1000.0) / 100
+    return _float(get.get("x"), default, 0.0, 10.0)
 
 
 @login_required
 def portfolio_page(request: HttpRequest) -> HttpResponse:
-    x = _x_split(request.GET)
-    y = _float(request.GET.get("y"), 50.0, 0.0, 100.0)
+    x_default, y_default = customer_charts.portfolio_splits()
+    x = _x_split(request.GET, x_default)
+    y = _float(request.GET.get("y"), y_default, 0.0, 100.0)
     data = customer_charts.portfolio(request.user, x, y)
     data.pop("_arrays")
     visible = charts.visible_customers(request.user)
@@ -251,8 +253,18 @@ def clv_page(request: HttpRequest) -> HttpResponse:
     top = (
         charts.visible_parties(request.user)
         .filter(clv__isnull=False)
+        .select_related("customer_value")
         .order_by("-clv", "pk")
-        .only("pk", "name", "clv", "p_alive", "expected_purchases")[:20]
+        .only(
+            "pk",
+            "name",
+            "clv",
+            "historical_value",
+            "p_alive",
+            "expected_purchases",
+            "customer_value__next_12_months",
+            "customer_value__margin_basis",
+        )[:20]
     )
     return render(
         request,

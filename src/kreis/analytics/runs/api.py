@@ -87,7 +87,10 @@ def run_get(request: HttpRequest, run_id: int):
 )
 def clv_get(request: HttpRequest):
     """Parameters `r`, `alpha`, `a`, `b` (BG/NBD) and `p`, `q`, `gamma` (Gamma-Gamma), their
-    log-likelihoods, the calibration window and the time unit of the latest run."""
+    log-likelihoods, the calibration window, the time unit and the CLV horizon of the latest
+    run. `converged` is false when a fit ended on a parameter bound or stopped short of the
+    maximum (or Gamma-Gamma's q ≤ 1); `reason` then says which model and why, and each
+    model's `converged` and `message` give the detail."""
     fit = queries.latest_fit()
     if fit is None:
         raise HttpError(404, "No CLV model has been fitted yet: start a run first.")
@@ -97,7 +100,8 @@ def clv_get(request: HttpRequest):
 class SettingsPatch(Input):
     calibration_end: dt.date | None = None
     time_unit: Literal["days", "weeks"] | None = None
-    horizon_months: int | None = None
+    horizon_years: int | None = None
+    min_clv_customers: int | None = None
     discount_rate_yearly: Decimal | None = None
     abc_metric: Literal["revenue", "margin"] | None = None
     abc_months: int | None = None
@@ -110,6 +114,11 @@ class SettingsPatch(Input):
     dissolution_p_alive: float | None = None
     recency_factor: float | None = None
     abstinence_days: int | None = None
+    min_repeat_purchases: int | None = None
+    detractor_days: int | None = None
+    engagement_half_life_days: int | None = None
+    portfolio_share_split: Decimal | None = None
+    portfolio_attractiveness_split: Decimal | None = None
 
 
 def _settings_dict(cfg: AnalyticsSettings) -> dict:

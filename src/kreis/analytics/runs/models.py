@@ -33,8 +33,14 @@ class AnalyticsSettings(models.Model):
     time_unit = models.CharField(
         _("time unit"), max_length=5, choices=TimeUnit.choices, default=TimeUnit.DAYS
     )
-    horizon_months = models.PositiveSmallIntegerField(
-        _("CLV horizon in months"), default=12, validators=[MinValueValidator(1)]
+    horizon_years = models.PositiveSmallIntegerField(
+        _("CLV horizon (years)"),
+        default=10,
+        validators=[MinValueValidator(1), MaxValueValidator(50)],
+        help_text=_(
+            "The total CLV adds the discounted margin expected over this many years to the "
+            "historical value; the next 12 months are shown beside it."
+        ),
     )
     discount_rate_yearly = models.DecimalField(
         _("discount rate per year (%)"),
@@ -42,6 +48,15 @@ class AnalyticsSettings(models.Model):
         decimal_places=2,
         default=Decimal("10.00"),
         validators=[MinValueValidator(0), MaxValueValidator(100)],
+    )
+    min_clv_customers = models.PositiveIntegerField(
+        _("minimum customers for a CLV fit"),
+        default=10,
+        validators=[MinValueValidator(2)],
+        help_text=_(
+            "With fewer customers with purchases (or repeat buyers with a positive mean "
+            "margin, for Gamma-Gamma) no model is fitted."
+        ),
     )
     # ABC.
     abc_metric = models.CharField(
@@ -88,6 +103,38 @@ class AnalyticsSettings(models.Model):
         validators=[MinValueValidator(1)],
     )
     abstinence_days = models.PositiveIntegerField(_("abstinent after (days)"), default=365)
+    min_repeat_purchases = models.PositiveSmallIntegerField(
+        _("repeat customer from (purchases)"),
+        default=2,
+        validators=[MinValueValidator(2)],
+        help_text=_("Customers with fewer purchase days stay in socialization."),
+    )
+    detractor_days = models.PositiveIntegerField(
+        _("detractor answer counts for (days)"),
+        default=90,
+        validators=[MinValueValidator(1)],
+    )
+    # Lead scoring: engagement decays with this half-life.
+    engagement_half_life_days = models.PositiveIntegerField(
+        _("engagement half-life (days)"),
+        default=30,
+        validators=[MinValueValidator(1), MaxValueValidator(3650)],
+    )
+    # Portfolio (DOMAIN.md §7.3): where the quadrants split.
+    portfolio_share_split = models.DecimalField(
+        _("portfolio split: share of wallet (%)"),
+        max_digits=6,
+        decimal_places=1,
+        default=Decimal("50"),
+        validators=[MinValueValidator(0), MaxValueValidator(1000)],
+    )
+    portfolio_attractiveness_split = models.DecimalField(
+        _("portfolio split: attractiveness (score)"),
+        max_digits=5,
+        decimal_places=1,
+        default=Decimal("50"),
+        validators=[MinValueValidator(0), MaxValueValidator(100)],
+    )
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
     class Meta:

@@ -28,7 +28,7 @@ from django.utils import timezone
 
 from kreis.analytics import analyses, sqlarrow, warehouse
 from kreis.analytics.customer import clv, lifecycle
-from kreis.analytics.customer.models import ClvFit, PhaseChange
+from kreis.analytics.customer.models import ClvFit, CustomerValue, PhaseChange
 from kreis.analytics.runs.models import AnalyticsRun, AnalyticsSettings, RunStatus
 from kreis.analytics.signals import phase_changed
 from kreis.parties.models import Party
@@ -36,7 +36,15 @@ from kreis.parties.models import Party
 log = logging.getLogger("kreis.analytics")
 
 DAYS_PER_MONTH = 365.25 / 12
-MIN_CLV_CUSTOMERS = 10  # fewer customers with purchases give no meaningful model fit
+# The CLV figures computed per party; without a model they stay empty.
+CLV_COLUMNS = (
+    "p_alive",
+    "expected_purchases",
+    "clv_residual",
+    "clv_next_12",
+    "expected_margin",
+    "margin_basis",
+)
 Progress = Callable[[str, int], None]
 
 
@@ -49,6 +57,7 @@ class Figures:
     gamma_gamma: clv.GammaGammaFit | None
     calibration_start: dt.date | None
     calibration_end: dt.date
+    gamma_gamma_usable: bool = False
 
 
 def _date(day: float | int | None) -> dt.date | None:
@@ -75,6 +84,8 @@ def lifecycle_rules(cfg: AnalyticsSettings) -> lifecycle.LifecycleRules:
         dissolution_p_alive=cfg.dissolution_p_alive,
         recency_factor=cfg.recency_factor,
         abstinence_days=cfg.abstinence_days,
+        min_repeat_purchases=cfg.min_repeat_purchases,
+        detractor_days=cfg.detractor_days,
     )
 
 
@@ -134,59 +145,84 @@ def compute(t: analyses.Tables, cfg: AnalyticsSettings, as_of: dt.date) -> Figur
 
     cal_end = calibration_end(cfg, as_of)
     summary = analyses.clv_summary(t, calibration_end=cal_end, unit=cfg.time_unit).to_pandas()
-    frame["p_alive"] = np.nan
-    frame["expected_purchases"] = np.nan
-    frame["clv"] = np.nan
+    for column in CLV_COLUMNS:
+        frame[column] = "" if column == "margin_basis" else np.nan
     bgnbd = gamma_gamma = None
+    usable = False
     cal_start = None
-    if len(summary) >= MIN_CLV_CUSTOMERS:
+    if len(summary) >= cfg.min_clv_customers:
         cal_start = _date(summary["first_day"].min())
-        bgnbd, gamma_gamma, predictions = predict_clv(summary, cfg)
-        frame = frame.drop(columns=["p_alive", "expected_purchases", "clv"]).merge(
-            predictions, on="party_id", how="left"
-        )
-    return Figures(frame, bgnbd, gamma_gamma, cal_start, cal_end)
+        bgnbd, gamma_gamma, usable, predictions = predict_clv(summary, cfg)
+        frame = frame.drop(columns=list(CLV_COLUMNS)).merge(predictions, on="party_id", how="left")
+    # Total CLV (DOMAIN.md §7.5) = historical value + discounted residual over the horizon.
+    frame["clv"] = frame["historical_value"].astype("float64") + frame["clv_residual"]
+    return Figures(frame, bgnbd, gamma_gamma, cal_start, cal_end, usable)
 
 
 def predict_clv(
     summary: pd.DataFrame, cfg: AnalyticsSettings
-) -> tuple[clv.BgNbdFit, clv.GammaGammaFit | None, pd.DataFrame]:
+) -> tuple[clv.BgNbdFit, clv.GammaGammaFit | None, bool, pd.DataFrame]:
     """Fit BG/NBD on every customer and Gamma-Gamma on the repeat buyers with a positive mean
-    value; P(alive), expected purchases and discounted residual CLV over the horizon."""
+    margin; per customer P(alive), the purchases expected in the next 12 months, the expected
+    margin per purchase with what it rests on, and the discounted residual value over the next
+    12 months and over the CLV horizon (DOMAIN.md §7.5).
+
+    Expected margin per purchase: a customer whose own mean margin is ≤ 0 (repeat buyers: the
+    mean of the repeat purchases; one-time buyers: their purchase, returns netted in) is valued
+    at that mean, never at a positive model estimate (``own_mean``); other repeat buyers get
+    Gamma-Gamma's E[M | x, zbar] (``model``), other one-time buyers the population mean
+    pγ/(q − 1) (``population``). Without a usable Gamma-Gamma fit (too few repeat buyers,
+    no convergence, q ≤ 1) only the ``own_mean`` customers are valued.
+    """
     x = summary["x"].to_numpy(dtype="float64")
     t_x = summary["t_x"].to_numpy(dtype="float64")
     age = summary["T"].to_numpy(dtype="float64")
-    zbar = np.clip(summary["zbar"].to_numpy(dtype="float64"), 0.0, None)
+    zbar = summary["zbar"].to_numpy(dtype="float64")
+    first_value = summary["first_value"].to_numpy(dtype="float64")
     bgnbd = clv.fit_bgnbd(x, t_x, age)
+    if not bgnbd.converged:
+        log.warning("BG/NBD fit did not converge: %s", bgnbd.message)
     per_month = DAYS_PER_MONTH / analyses.UNIT_DAYS[cfg.time_unit]
-    horizon = cfg.horizon_months * per_month
     out = pd.DataFrame({"party_id": summary["party_id"].to_numpy()})
     out["p_alive"] = bgnbd.p_alive(x, t_x, age)
-    out["expected_purchases"] = bgnbd.expected_purchases(horizon, x, t_x, age)
-    repeat = (x > 0) & (zbar > 0)
-    gamma_gamma = None
-    if repeat.sum() >= MIN_CLV_CUSTOMERS:
-        gamma_gamma = clv.fit_gamma_gamma(x[repeat], zbar[repeat])
-        if not gamma_gamma.converged or gamma_gamma.q <= 1:
-            # q ≤ 1 has no finite mean purchase value: too few or too uniform repeat buyers.
-            log.warning("Gamma-Gamma fit unusable (q=%.3g): no CLV this run", gamma_gamma.q)
-            gamma_gamma = None
-    if gamma_gamma is not None:
-        monthly = (1 + float(cfg.discount_rate_yearly) / 100) ** (1 / 12) - 1
-        out["clv"] = clv.customer_lifetime_value(
-            bgnbd,
-            gamma_gamma,
-            x,
-            t_x,
-            age,
-            zbar,
-            months=cfg.horizon_months,
-            discount_rate_monthly=monthly,
-            periods_per_month=per_month,
+    out["expected_purchases"] = bgnbd.expected_purchases(12 * per_month, x, t_x, age)
+
+    repeat = x > 0
+    positive = repeat & (zbar > 0)
+    gamma_gamma, usable = None, False
+    if positive.sum() >= cfg.min_clv_customers:
+        gamma_gamma = clv.fit_gamma_gamma(x[positive], zbar[positive])
+        # q ≤ 1 has no finite mean purchase value: too few or too uniform repeat buyers.
+        usable = gamma_gamma.converged and gamma_gamma.q > 1
+        if not usable:
+            log.warning("Gamma-Gamma fit unusable (q=%.3g): %s", gamma_gamma.q, gamma_gamma.message)
+
+    own_mean = np.where(repeat, zbar, first_value)
+    loss = own_mean <= 0
+    margin = np.where(loss, own_mean, np.nan)
+    basis = np.where(loss, "own_mean", "").astype(object)
+    if usable and gamma_gamma is not None:
+        modelled = ~loss
+        margin[modelled] = gamma_gamma.expected_average_value(
+            x[modelled], np.where(repeat, zbar, 0.0)[modelled]
         )
-    else:
-        out["clv"] = np.nan
-    return bgnbd, gamma_gamma, out
+        basis[modelled & repeat] = "model"
+        basis[modelled & ~repeat] = "population"
+    monthly = (1 + float(cfg.discount_rate_yearly) / 100) ** (1 / 12) - 1
+    next_12, residual = clv.discounted_purchases(
+        bgnbd,
+        x,
+        t_x,
+        age,
+        months=(12, cfg.horizon_years * 12),
+        discount_rate_monthly=monthly,
+        periods_per_month=per_month,
+    )
+    out["clv_next_12"] = next_12 * margin
+    out["clv_residual"] = residual * margin
+    out["expected_margin"] = margin
+    out["margin_basis"] = basis
+    return bgnbd, gamma_gamma, usable, out
 
 
 def classify_phases(
@@ -265,6 +301,14 @@ FIGURE_COLUMNS = (
     ("won_back_at", "date"),
     ("figures_computed_at", "timestamp with time zone"),
 )
+# Staged beside them and stored in analytics' CustomerValue (Party.clv holds the total).
+VALUE_COLUMNS = (
+    ("clv_next_12", "numeric(14,2)"),
+    ("clv_residual", "numeric(14,2)"),
+    ("expected_margin", "double precision"),
+    ("margin_basis", "varchar(10)"),
+)
+STAGE_COLUMNS = FIGURE_COLUMNS + VALUE_COLUMNS
 
 
 def _arrow_column(values: pd.Series, kind: str) -> pa.Array:
@@ -287,7 +331,7 @@ def _arrow_column(values: pd.Series, kind: str) -> pa.Array:
 def figures_table(frame: pd.DataFrame, computed_at: dt.datetime) -> pa.Table:
     """The rows to store: ``id`` and every figure column, typed for the staging table."""
     arrays = {"id": pa.array(frame["party_id"].to_numpy(dtype="int64"))}
-    for name, kind in FIGURE_COLUMNS:
+    for name, kind in STAGE_COLUMNS:
         if name == "figures_computed_at":
             arrays[name] = pa.array([computed_at.isoformat()] * len(frame), pa.string())
         else:
@@ -345,7 +389,7 @@ def staged(table: pa.Table):
                     with connection.cursor() as cursor:
                         cursor.execute("DETACH DATABASE kreis_stage")
             return
-    decl = ", ".join(f"{name} {kind}" for name, kind in FIGURE_COLUMNS)
+    decl = ", ".join(f"{name} {kind}" for name, kind in STAGE_COLUMNS)
     columns = table.column_names
     with connection.cursor() as cursor:
         cursor.execute("DROP TABLE IF EXISTS kreis_figures")
@@ -373,8 +417,9 @@ def staged(table: pa.Table):
 
 def write_figures(stage: str) -> int:
     """Store the staged figures on the parties with one UPDATE … FROM; parties that dropped out
-    of the analysis get their figures cleared."""
+    of the analysis get their figures cleared. The CLV details are written anew."""
     party = connection.ops.quote_name(Party._meta.db_table)
+    values = connection.ops.quote_name(CustomerValue._meta.db_table)
     columns = [name for name, _ in FIGURE_COLUMNS]
     postgres = connection.vendor == "postgresql"
     with connection.cursor() as cursor, _sqlite_cache(cursor):
@@ -407,6 +452,13 @@ def write_figures(stage: str) -> int:
             "clv = NULL, p_alive = NULL, expected_purchases = NULL, figures_computed_at = NULL "
             f"WHERE figures_computed_at IS NOT NULL AND NOT EXISTS "
             f"(SELECT 1 FROM {stage} f WHERE f.id = {party}.id)"
+        )
+        cursor.execute(f"DELETE FROM {values}")  # noqa: S608
+        cursor.execute(
+            f"INSERT INTO {values} "  # noqa: S608
+            "(party_id, next_12_months, residual, expected_margin, margin_basis) "
+            "SELECT f.id, f.clv_next_12, f.clv_residual, f.expected_margin, f.margin_basis "
+            f"FROM {stage} f WHERE f.clv_residual IS NOT NULL"
         )
     return updated
 
@@ -486,6 +538,15 @@ def run(
     return record
 
 
+def _gamma_gamma_problem(fit: clv.GammaGammaFit) -> str:
+    """Why a Gamma-Gamma fit is not used ('' when it is)."""
+    if not fit.converged:
+        return fit.message
+    if fit.q <= 1:
+        return f"q = {fit.q:.3g} ≤ 1: the mean margin per purchase is infinite"
+    return ""
+
+
 def store(
     record: AnalyticsRun, figures: Figures, phases: pd.DataFrame, as_of: dt.date
 ) -> list[PhaseChange]:
@@ -531,7 +592,7 @@ def store(
                 calibration_start=figures.calibration_start,
                 calibration_end=figures.calibration_end,
                 time_unit=cfg.time_unit,
-                horizon_months=cfg.horizon_months,
+                horizon_months=cfg.horizon_years * 12,
                 discount_rate_yearly=cfg.discount_rate_yearly,
                 customers=figures.bgnbd.n_customers,
                 repeat_customers=gg.n_customers if gg else 0,
@@ -544,5 +605,9 @@ def store(
                 q=gg.q if gg else None,
                 gamma=gg.gamma if gg else None,
                 gamma_gamma_log_likelihood=gg.log_likelihood if gg else None,
+                bgnbd_converged=figures.bgnbd.converged,
+                bgnbd_message="" if figures.bgnbd.converged else figures.bgnbd.message,
+                gamma_gamma_converged=figures.gamma_gamma_usable if gg else None,
+                gamma_gamma_message=_gamma_gamma_problem(gg) if gg else "",
             )
     return changes

@@ -36,6 +36,7 @@ from django.utils.translation import gettext as _
 
 from kreis.activities.models import Activity
 from kreis.analytics import sqlarrow
+from kreis.analytics.runs.models import AnalyticsSettings
 from kreis.analytics.scoring.models import (
     PRIMARY_TARGETS,
     CriterionKind,
@@ -58,10 +59,16 @@ from kreis.parties.models import (
 from kreis.parties.queries import party_list_for_user
 from kreis.sales.models import Deal, StageKind
 
-# Engagement = Σ over a lead's activities of 0.5 ** (age in days / HALF_LIFE_DAYS): an activity
-# today counts 1, one 30 days old 0.5, one 60 days old 0.25. Ages are whole days (the grouped
-# query counts activities per lead and day).
-HALF_LIFE_DAYS = 30
+# Engagement = Σ over a lead's activities of 0.5 ** (age in days / half-life): with the default
+# half-life of 30 days (the setting ``engagement_half_life_days``) an activity today counts 1,
+# one 30 days old 0.5, one 60 days old 0.25. Ages are whole days (the grouped query counts
+# activities per lead and day).
+
+
+def half_life_days() -> int:
+    return AnalyticsSettings.load().engagement_half_life_days
+
+
 CHUNK = 50_000  # rows per keyset query when reading a target's fields
 RECORD_BATCH = 2000  # ids per UPDATE when older history rows stop being the latest
 OPEN_LEAD_STATUSES = (LeadStatus.NEW, LeadStatus.CONTACTED, LeadStatus.QUALIFIED)
@@ -143,7 +150,7 @@ def _lead_fields() -> list[Field]:
         Field("company", _("Company given"), c, (YES, NO), fit),
         Field(
             "engagement",
-            _("Engagement (activities, half-life %(days)d days)") % {"days": HALF_LIFE_DAYS},
+            _("Engagement (activities, half-life %(days)d days)") % {"days": half_life_days()},
             n,
             (),
             engagement,
@@ -299,7 +306,8 @@ def _party_count(key: str, ids, now: dt.datetime) -> pd.Series:
 
 
 def engagement(ids=None, *, now: dt.datetime | None = None) -> pd.Series:
-    """Σ 0.5 ** (age_days / HALF_LIFE_DAYS) over each lead's past activities (by lead id).
+    """Σ 0.5 ** (age_days / half-life) over each lead's past activities (by lead id), the
+    half-life from the settings.
 
     One grouped query counts activities per lead and day; the decay is applied per day.
     """
@@ -321,7 +329,7 @@ def engagement(ids=None, *, now: dt.datetime | None = None) -> pd.Series:
     today = np.datetime64(timezone.localdate(now), "D")
     days = pd.to_datetime(frame["day"]).to_numpy().astype("datetime64[D]")
     age = np.maximum((today - days).astype("int64"), 0)
-    frame["w"] = frame["n"].to_numpy(dtype="float64") * np.power(0.5, age / HALF_LIFE_DAYS)
+    frame["w"] = frame["n"].to_numpy(dtype="float64") * np.power(0.5, age / half_life_days())
     return frame.groupby("lead_id")["w"].sum()
 
 
