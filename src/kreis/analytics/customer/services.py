@@ -36,6 +36,7 @@ def phase_override_set(*, actor, party: Party, phase: str, note: str) -> PhaseCh
                 "lifecycle_override",
                 "lifecycle_note",
                 "lifecycle_since",
+                "updated_at",  # a new version of the party: its ETag changes
             ]
         )
         phase_changed.send(sender=PhaseChange, changes=[change], run=None)
@@ -44,4 +45,5 @@ def phase_override_set(*, actor, party: Party, phase: str, note: str) -> PhaseCh
 
 def phase_override_lift(*, actor, party: Party) -> None:
     """Hand the phase back to the runs: the next run recomputes it."""
-    Party.objects.filter(pk=party.pk).update(lifecycle_override=False)
+    # updated_at too: a new version of the party, so its ETag changes.
+    Party.objects.filter(pk=party.pk).update(lifecycle_override=False, updated_at=timezone.now())

@@ -4,7 +4,7 @@ manual lifecycle phase: /api/v1/analytics/…; figures restricted to the caller'
 import datetime as dt
 from typing import Literal
 
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from ninja import Field, Query, Router, Schema
 from ninja.errors import HttpError
@@ -13,7 +13,13 @@ from kreis.analytics import warehouse
 from kreis.analytics.customer import lifecycle
 from kreis.analytics.customer.services import phase_override_lift, phase_override_set
 from kreis.analytics.reports import charts, customer_charts
-from kreis.core.api_support import PROBLEM_RESPONSES, Input, Problem
+from kreis.core.api_support import (
+    PROBLEM_RESPONSES,
+    Input,
+    Problem,
+    check_if_match,
+    etag,
+)
 from kreis.parties.models import LifecyclePhase
 from kreis.parties.queries import party_get_for_user
 
@@ -159,18 +165,28 @@ def _phase_out(party) -> dict:
 
 
 @router.put("/analytics/parties/{party_id}/phase-override", response={200: PhaseOut, **RESPONSES})
-def phase_override_put(request: HttpRequest, party_id: int, payload: PhaseOverrideIn):
-    """Set the lifecycle phase by hand; the runs keep it until the override is lifted."""
+def phase_override_put(
+    request: HttpRequest, party_id: int, payload: PhaseOverrideIn, response: HttpResponse
+):
+    """Set the lifecycle phase by hand; the runs keep it until the override is lifted.
+    ``If-Match`` takes the party's ETag; the answer carries its new one."""
     party = party_get_for_user(user=request.auth, pk=party_id, write=True)
+    check_if_match(request, party)
     phase_override_set(actor=request.auth, party=party, phase=payload.phase, note=payload.note)
-    return _phase_out(party)
+    out = _phase_out(party)
+    response["ETag"] = etag(party)
+    return out
 
 
 @router.delete(
     "/analytics/parties/{party_id}/phase-override", response={200: PhaseOut, **RESPONSES}
 )
-def phase_override_delete(request: HttpRequest, party_id: int):
-    """Lift the manual phase: the next run computes it again."""
+def phase_override_delete(request: HttpRequest, party_id: int, response: HttpResponse):
+    """Lift the manual phase: the next run computes it again. ``If-Match`` takes the party's
+    ETag; the answer carries its new one."""
     party = party_get_for_user(user=request.auth, pk=party_id, write=True)
+    check_if_match(request, party)
     phase_override_lift(actor=request.auth, party=party)
-    return _phase_out(party)
+    out = _phase_out(party)
+    response["ETag"] = etag(party)
+    return out
