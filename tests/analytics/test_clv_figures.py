@@ -317,3 +317,60 @@ def test_a_fit_on_its_bound_says_so_in_the_api_and_on_the_page(settings, tmp_pat
     dana.save()
     page = client_for(dana).get("/analytics/clv/").content.decode()
     assert "nicht konvergiert" in page
+
+
+def test_the_party_list_and_api_filter_and_sort_by_the_clv_figures(shop, dana):
+    AnalyticsSettings.objects.update_or_create(pk=1, defaults={"min_clv_customers": 5})
+    pipeline.run(as_of=TODAY)
+    client = client_for(dana)
+    ranked = client.get("/api/v1/organizations?sort=-clv_next_12&page_size=3").json()["items"]
+    twelve = [Decimal(str(row["figures"]["clv_next_12_months"])) for row in ranked]
+    assert twelve == sorted(twelve, reverse=True)
+    assert ranked[0]["name"] == "Customer 10"
+    assert ranked[0]["figures"]["clv_margin_basis"] == "model"
+    one_time = client.get("/api/v1/organizations?clv_basis=population").json()["items"]
+    assert sorted(row["name"] for row in one_time) == [
+        "Customer 03", "Customer 05", "Customer 08", "Customer 12"
+    ]  # fmt: skip
+    rich = client.get("/api/v1/organizations?clv_min=1000").json()["items"]
+    assert all(Decimal(str(row["figures"]["clv"])) >= 1000 for row in rich)
+    assert "Customer 10" in {row["name"] for row in rich}
+    assert client.get("/api/v1/organizations?clv_min=abc").status_code == 422
+    page = client.get("/parties/?clv_next_12_min=400&sort=-clv_next_12").content.decode()
+    assert "Customer 10" in page
+    assert "Customer 01" not in page
+    export = b"".join(client.get("/parties/export.csv?clv_basis=own_mean").streaming_content)
+    assert (
+        export.decode("utf-8-sig")
+        .splitlines()[0]
+        .endswith("abc_class,lifecycle_phase,historical_value,clv,clv_next_12_months")
+    )
+
+
+def test_every_threshold_is_a_validated_setting(dana):
+    client = client_for(dana)
+    changes = {
+        "horizon_years": 5,
+        "min_clv_customers": 20,
+        "min_repeat_purchases": 3,
+        "detractor_days": 60,
+        "engagement_half_life_days": 14,
+        "portfolio_share_split": 40,
+        "portfolio_attractiveness_split": 60,
+    }
+    body = client.patch("/api/v1/analytics/settings", changes, "application/json").json()
+    assert {key: body[key] for key in changes} == changes
+    for bad in (
+        {"horizon_years": 0},
+        {"min_clv_customers": 1},
+        {"min_repeat_purchases": 1},
+        {"engagement_half_life_days": 0},
+        {"portfolio_attractiveness_split": 101},
+    ):
+        response = client.patch("/api/v1/analytics/settings", bad, "application/json")
+        assert response.status_code == 422, bad
+    page = client.get("/analytics/settings/").content.decode()
+    for label in ("CLV horizon (years)", "engagement half-life (days)", "portfolio split"):
+        assert label.lower() in page.lower()
+    portfolio = client.get("/api/v1/analytics/portfolio").json()
+    assert (portfolio["x_split"], portfolio["y_split"]) == (0.4, 60.0)
