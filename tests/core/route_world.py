@@ -274,7 +274,7 @@ def build_world(*, alice, bob, mia, charlie, dana, rory, north, south) -> World:
     )
     o["option"] = registry.get_model("analytics.UtilityOption").objects.get(pk=option["id"])
     run = registry.get_model("analytics.AnalyticsRun").objects.create(
-        status="succeeded", as_of=timezone.localdate(), step="", error=""
+        status="done", as_of=timezone.localdate(), step="", error=""
     )
     o["run"] = run
     # Records of every kind are fresh from the database (updated_at as stored).
