@@ -289,3 +289,17 @@ def test_cli_runs_and_prints(shop, capsys):
     assert "B,B,1" in out
     call_command("warehouse", "info")
     assert "fact_sales:" in capsys.readouterr().out
+
+
+def test_runs_list_shows_how_many_seconds_a_run_took(dana):
+    from django.utils import timezone
+
+    from kreis.analytics.runs.models import AnalyticsRun, RunStatus
+
+    run = AnalyticsRun.objects.create(as_of=TODAY, status=RunStatus.DONE)
+    started = timezone.now() - dt.timedelta(minutes=5)
+    AnalyticsRun.objects.filter(pk=run.pk).update(
+        started_at=started, finished_at=started + dt.timedelta(seconds=83.4)
+    )
+    page = client_for(dana).get("/analytics/runs/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "83.4" in page

@@ -181,3 +181,10 @@ class AnalyticsRun(models.Model):
 
     def __str__(self) -> str:
         return f"{self.as_of} {self.get_status_display()}"
+
+    @property
+    def seconds(self) -> float | None:
+        """How long the run took, for the runs list (None while it runs)."""
+        if self.finished_at is None or self.started_at is None:
+            return None
+        return (self.finished_at - self.started_at).total_seconds()
