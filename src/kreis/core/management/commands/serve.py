@@ -26,6 +26,24 @@ GRACE_SECONDS = 15  # for a graceful stop, before the worker is stopped at once
 KILL_SECONDS = 5  # after that, before anything still running is killed
 
 
+def default_workers() -> int:
+    """$WEB_CONCURRENCY, else one gthread worker per core (at least 2: one can restart
+    while the other serves). Measured with benchmarks/load.py: see its README section."""
+    return int(os.environ.get("WEB_CONCURRENCY") or max(2, os.cpu_count() or 1))
+
+
+def default_threads() -> int:
+    return int(os.environ.get("KREIS_THREADS") or 4)
+
+
+def keepalive_seconds() -> int:
+    """How long an idle keep-alive connection stays open. Longer than any client or reverse
+    proxy keeps one idle (nginx's upstream keepalive_timeout defaults to 60 s), so the client
+    always closes first: a request is never sent on a connection the server is closing just
+    then, which a client cannot safely retry for a POST or PATCH."""
+    return int(os.environ.get("KREIS_KEEPALIVE") or 75)
+
+
 class Command(BaseCommand):
     help = "Serve Kreis through gunicorn (production WSGI server) with WhiteNoise static files."
 
@@ -33,7 +51,16 @@ class Command(BaseCommand):
         parser.add_argument("--host", default=None, help="default: $HOST or 127.0.0.1")
         parser.add_argument("--port", type=int, default=None, help="default: $PORT or 8000")
         parser.add_argument(
-            "--workers", type=int, default=None, help="default: $WEB_CONCURRENCY or 2"
+            "--workers",
+            type=int,
+            default=None,
+            help="worker processes (default: $WEB_CONCURRENCY, else one per core, at least 2)",
+        )
+        parser.add_argument(
+            "--threads",
+            type=int,
+            default=None,
+            help="threads per worker (default: $KREIS_THREADS or 4)",
         )
         parser.add_argument(
             "--no-worker",
@@ -41,10 +68,11 @@ class Command(BaseCommand):
             help="no embedded job worker (as KREIS_EMBEDDED_WORKER=0: a `kreis worker` runs)",
         )
 
-    def handle(self, *args, host, port, workers, no_worker, **opts):
+    def handle(self, *args, host, port, workers, threads, no_worker, **opts):
         host = host or os.environ.get("HOST", "127.0.0.1")
         port = port or int(os.environ.get("PORT", "8000"))
-        workers = workers or int(os.environ.get("WEB_CONCURRENCY", "2"))
+        workers = workers or default_workers()
+        threads = threads or default_threads()
         try:
             collected = ensure_static_files()
         except Exception as exc:  # noqa: BLE001 (one clear line instead of a 500 on every page)
@@ -63,10 +91,10 @@ class Command(BaseCommand):
         )
         self.stdout.flush()
         if not embedded:
-            _serve_web(host=host, port=port, workers=workers)
+            _serve_web(host=host, port=port, workers=workers, threads=threads)
             return
         code = Supervisor(
-            web=lambda: _serve_web(host=host, port=port, workers=workers),
+            web=lambda: _serve_web(host=host, port=port, workers=workers, threads=threads),
             worker_argv=[sys.executable, "-m", "kreis.cli", "worker", "--embedded"],
             log=self.stderr.write,
         ).run()
@@ -74,7 +102,7 @@ class Command(BaseCommand):
             sys.exit(code)
 
 
-def _serve_web(*, host: str, port: int, workers: int) -> None:
+def _serve_web(*, host: str, port: int, workers: int, threads: int) -> None:
     from gunicorn.app.base import BaseApplication
 
     from kreis.core.warmup import freeze_for_workers, gunicorn_hooks
@@ -83,9 +111,10 @@ def _serve_web(*, host: str, port: int, workers: int) -> None:
     options = {
         "bind": f"{host}:{port}",
         "workers": workers,
-        "threads": 4,
+        "threads": threads,
         "worker_class": "gthread",
         "timeout": 60,
+        "keepalive": keepalive_seconds(),
         "graceful_timeout": GRACE_SECONDS - 5,
         "accesslog": None,  # Kreis logs each request itself, as JSON
         "forwarded_allow_ips": os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1"),
@@ -134,6 +163,12 @@ class Supervisor:
     def _request_stop(self, signum, frame) -> None:
         self.stop_requested = True
 
+    def _reload(self, signum, frame) -> None:
+        """SIGHUP: gunicorn starts new workers and lets the old ones finish the requests in
+        hand (a graceful restart). The job worker keeps running: it is not restarted."""
+        if self.web_pid:
+            _signal_pid(self.web_pid, signal.SIGHUP)
+
     def _fork_web(self) -> int:
         connections.close_all()  # never share a database connection with a child
         pid = os.fork()
@@ -143,6 +178,7 @@ class Supervisor:
         try:
             signal.signal(signal.SIGINT, signal.SIG_DFL)
             signal.signal(signal.SIGTERM, signal.SIG_DFL)
+            signal.signal(signal.SIGHUP, signal.SIG_DFL)  # gunicorn sets its own
             _die_with_parent()
             self.web()
             code = 0
@@ -161,7 +197,11 @@ class Supervisor:
     def run(self) -> int:
         signal.signal(signal.SIGINT, self._request_stop)
         signal.signal(signal.SIGTERM, self._request_stop)
+        # Before the fork, so a HUP can never end this process (its default action) and,
+        # through the death signal, the server with it.
+        signal.signal(signal.SIGHUP, signal.SIG_IGN)
         self.web_pid = self._fork_web()
+        signal.signal(signal.SIGHUP, self._reload)
         self.worker = self._start_worker()
         worker_started, backoff, restart_at = time.monotonic(), 1.0, None
         web_code = None
