@@ -197,6 +197,16 @@ def build_world(*, alice, bob, mia, charlie, dana, rory, north, south) -> World:
     o["note"] = activity_create(
         actor=alice, kind="note", party=org, subject=f"{MARKER} visit", body="Besuch"
     )
+    # A meeting with her contact: the .ics download (activities:ical) serves meetings only.
+    o["meeting"] = activity_create(
+        actor=alice,
+        kind="meeting",
+        party=org,
+        subject=f"Meet {MARKER}",
+        occurred_at=timezone.now() + dt.timedelta(days=2),
+        location="Werk 2",
+        attendees=[person],
+    )
 
     client = Client()
     client.force_login(dana)
@@ -345,6 +355,7 @@ PK_BY_SEGMENT: dict[str, str] = {
 # page …): route name or API operation id → {parameter: world record}.
 STATE: dict[str, dict[str, str]] = {
     "activities:reopen": {"pk": "done_task"},
+    "activities:ical": {"pk": "meeting"},  # one meeting as .ics; a task is 404 by design
     "activity_reopen": {"activity_id": "done_task"},
     "person_detail": {"party_id": "person"},
     "person_update": {"party_id": "person"},

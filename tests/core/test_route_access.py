@@ -59,6 +59,7 @@ OWNED = {
     "deal",
     "task",
     "done_task",
+    "meeting",
     "note",
     "transaction",
     "saved_view",
