@@ -125,6 +125,11 @@ def _serve_web(*, host: str, port: int, workers: int, threads: int) -> None:
         def load_config(self):
             for key, value in options.items():
                 self.cfg.set(key, value)
+            if "control_socket_disable" in self.cfg.settings:
+                # gunicorn >= 25.1 opens one control socket per user ($HOME/.gunicorn): two
+                # servers on one machine would take it from each other. Kreis is run by
+                # signals (HUP reloads, TERM/INT stop), so it needs none.
+                self.cfg.set("control_socket_disable", True)
 
         def load(self):
             return application
