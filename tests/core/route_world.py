@@ -11,6 +11,7 @@ routes, by the path segment in front of the parameter).
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 import re
 from dataclasses import dataclass, field
@@ -85,8 +86,19 @@ COUNTED = [
 
 
 def row_counts() -> dict[str, int]:
-    """How many rows the business tables hold (a refused create adds none)."""
-    return {label: apps.get_model(label)._default_manager.count() for label in COUNTED}
+    """How many rows the business tables hold (a refused create adds none), in one query."""
+    from django.db import connection
+
+    parts, params = [], []
+    for label in COUNTED:
+        query = apps.get_model(label)._default_manager.order_by().values("pk").query
+        sql, part_params = query.get_compiler(connection=connection).as_sql()
+        parts.append(f"(SELECT COUNT(*) FROM ({sql}) AS counted)")  # noqa: S608  (ORM SQL)
+        params.extend(part_params)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT " + ", ".join(parts), params)
+        counts = cursor.fetchone()
+    return dict(zip(COUNTED, counts, strict=True))
 
 
 def _api(client: Client, method: str, path: str, body: dict | None = None) -> dict:
@@ -423,6 +435,11 @@ def _admin_model(callback: Any) -> Any:
 def web_routes() -> list[WebRoute]:
     """Every URL pattern of the project, walked from the root resolver (the API's patterns
     are left to the OpenAPI operations, which know their methods)."""
+    return list(_web_routes())
+
+
+@functools.cache
+def _web_routes() -> tuple[WebRoute, ...]:
     found: list[WebRoute] = []
 
     def walk(patterns, prefix: str, namespace: str | None) -> None:
@@ -442,7 +459,7 @@ def web_routes() -> list[WebRoute]:
                 found.append(WebRoute(full, label, entry.callback, model))
 
     walk(get_resolver().url_patterns, "", None)
-    return found
+    return tuple(found)
 
 
 def _pattern_text(pattern: Any) -> str:
@@ -642,7 +659,10 @@ class Operation:
         return f"{self.method.upper()} {self.path}"
 
 
+@functools.cache
 def api_schema() -> dict:
+    """The OpenAPI schema, built once per test process (building it takes seconds; callers
+    only read it)."""
     from kreis.api import api
 
     return api.get_openapi_schema(path_prefix="/api/v1")
@@ -650,6 +670,11 @@ def api_schema() -> dict:
 
 def operations() -> list[Operation]:
     """Every operation of the REST API, from its OpenAPI schema."""
+    return list(_operations())
+
+
+@functools.cache
+def _operations() -> tuple[Operation, ...]:
     schema = api_schema()
     found = []
     for path, methods in schema["paths"].items():
@@ -667,7 +692,7 @@ def operations() -> list[Operation]:
                 .get("schema")
             )
             found.append(Operation(method, path, op["operationId"], params, required_query, body))
-    return found
+    return tuple(found)
 
 
 def api_used(op: Operation) -> list[str]:

@@ -110,8 +110,9 @@ def _leak(text: str) -> str | None:
 
 
 class Findings:
-    def __init__(self, route: str) -> None:
+    def __init__(self, route: str, world) -> None:
         self.route = route
+        self.world = world
         self.problems: list[str] = []
 
     def check(self, ok: bool, persona: str, method: str, message: str) -> None:
@@ -125,6 +126,22 @@ class Findings:
 
 def _changed(before: dict, after: dict) -> list[str]:
     return [name for name in before if before[name] != after[name]]
+
+
+def _compare(found: Findings, persona: str, method: str, rows: dict, counts: dict):
+    """After a refused write: alice's rows (and, for anonymous and rory, the row counts) are
+    as at the previous check. The previous check's reading is this one's "before" (reading
+    once per call instead of before and after it); the requests in between are this persona's
+    own GET, which must not change anything either (the test's final check says so too).
+    Returns this reading, the next check's "before"."""
+    after_rows = found.world.snapshot()
+    changed = _changed(rows, after_rows)
+    found.check(not changed, persona, method, f"changed alice's {changed} (since the last check)")
+    after_counts = row_counts()
+    if persona in ("anonymous", "rory"):
+        grew = [k for k in counts if counts[k] != after_counts[k]]
+        found.check(not grew, persona, method, f"changed the number of {grew}")
+    return after_rows, after_counts
 
 
 # --- Forms a browser would post, collected from the pages dana sees ----------------------------
@@ -186,8 +203,9 @@ def test_web_route_keeps_alices_records_to_those_allowed(route: WebRoute, world)
     public = url.startswith(PUBLIC_PREFIXES)
     get_url = url if used or is_admin else f"{url}?q={SEARCH}"
     body = _web_body(route, url, world)
-    found = Findings(f"{route.name} {url}")
-    start = world.snapshot()
+    found = Findings(f"{route.name} {url}", world)
+    start = rows = world.snapshot()
+    counts = row_counts()
     for persona in PERSONAS:
         client = _client(world, persona)
         for method in ("GET", "POST"):
@@ -196,8 +214,6 @@ def test_web_route_keeps_alices_records_to_those_allowed(route: WebRoute, world)
             if method == "POST" and is_admin and persona in MAY_WRITE:
                 continue  # the admin's own forms are Django's; the access check is what counts
             watch = method == "POST" and persona not in MAY_WRITE
-            if watch:
-                rows, counts = world.snapshot(), row_counts()
             if method == "GET":
                 response = client.get(get_url)
             elif persona in MAY_WRITE:
@@ -230,12 +246,7 @@ def test_web_route_keeps_alices_records_to_those_allowed(route: WebRoute, world)
             if persona == "alice" and foreign and method == "GET" and not is_admin:
                 found.check(status != 404, persona, method, "her own record is 404 (wrong fill?)")
             if watch:
-                changed = _changed(rows, world.snapshot())
-                found.check(not changed, persona, method, f"changed alice's {changed}")
-            if watch and persona in ("anonymous", "rory"):
-                after = row_counts()
-                grew = [k for k in counts if counts[k] != after[k]]
-                found.check(not grew, persona, method, f"changed the number of {grew}")
+                rows, counts = _compare(found, persona, method, rows, counts)
     changed = _changed(start, world.snapshot())
     found.check(not changed, "someone", "GET", f"changed alice's {changed}")
     found.fail_if_any()
@@ -266,13 +277,12 @@ def test_api_operation_keeps_alices_records_to_those_allowed(op: Operation, worl
         query["q"] = SEARCH
     foreign = [name for name in used if name in OWNED]
     writes = op.method != "get"
-    found = Findings(str(op))
-    start = world.snapshot()
+    found = Findings(str(op), world)
+    start = rows = world.snapshot()
+    counts = row_counts() if writes else {}
     for persona in PERSONAS:
         client = _client(world, persona)
         watch = writes and persona not in MAY_WRITE
-        if watch:
-            rows, counts = world.snapshot(), row_counts()
         if writes and persona in MAY_WRITE:
             with transaction.atomic():
                 response = _api_call(client, op, url, query, body)
@@ -298,12 +308,7 @@ def test_api_operation_keeps_alices_records_to_those_allowed(op: Operation, worl
         if persona == "alice" and foreign and not writes:
             found.check(status != 404, persona, op.method, "her own record is 404 (wrong fill?)")
         if watch:
-            changed = _changed(rows, world.snapshot())
-            found.check(not changed, persona, op.method, f"changed alice's {changed}")
-        if watch and persona in ("anonymous", "rory"):
-            after = row_counts()
-            grew = [k for k in counts if counts[k] != after[k]]
-            found.check(not grew, persona, op.method, f"changed the number of {grew}")
+            rows, counts = _compare(found, persona, op.method, rows, counts)
     changed = _changed(start, world.snapshot())
     found.check(not changed, "someone", "GET", f"changed alice's {changed}")
     found.fail_if_any()
