@@ -420,7 +420,10 @@ def user_class(users: list[dict], *, think: tuple[float, float] | None):
         run.__name__ = spec.name
         tasks[run] = spec.weight
 
+    weighted = tasks
+
     class KreisUser(FastHttpUser):
+        tasks = weighted  # in the class body: locust turns the weights into its task list
         host = f"http://{HOST}"
         wait_time = between(*think) if think else constant(0)
         connection_timeout = 60.0
@@ -431,7 +434,6 @@ def user_class(users: list[dict], *, think: tuple[float, float] | None):
             self.data = users[index % len(users)]
             self.rng = random.Random(index)  # noqa: S311 (a workload, not a secret)
 
-    KreisUser.tasks = tasks
     return KreisUser
 
 
