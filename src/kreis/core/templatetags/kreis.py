@@ -1,10 +1,11 @@
-"""Template helpers: money in the user's locale, active navigation."""
+"""Template helpers: money in the user's locale, active navigation, cheap row links."""
 
 from __future__ import annotations
 
 from django import template
 
 from kreis.core.customfields import custom_cells, custom_display
+from kreis.core.fasturls import reverse_int
 from kreis.core.money import format_money
 from kreis.core.queries import saved_view_list_for_user
 
@@ -15,6 +16,13 @@ register = template.Library()
 def money(value, currency: str = "") -> str:
     """``{{ amount|money }}`` → “1.234,50 €” in German, “€1,234.50” in English."""
     return format_money(value, currency)
+
+
+@register.simple_tag
+def url_int(name: str, *args) -> str:
+    """``{% url_int 'parties:detail' party.pk %}``: as ``{% url %}`` for whole-number
+    arguments, at a fraction of the cost (for links repeated on every row of a page)."""
+    return reverse_int(name, *args)
 
 
 @register.simple_tag(takes_context=True)
