@@ -154,3 +154,30 @@ def test_requests_are_logged_as_json(alice, caplog):
     assert entry.status == 200
     assert entry.user_id == alice.pk
     assert entry.request_id == "abc123"
+
+
+def _sidebar(body: str) -> str:
+    return body[body.index('id="sidebar"') : body.index('id="main"')]
+
+
+def test_sidebar_marks_the_current_section_for_each_page(alice):
+    client = client_for(alice)
+    on_leads = _sidebar(client.get("/leads/").content.decode())
+    assert '<a class="nav-link active" href="/leads/">' in on_leads
+    assert '<a class="nav-link" href="/parties/">' in on_leads
+    on_parties = _sidebar(client.get("/parties/").content.decode())  # kept HTML, other key
+    assert '<a class="nav-link active" href="/parties/">' in on_parties
+    assert '<a class="nav-link" href="/leads/">' in on_parties
+    assert on_parties.count("nav-link active") == 1
+
+
+def test_sidebar_follows_role_and_language(alice, dana):
+    rep = _sidebar(client_for(alice).get("/").content.decode())
+    admin = _sidebar(client_for(dana).get("/").content.decode())
+    assert "/manage/users/" not in rep and "/analytics/runs/" not in rep
+    assert "/manage/users/" in admin and "/analytics/runs/" in admin
+    alice.language = "de"
+    alice.save()
+    german = _sidebar(client_for(alice).get("/").content.decode())
+    assert "Organisationen und Personen" in german
+    assert "Organisations and persons" in rep

@@ -1,4 +1,4 @@
-"""Template helpers: money in the user's locale, active navigation, cheap row links."""
+"""Template helpers: money in the user's locale, the sidebar, cheap row links."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from django import template
 
 from kreis.core.customfields import custom_cells, custom_display
 from kreis.core.fasturls import reverse_int
+from kreis.core.navigation import sidebar_html
 from kreis.core.money import format_money
 from kreis.core.queries import saved_view_list_for_user
 
@@ -26,12 +27,10 @@ def url_int(name: str, *args) -> str:
 
 
 @register.simple_tag(takes_context=True)
-def nav_active(context, prefix: str, exact: bool = False) -> str:
-    """ "active" on the page at ``prefix`` and below it (only at it with ``exact``)."""
-    request = context.get("request")
-    path = request.path if request is not None else ""
-    active = path == prefix if prefix == "/" or exact else path.startswith(prefix)
-    return "active" if active else ""
+def sidebar(context) -> str:
+    """The app shell's navigation for the signed-in user, active links marked."""
+    request = context["request"]
+    return sidebar_html(request.user, request.path)
 
 
 @register.simple_tag

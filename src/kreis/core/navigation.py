@@ -1,0 +1,146 @@
+"""The sidebar: its sections and links as data, rendered once per kind of page and kept.
+
+Every page draws the same sidebar; only four things change what it looks like: the language,
+whether the user sees the administration (administrators) and the analytics runs
+(administrators and sales managers), and which links are active on the current path. The
+rendered HTML is kept per combination of those (a few dozen at most), so a page pays a dict
+lookup for it instead of some twenty URL reversals and translations.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from django.template.loader import render_to_string
+from django.urls import get_script_prefix
+from django.utils.translation import get_language
+from django.utils.translation import gettext_lazy as _
+
+from kreis.core.models import Role
+
+
+def _admin(user) -> bool:
+    return user.is_admin
+
+
+def _admin_or_manager(user) -> bool:
+    return user.is_admin or user.role == Role.SALES_MANAGER
+
+
+@dataclass(frozen=True)
+class Link:
+    url_name: str
+    icon: str
+    label: str
+    prefix: str | None = None  # active on this path and below it; None: never active
+    exact: bool = False  # active only on the prefix itself
+    visible: Callable | None = None  # who sees it (default: everyone signed in)
+
+    def active(self, path: str) -> bool:
+        if self.prefix is None:
+            return False
+        if self.prefix == "/" or self.exact:
+            return path == self.prefix
+        return path.startswith(self.prefix)
+
+
+@dataclass(frozen=True)
+class Section:
+    heading: str | None
+    links: tuple[Link, ...]
+    visible: Callable | None = None
+
+
+SIDEBAR = (
+    Section(
+        None,
+        (
+            Link("core:dashboard", "speedometer2", _("Dashboard"), "/"),
+            Link("parties:list", "building", _("Organisations and persons"), "/parties/"),
+            Link(
+                "commerce:transaction_list", "receipt", _("Transactions"), "/commerce/transactions/"
+            ),
+            Link("commerce:product_list", "box-seam", _("Products"), "/commerce/products/"),
+            Link("sales:board", "kanban", _("Deals"), "/deals/"),
+            Link("leads:list", "funnel", _("Leads"), "/leads/"),
+            Link("activities:my_day", "calendar-check", _("My day"), "/activities/"),
+            Link("core:team_list", "people", _("Teams"), "/teams/"),
+            Link("core:notifications", "bell", _("Notifications"), "/notifications/"),
+        ),
+    ),
+    Section(
+        _("Analytics"),
+        (
+            Link(
+                "analytics:dashboard",
+                "graph-up",
+                _("Management dashboard"),
+                "/analytics/",
+                exact=True,
+            ),
+            Link(
+                "analytics:margin", "bar-chart-steps", _("Contribution margin"), "/analytics/margin/"
+            ),
+            Link("analytics:scoring_list", "123", _("Scoring models"), "/analytics/scoring/"),
+            Link(
+                "analytics:runs",
+                "arrow-repeat",
+                _("Analytics runs"),
+                "/analytics/runs/",
+                visible=_admin_or_manager,
+            ),
+        ),
+    ),
+    Section(
+        _("Administration"),
+        (
+            Link("core:user_list", "person-gear", _("Users"), "/manage/users/"),
+            Link("core:role_list", "person-badge", _("Roles"), "/manage/roles/"),
+            Link(
+                "core:custom_field_list", "ui-checks", _("Custom fields"), "/manage/custom-fields/"
+            ),
+            Link("analytics:settings", "gear", _("Analytics settings"), "/analytics/settings/"),
+            Link("admin:index", "sliders", _("Django admin")),
+        ),
+        visible=_admin,
+    ),
+    Section(
+        _("Integration"),
+        (
+            Link("api:openapi-view", "braces", _("API documentation")),
+            Link("core:api_keys", "key", _("API keys"), "/me/api-keys/"),
+        ),
+    ),
+)
+
+_VISIBILITY_RULES = (_admin, _admin_or_manager)
+_LINKS = tuple(link for section in SIDEBAR for link in section.links)
+_rendered: dict[tuple, str] = {}
+
+
+def sidebar_html(user, path: str) -> str:
+    """The sidebar's HTML for this user on this path (rendered once per combination)."""
+    seen = tuple(rule(user) for rule in _VISIBILITY_RULES)
+    active = tuple(link.active(path) for link in _LINKS)
+    key = (get_language(), get_script_prefix(), seen, active)
+    html = _rendered.get(key)
+    if html is None:
+        visible = dict(zip(_VISIBILITY_RULES, seen, strict=True))
+        sections = [
+            {
+                "heading": section.heading,
+                "links": [
+                    {"link": link, "active": link.active(path)}
+                    for link in section.links
+                    if link.visible is None or visible[link.visible]
+                ],
+            }
+            for section in SIDEBAR
+            if section.visible is None or visible[section.visible]
+        ]
+        html = render_to_string("core/_sidebar.html", {"sections": sections})
+        if len(_rendered) > 512:  # a bound, never reached in practice: start over
+            _rendered.clear()
+        _rendered[key] = html
+    return html
