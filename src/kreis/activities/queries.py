@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
-from django.db.models import Q, QuerySet
+from django.db.models import Prefetch, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
@@ -35,6 +35,41 @@ def _alive_visible(user: User) -> QuerySet[Activity]:
 
 def _with_relations(qs: QuerySet[Activity]) -> QuerySet[Activity]:
     return qs.select_related("owner", "party", "deal", "lead").prefetch_related("attendees")
+
+
+def _timeline_columns(qs: QuerySet[Activity]) -> QuerySet[Activity]:
+    """What a timeline entry shows (``kreis.activities.entries``) and its permission check
+    needs: no deal or lead, of the party and the attendees only the name and who may see it."""
+    return (
+        qs.select_related("owner", "party")
+        .only(
+            *TIMELINE_FIELDS,
+            "owner__username",
+            "owner__first_name",
+            "owner__last_name",
+            "party__name",
+            "party__owner",
+            "party__team",
+        )
+        .prefetch_related(Prefetch("attendees", queryset=Party.objects.only("id", "name")))
+    )
+
+
+TIMELINE_FIELDS = (
+    "kind",
+    "subject",
+    "body",
+    "occurred_at",
+    "ends_at",
+    "done_at",
+    "direction",
+    "duration_minutes",
+    "outcome",
+    "location",
+    "party",
+    "owner",
+    "team",
+)
 
 
 def day_bounds(day: date) -> tuple[datetime, datetime]:
@@ -100,23 +135,35 @@ def activity_get_for_user(*, user: User, pk: int, write: bool = False) -> Activi
     return activity
 
 
-def _record_for_user(model, *, user: User, pk: int):
-    record = model.objects.filter(pk=pk, deleted_at__isnull=True).first()
+def _record_for_user(model, *, user: User, pk: int, light: bool = False):
+    """The record if the user may see it; 404 otherwise. ``light``: only what a timeline
+    needs of its anchor (id, kind, owner and team), not the dozens of other columns."""
+    qs = model.objects.filter(pk=pk, deleted_at__isnull=True)
+    if light:
+        qs = qs.only(*LIGHT_FIELDS[model])
+    record = qs.first()
     if record is None or not user.has_perm("core.view_record", record):
         raise Http404
     return record
 
 
-def party_for_user(*, user: User, pk: int) -> Party:
-    return _record_for_user(Party, user=user, pk=pk)
+LIGHT_FIELDS = {
+    Party: ("id", "kind", "owner", "team"),
+    Deal: ("id", "owner", "team"),
+    Lead: ("id", "owner", "team"),
+}
 
 
-def deal_for_user(*, user: User, pk: int) -> Deal:
-    return _record_for_user(Deal, user=user, pk=pk)
+def party_for_user(*, user: User, pk: int, light: bool = False) -> Party:
+    return _record_for_user(Party, user=user, pk=pk, light=light)
 
 
-def lead_for_user(*, user: User, pk: int) -> Lead:
-    return _record_for_user(Lead, user=user, pk=pk)
+def deal_for_user(*, user: User, pk: int, light: bool = False) -> Deal:
+    return _record_for_user(Deal, user=user, pk=pk, light=light)
+
+
+def lead_for_user(*, user: User, pk: int, light: bool = False) -> Lead:
+    return _record_for_user(Lead, user=user, pk=pk, light=light)
 
 
 def parties_for_user(*, user: User) -> QuerySet[Party]:
@@ -185,8 +232,8 @@ def timeline(
         scope = Q(lead_id=lead.pk)
     else:
         raise ValueError("timeline() needs a party, deal or lead")
-    qs = base.filter(scope)
-    rows = list(_with_relations(qs).order_by(*order)[offset : offset + page_size + 1])
+    qs = _timeline_columns(base.filter(scope))
+    rows = list(qs.order_by(*order)[offset : offset + page_size + 1])
     return TimelinePage(entries=rows[:page_size], number=page, has_more=len(rows) > page_size)
 
 

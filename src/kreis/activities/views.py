@@ -179,8 +179,9 @@ activity_bulk = bulk_view(
 )
 
 
-def _anchor(request: HttpRequest, source=None) -> tuple[str, object] | None:
-    """The party, deal or lead named in the query (``?party=12``); 404 if not visible."""
+def _anchor(request: HttpRequest, source=None, light: bool = False) -> tuple[str, object] | None:
+    """The party, deal or lead named in the query (``?party=12``); 404 if not visible.
+    ``light``: only its id, kind, owner and team (enough to show a timeline)."""
     source = source if source is not None else request.GET
     user = request.user
     for name, fetch in (
@@ -193,7 +194,7 @@ def _anchor(request: HttpRequest, source=None) -> tuple[str, object] | None:
             pk = parse_id(str(value))
             if pk is None:
                 raise Http404
-            return name, fetch(user=user, pk=pk)
+            return name, fetch(user=user, pk=pk, light=light)
     return None
 
 
@@ -369,7 +370,8 @@ def timeline(request: HttpRequest) -> HttpResponse:
     GET ``?party=12&kind=call&kind=note&page=2``; POST adds a note, call or task and returns
     the refreshed timeline.
     """
-    anchor = _anchor(request)
+    # Showing the timeline needs little of the record; adding to it passes it to the service.
+    anchor = _anchor(request, light=request.method != "POST")
     if anchor is None:
         raise Http404
     name, record = anchor
@@ -411,7 +413,7 @@ def timeline(request: HttpRequest) -> HttpResponse:
         "kinds_selected": kinds,
         "record_url": RECORD_URLS[name].format(pk=record.pk),
         "full_forms": [
-            (k, ActivityKind(k).label)
+            (reverse("activities:create", args=[k]), ActivityKind(k).label)
             for k in (ActivityKind.TASK, ActivityKind.CALL, ActivityKind.MEETING, ActivityKind.NOTE)
         ],
     }
