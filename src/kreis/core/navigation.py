@@ -80,7 +80,10 @@ SIDEBAR = (
                 exact=True,
             ),
             Link(
-                "analytics:margin", "bar-chart-steps", _("Contribution margin"), "/analytics/margin/"
+                "analytics:margin",
+                "bar-chart-steps",
+                _("Contribution margin"),
+                "/analytics/margin/",
             ),
             Link("analytics:scoring_list", "123", _("Scoring models"), "/analytics/scoring/"),
             Link(

@@ -6,8 +6,8 @@ from django import template
 
 from kreis.core.customfields import custom_cells, custom_display
 from kreis.core.fasturls import reverse_int
-from kreis.core.navigation import sidebar_html
 from kreis.core.money import format_money
+from kreis.core.navigation import sidebar_html
 from kreis.core.queries import saved_view_list_for_user
 
 register = template.Library()
