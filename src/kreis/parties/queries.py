@@ -15,7 +15,15 @@ from kreis.core.customfields import filter_by_custom
 from kreis.core.models import SearchEntry, User
 from kreis.core.queries import visible_records
 from kreis.core.search import fold
-from kreis.parties.models import ContactPoint, Employment, Party, PartyKind, PartyMerge
+from kreis.parties.models import (
+    ContactKind,
+    ContactPoint,
+    Employment,
+    Party,
+    PartyKind,
+    PartyMerge,
+    PartyRoleAssignment,
+)
 from kreis.parties.normalize import normalize_email, normalize_phone
 
 SORTS = {
@@ -90,6 +98,62 @@ def party_list_for_user(
         .prefetch_related("role_assignments", "tags", "contact_points")
         .order_by(*SORTS.get(sort, SORTS["name"]))
     )
+
+
+# What a row of the party list shows (``kreis.parties.rows``): not the other forty columns.
+LIST_ROW_FIELDS = (
+    "kind",
+    "name",
+    "lifecycle_phase",
+    "abc_class",
+    "clv",
+    "custom",
+    "owner",
+    "owner__username",
+    "owner__first_name",
+    "owner__last_name",
+    "customer_value__next_12_months",
+)
+
+
+def party_list_rows(qs: QuerySet[Party]) -> QuerySet[Party]:
+    """The list's query (``party_list_for_user``) fetching only what a row shows; the roles,
+    tags and contacts come from ``party_list_details`` once the page's rows are known."""
+    return (
+        qs.prefetch_related(None)
+        .select_related(None)
+        .select_related("owner", "customer_value")
+        .only(*LIST_ROW_FIELDS)
+    )
+
+
+def party_list_details(parties: list[Party]) -> None:
+    """Roles, tags and primary contacts (e-mail, phone) of a page of parties, as plain values
+    on each party (``row_roles``, ``row_tags``, ``row_contacts``): three small queries in place
+    of three prefetches, which built a model instance and a related manager per value."""
+    by_pk = {party.pk: party for party in parties}
+    for party in parties:
+        party.row_roles, party.row_tags, party.row_contacts = [], [], []
+    if not by_pk:
+        return
+    roles = PartyRoleAssignment.objects.filter(party_id__in=by_pk).values_list("party_id", "role")
+    for party_id, role in roles:
+        by_pk[party_id].row_roles.append(role)
+    tags = (
+        Party.tags.through.objects.filter(party_id__in=by_pk)
+        .order_by("tag__name")
+        .values_list("party_id", "tag__name")
+    )
+    for party_id, name in tags:
+        by_pk[party_id].row_tags.append(name)
+    contacts = (
+        ContactPoint.objects.filter(party_id__in=by_pk, is_primary=True)
+        .exclude(kind=ContactKind.SOCIAL)
+        .order_by("kind", "pk")
+        .values_list("party_id", "value")
+    )
+    for party_id, value in contacts:
+        by_pk[party_id].row_contacts.append(value)
 
 
 def party_get_for_user(*, user: User, pk: int, write: bool = False, kind: str = "") -> Party:

@@ -16,7 +16,12 @@ from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from kreis.core.bulk import bulk_view
-from kreis.core.customfields import active_filters, custom_cells, custom_columns
+from kreis.core.customfields import (
+    FORM_PREFIX,
+    active_filters,
+    custom_cells,
+    custom_columns,
+)
 from kreis.core.queries import user_list_for_user
 from kreis.core.web import (
     IndexPaginator,
@@ -53,7 +58,8 @@ def _list_params(request: HttpRequest) -> dict:
         "role": request.GET.get("role", "") if request.GET.get("role") in PartyRole.values else "",
         "tag": request.GET.get("tag", "").strip()[:50],
         "sort": request.GET.get("sort", "name"),
-        "custom": request.GET,
+        # Custom-field filters (cf_…) only when asked for: looking the fields up is a query.
+        "custom": request.GET if any(k.startswith(FORM_PREFIX) for k in request.GET) else None,
         "figures": _figure_filters(request),
     }
 
@@ -93,8 +99,9 @@ def _figure_filters(request: HttpRequest) -> dict[str, str]:
 @login_required
 def party_list(request: HttpRequest) -> HttpResponse:
     params = _list_params(request)
-    parties = queries.party_list_for_user(user=request.user, **params)
+    parties = queries.party_list_rows(queries.party_list_for_user(user=request.user, **params))
     page = IndexPaginator(parties, PAGE_SIZE).get_page(request.GET.get("page"))
+    queries.party_list_details(page.object_list)
     context = {
         "page": page,
         "params": params,
@@ -102,7 +109,10 @@ def party_list(request: HttpRequest) -> HttpResponse:
         "custom_columns": custom_columns("party")[:3],
         "bulk_url": reverse("parties:bulk"),
         "bulk_tags": True,
-        "bulk_owners": user_list_for_user(user=request.user),
+        # The bulk bar shows each colleague's name only, not their teams.
+        "bulk_owners": user_list_for_user(user=request.user)
+        .prefetch_related(None)
+        .only("id", "username", "first_name", "last_name"),
         "roles": PartyRole.choices,
         "query": query_without_page(request),
         "sorts": [
