@@ -97,3 +97,81 @@ def test_search_query_is_validated(alice, api_key_for):
     headers = {"Authorization": f"Bearer {api_key_for(alice)}"}
     response = client_for(alice).get("/api/v1/search", {"q": "x"}, headers=headers)
     assert response.status_code == 422
+
+
+def _reference_score(query: str, text: str, title: str = "") -> float:
+    """The ranking as it was first written (every word compared with difflib)."""
+    from difflib import SequenceMatcher
+
+    from kreis.core.search import SIMILARITY_FLOOR, _words
+
+    title = fold(title)
+    if title.startswith(query):
+        return 3.0
+    if query in title:
+        return 2.5
+    if query in text:
+        return 2.0
+    words = _words(text)
+    if not words:
+        return 0.0
+    total = 0.0
+    for q in _words(query):
+        best = 0.0
+        for w in words:
+            if w.startswith(q) or q in w:
+                best = 1.0
+                break
+            best = max(best, SequenceMatcher(None, q, w).ratio())
+        if best < SIMILARITY_FLOOR:
+            return 0.0
+        total += best
+    return total / len(_words(query))
+
+
+def test_ranking_shortcuts_give_exactly_the_scores_of_comparing_every_word():
+    import random
+
+    from kreis.core.search import _score
+
+    rng = random.Random(7)
+    names = (
+        "Jürgen Müller Weißbräu GmbH Schmidt Schmitt Meier Maier Mayer Weber Wagner Becker "
+        "Bäcker Hoffmann Hofmann Schäfer Schaefer Koch Bauer Richter Klein Wolf Schröder "
+        "Neumann Schwarz Zimmermann Braun Krüger Hartmann Lange Werner Krause Lehmann "
+        "j.mueller@beispiel.de +49401234567 0401234567 Nordlicht Solar KG Straße 12a"
+    ).split()
+    texts = [fold(" ".join(rng.sample(names, rng.randint(1, 8)))) for _ in range(120)] + [
+        "",
+        "a",
+        "mueller",
+    ]
+
+    def typo(word: str) -> str:
+        letters = list(word)
+        for _ in range(rng.randint(0, 2)):
+            at = rng.randrange(len(letters) + 1)
+            choice = rng.random()
+            if choice < 0.33 and len(letters) > 1:
+                del letters[min(at, len(letters) - 1)]
+            elif choice < 0.66:
+                letters.insert(at, rng.choice("aeiouklmnrst"))
+            else:
+                letters[min(at, len(letters) - 1)] = rng.choice("aeiouklmnrst")
+        return "".join(letters)
+
+    compared = similar = 0
+    for _ in range(80):
+        query = fold(" ".join(typo(rng.choice(names)) for _ in range(rng.choice([1, 1, 2, 3]))))
+        if len(query) < 2:
+            continue
+        seen: dict = {}
+        for text in texts:
+            title = text[:20]
+            expected = _reference_score(query, text, title)
+            assert _score(query, text, title, seen) == expected, (query, text)
+            assert _score(query, text, title) == expected, (query, text)
+            compared += 1
+            similar += 0 < expected < 1
+    assert compared > 5000
+    assert similar > 100

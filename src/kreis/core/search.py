@@ -115,19 +115,22 @@ def index_dependants(record: Model) -> None:
             index_record(dependant)
 
 
+_PUNCTUATION = re.compile(r"[^\w@.+]+")
+_BLANKS = re.compile(r"[\s]+")
 _UMLAUTS = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "ß": "ss", "æ": "ae", "œ": "oe"})
 
 
 def fold(text: str) -> str:
     """Lower case, umlauts spelt out, other accents dropped, punctuation to spaces."""
     text = (text or "").lower().translate(_UMLAUTS)
-    text = unicodedata.normalize("NFKD", text)
-    text = "".join(c for c in text if not unicodedata.combining(c))
-    return re.sub(r"[^\w@.+]+", " ", text).strip()
+    if not text.isascii():  # ASCII has nothing to decompose and no accents to drop
+        text = unicodedata.normalize("NFKD", text)
+        text = "".join(c for c in text if not unicodedata.combining(c))
+    return _PUNCTUATION.sub(" ", text).strip()
 
 
 def _words(text: str) -> list[str]:
-    return [w for w in re.split(r"[\s]+", text) if w]
+    return [w for w in _BLANKS.split(text) if w]
 
 
 # --- writing the index -------------------------------------------------------------------
@@ -246,7 +249,42 @@ def candidate_ids(query: str) -> list[int] | None:
         return [row[0] for row in cursor.fetchall()]
 
 
-def _score(query: str, text: str, title: str = "") -> float:
+def _closest(q: str, words: list[str], seen: dict[str, float]) -> float:
+    """How similar ``q`` is to its closest word, exact wherever it reaches the floor (below
+    the floor only "too far" matters). The ratio is 2·M/(len(q) + len(w)) with M the
+    characters difflib matches, at most the shorter length and at most the characters both
+    share: a word whose bound stays below the floor, or not above the best so far, cannot
+    change the result and is not matched. ``seen`` keeps ratios for the rest of the query."""
+    best = 0.0
+    size = len(q)
+    letters: dict[str, int] | None = None
+    for w in words:
+        length = size + len(w)
+        if 2.0 * min(size, len(w)) / length < SIMILARITY_FLOOR:
+            continue
+        ratio = seen.get(w)
+        if ratio is None:
+            if letters is None:
+                letters = {}
+                for c in q:
+                    letters[c] = letters.get(c, 0) + 1
+            left = dict(letters)
+            shared = 0
+            for c in w:
+                if left.get(c):
+                    left[c] -= 1
+                    shared += 1
+            if 2.0 * shared / length < SIMILARITY_FLOOR:
+                ratio = 0.0
+            else:
+                ratio = SequenceMatcher(None, q, w).ratio()
+            seen[w] = ratio
+        if ratio > best:
+            best = ratio
+    return best
+
+
+def _score(query: str, text: str, title: str = "", seen: dict | None = None) -> float:
     """How well the entry matches: the title before the rest, exact before similar, each
     query word against its closest word of the text."""
     title = fold(title)
@@ -259,14 +297,11 @@ def _score(query: str, text: str, title: str = "") -> float:
     words = _words(text)
     if not words:
         return 0.0
+    seen = {} if seen is None else seen
     total = 0.0
     for q in _words(query):
-        best = 0.0
-        for w in words:
-            if w.startswith(q) or q in w:
-                best = 1.0
-                break
-            best = max(best, SequenceMatcher(None, q, w).ratio())
+        # A query word holds no blank, so it is inside the text only inside one of its words.
+        best = 1.0 if q in text else _closest(q, words, seen.setdefault(q, {}))
         if best < SIMILARITY_FLOOR:
             return 0.0
         total += best
@@ -286,10 +321,14 @@ def search_index(*, user, text: str, limit: int = 8, entities: Iterable[str] | N
     ids = candidate_ids(query)
     if ids is None:
         # Short words (or another database): plain substring match.
-        candidates = list(entries.filter(text__contains=query)[:CANDIDATES])
+        rows = entries.filter(text__contains=query)[:CANDIDATES]
     else:
-        candidates = list(entries.filter(pk__in=ids))
-    scored = [(e, _score(query, e.text, e.title)) for e in candidates]
+        rows = entries.filter(pk__in=ids)
+    # Named tuples: the same query as for model instances, without building them.
+    fields = [f.attname for f in SearchEntry._meta.concrete_fields]
+    candidates = list(rows.values_list(*fields, named=True))
+    seen: dict[str, dict[str, float]] = {}
+    scored = [(e, _score(query, e.text, e.title, seen)) for e in candidates]
     scored = [(e, s) for e, s in scored if s > 0]
     scored.sort(key=lambda pair: (-pair[1], pair[0].title))
     return [
