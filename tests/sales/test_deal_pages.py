@@ -303,7 +303,7 @@ def test_board_and_list_need_a_constant_number_of_queries(
         DealFactory(owner=alice, team=north, organization=org, stage=stages[i % len(stages)])
     client = client_for(alice)
     client.get("/deals/")  # warm caches (session, content types)
-    with django_assert_max_num_queries(10):
+    with django_assert_max_num_queries(9):
         assert client.get("/deals/").status_code == 200
-    with django_assert_max_num_queries(16):
+    with django_assert_max_num_queries(13):
         assert client.get("/deals/list/").status_code == 200

@@ -22,7 +22,7 @@ from django.db.models.functions import RowNumber, TruncMonth
 from django.http import Http404
 from django.utils import timezone
 
-from kreis.core.customfields import filter_by_custom
+from kreis.core.customfields import FORM_PREFIX, filter_by_custom
 from kreis.core.models import User
 from kreis.core.queries import visible_records
 from kreis.sales.models import Deal, DealLine, LostReason, Pipeline, Stage, StageChange, StageKind
@@ -97,13 +97,51 @@ def deal_list_for_user(
         qs = qs.filter(expected_close__gte=close_from)
     if close_to:
         qs = qs.filter(expected_close__lte=close_to)
-    if custom is not None:
-        qs = filter_by_custom(qs, "deal", custom)
+    if custom is not None and any(str(key).startswith(FORM_PREFIX) for key in custom):
+        qs = filter_by_custom(qs, "deal", custom)  # reads the custom fields: only when asked
     return (
         qs.select_related("pipeline", "stage", "organization", "contact", "owner", "team")
         .prefetch_related("tags")
         .order_by(*SORTS.get(sort, SORTS["-created"]))
     )
+
+
+# What a row of the deal list shows (sales.templatetags.deal_board): the deal with its custom
+# values, its organisation's name and the fields the visibility rule reads, its owner's name.
+# Pipeline and stage come from the pipelines the page has loaded anyway (``with_stages``).
+LIST_ROW_FIELDS = (
+    "name",
+    "pipeline_id",
+    "stage_id",
+    "amount",
+    "currency",
+    "expected_close",
+    "custom",
+    "organization__name",
+    "organization__owner_id",
+    "organization__team_id",
+    "owner__username",
+    "owner__first_name",
+    "owner__last_name",
+)
+
+
+def deal_list_rows(deals: QuerySet[Deal]) -> QuerySet[Deal]:
+    """``deal_list_for_user`` narrowed to what the list's rows show (pair with ``with_stages``)."""
+    return deals.select_related(None).select_related("organization", "owner").only(*LIST_ROW_FIELDS)
+
+
+def with_stages(deals, pipelines: list[Pipeline]) -> list[Deal]:
+    """The deals with their pipeline and stage set from ``pipelines`` (with their stages
+    prefetched, as ``pipeline_list`` gives them): no join or query for them per row."""
+    by_pk = {p.pk: p for p in pipelines}
+    stages = {s.pk: s for p in pipelines for s in p.stages.all()}
+    deals = list(deals)
+    for deal in deals:
+        if deal.pipeline_id in by_pk and deal.stage_id in stages:
+            deal.pipeline = by_pk[deal.pipeline_id]
+            deal.stage = stages[deal.stage_id]
+    return deals
 
 
 def deals_for_bulk(*, user: User, ids: list[int]) -> list[Deal]:
@@ -205,6 +243,31 @@ def _board_deals(user: User | None, owner_id: int | None, search: str) -> QueryS
     return qs
 
 
+# What a card shows (sales.templatetags.deal_board): the deal, its organisation's name and the
+# fields the visibility rule reads, its owner's name. Loading no more keeps a board of 120 cards
+# from building 360 full model rows (parties carry their analytics and custom fields).
+CARD_FIELDS = (
+    "name",
+    "stage_id",
+    "amount",
+    "currency",
+    "expected_close",
+    "updated_at",
+    "organization__name",
+    "organization__owner_id",
+    "organization__team_id",
+    "owner__username",
+    "owner__first_name",
+    "owner__last_name",
+)
+
+
+def _column_sums(column: BoardColumn, count, total, weighted) -> None:
+    column.count = count or 0
+    column.amount = Decimal(total or 0).quantize(CENT)
+    column.weighted = (Decimal(weighted or 0) / 100).quantize(CENT)
+
+
 def board_for_user(
     *,
     user: User,
@@ -217,38 +280,47 @@ def board_for_user(
     """One column per stage of ``pipeline`` with the first ``limit`` visible deals (in board
     order), the number of all of them and their amount and weighted amount.
 
-    Three queries, however many stages and deals: stages, sums per stage, and the cards
-    (numbered per stage with a window function, cut at ``limit``).
+    Two queries, however many stages and deals: the first numbers the visible deals per stage
+    with a window function and keeps the first ``limit`` of each, each row carrying its
+    stage's count and sums (window aggregates over the same partition); the second loads
+    those cards. A stage without visible deals has no row and stays at zero. With ``limit``
+    0 (only the sums, after a move) it is one grouped query.
     """
     stages = [s for s in pipeline.stages.all() if stage_ids is None or s.pk in stage_ids]
     columns = {s.pk: BoardColumn(stage=s) for s in stages}
-    qs = _board_deals(user, owner_id, search).filter(stage__in=list(columns))
-    sums = (
-        qs.order_by()
-        .values("stage_id")
-        .annotate(count=Count("pk"), total=Sum("amount"), weighted=Sum(WEIGHTED))
-    )
-    for row in sums:
-        column = columns[row["stage_id"]]
-        column.count = row["count"]
-        column.amount = Decimal(row["total"] or 0).quantize(CENT)
-        column.weighted = (Decimal(row["weighted"] or 0) / 100).quantize(CENT)
-    # The window numbers only narrow rows (id, stage, position); the cards' joins are made
-    # for the chosen ids alone, not for every deal of the pipeline.
+    qs = _board_deals(user, owner_id, search).filter(stage__in=list(columns)).order_by()
+    if limit <= 0:
+        sums = qs.values("stage_id").annotate(
+            count=Count("pk"), total=Sum("amount"), weighted=Sum(WEIGHTED)
+        )
+        for row in sums:
+            _column_sums(columns[row["stage_id"]], row["count"], row["total"], row["weighted"])
+        return list(columns.values())
+    per_stage = {"partition_by": [F("stage_id")]}
+    # The window numbers only narrow rows (id, stage, sums); the cards' joins are made for the
+    # chosen ids alone, not for every deal of the pipeline.
     chosen = (
         qs.annotate(
-            rank=Window(
-                RowNumber(),
-                partition_by=[F("stage_id")],
-                order_by=[F("position").asc(), F("pk").desc()],
-            )
+            rank=Window(RowNumber(), order_by=[F("position").asc(), F("pk").desc()], **per_stage),
+            stage_count=Window(Count("pk"), **per_stage),
+            stage_total=Window(Sum("amount"), **per_stage),
+            stage_weighted=Window(Sum(WEIGHTED), **per_stage),
         )
         .filter(rank__lte=limit)
-        .values_list("pk", flat=True)
+        .values_list("pk", "stage_id", "stage_count", "stage_total", "stage_weighted")
     )
+    ids = []
+    for pk, stage_id, count, total, weighted in chosen:
+        ids.append(pk)
+        column = columns[stage_id]
+        if not column.count:
+            _column_sums(column, count, total, weighted)
+    if not ids:
+        return list(columns.values())
     cards = (
-        Deal.objects.filter(pk__in=list(chosen))
+        Deal.objects.filter(pk__in=ids)
         .select_related("organization", "owner")
+        .only(*CARD_FIELDS)
         .order_by("stage_id", *BOARD_ORDER)
     )
     for deal in cards:

@@ -234,20 +234,29 @@ def _list_params(request: HttpRequest) -> dict:
 @login_required
 def deal_list(request: HttpRequest) -> HttpResponse:
     params = _list_params(request)
-    deals = queries.deal_list_for_user(user=request.user, **params)
+    deals = queries.deal_list_rows(queries.deal_list_for_user(user=request.user, **params))
     page = Paginator(deals, PAGE_SIZE).get_page(request.GET.get("page"))
+    pipelines = list(queries.pipeline_list())
     columns = custom_columns("deal")
     context = {
         "page": page,
-        "rows": [(deal, custom_cells(deal, columns)) for deal in page],
+        "rows": [
+            (deal, custom_cells(deal, columns))
+            for deal in queries.with_stages(page.object_list, pipelines)
+        ],
         "custom_columns": columns,
         "params": params,
         "get": request.GET,
         "query": query_without_page(request),
-        "pipelines": list(queries.pipeline_list()),
+        "pipelines": pipelines,
         "statuses": [(s.value, s.label) for s in StageKind],
         "custom_filters": active_filters("deal", request.GET),
-        "users": (users := user_list_for_user(user=request.user)),
+        # Names for the owner filter and the bulk bar: no teams needed.
+        "users": (
+            users := user_list_for_user(user=request.user)
+            .prefetch_related(None)
+            .only("username", "first_name", "last_name")
+        ),
         **services.DEAL_BULK.bar(url=reverse("sales:bulk"), owners=users),
         "sorts": [
             ("-created", _("Newest first")),
