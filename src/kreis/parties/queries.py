@@ -16,6 +16,7 @@ from kreis.core.models import SearchEntry, User
 from kreis.core.queries import visible_records
 from kreis.core.search import fold
 from kreis.parties.models import (
+    Address,
     ContactKind,
     ContactPoint,
     Employment,
@@ -23,6 +24,8 @@ from kreis.parties.models import (
     PartyKind,
     PartyMerge,
     PartyRoleAssignment,
+    Relationship,
+    Tag,
 )
 from kreis.parties.normalize import normalize_email, normalize_phone
 
@@ -179,16 +182,117 @@ def party_get_for_user(*, user: User, pk: int, write: bool = False, kind: str = 
     return party
 
 
+@dataclass
+class PartyPage:
+    """A party with what its page lists: roles, tags, contact data, addresses, and whom it is
+    linked with (``employments``: the organisations a person works for; ``staff``: the
+    people of an organisation)."""
+
+    party: Party
+    roles: list[PartyRoleAssignment]
+    tags: list[Tag]
+    contacts: list[ContactPoint]
+    addresses: list[Address]
+    employments: list[Employment]
+    staff: list[Employment]
+
+
+# The columns the party page shows (and the permission check needs), not the computed figures.
+PAGE_FIELDS = (
+    "kind",
+    "name",
+    "salutation",
+    "industry",
+    "size",
+    "source",
+    "territory",
+    "website",
+    "vat_id",
+    "iban",
+    "notes",
+    "custom",
+    "external_id",
+    "figures_computed_at",
+    "owner",
+    "team",
+    "owner__username",
+    "owner__first_name",
+    "owner__last_name",
+    "team__name",
+)
+# Of the party at the other end of an employment: its link (``party_link``).
+LINKED_PARTY_FIELDS = ("name", "kind", "owner", "team")
+
+
+def party_page_for_user(*, user: User, pk: int) -> PartyPage:
+    """A party the user may see, with what its page lists; 404 otherwise. Plain queries by the
+    party's id (each list in its model's order, the links in the order they were made), not
+    ``party_get_for_user``'s prefetches, which cost several times as much CPU."""
+    party = (
+        Party.objects.filter(pk=pk, deleted_at__isnull=True)
+        .select_related("owner", "team")
+        .only(*PAGE_FIELDS)
+        .first()
+    )
+    if party is None or not user.has_perm("core.view_record", party):
+        raise Http404
+    links = list(
+        Employment.objects.filter(Q(person_id=pk) | Q(organization_id=pk))
+        .select_related("person", "organization")
+        .only(
+            "person",
+            "organization",
+            "position",
+            "department",
+            "is_primary_contact",
+            *(f"person__{f}" for f in LINKED_PARTY_FIELDS),
+            *(f"organization__{f}" for f in LINKED_PARTY_FIELDS),
+        )
+        .order_by("pk")
+    )
+    return PartyPage(
+        party=party,
+        roles=list(PartyRoleAssignment.objects.filter(party_id=pk)),
+        tags=list(Tag.objects.filter(parties__id=pk)),
+        contacts=list(ContactPoint.objects.filter(party_id=pk)),
+        addresses=list(Address.objects.filter(party_id=pk)),
+        employments=[e for e in links if e.person_id == pk],
+        staff=[e for e in links if e.organization_id == pk],
+    )
+
+
 def party_relationships(*, party: Party, user: User) -> list:
-    """The party's relationships in both directions, limited to parties the user may see."""
-    outgoing = party.relationships_out.filter(target__deleted_at__isnull=True)
-    incoming = party.relationships_in.filter(source__deleted_at__isnull=True)
-    if not user.is_admin:
-        # Joins on the other party, not a subquery over every party the user may see.
-        mine = Q(owner_id=user.pk) | Q(team_id__in=user.team_ids())
-        outgoing = outgoing.filter(target__in=Party.objects.filter(mine))
-        incoming = incoming.filter(source__in=Party.objects.filter(mine))
-    return [*outgoing.select_related("target"), *incoming.select_related("source")]
+    """The party's relationships in both directions, limited to live parties the user may see
+    (``core.view_record``, the rule ``visible_records`` puts into SQL): its own (outgoing)
+    first, then those pointing at it, each in the order they were added (before, the order was
+    whatever the database's plan gave, and differed between users). One plain query by the
+    party's id, the other party checked here: of it only what a link, the graph and the
+    check need."""
+    rows = (
+        Relationship.objects.filter(Q(source_id=party.pk) | Q(target_id=party.pk))
+        .select_related("source", "target")
+        .only(*RELATIONSHIP_FIELDS)
+        .order_by("pk")
+    )
+    outgoing, incoming = [], []
+    for rel in rows:
+        mine = rel.source_id == party.pk
+        other = rel.target if mine else rel.source
+        if other.deleted_at is None and user.has_perm("core.view_record", other):
+            (outgoing if mine else incoming).append(rel)
+    return outgoing + incoming
+
+
+RELATIONSHIP_FIELDS = (
+    "source",
+    "target",
+    "type",
+    "note",
+    "created_at",
+    *(f"{end}__{f}" for end in ("source", "target") for f in LINKED_PARTY_FIELDS),
+    "source__deleted_at",
+    "target__deleted_at",
+)
 
 
 # The one rule for a party linked to a record the user may see (a deal's organisation, an
@@ -308,8 +412,21 @@ def party_merge_get_for_user(*, user: User, pk: int) -> PartyMerge:
 
 
 def party_merges(*, party: Party) -> list[PartyMerge]:
+    """The latest merges into the party, with what its page shows of them."""
     return list(
-        PartyMerge.objects.filter(survivor=party).select_related("merged", "performed_by")[:10]
+        PartyMerge.objects.filter(survivor=party)
+        .select_related("merged", "performed_by")
+        .only(
+            "survivor",
+            "merged",
+            "performed_by",
+            "performed_at",
+            "undone_at",
+            "merged__name",
+            "performed_by__username",
+            "performed_by__first_name",
+            "performed_by__last_name",
+        )[:10]
     )
 
 

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import re
 from decimal import Decimal, InvalidOperation
+from functools import lru_cache
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
-from django.urls import reverse
+from django.urls import get_script_prefix, reverse
+from django.utils.translation import get_language, ngettext
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from kreis.core.bulk import bulk_view
@@ -349,36 +350,63 @@ def _history(party, limit: int = 25) -> list[dict]:
     return entries[:limit]
 
 
-@login_required
-def party_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    party = queries.party_get_for_user(user=request.user, pk=pk)
-    can_change = request.user.has_perm("core.change_record", party)
-    contacts = list(party.contact_points.all())
-    visible = queries.party_list_for_user(user=request.user)
-    if party.is_person:
-        employment_form = EmploymentForm(
-            choices=visible.filter(kind=PartyKind.ORGANIZATION),
-            other_label=_("Organisation"),
-            kind=PartyKind.ORGANIZATION,
+class _ShownField:
+    """A form field as a page shows it: its id, label and widget, rendered once."""
+
+    def __init__(self, bound) -> None:
+        self.auto_id = bound.auto_id
+        self.label = str(bound.label)
+        self.html = str(bound)
+
+    def __str__(self) -> str:
+        return self.html
+
+
+@lru_cache(maxsize=32)
+def _link_forms(language: str, script_prefix: str, is_person: bool) -> tuple[dict, dict]:
+    """The party page's two empty forms, linking a person or organisation and adding a
+    relationship. They are the same on every page of a kind of party, so their widgets are
+    rendered once per language (rendering them took ~5 ms of every party page); a submitted
+    form is checked by ``employment_add`` and ``relationship_add`` with the user's parties."""
+    none = Party.objects.none()
+    if is_person:
+        employment = EmploymentForm(
+            choices=none, other_label=_("Organisation"), kind=PartyKind.ORGANIZATION
         )
     else:
-        employment_form = EmploymentForm(
-            choices=visible.filter(kind=PartyKind.PERSON),
-            other_label=_("Person"),
-            kind=PartyKind.PERSON,
-        )
+        employment = EmploymentForm(choices=none, other_label=_("Person"), kind=PartyKind.PERSON)
+    relationship = RelationshipForm(choices=none)
+    return (
+        {name: _ShownField(employment[name]) for name in employment.fields},
+        {name: _ShownField(relationship[name]) for name in relationship.fields},
+    )
+
+
+@login_required
+def party_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    page = queries.party_page_for_user(user=request.user, pk=pk)
+    party = page.party
+    can_change = request.user.has_perm("core.change_record", party)
+    contacts = page.contacts
     context = {
         "party": party,
         "can_change": can_change,
+        "roles": page.roles,
+        "tags": page.tags,
+        "addresses": page.addresses,
+        "employments": page.employments,
+        "staff": page.staff,
         "emails": [c for c in contacts if c.kind == ContactKind.EMAIL],
         "phones": [(c, format_phone(c.value)) for c in contacts if c.kind == ContactKind.PHONE],
         "socials": [c for c in contacts if c.kind == ContactKind.SOCIAL],
         "relationships": queries.party_relationships(party=party, user=request.user),
-        "employment_form": employment_form,
-        "relationship_form": RelationshipForm(choices=visible.exclude(pk=party.pk)),
         "history": _history(party),
         "merges": queries.party_merges(party=party),
     }
+    if can_change:
+        context["employment_form"], context["relationship_form"] = _link_forms(
+            get_language(), get_script_prefix(), party.is_person
+        )
     return render(request, "parties/detail.html", context)
 
 
