@@ -101,7 +101,7 @@ def test_list_page_keeps_a_constant_number_of_queries(alice, north, django_asser
     client = client_for(alice)
     LeadFactory.create_batch(3, owner=alice, team=north)
     client.get("/leads/")  # warm caches (session, content types)
-    with django_assert_max_num_queries(14) as few:
+    with django_assert_max_num_queries(12) as few:
         client.get("/leads/")
     for lead in LeadFactory.create_batch(22, owner=alice, team=north):
         services.lead_update(actor=alice, lead=lead, tags=["A", "B"])

@@ -16,7 +16,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from kreis.core.bulk import bulk_view
-from kreis.core.customfields import active_filters, custom_cells, custom_columns
+from kreis.core.customfields import FORM_PREFIX, active_filters, custom_cells, custom_columns
 from kreis.core.models import Team
 from kreis.core.queries import team_list_for_user, user_list_for_user
 from kreis.core.web import (
@@ -58,7 +58,8 @@ def _list_params(request: HttpRequest) -> dict:
         "search": request.GET.get("q", "").strip()[:100],
         "tag": request.GET.get("tag", "").strip()[:50],
         "sort": request.GET.get("sort", "-created"),
-        "custom": request.GET,
+        # Custom-field filters (cf_…) only when asked for: looking the fields up is a query.
+        "custom": request.GET if any(k.startswith(FORM_PREFIX) for k in request.GET) else None,
     }
 
 
@@ -75,7 +76,12 @@ def lead_list(request: HttpRequest) -> HttpResponse:
     }
     if is_htmx(request):
         return render(request, "leads/_rows.html", context)
-    owners = list(user_list_for_user(user=request.user))
+    # The owner filter and the bulk bar show each colleague's name only, not their teams.
+    owners = list(
+        user_list_for_user(user=request.user)
+        .prefetch_related(None)
+        .only("id", "username", "first_name", "last_name")
+    )
     context |= {
         "statuses": LeadStatus.choices,
         "owners": owners,
