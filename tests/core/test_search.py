@@ -175,3 +175,21 @@ def test_ranking_shortcuts_give_exactly_the_scores_of_comparing_every_word():
             similar += 0 < expected < 1
     assert compared > 5000
     assert similar > 100
+
+
+def test_only_what_the_user_may_see_competes_for_the_candidate_places(
+    alice, charlie, api_key_for, monkeypatch
+):
+    from kreis.core import search
+
+    for _ in range(4):
+        services.party_create(actor=charlie, kind="person", first_name="Max", last_name="Müller")
+    mine = services.party_create(actor=alice, kind="organization", name="Müllers Hof KG")
+    monkeypatch.setattr(search, "CANDIDATES", 2)
+    headers = {"Authorization": f"Bearer {api_key_for(alice)}"}
+    hits = client_for(alice).get("/api/v1/search", {"q": "Müller"}, headers=headers).json()
+    assert [h["id"] for h in hits] == [mine.pk]
+    headers = {"Authorization": f"Bearer {api_key_for(charlie)}"}
+    hits = client_for(charlie).get("/api/v1/search", {"q": "Müller"}, headers=headers).json()
+    assert len(hits) == 2
+    assert mine.pk not in [h["id"] for h in hits]

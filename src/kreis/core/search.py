@@ -215,19 +215,50 @@ def _visible(queryset, user):
     return queryset.filter(Q(owner_id=user.pk) | Q(team_id__in=user.team_ids()))
 
 
-def candidate_ids(query: str) -> list[int] | None:
-    """Ids of entries sharing trigrams with the folded query, best first (``None``: no index)."""
+def _visible_sql(user, alias: str) -> tuple[str, list] | None:
+    """``_visible`` as an SQL condition on ``alias`` ("" for everyone; None for no one)."""
+    if not user.is_authenticated or not user.is_active:
+        return None
+    if user.is_admin:
+        return "", []
+    team_ids = list(user.team_ids())
+    condition = f"{alias}.owner_id = %s"
+    if team_ids:
+        condition += f" OR {alias}.team_id IN ({', '.join(['%s'] * len(team_ids))})"
+    return f" AND ({condition})", [user.pk, *team_ids]
+
+
+def candidate_ids(query: str, *, user=None) -> list[int] | None:
+    """Ids of entries sharing trigrams with the folded query, best first (``None``: no index).
+
+    With ``user``, only entries the user may see compete for the places: on a large database
+    a common name matches thousands of entries, mostly other teams', and the database ranks
+    only the visible ones (a rep's search ranked every team's matches first, several times
+    the work, and kept the few of the best that were theirs)."""
     words = [w for w in _words(query) if len(w) >= 3]
     if not words:
         return None
+    visible = ("", []) if user is None else _visible_sql(user, "core_searchentry")
+    if visible is None:
+        return []
+    condition, params = visible
     with connection.cursor() as cursor:
         if connection.vendor == "sqlite":
             grams = sorted({w[i : i + 3] for w in words for i in range(len(w) - 2)})
             match = " OR ".join('"' + g.replace('"', '""') + '"' for g in grams)
+            # bm25() is FTS5's rank; in the ORDER BY it is worked out for the rows that pass
+            # the visibility condition only ("ORDER BY rank" ranks every match first).
+            join = (
+                " JOIN core_searchentry ON core_searchentry.id = core_searchentry_fts.rowid"
+                if condition
+                else ""
+            )
             cursor.execute(
-                "SELECT rowid FROM core_searchentry_fts WHERE core_searchentry_fts MATCH %s "
-                "ORDER BY rank LIMIT %s",
-                [match, CANDIDATES],
+                # Only placeholders and fixed names are put in (_visible_sql).
+                f"SELECT core_searchentry_fts.rowid FROM core_searchentry_fts{join} "  # noqa: S608
+                f"WHERE core_searchentry_fts MATCH %s{condition} "
+                "ORDER BY bm25(core_searchentry_fts) LIMIT %s",
+                [match, *params, CANDIDATES],
             )
         elif connection.vendor == "postgresql":
             terms = [re.sub(r"[^\w]", "", w) for w in words]
@@ -239,10 +270,10 @@ def candidate_ids(query: str) -> list[int] | None:
             cursor.execute("SELECT show_limit()")
             cursor.execute("SELECT set_config('pg_trgm.word_similarity_threshold', '0.45', false)")
             cursor.execute(
-                "SELECT id FROM core_searchentry WHERE text %%> %s "
-                "OR (%s <> '' AND to_tsvector('simple', text) @@ to_tsquery('simple', %s)) "
-                "ORDER BY word_similarity(%s, text) DESC LIMIT %s",
-                [query, prefix, prefix or "x", query, CANDIDATES],
+                "SELECT id FROM core_searchentry WHERE (text %%> %s "  # noqa: S608
+                "OR (%s <> '' AND to_tsvector('simple', text) @@ to_tsquery('simple', %s)))"
+                f"{condition} ORDER BY word_similarity(%s, text) DESC LIMIT %s",
+                [query, prefix, prefix or "x", *params, query, CANDIDATES],
             )
         else:
             return None
@@ -318,14 +349,14 @@ def search_index(*, user, text: str, limit: int = 8, entities: Iterable[str] | N
     entries = _visible(SearchEntry.objects.all(), user)
     if entities:
         entries = entries.filter(entity__in=list(entities))
-    ids = candidate_ids(query)
+    ids = candidate_ids(query, user=user)
     if ids is None:
         # Short words (or another database): plain substring match.
         rows = entries.filter(text__contains=query)[:CANDIDATES]
     else:
         rows = entries.filter(pk__in=ids)
-    # Named tuples: the same query as for model instances, without building them.
-    fields = [f.attname for f in SearchEntry._meta.concrete_fields]
+    # Named tuples of what the ranking and the hits use (no model instances).
+    fields = ("entity", "object_id", "title", "subtitle", "url", "icon", "text")
     candidates = list(rows.values_list(*fields, named=True))
     seen: dict[str, dict[str, float]] = {}
     scored = [(e, _score(query, e.text, e.title, seen)) for e in candidates]
