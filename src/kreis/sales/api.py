@@ -657,7 +657,7 @@ def deal_delete(request: HttpRequest, deal_id: ObjectId):
     ),
 )
 def deal_move(request: HttpRequest, deal_id: ObjectId, payload: DealMove, response: HttpResponse):
-    deal = queries.deal_get_for_user(user=request.auth, pk=deal_id, write=True)
+    deal = queries.deal_get_for_user(user=request.auth, pk=deal_id, write=True, details=False)
     check_if_match(request, deal)
     stage = Stage.objects.filter(pk=payload.stage_id, pipeline_id=deal.pipeline_id).first()
     if stage is None:

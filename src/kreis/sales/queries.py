@@ -153,18 +153,17 @@ def deals_for_bulk(*, user: User, ids: list[int]) -> list[Deal]:
     return deals
 
 
-def deal_get_for_user(*, user: User, pk: int, write: bool = False) -> Deal:
-    """A deal the user may see (or change, with ``write``); 404 otherwise."""
-    deal = (
-        Deal.objects.filter(pk=pk, deleted_at__isnull=True)
-        .select_related(
-            "pipeline", "stage", "organization", "contact", "owner", "team", "lost_reason"
-        )
-        .prefetch_related(
+def deal_get_for_user(*, user: User, pk: int, write: bool = False, details: bool = True) -> Deal:
+    """A deal the user may see (or change, with ``write``); 404 otherwise. Without
+    ``details`` its tags and lines are not loaded (a move needs neither: two queries less)."""
+    qs = Deal.objects.filter(pk=pk, deleted_at__isnull=True).select_related(
+        "pipeline", "stage", "organization", "contact", "owner", "team", "lost_reason"
+    )
+    if details:
+        qs = qs.prefetch_related(
             "tags", Prefetch("lines", queryset=DealLine.objects.select_related("product"))
         )
-        .first()
-    )
+    deal = qs.first()
     perm = "core.change_record" if write else "core.view_record"
     if deal is None or not user.has_perm(perm, deal):
         raise Http404

@@ -313,6 +313,8 @@ def _version(moment: dt.datetime) -> dt.datetime:
 def _check_fresh(deal: Deal, expected_updated_at: dt.datetime | None) -> Deal:
     """Lock the deal's row and refuse the write if it changed since ``expected_updated_at``."""
     current = Deal.objects.select_for_update().get(pk=deal.pk)
+    if current.stage_id == deal.stage_id and Deal.stage.is_cached(deal):
+        current.stage = deal.stage  # the same stage row, already loaded: no query for it
     if expected_updated_at is not None and (
         _version(current.updated_at) != _version(expected_updated_at)
     ):

@@ -155,7 +155,7 @@ def deal_move(request: HttpRequest, pk: int) -> HttpResponse:
     the deal since the card was drawn; 422 when the move is not possible (lost reason).
     Without JavaScript it answers with a redirect to the board (or the lost-reason page).
     """
-    deal = queries.deal_get_for_user(user=request.user, pk=pk)
+    deal = queries.deal_get_for_user(user=request.user, pk=pk, details=False)
     if not request.user.has_perm("core.change_record", deal):
         raise PermissionDenied
     stage = Stage.objects.filter(pk=_int(request.POST.get("stage")), pipeline=deal.pipeline).first()
@@ -183,7 +183,7 @@ def deal_move(request: HttpRequest, pk: int) -> HttpResponse:
         if not is_htmx(request):
             messages.warning(request, STALE_MESSAGE)
             return redirect(board_url)
-        fresh = queries.deal_get_for_user(user=request.user, pk=exc.deal.pk)
+        fresh = queries.deal_get_for_user(user=request.user, pk=exc.deal.pk, details=False)
         return _card_response(
             request,
             fresh,
