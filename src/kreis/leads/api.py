@@ -157,7 +157,7 @@ def _write_args(request: HttpRequest, payload: Input) -> dict:
 
 
 def _reload(request: HttpRequest, lead: Lead) -> Lead:
-    return queries.lead_get_for_user(user=request.auth, pk=lead.pk)
+    return queries.lead_get_for_user(user=request.auth, pk=lead.pk, related=())
 
 
 @router.get("/leads", response=list[LeadOut], summary="List leads", operation_id="lead_list")
@@ -224,7 +224,7 @@ def lead_bulk(request: HttpRequest, payload: LeadBulk):
     operation_id="lead_detail",
 )
 def lead_detail(request: HttpRequest, lead_id: ObjectId, response: HttpResponse):
-    lead = queries.lead_get_for_user(user=request.auth, pk=lead_id)
+    lead = queries.lead_get_for_user(user=request.auth, pk=lead_id, related=())
     response["ETag"] = etag(lead)
     return lead
 
@@ -238,7 +238,10 @@ def lead_detail(request: HttpRequest, lead_id: ObjectId, response: HttpResponse)
 def lead_update(
     request: HttpRequest, lead_id: ObjectId, payload: LeadUpdate, response: HttpResponse
 ):
-    lead = queries.lead_get_for_user(user=request.auth, pk=lead_id, write=True)
+    # The owner and team: lead_update compares the new ones with them.
+    lead = queries.lead_get_for_user(
+        user=request.auth, pk=lead_id, write=True, related=("owner", "team")
+    )
     check_if_match(request, lead)
     services.lead_update(actor=request.auth, lead=lead, **_write_args(request, payload))
     lead = _reload(request, lead)
