@@ -174,3 +174,22 @@ def test_list_rows_are_what_the_template_made(board_deals, alice, rory, language
                     _context(user, rows=shown)
                 )
                 assert new == old
+
+
+@pytest.mark.parametrize("owner", ["", "me", "alice", "bob"])
+def test_owner_options_are_what_the_template_made(alice, bob, mia, owner):
+    bob.first_name = '<i>"Bob" & Co</i>'
+    bob.save()
+    users = list(type(alice).objects.order_by("pk"))
+    get = {"owner": {"alice": str(alice.pk), "bob": str(bob.pk)}.get(owner, owner)}
+    owner_id = alice.pk if owner in ("me", "alice") else bob.pk if owner == "bob" else None
+    context = Context({"users": users, "params": {"owner_id": owner_id}, "get": get})
+    old = Template(
+        '{% for u in users %}<option value="{{ u.pk }}"{% if u.pk == params.owner_id and '
+        'get.owner != "me" %} selected{% endif %}>{{ u }}</option>{% endfor %}'
+    ).render(context)
+    new = Template(
+        "{% load deal_board %}{% owner_options users params.owner_id get.owner %}"
+    ).render(context)
+    assert new == old
+    assert new.count(" selected") == (owner in ("alice", "bob"))
