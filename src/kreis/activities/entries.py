@@ -12,14 +12,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from django.template.defaultfilters import date as date_filter
-from django.template.defaultfilters import time as time_filter
 from django.template.defaulttags import CsrfTokenNode
+from django.utils import dateformat
+from django.utils.formats import get_format
 from django.utils.html import conditional_escape
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.timezone import template_localtime
 from django.utils.translation import gettext, ngettext
 
+from kreis.activities.models import ActivityKind, CallOutcome, Direction
 from kreis.core.fasturls import reverse_int
 from kreis.parties.templatetags.party_links import party_link
 
@@ -38,6 +39,18 @@ class EntryRenderer:
         self.anchor_party_id = context.get("anchor_party_id")
         self.compact = context.get("compact")
         self.use_tz = context.use_tz
+        # What the ``date`` and ``time`` filters look up per call, once per render.
+        self.datetime_format = get_format("SHORT_DATETIME_FORMAT")
+        self.time_format = get_format("TIME_FORMAT")
+        # What ``get_<field>_display()`` translates per call, once per render.
+        self.labels = {
+            name: {value: str(label) for value, label in choices.choices}
+            for name, choices in (
+                ("kind", ActivityKind),
+                ("direction", Direction),
+                ("outcome", CallOutcome),
+            )
+        }
         self._form_tail = None
         self.due = gettext("due")
         self.with_ = gettext("with")
@@ -49,10 +62,22 @@ class EntryRenderer:
         }
 
     def _date(self, value, fmt: str) -> str:
-        return _escape(date_filter(template_localtime(value, self.use_tz), fmt))
+        """``{{ value|date:fmt }}`` with the format already looked up."""
+        if value in (None, ""):
+            return ""
+        return _escape(dateformat.format(template_localtime(value, self.use_tz), fmt))
 
-    def _time(self, value, fmt: str) -> str:
-        return _escape(time_filter(template_localtime(value, self.use_tz), fmt))
+    def _time(self, value) -> str:
+        """``{{ value|time:"TIME_FORMAT" }}``."""
+        if value in (None, ""):
+            return ""
+        return _escape(
+            dateformat.time_format(template_localtime(value, self.use_tz), self.time_format)
+        )
+
+    def _label(self, field: str, value: str) -> str:
+        """``get_<field>_display()``: the choice's label, or the value if it has none."""
+        return _escape(self.labels[field].get(value, value))
 
     def _csrf_and_next(self) -> str:
         if self._form_tail is None:
@@ -68,7 +93,7 @@ class EntryRenderer:
         kind = activity.kind
         pk = activity.pk
         done_at = activity.done_at
-        kind_label = _escape(activity.get_kind_display())
+        kind_label = self._label("kind", kind)
         subject = _escape(activity.subject)
         out = [
             '<li class="list-group-item kreis-activity d-flex gap-2 align-items-start',
@@ -86,20 +111,20 @@ class EntryRenderer:
             self._date(activity.occurred_at, "c"),
             '">',
             f"{self.due} " if kind == "task" else "",
-            self._date(activity.occurred_at, "SHORT_DATETIME_FORMAT"),
+            self._date(activity.occurred_at, self.datetime_format),
         ]
         if kind == "meeting" and activity.ends_at:
-            out += ["–", self._time(activity.ends_at, "TIME_FORMAT")]
+            out += ["–", self._time(activity.ends_at)]
         out.append("</time>\n    </div>\n")
         out.append('    <div class="small text-body-secondary">\n      ')
         if kind in ("call", "email"):
-            out.append(_escape(activity.get_direction_display()))
+            out.append(self._label("direction", activity.direction))
             if activity.duration_minutes:
                 minutes = activity.duration_minutes
                 text = ngettext("%(n)s minute", "%(n)s minutes", minutes)
                 out += [" · ", text % {"n": _escape(minutes)}]
             if activity.outcome:
-                out += [" · ", _escape(activity.get_outcome_display())]
+                out += [" · ", self._label("outcome", activity.outcome)]
             out.append(" · ")
         out.append("\n      ")
         if kind == "meeting":

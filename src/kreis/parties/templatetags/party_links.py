@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from django import template
-from django.urls import reverse
 from django.utils.html import format_html
 
+from kreis.core.fasturls import reverse_int
 from kreis.parties.queries import HIDDEN_PARTY, party_name_for_user, party_visible
 
 register = template.Library()
@@ -19,7 +19,7 @@ def party_link(context, party, css_class: str = "") -> str:
         return "—"
     if not party_visible(user=context["request"].user, party=party):
         return format_html('<span class="text-body-secondary fst-italic">{}</span>', HIDDEN_PARTY)
-    url = reverse("parties:detail", args=[party.pk])
+    url = reverse_int("parties:detail", party.pk)
     if css_class:
         return format_html('<a class="{}" href="{}">{}</a>', css_class, url, party.name)
     return format_html('<a href="{}">{}</a>', url, party.name)
