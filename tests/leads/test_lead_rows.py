@@ -6,8 +6,10 @@ from pathlib import Path
 
 import pytest
 from django.core.paginator import Paginator
+from django.db import connection
 from django.template import engines
 from django.template.loader import get_template
+from django.test.utils import CaptureQueriesContext
 from django.utils import translation
 
 from kreis.core.customfields import custom_columns
@@ -24,15 +26,16 @@ TEMPLATE = (Path(__file__).parent / "lead_rows_before.html").read_text()
 
 
 def _both(user, **filters):
-    page = Paginator(queries.lead_list_for_user(user=user, **filters), 25).get_page(1)
-    context = {
-        "user": user,
-        "page": page,
-        "query": "status=new",
-        "custom_columns": custom_columns("lead")[:3],
-    }
-    before = engines["django"].from_string(TEMPLATE).render(context)
-    after = get_template("leads/_rows.html").render(context)
+    """The old template on full rows, the tag on the list's rows (``lead_list_rows``)."""
+    leads = queries.lead_list_for_user(user=user, **filters)
+    context = {"user": user, "query": "status=new", "custom_columns": custom_columns("lead")[:3]}
+    page = Paginator(leads, 25).get_page(1)
+    before = engines["django"].from_string(TEMPLATE).render({**context, "page": page})
+    page = Paginator(queries.lead_list_rows(leads), 25).get_page(1)
+    list(page)  # the rows and their tags: 2 queries; rendering them needs none
+    with CaptureQueriesContext(connection) as rendering:
+        after = get_template("leads/_rows.html").render({**context, "page": page})
+    assert len(rendering) == 0
     return before, after
 
 

@@ -84,6 +84,28 @@ def lead_list_for_user(
 DETAIL_RELATED = ("owner", "team", "converted_person", "converted_organization", "converted_deal")
 
 
+# What a row of the lead list shows (kreis.leads.templatetags.lead_rows).
+ROW_FIELDS = (
+    "status",
+    "first_name",
+    "last_name",
+    "company",
+    "email",
+    "phone",
+    "source",
+    "custom",
+    "owner__username",
+    "owner__first_name",
+    "owner__last_name",
+)
+
+
+def lead_list_rows(leads: QuerySet[Lead]) -> QuerySet[Lead]:
+    """``leads`` (from ``lead_list_for_user``) with the columns the list's rows show only: no
+    notes, qualification or team, the owner's name only."""
+    return leads.select_related(None).select_related("owner").only(*ROW_FIELDS)
+
+
 def lead_get_for_user(
     *, user: User, pk: int, write: bool = False, related: tuple[str, ...] = DETAIL_RELATED
 ) -> Lead:

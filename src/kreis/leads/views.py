@@ -66,7 +66,7 @@ def _list_params(request: HttpRequest) -> dict:
 @login_required
 def lead_list(request: HttpRequest) -> HttpResponse:
     params = _list_params(request)
-    leads = queries.lead_list_for_user(user=request.user, **params)
+    leads = queries.lead_list_rows(queries.lead_list_for_user(user=request.user, **params))
     page = Paginator(leads, PAGE_SIZE).get_page(request.GET.get("page"))
     context = {
         "page": page,
