@@ -413,7 +413,7 @@ def party_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 def party_graph(request: HttpRequest, pk: int) -> JsonResponse:
     """The relationship graph around a party (one step), for the chart on its page."""
-    party = queries.party_get_for_user(user=request.user, pk=pk)
+    party = queries.party_get_for_user(user=request.user, pk=pk, related=False)
     labels = dict(RelationshipType.choices)
     nodes = {
         party.pk: {"id": str(party.pk), "name": party.name, "kind": party.kind, "center": True}
@@ -437,7 +437,11 @@ def party_graph(request: HttpRequest, pk: int) -> JsonResponse:
                 "label": str(labels.get(rel.type, rel.type)),
             }
         )
-    for employment in party.employments.all() if party.is_person else party.staff.all():
+    if party.is_person:
+        employments = Employment.objects.filter(person_id=party.pk).select_related("organization")
+    else:
+        employments = Employment.objects.filter(organization_id=party.pk).select_related("person")
+    for employment in employments:
         other = employment.organization if party.is_person else employment.person
         if not request.user.has_perm("core.view_record", other) or other.deleted_at:
             continue
