@@ -42,7 +42,9 @@ def search(request: HttpRequest) -> HttpResponse:
     results = {"records": [], "users": [], "teams": []}
     if len(q) >= 2:
         results["records"] = search_all(user=request.user, text=q)
-        results["users"] = list(queries.user_list_for_user(user=request.user, search=q)[:8])
+        # Colleagues are shown by name and role: their teams are not needed.
+        colleagues = queries.user_list_for_user(user=request.user, search=q)
+        results["users"] = list(colleagues.prefetch_related(None)[:8])
         results["teams"] = list(queries.team_list_for_user(user=request.user, search=q)[:8])
     context = {"q": q, "results": results, "found": any(results.values())}
     template = "core/_search_results.html" if is_htmx(request) else "core/search.html"
