@@ -150,7 +150,7 @@ else:
     }
 
 # Sessions are kept in the database and read from the cache: a request loads its session
-# without a query (about 1 ms of CPU less per request, measured with benchmarks/load.py).
+# without a query (about 1 ms of CPU less per request, measured in-process on the small demo).
 SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 SESSION_COOKIE_AGE = 60 * 60 * 12
 SESSION_COOKIE_HTTPONLY = True
