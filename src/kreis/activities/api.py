@@ -150,7 +150,7 @@ def _write_args(request: HttpRequest, payload: Input, *, party: Party | None = N
 
 
 def _reload(request: HttpRequest, activity: Activity) -> Activity:
-    return queries.activity_get_for_user(user=request.auth, pk=activity.pk)
+    return queries.activity_get_for_user(user=request.auth, pk=activity.pk, related=False)
 
 
 @router.get(
@@ -302,7 +302,7 @@ def _bulk_row(request, row: BulkRow, external_parties, existing, counts) -> int:
     operation_id="activity_detail",
 )
 def activity_detail(request: HttpRequest, activity_id: ObjectId, response: HttpResponse):
-    activity = queries.activity_get_for_user(user=request.auth, pk=activity_id)
+    activity = queries.activity_get_for_user(user=request.auth, pk=activity_id, related=False)
     response["ETag"] = etag(activity)
     return activity
 
