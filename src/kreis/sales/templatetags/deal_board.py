@@ -12,7 +12,6 @@ tests/sales/test_board_html.py): what users see and what board.js relies on is u
     {% deal_card deal %}            one card (_moved.html)
     {% column_head column %}        a column's head with its sums (_moved.html)
     {% deal_rows rows %}            the deal list's rows, (deal, custom cells) pairs (_rows.html)
-    {% owner_options users owner_id owner_param %}   the list's owner filter options (list.html)
 
 Each tag takes what it needs from the template context, as the templates did: ``stages`` (the
 pipeline's stages, for the select), ``can_move``, ``query`` (the board's filters, for a
@@ -361,16 +360,3 @@ def column_head(context, column) -> SafeString:
 @register.simple_tag(takes_context=True)
 def deal_rows(context, rows) -> SafeString:
     return _html(_page(context).rows(rows))
-
-
-@register.simple_tag
-def owner_options(users, owner_id, owner_param) -> SafeString:
-    """The owner filter's ``<option>`` per colleague (some hundred on a large install), the one
-    chosen selected unless the filter is "my deals" (``owner_param`` "me")."""
-    chosen = owner_id if owner_param != "me" else None
-    return _html(
-        "".join(
-            f'<option value="{u.pk}"{" selected" if u.pk == chosen else ""}>{escape(u)}</option>'
-            for u in users
-        )
-    )
