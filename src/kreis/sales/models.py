@@ -191,6 +191,18 @@ class Deal(models.Model):
             models.Index(fields=["deleted_at", "created_at", "id"], name="deal_alive_created"),
             models.Index(fields=["owner", "team"], name="deal_owner_team"),
             models.Index(fields=["expected_close"], name="deal_expected_close"),
+            # The list's default and amount orders, for live deals: PostgreSQL walks them and stops
+            # after a page (deal_alive_created cannot order: "deleted_at IS NULL" fixes no value).
+            models.Index(
+                fields=["created_at", "id"],
+                condition=models.Q(deleted_at__isnull=True),
+                name="deal_alive_by_created",
+            ),
+            models.Index(
+                fields=["amount", "id"],
+                condition=models.Q(deleted_at__isnull=True),
+                name="deal_alive_by_amount",
+            ),
         ]
 
     def __str__(self) -> str:
