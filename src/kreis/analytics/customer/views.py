@@ -97,7 +97,7 @@ RFM_LINES = {
 
 @login_required
 def party_figures(request: HttpRequest, pk: int) -> HttpResponse:
-    party = party_get_for_user(user=request.user, pk=pk)
+    party = party_get_for_user(user=request.user, pk=pk, related=False)
     cfg = AnalyticsSettings.load()
     changes = list(PhaseChange.objects.filter(party=party).select_related("changed_by")[:6])
     for change in changes:

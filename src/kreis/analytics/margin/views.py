@@ -314,7 +314,7 @@ def party_page(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 def party_chart(request: HttpRequest, pk: int) -> JsonResponse:
-    party_get_for_user(user=request.user, pk=pk)
+    party_get_for_user(user=request.user, pk=pk, related=False)
     period = Period(request)
     try:
         with accounting.warehouse_tables() as tables:
@@ -330,7 +330,7 @@ def party_chart(request: HttpRequest, pk: int) -> JsonResponse:
 @login_required
 def party_panel(request: HttpRequest, pk: int) -> HttpResponse:
     """CM I–IV of the last 12 months, compact, for the party page (loaded with HTMX)."""
-    party = party_get_for_user(user=request.user, pk=pk)
+    party = party_get_for_user(user=request.user, pk=pk, related=False)
     start, end = accounting.last_12_months(timezone.localdate())
     context = {
         "party": party,

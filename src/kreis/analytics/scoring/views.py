@@ -482,7 +482,7 @@ def scoring_matrix_csv(request: HttpRequest, pk: int):
 @login_required
 def party_scores_fragment(request: HttpRequest, party_id: int) -> HttpResponse:
     """The party's score history per model (for the party page, loaded with HTMX)."""
-    party = party_get_for_user(user=request.user, pk=party_id)
+    party = party_get_for_user(user=request.user, pk=party_id, related=False)
     records = list(
         ScoreRecord.objects.filter(party=party)
         .select_related("model")
