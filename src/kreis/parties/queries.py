@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
-from django.db.models import F, Prefetch, Q, QuerySet
+from django.db import connections
+from django.db.models import Exists, F, OuterRef, Prefetch, Q, QuerySet
 from django.http import Http404
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -83,11 +85,7 @@ def party_list_for_user(
     if kind:
         qs = qs.filter(kind=kind)
     if search:
-        qs = qs.filter(
-            Q(name__icontains=search)
-            | Q(contact_points__value__icontains=search)
-            | Q(external_id=search)
-        ).distinct()
+        qs = _filter_by_text(qs, search)
     if role:
         qs = qs.filter(role_assignments__role=role)
     if tag:
@@ -101,6 +99,48 @@ def party_list_for_user(
         .prefetch_related("role_assignments", "tags", "contact_points")
         .order_by(*SORTS.get(sort, SORTS["name"]))
     )
+
+
+# A run of three letters or digits: PostgreSQL's trigram indexes (migration 0006) can then
+# narrow ``LIKE '%…%'``; a shorter term has no trigram and would read the whole index.
+TRIGRAM_TERM = re.compile(r"[^\W_]{3}")
+
+
+def _filter_by_text(qs: QuerySet[Party], search: str) -> QuerySet[Party]:
+    """Parties whose name or one of whose contact values contains the term (case-insensitive
+    like ``icontains``), or whose external ID is the term. The same matches in every form;
+    the form is the one each database answers cheaply (large demo, a sales rep seeing 4,400
+    of 100,000 parties):
+
+    - PostgreSQL: the ids matching anywhere, found through the trigram indexes on
+      ``UPPER(name)`` and ``UPPER(value)``, as a semi-join with the visible parties (no scan of
+      the 212,000 contact points, and estimates the planner can sort and page with);
+    - SQLite (and PostgreSQL for terms without a trigram): the visible parties first, each one's
+      contact points looked up by its id (``EXISTS``), no join to make distinct again.
+    """
+    if connections[qs.db].vendor == "postgresql":
+        if TRIGRAM_TERM.search(search):
+            matches = (
+                Party.objects.order_by()
+                .filter(name__icontains=search)
+                .values("pk")
+                .union(
+                    ContactPoint.objects.order_by()
+                    .filter(value__icontains=search)
+                    .values("party_id"),
+                    Party.objects.order_by().filter(external_id=search).values("pk"),
+                )
+            )
+            return qs.filter(pk__in=matches)
+        # No trigram: PostgreSQL hashes every contact point for an EXISTS here; the join
+        # reads those of the visible parties only.
+        return qs.filter(
+            Q(name__icontains=search)
+            | Q(contact_points__value__icontains=search)
+            | Q(external_id=search)
+        ).distinct()
+    contact = ContactPoint.objects.filter(party_id=OuterRef("pk"), value__icontains=search)
+    return qs.filter(Q(name__icontains=search) | Exists(contact) | Q(external_id=search))
 
 
 # What a row of the party list shows (``kreis.parties.rows``): not the other forty columns.
