@@ -17,6 +17,12 @@ COMMANDS = {
     "apikey": ("apikey", "create, list or revoke personal API keys", True),
     "demo": ("demo", "create demo data: --size small|large", True),
     "reindex": ("reindex_search", "rebuild the search index (after bulk imports)", True),
+    "import": ("import_file", "import a file: FILE --type … [--mapping …] [--dry-run]", True),
+    "imports": ("imports", "list, resume or undo imports", True),
+    "export": ("export_records", "export a record type as CSV, XLSX, JSON or vCard", True),
+    "backup": ("backup", "write all data and uploaded files into one archive", True),
+    "restore": ("restore", "restore a backup archive into an empty instance", True),
+    "connectors": ("connectors", "list connectors or run one now", True),
     "check": ("check", "check settings, database, job queue and data folder", False),
 }
 

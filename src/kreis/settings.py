@@ -55,6 +55,8 @@ INSTALLED_APPS = [
     "kreis.leads",
     "kreis.activities",
     "kreis.analytics",
+    "kreis.migration",
+    "kreis.automation",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",

@@ -1,0 +1,10 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class AutomationConfig(AppConfig):
+    """Outgoing webhooks (and, later, automation rules and playbooks)."""
+
+    name = "kreis.automation"
+    label = "automation"
+    verbose_name = _("Automation and webhooks")

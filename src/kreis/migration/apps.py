@@ -1,0 +1,10 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class MigrationConfig(AppConfig):
+    """Data migration: imports (wizard, CLI, API), exports, backup and restore, connectors."""
+
+    name = "kreis.migration"
+    label = "migration"
+    verbose_name = _("Import and export")
