@@ -190,6 +190,9 @@ class ImportRecord(models.Model):
     class Meta:
         indexes = [models.Index(fields=["job", "action", "model"], name="import_record_undo")]
 
+    def __str__(self) -> str:
+        return f"{self.action} {self.model} #{self.object_id} (row {self.row})"
+
 
 class ImportRowError(models.Model):
     """A row that was not imported: which column, what is wrong, and the row as it was, so
@@ -204,6 +207,9 @@ class ImportRowError(models.Model):
     class Meta:
         ordering = ["row", "pk"]
         indexes = [models.Index(fields=["job", "row"], name="import_row_error_job")]
+
+    def __str__(self) -> str:
+        return f"row {self.row}, {self.column}: {self.message}"
 
 
 class ConnectorKind(models.TextChoices):
