@@ -33,6 +33,10 @@ KREIS_CURRENCY = env("KREIS_CURRENCY", "EUR").upper()
 # the embedded DuckDB file warehouse.duckdb in the data folder.
 KREIS_WAREHOUSE = env("KREIS_WAREHOUSE", "")
 KREIS_PHONE_REGION = env("KREIS_PHONE_REGION", "DE").upper()
+# Largest file an import accepts (web, API, CLI, connectors), in MB.
+KREIS_IMPORT_MAX_MB = envint("KREIS_IMPORT_MAX_MB", 200)
+if KREIS_IMPORT_MAX_MB < 1:
+    raise config.ConfigError("KREIS_IMPORT_MAX_MB", "expected at least 1 (MB)")
 ALLOWED_HOSTS = envlist("ALLOWED_HOSTS", "127.0.0.1,localhost,[::1]")
 CSRF_TRUSTED_ORIGINS = envlist("CSRF_TRUSTED_ORIGINS", "")
 LOGIN_ATTEMPTS = envint("KREIS_LOGIN_ATTEMPTS", 5)
