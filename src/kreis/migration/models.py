@@ -148,6 +148,13 @@ class ImportJob(models.Model):
     skipped_count = models.PositiveIntegerField(_("skipped"), default=0)
     failed_count = models.PositiveIntegerField(_("failed"), default=0)
     error = models.TextField(_("error"), blank=True)
+    # The last check (dry run): rows valid/invalid, would create/update/merge/skip, duplicates.
+    check_summary = models.JSONField(_("check"), default=dict, blank=True)
+    # The current run (a resumed import starts a new one): when it began, at which row, and
+    # when its last chunk committed — for rows/s, the expected end, and a worker that died.
+    run_started_at = models.DateTimeField(null=True, blank=True)
+    run_started_rows = models.PositiveIntegerField(default=0)
+    progress_at = models.DateTimeField(null=True, blank=True)
     undone_at = models.DateTimeField(_("undone"), null=True, blank=True)
     undone_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
