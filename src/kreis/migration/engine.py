@@ -180,6 +180,12 @@ class Handler:
     entity: ClassVar[str]
     model: ClassVar[type[models.Model]]
 
+    def group(self, row: SourceRow) -> Any:
+        """Rows that belong together (a transaction's lines: the same external ID or number)
+        return the same non-None key; consecutive rows with one key are never split across
+        two chunks, so they are written, and undone, together. None: every row stands alone."""
+        return None
+
     def prepare(
         self, rows: Sequence[SourceRow], ctx: Context
     ) -> tuple[list[Prepared], list[RowProblem]]:
@@ -279,13 +285,20 @@ def source_rows(
         yield SourceRow(number=number, raw=raw, values=values)
 
 
-def chunks(rows: Iterable[SourceRow], size: int) -> Iterator[list[SourceRow]]:
+def chunks(
+    rows: Iterable[SourceRow], size: int, *, handler: Handler | None = None
+) -> Iterator[list[SourceRow]]:
+    """The rows in chunks of about ``size``; a chunk is only cut between two rows of
+    different ``handler.group`` (so it may grow past ``size`` by one group)."""
     chunk: list[SourceRow] = []
+    last: Any = None
     for row in rows:
-        chunk.append(row)
-        if len(chunk) >= size:
+        key = handler.group(row) if handler is not None else None
+        if len(chunk) >= size and (key is None or key != last):
             yield chunk
             chunk = []
+        chunk.append(row)
+        last = key
     if chunk:
         yield chunk
 
