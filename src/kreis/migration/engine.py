@@ -221,11 +221,11 @@ class Handler:
 HANDLER_MODULES = {
     "organization": "kreis.migration.handlers.parties",
     "person": "kreis.migration.handlers.parties",
-    "lead": "kreis.migration.handlers.lead",
-    "deal": "kreis.migration.handlers.deal",
-    "activity": "kreis.migration.handlers.activity",
-    "product": "kreis.migration.handlers.product",
-    "transaction": "kreis.migration.handlers.transaction",
+    "lead": "kreis.migration.handlers.leads",
+    "deal": "kreis.migration.handlers.deals",
+    "activity": "kreis.migration.handlers.activities",
+    "product": "kreis.migration.handlers.products",
+    "transaction": "kreis.migration.handlers.transactions",
 }
 
 _HANDLERS: dict[str, Handler] = {}
