@@ -256,6 +256,18 @@ class Connector(models.Model):
         _("hour of day"), default=2, help_text=_("The import runs daily at this hour (0–23).")
     )
     enabled = models.BooleanField(_("enabled"), default=True)
+    # Set by an administrator for a target on the office network or the machine itself; the
+    # URL guard (core.netguard) refuses loopback, private and metadata addresses otherwise.
+    allow_private = models.BooleanField(
+        _("allow private network"),
+        default=False,
+        help_text=_("Allow a URL on this machine or the private network (e.g. the ERP server)."),
+    )
+    move_done = models.BooleanField(
+        _("move imported files"),
+        default=False,
+        help_text=_("Move each imported file into the subfolder “done”."),
+    )
     run_as = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.PROTECT,
