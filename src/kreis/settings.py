@@ -37,6 +37,12 @@ KREIS_PHONE_REGION = env("KREIS_PHONE_REGION", "DE").upper()
 KREIS_IMPORT_MAX_MB = envint("KREIS_IMPORT_MAX_MB", 200)
 if KREIS_IMPORT_MAX_MB < 1:
     raise config.ConfigError("KREIS_IMPORT_MAX_MB", "expected at least 1 (MB)")
+# Folders a connector may watch (comma-separated; the folder of each connector must lie inside
+# one of them), so that an administrator in the web UI cannot import the server's own files.
+KREIS_CONNECTOR_FOLDERS = [
+    Path(folder).expanduser().resolve()
+    for folder in envlist("KREIS_CONNECTOR_FOLDERS", str(DATA_DIR / "connectors"))
+]
 ALLOWED_HOSTS = envlist("ALLOWED_HOSTS", "127.0.0.1,localhost,[::1]")
 CSRF_TRUSTED_ORIGINS = envlist("CSRF_TRUSTED_ORIGINS", "")
 LOGIN_ATTEMPTS = envint("KREIS_LOGIN_ATTEMPTS", 5)
