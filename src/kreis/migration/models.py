@@ -276,6 +276,9 @@ class Connector(models.Model):
     )
     last_run_at = models.DateTimeField(_("last run"), null=True, blank=True)
     last_status = models.CharField(_("last result"), max_length=300, blank=True)
+    # Set while a run is in progress (claimed with a conditional UPDATE), so the hourly run
+    # and "Run now" never import the same file twice at once; a stale claim expires.
+    running_since = models.DateTimeField(_("running since"), null=True, blank=True)
     # Files already imported (folder) or the last ETag/Last-Modified seen (URL).
     state = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
