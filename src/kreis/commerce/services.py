@@ -19,7 +19,7 @@ from bisect import bisect_right
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -244,6 +244,22 @@ class UnitCosts:
         return self.costs[product.pk][max(bisect_right(times, end) - 1, 0)]
 
 
+class LineValues(NamedTuple):
+    """A validated line before it has a transaction (bulk paths insert these as rows, without
+    a model instance per line)."""
+
+    product: Product | None
+    description: str
+    quantity: Decimal
+    unit_price: Decimal
+    discount: Decimal
+    net_revenue: Decimal
+    cost: Decimal
+
+    def instance(self, txn: Transaction) -> TransactionLine:
+        return TransactionLine(transaction=txn, **self._asdict())
+
+
 def _build_lines(
     *,
     lines: Sequence[Mapping[str, Any]],
@@ -251,7 +267,7 @@ def _build_lines(
     currency: str,
     costs: UnitCosts,
     keep_inactive: set[int],
-) -> list[TransactionLine]:
+) -> list[LineValues]:
     if not lines:
         raise ValidationError({"lines": _("A transaction needs at least one line.")})
     if len(lines) > MAX_LINES:
@@ -268,7 +284,7 @@ def _build_lines(
     return built
 
 
-def _build_line(data, key, day, currency, costs, keep_inactive) -> TransactionLine:
+def _build_line(data, key, day, currency, costs, keep_inactive) -> LineValues:
     product: Product | None = data.get("product")
     description = str(data.get("description") or "").strip()
     if product is not None:
@@ -307,22 +323,20 @@ def _build_line(data, key, day, currency, costs, keep_inactive) -> TransactionLi
     )
     if net >= MAX_LINE_AMOUNT or cost >= MAX_LINE_AMOUNT:
         raise ValidationError({key + "quantity": _("The amount is too large.")})
-    return TransactionLine(
-        product=product,
-        description=description,
-        quantity=quantity,
-        unit_price=price,
-        discount=discount,
-        net_revenue=net,
-        cost=cost,
-    )
+    return LineValues(product, description, quantity, price, discount, net, cost)
 
 
-def _check_party(actor: User | None, party: Party | None) -> None:
+def _check_party(actor: User | None, party: Party | None, visible: set[int] | None = None) -> None:
+    """``visible``: parties already known to be visible to the actor (a batch's references
+    were loaded through ``visible_records``); each party is checked once per batch."""
     if party is None or party.deleted_at is not None:
         raise ValidationError({"party_id": _("Choose a party.")})
+    if visible is not None and party.pk in visible:
+        return
     if actor is not None and not actor.has_perm("core.view_record", party):
         raise ValidationError({"party_id": _("No such party, or you may not see it.")})
+    if visible is not None:
+        visible.add(party.pk)
 
 
 def _check_header(txn: Transaction) -> None:
@@ -346,7 +360,7 @@ def _check_header(txn: Transaction) -> None:
         raise ValidationError(errors)
 
 
-def _set_sums(txn: Transaction, lines: Sequence[TransactionLine]) -> None:
+def _set_sums(txn: Transaction, lines: Sequence[LineValues]) -> None:
     txn.net_revenue = sum((line.net_revenue for line in lines), ZERO)
     txn.cost = sum((line.cost for line in lines), ZERO)
     if txn.net_revenue >= MAX_LINE_AMOUNT or txn.cost >= MAX_LINE_AMOUNT:
@@ -359,10 +373,26 @@ def _first_team(user: User | None) -> Team | None:
     return Team.objects.filter(pk__in=user.team_ids()).order_by("pk").first()
 
 
+class _Batch:
+    """What the rows of one bulk write share: unit costs, parties already checked, and the
+    actor's first team (looked up once, not per row)."""
+
+    def __init__(self, *, actor: User | None, costs: UnitCosts, visible: set[int] | None = None):
+        self.actor = actor
+        self.costs = costs
+        self.visible = set() if visible is None else visible
+        self._team: Any = _UNSET
+
+    def first_team(self) -> Team | None:
+        if self._team is _UNSET:
+            self._team = _first_team(self.actor)
+        return self._team
+
+
 def _prepare_transaction(
     *,
     actor: User | None,
-    costs: UnitCosts,
+    batch: _Batch,
     party: Party | None,
     kind: str,
     date: dt.date,
@@ -375,18 +405,18 @@ def _prepare_transaction(
     unknown = set(fields) - set(TRANSACTION_FIELDS)
     if unknown:
         raise ValidationError({f: _("This field cannot be set.") for f in sorted(unknown)})
-    _check_party(actor, party)
+    _check_party(actor, party, batch.visible)
     if owner is not None or team is not None:
         check_assignment(actor=actor, owner=owner, team=team)
     if owner is None and team is None and party.owner_id is None and party.team_id is None:
-        owner, team = actor, _first_team(actor)
+        owner, team = actor, batch.first_team()
     txn = Transaction(party=party, kind=kind, date=date, **fields)
     # Ids, not objects: the demo passes parties loaded without their owner and team.
     txn.owner_id = owner.pk if owner is not None else party.owner_id
     txn.team_id = team.pk if team is not None else party.team_id
     _check_header(txn)
     built = _build_lines(
-        lines=lines, day=txn.date, currency=txn.currency, costs=costs, keep_inactive=set()
+        lines=lines, day=txn.date, currency=txn.currency, costs=batch.costs, keep_inactive=set()
     )
     _set_sums(txn, built)
     return txn, built
@@ -426,7 +456,7 @@ def transaction_create(
         raise PermissionDenied
     txn, built = _prepare_transaction(
         actor=actor,
-        costs=UnitCosts(_products_of(lines)),
+        batch=_Batch(actor=actor, costs=UnitCosts(_products_of(lines))),
         party=party,
         kind=kind,
         date=date,
@@ -438,9 +468,7 @@ def transaction_create(
     if _external_id_taken(txn.external_id):
         raise ValidationError({"external_id": _("Another transaction has this external ID.")})
     txn.save()
-    for line in built:
-        line.transaction = txn
-    TransactionLine.objects.bulk_create(built)
+    TransactionLine.objects.bulk_create([line.instance(txn) for line in built])
     return txn
 
 
@@ -504,9 +532,7 @@ def transaction_update(
         )
         _set_sums(txn, built)
         txn.lines.all().delete()
-        for line in built:
-            line.transaction = txn
-        TransactionLine.objects.bulk_create(built)
+        TransactionLine.objects.bulk_create([line.instance(txn) for line in built])
     txn.save()
     return txn
 
@@ -546,6 +572,8 @@ class _References:
             | Q(external_id__in=wanted("party_external_id", rows))
         )
         self.parties = {p.pk: p for p in parties}
+        # Loaded through visible_records: the actor may see each of them.
+        self.visible = set(self.parties)
         self.parties_by_external_id = {p.external_id: p for p in self.parties.values()}
         products = Product.objects.filter(
             Q(pk__in=wanted("product_id", lines)) | Q(sku__in=wanted("sku", lines))
@@ -642,6 +670,7 @@ def transactions_bulk_create(
             p.pk: p for data in resolved if data for p in _products_of(data.get("lines") or ())
         }.values()
     )
+    batch = _Batch(actor=actor, costs=costs, visible=refs.visible)
     external_ids = [str(r.get("external_id")).strip() for r in rows if r.get("external_id")]
     taken = set(
         Transaction.objects.filter(external_id__in=external_ids).values_list(
@@ -660,7 +689,7 @@ def transactions_bulk_create(
             ]
             continue
         try:
-            txn, built = _prepare_transaction(actor=actor, costs=costs, **data)
+            txn, built = _prepare_transaction(actor=actor, batch=batch, **data)
         except ValidationError as exc:
             errors += _row_errors(i, exc)
             continue
@@ -696,7 +725,7 @@ LINE_COLUMNS = (
 )
 
 
-def _insert_lines(lines: Iterable[tuple[int, TransactionLine]]) -> None:
+def _insert_lines(lines: Iterable[tuple[int, LineValues]]) -> None:
     """Insert validated lines with one ``executemany``: the ORM's bulk_create spends most of a
     large import preparing values one by one (the large demo writes a million lines)."""
     table = connection.ops.quote_name(TransactionLine._meta.db_table)
@@ -706,7 +735,7 @@ def _insert_lines(lines: Iterable[tuple[int, TransactionLine]]) -> None:
     rows = (
         (
             txn_id,
-            line.product_id,
+            line.product.pk if line.product is not None else None,
             line.description,
             line.quantity,
             line.unit_price,
