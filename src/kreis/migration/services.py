@@ -1,0 +1,935 @@
+"""Imports, from upload to undo: the writes the wizard, the API and ``kreis import`` share.
+
+The life of an import job::
+
+    import_create   upload stored, format read, columns mapped (template > given > preset >
+                    suggestion)                                            → uploaded
+    import_configure  mapping, duplicate mode, options changed             → uploaded
+    import_check    dry run over every row: problems per row and column,
+                    would create/update/merge/skip, a preview              → validated
+    import_fix_row  a row corrected in the wizard, checked again
+    import_start    handed to the job queue (or resumed after a crash)     → queued
+    import_run      the worker: chunk by chunk, each in one transaction    → running → done/failed
+    import_undo     everything the import wrote reverted                   → undoing → undone
+
+Crash safety: a chunk's records, their ``ImportRecord``s (what undo needs), its row errors and
+the job's ``rows_done`` and counters commit together, so after ``kill -9`` the database holds
+whole chunks only, and ``import_start`` on the job resumes at ``rows_done``.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import itertools
+import logging
+import os
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.files import File
+from django.core.files.storage import default_storage
+from django.db import transaction
+from django.db.models import F
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+from django.utils.text import get_valid_filename
+from django.utils.translation import gettext as _
+
+from kreis.core.models import User
+from kreis.core.web import DefusingWriter
+from kreis.core.worker import jobs_run_immediately, worker_alive_since, worker_status
+from kreis.migration.engine import (
+    Context,
+    Handler,
+    RowProblem,
+    SourceRow,
+    chunks,
+    handler_for,
+    process_chunk,
+    source_rows,
+)
+from kreis.migration.models import (
+    DuplicateMode,
+    ImportEntity,
+    ImportJob,
+    ImportRecord,
+    ImportRowError,
+    ImportSource,
+    ImportStatus,
+    MappingTemplate,
+)
+from kreis.migration.signals import import_finished
+
+log = logging.getLogger("kreis.migration")
+
+# Rows per chunk (one transaction each). Big enough that per-chunk costs vanish, small enough
+# that a chunk's objects stay a few MB and a crash loses seconds of work.
+CHUNK_SIZE = 5000
+# Records reverted per undo transaction.
+UNDO_CHUNK = 20_000
+# Undo larger than this goes to the job queue when a worker is alive.
+UNDO_IN_BACKGROUND_FROM = 20_000
+PREVIEW_ROWS = 20
+# Problems an ImportCheck carries back to the caller (all are stored as ImportRowError).
+CHECK_PROBLEMS = 500
+
+# Options a caller may set, with their types.
+OPTION_TYPES: dict[str, type | tuple[type, ...]] = {
+    "skip_invalid": bool,
+    "chunk_size": int,
+    "sheet": str,
+}
+
+EDITABLE = (ImportStatus.UPLOADED, ImportStatus.VALIDATED)
+UNDOABLE = (ImportStatus.DONE, ImportStatus.FAILED, ImportStatus.UNDOING)
+
+
+class ImportAborted(Exception):
+    """A chunk had invalid rows and the import does not skip them: the chunk is rolled back
+    and the job fails (the chunks before it stay, undoable)."""
+
+
+class ImportLost(Exception):
+    """The job is no longer this run's (resumed elsewhere, or undone): stop without writing."""
+
+
+# --- permissions -------------------------------------------------------------------------
+
+
+def can_import(user: User | None) -> bool:
+    """Importing writes records: every active user but read-only ones."""
+    return bool(user and user.is_authenticated and user.is_active and not user.is_read_only)
+
+
+def _require_importer(actor: User | None) -> None:
+    if actor is not None and not can_import(actor):
+        raise PermissionDenied
+
+
+def _require_own(actor: User | None, job: ImportJob) -> None:
+    """Changing an import is for the user who made it and administrators."""
+    _require_importer(actor)
+    if actor is not None and not actor.is_admin and job.created_by_id != actor.pk:
+        raise PermissionDenied
+
+
+# --- reading the file --------------------------------------------------------------------
+
+
+def max_upload_bytes() -> int:
+    return settings.KREIS_IMPORT_MAX_MB * 1024 * 1024
+
+
+def open_job_table(job: ImportJob):
+    """The job's stored file, opened by the readers (format and encoding as detected)."""
+    from kreis.migration.readers import open_table
+
+    return open_table(
+        job.file.path,
+        name=job.original_name,
+        sheet=job.options.get("sheet") or None,
+        max_bytes=max_upload_bytes(),
+    )
+
+
+def _store_upload(upload: Any, name: str) -> tuple[str, str, int]:
+    """Save the upload under ``imports/YYYY/MM/``; returns (storage name, sha256, size).
+    Too big: ValidationError, nothing kept."""
+    limit = max_upload_bytes()
+    size = getattr(upload, "size", None)
+    if size is not None and size > limit:
+        raise ValidationError(_too_big(), code="too_big")
+    if isinstance(upload, bytes):
+        upload = File(io.BytesIO(upload), name=name)
+    elif not isinstance(upload, File):
+        upload = File(upload, name=name)
+    safe = get_valid_filename(os.path.basename(name))[:120] or "import"
+    stored = default_storage.save(timezone.now().strftime(f"imports/%Y/%m/{safe}"), upload)
+    digest = hashlib.sha256()
+    total = 0
+    with default_storage.open(stored, "rb") as saved:
+        for block in iter(lambda: saved.read(1 << 20), b""):
+            digest.update(block)
+            total += len(block)
+    if total > limit:
+        default_storage.delete(stored)
+        raise ValidationError(_too_big(), code="too_big")
+    if total == 0:
+        default_storage.delete(stored)
+        raise ValidationError(_("The file is empty."), code="empty")
+    return stored, digest.hexdigest(), total
+
+
+def _too_big() -> str:
+    return _("The file is larger than %(mb)s MB.") % {"mb": settings.KREIS_IMPORT_MAX_MB}
+
+
+# --- mapping -----------------------------------------------------------------------------
+
+
+def _targets(entity: str) -> dict:
+    from kreis.migration.targets import target_map
+
+    return target_map(entity)
+
+
+def clean_mapping(entity: str, headers: list[str], mapping: dict[str, Any]) -> dict[str, str]:
+    """A mapping header → target key, checked: every header is the file's, every target one
+    of the record type's, no target twice. Headers mapped to nothing are dropped."""
+    if not isinstance(mapping, dict):
+        raise ValidationError({"mapping": _("The mapping must map columns to fields.")})
+    targets = _targets(entity)
+    known = set(headers)
+    errors: list[str] = []
+    cleaned: dict[str, str] = {}
+    used: dict[str, str] = {}
+    for header, target in mapping.items():
+        if not target:
+            continue
+        if header not in known:
+            errors.append(_("The file has no column “%(column)s”.") % {"column": header})
+            continue
+        if not isinstance(target, str) or target not in targets:
+            errors.append(
+                _("“%(target)s” is not a field of this record type (column “%(column)s”).")
+                % {"target": target, "column": header}
+            )
+            continue
+        if target in used:
+            errors.append(
+                _("Columns “%(a)s” and “%(b)s” both fill “%(target)s”.")
+                % {"a": used[target], "b": header, "target": targets[target].label}
+            )
+            continue
+        used[target] = header
+        cleaned[header] = target
+    if errors:
+        raise ValidationError({"mapping": errors})
+    return cleaned
+
+
+def missing_targets(entity: str, mapping: dict[str, str]) -> list[str]:
+    """Labels of the required fields no column fills (the import cannot start without)."""
+    from kreis.migration.targets import REQUIRED_ONE_OF, required_keys
+
+    targets = _targets(entity)
+    mapped = set(mapping.values())
+    missing = [str(targets[key].label) for key in sorted(required_keys(entity) - mapped)]
+    for group in REQUIRED_ONE_OF.get(entity, ()):
+        if not mapped & set(group):
+            missing.append(_(" or ").join(str(targets[key].label) for key in group))
+    return missing
+
+
+def _suggested(entity: str, headers: list[str]) -> tuple[str, dict[str, str]]:
+    """(preset name, mapping): a recognised export's mapping, else suggestions by header."""
+    from kreis.migration.mapping import detect_preset, suggest_mapping
+
+    preset = detect_preset(headers)
+    if preset is not None:
+        preset_mapping = getattr(preset, "mappings", {}).get(entity)
+        if preset_mapping is None and hasattr(preset, "mapping_for"):
+            preset_mapping = preset.mapping_for(entity)
+        if preset_mapping:
+            mapping = {h: t for h, t in preset_mapping.items() if h in headers}
+            return str(getattr(preset, "key", getattr(preset, "name", ""))), mapping
+    return "", dict(suggest_mapping(entity, headers))
+
+
+def _clean_options(options: dict[str, Any] | None) -> dict[str, Any]:
+    options = dict(options or {})
+    errors = []
+    for key, value in options.items():
+        wanted = OPTION_TYPES.get(key)
+        if wanted is None:
+            errors.append(_("Unknown option “%(key)s”.") % {"key": key})
+        elif not isinstance(value, wanted) or (wanted is int and isinstance(value, bool)):
+            errors.append(_("Option “%(key)s” has the wrong type.") % {"key": key})
+    size = options.get("chunk_size")
+    if isinstance(size, int) and not 1 <= size <= 50_000:
+        errors.append(_("The chunk size must be between 1 and 50,000 rows."))
+    if errors:
+        raise ValidationError({"options": errors})
+    return options
+
+
+def _clean_mode(mode: str | None, default: str) -> str:
+    mode = mode or default
+    if mode not in DuplicateMode.values:
+        raise ValidationError({"duplicate_mode": _("Unknown duplicate mode.")})
+    return mode
+
+
+# --- create and configure ----------------------------------------------------------------
+
+
+def import_create(
+    *,
+    actor: User | None,
+    upload: Any,
+    name: str,
+    entity: str,
+    source: str = ImportSource.WEB,
+    template: MappingTemplate | None = None,
+    mapping: dict[str, Any] | None = None,
+    duplicate_mode: str | None = None,
+    options: dict[str, Any] | None = None,
+) -> ImportJob:
+    """Store an uploaded file and read its columns; map them (a template's mapping, else the
+    one given, else a recognised export's, else suggestions from the header names).
+
+    A file that cannot be read (too big, wrong type, broken) raises ValidationError with the
+    reason, and nothing is stored."""
+    _require_importer(actor)
+    if entity not in ImportEntity.values:
+        raise ValidationError({"entity": _("Unknown record type.")})
+    if template is not None and template.entity != entity:
+        raise ValidationError({"template": _("The template is for another record type.")})
+    options = _clean_options({**(template.options if template else {}), **(options or {})})
+    options.pop("duplicate_mode", None)
+    mode = _clean_mode(
+        duplicate_mode or (template.options.get("duplicate_mode") if template else None),
+        DuplicateMode.UPDATE,
+    )
+    stored, sha256, _size = _store_upload(upload, name)
+    try:
+        job = ImportJob(
+            entity=entity,
+            source=source,
+            original_name=os.path.basename(name)[:255],
+            file_sha256=sha256,
+            duplicate_mode=mode,
+            options=options,
+            created_by=actor,
+            template=template,
+        )
+        job.file.name = stored
+        table = open_job_table(job)
+        job.format = table.format or ""
+        job.encoding = (table.encoding or "")[:30]
+        job.delimiter = (table.delimiter or "")[:2]
+        job.headers = [str(h) for h in table.headers]
+        if not job.headers:
+            raise ValidationError(_("The file has no columns."), code="no_columns")
+        job.total_rows = table.count_rows()
+        if template is not None:
+            job.mapping = clean_mapping(
+                entity, job.headers, {h: t for h, t in template.mapping.items() if h in job.headers}
+            )
+        elif mapping is not None:
+            job.mapping = clean_mapping(entity, job.headers, mapping)
+        else:
+            job.preset, suggested = _suggested(entity, job.headers)
+            job.mapping = clean_mapping(entity, job.headers, suggested)
+        job.full_clean(exclude=["file"])
+        job.save()
+    except BaseException:
+        default_storage.delete(stored)
+        raise
+    return job
+
+
+@transaction.atomic
+def import_configure(
+    *,
+    actor: User | None,
+    job: ImportJob,
+    mapping: dict[str, Any] | None = None,
+    duplicate_mode: str | None = None,
+    options: dict[str, Any] | None = None,
+) -> ImportJob:
+    """Change the mapping, duplicate mode or options before the import starts; the last
+    check no longer holds then (the job is back to *uploaded*)."""
+    _require_own(actor, job)
+    job = ImportJob.objects.select_for_update().get(pk=job.pk)
+    if job.status not in EDITABLE:
+        raise ValidationError(_("The import has started; its settings cannot change."))
+    if mapping is not None:
+        job.mapping = clean_mapping(job.entity, job.headers, mapping)
+    if duplicate_mode is not None:
+        job.duplicate_mode = _clean_mode(duplicate_mode, job.duplicate_mode)
+    if options is not None:
+        fixes = job.options.get("fixes")
+        job.options = _clean_options(options)
+        if fixes:
+            job.options["fixes"] = fixes
+    job.status = ImportStatus.UPLOADED
+    job.check_summary = {}
+    job.save()
+    job.row_errors.all().delete()
+    return job
+
+
+@transaction.atomic
+def import_cancel(*, actor: User | None, job: ImportJob) -> ImportJob:
+    """Abort an import before it starts: the job is kept as *cancelled*, its file deleted."""
+    _require_own(actor, job)
+    job = ImportJob.objects.select_for_update().get(pk=job.pk)
+    if job.status not in EDITABLE:
+        raise ValidationError(_("Only an import that has not started can be cancelled."))
+    job.status = ImportStatus.CANCELLED
+    job.finished_at = timezone.now()
+    job.save(update_fields=["status", "finished_at"])
+    name = job.file.name
+    transaction.on_commit(lambda: default_storage.delete(name))
+    return job
+
+
+# --- the check (dry run) -----------------------------------------------------------------
+
+
+@dataclass
+class PreviewRow:
+    """A row as the import would take it: mapped values, what would happen, its problems."""
+
+    number: int
+    values: dict[str, str]
+    action: str  # create / update / merge / skip, or "invalid"
+    match_by: str = ""
+    existing_id: int | None = None
+    same_as_row: int | None = None
+    problems: list[RowProblem] = field(default_factory=list)
+
+
+@dataclass
+class ImportCheck:
+    """The dry run's report: counts over all rows, the first problems, the first rows."""
+
+    total: int = 0
+    valid: int = 0
+    invalid: int = 0
+    create: int = 0
+    update: int = 0
+    merge: int = 0
+    skip: int = 0
+    in_file: int = 0  # rows repeating an earlier row of the file
+    existing: int = 0  # rows matching a record already in Kreis
+    missing: list[str] = field(default_factory=list)  # required fields no column fills
+    problems: list[RowProblem] = field(default_factory=list)
+    preview: list[PreviewRow] = field(default_factory=list)
+
+    def summary(self) -> dict[str, Any]:
+        data = asdict(self)
+        del data["problems"], data["preview"]
+        return data
+
+
+def _context(job: ImportJob, *, actor: User | None, dry_run: bool) -> Context:
+    return Context(
+        entity=job.entity,
+        actor=actor,
+        mapping=dict(job.mapping),
+        duplicate_mode=job.duplicate_mode,
+        options=dict(job.options),
+        job=job,
+        dry_run=dry_run,
+    )
+
+
+def _chunk_size(job: ImportJob) -> int:
+    return int(job.options.get("chunk_size") or CHUNK_SIZE)
+
+
+def _row_errors(job: ImportJob, rows: list[SourceRow], problems: list[RowProblem]):
+    raw = {row.number: row.raw for row in rows}
+    return [
+        ImportRowError(
+            job=job, row=p.row, column=p.column[:255], message=p.message[:500], values=raw[p.row]
+        )
+        for p in problems
+    ]
+
+
+def import_check(
+    *, actor: User | None, job: ImportJob, preview_rows: int = PREVIEW_ROWS
+) -> ImportCheck:
+    """Read every row through the handler without writing anything: which rows are invalid
+    (each problem stored as an ``ImportRowError`` naming row and column), and how many rows
+    would be created, updated, merged or skipped, with the duplicates within the file and
+    against Kreis. The job is *validated* afterwards."""
+    _require_own(actor, job)
+    if job.status not in EDITABLE:
+        raise ValidationError(_("The import has started; it cannot be checked again."))
+    handler = handler_for(job.entity)
+    ctx = _context(job, actor=actor, dry_run=True)
+    report = ImportCheck(missing=missing_targets(job.entity, job.mapping))
+    counts: Counter[str] = Counter()
+    errors: list[ImportRowError] = []
+    table = open_job_table(job)
+    rows = source_rows(
+        table.rows(),
+        headers=job.headers,
+        mapping=job.mapping,
+        fixes=job.options.get("fixes"),
+    )
+    for chunk in chunks(rows, _chunk_size(job), handler=handler):
+        result = process_chunk(handler, chunk, ctx)
+        counts.update(result.counts)
+        report.total += len(chunk)
+        errors.extend(_row_errors(job, chunk, result.problems))
+        if len(report.problems) < CHECK_PROBLEMS:
+            report.problems.extend(result.problems[: CHECK_PROBLEMS - len(report.problems)])
+        if len(report.preview) < preview_rows:
+            report.preview.extend(_preview(chunk, result, preview_rows - len(report.preview)))
+    report.invalid = counts["invalid"]
+    report.valid = report.total - report.invalid
+    for name in ("create", "update", "merge", "skip", "in_file", "existing"):
+        setattr(report, name, counts[name])
+    with transaction.atomic():
+        locked = ImportJob.objects.select_for_update().get(pk=job.pk)
+        if locked.status not in EDITABLE:
+            raise ValidationError(_("The import has started; it cannot be checked again."))
+        job.row_errors.all().delete()
+        ImportRowError.objects.bulk_create(errors, batch_size=1000)
+        job.status = ImportStatus.VALIDATED
+        job.check_summary = report.summary()
+        job.total_rows = report.total
+        job.save(update_fields=["status", "check_summary", "total_rows"])
+    return report
+
+
+def _preview(chunk: list[SourceRow], result, limit: int) -> list[PreviewRow]:
+    prepared = {p.row.number: p for p in result.prepared}
+    problems: dict[int, list[RowProblem]] = {}
+    for problem in result.problems:
+        problems.setdefault(problem.row, []).append(problem)
+    out = []
+    for row in chunk[:limit]:
+        p = prepared.get(row.number)
+        out.append(
+            PreviewRow(
+                number=row.number,
+                values=row.values,
+                action=p.action if p is not None else "invalid",
+                match_by=p.match_by if p is not None else "",
+                existing_id=p.existing_id if p is not None else None,
+                same_as_row=p.same_as_row if p is not None else None,
+                problems=problems.get(row.number, []),
+            )
+        )
+    return out
+
+
+def _find_row(job: ImportJob, number: int) -> SourceRow:
+    table = open_job_table(job)
+    rows = source_rows(
+        table.rows(),
+        headers=job.headers,
+        mapping=job.mapping,
+        fixes=job.options.get("fixes"),
+        first=max(number - 2, 0),
+    )
+    row = next(rows, None)
+    if row is None or row.number != number:
+        raise ValidationError({"row": _("The file has no row %(row)s.") % {"row": number}})
+    return row
+
+
+def import_fix_row(
+    *, actor: User | None, job: ImportJob, row: int, values: dict[str, str]
+) -> list[RowProblem]:
+    """Correct cells of one row (header → new text) before the import starts; the fix is
+    kept with the job (the file stays as uploaded) and the row is checked again. Returns the
+    row's problems now (none: fixed)."""
+    _require_own(actor, job)
+    unknown = [h for h in values if h not in job.headers]
+    if unknown:
+        raise ValidationError(
+            {"values": _("The file has no column “%(column)s”.") % {"column": unknown[0]}}
+        )
+    with transaction.atomic():
+        job = ImportJob.objects.select_for_update().get(pk=job.pk)
+        if job.status not in EDITABLE:
+            raise ValidationError(_("The import has started; rows cannot be fixed any more."))
+        fixes = dict(job.options.get("fixes") or {})
+        fixes[str(row)] = {**fixes.get(str(row), {}), **{h: str(v) for h, v in values.items()}}
+        job.options = {**job.options, "fixes": fixes}
+        job.save(update_fields=["options"])
+    source = _find_row(job, row)
+    handler = handler_for(job.entity)
+    ctx = _context(job, actor=actor, dry_run=True)
+    result = process_chunk(handler, [source], ctx)
+    with transaction.atomic():
+        had = job.row_errors.filter(row=row).exists()
+        job.row_errors.filter(row=row).delete()
+        ImportRowError.objects.bulk_create(_row_errors(job, [source], result.problems))
+        if job.check_summary and had and not result.problems:
+            summary = dict(job.check_summary)
+            summary["invalid"] = max(summary.get("invalid", 0) - 1, 0)
+            summary["valid"] = summary.get("valid", 0) + 1
+            for action, n in result.counts.items():
+                if action in ("create", "update", "merge", "skip"):
+                    summary[action] = summary.get(action, 0) + n
+            ImportJob.objects.filter(pk=job.pk).update(check_summary=summary)
+    return result.problems
+
+
+# --- start, run, resume ------------------------------------------------------------------
+
+
+def import_is_orphaned(job: ImportJob) -> bool:
+    """A job *running* (or *queued*) whose worker is gone: no live worker was already running
+    when its run began (or when it was queued). It can be resumed."""
+    if job.status not in (ImportStatus.RUNNING, ImportStatus.QUEUED):
+        return False
+    if jobs_run_immediately():
+        return False
+    since = job.run_started_at if job.status == ImportStatus.RUNNING else job.progress_at
+    return since is not None and not worker_alive_since(since)
+
+
+def import_can_resume(job: ImportJob) -> bool:
+    return job.rows_done < job.total_rows and (
+        job.status == ImportStatus.FAILED or import_is_orphaned(job)
+    )
+
+
+def import_start(*, actor: User | None, job: ImportJob, background: bool = True) -> ImportJob:
+    """Queue the import (``background``; in tests it runs at once), or only mark it *queued*
+    for the caller to run with ``import_run`` (the CLI, with its progress bar).
+
+    A new import needs every required field mapped, and — unless invalid rows are to be
+    skipped — a check without invalid rows (it runs the check if there was none). A failed
+    import, or one whose worker died, resumes after its last committed chunk."""
+    _require_own(actor, job)
+    job.refresh_from_db()
+    resuming = import_can_resume(job)
+    if not resuming:
+        if job.status not in EDITABLE:
+            raise ValidationError(
+                _("This import cannot be started (it is %(status)s).")
+                % {"status": job.get_status_display()}
+            )
+        missing = missing_targets(job.entity, job.mapping)
+        if missing:
+            raise ValidationError(
+                {"mapping": _("No column fills %(fields)s.") % {"fields": ", ".join(missing)}}
+            )
+        if not job.options.get("skip_invalid"):
+            if job.status != ImportStatus.VALIDATED:
+                import_check(actor=actor, job=job, preview_rows=0)
+                job.refresh_from_db()
+            invalid = job.check_summary.get("invalid", 0)
+            if invalid:
+                raise ValidationError(
+                    _(
+                        "%(count)s rows have problems: fix them, choose to skip invalid rows, "
+                        "or cancel the import."
+                    )
+                    % {"count": invalid},
+                    code="invalid_rows",
+                )
+    if background and not jobs_run_immediately() and not worker_status().alive:
+        raise ValidationError(
+            _(
+                "No job worker is running, so the import would only wait in the queue. "
+                "`kreis serve` runs one (unless KREIS_EMBEDDED_WORKER=0); else start "
+                "`kreis worker`."
+            ),
+            code="no_worker",
+        )
+    allowed = [*EDITABLE] if not resuming else [job.status]
+    with transaction.atomic():
+        queued = ImportJob.objects.filter(pk=job.pk, status__in=allowed).update(
+            status=ImportStatus.QUEUED, progress_at=timezone.now(), error="", finished_at=None
+        )
+        if not queued:
+            raise ValidationError(_("The import was started already."))
+        if not resuming:
+            job.row_errors.all().delete()  # the run records the rows it skips itself
+        if background:
+            _enqueue("run_import", job.pk)
+    job.refresh_from_db()
+    return job
+
+
+def _enqueue(task: str, *args: Any) -> None:
+    """Hand a job to the queue once the transaction has committed (the worker must see the
+    job queued); in tests, where jobs run immediately, at once."""
+    from kreis.migration import tasks
+
+    function = getattr(tasks, task)
+    if jobs_run_immediately():
+        function(*args)
+    else:
+        transaction.on_commit(lambda: function(*args))
+
+
+def import_run(
+    job_id: int, *, progress: Callable[[ImportJob], None] | None = None
+) -> ImportJob | None:
+    """The worker's part: claim the queued job, then import it chunk by chunk from
+    ``rows_done`` on. Each chunk is ONE transaction: the records, their ``ImportRecord``s,
+    the row errors, the counters and ``rows_done``. Ends *done* or *failed* (with the reason)
+    and sends ``import_finished``. Returns the job, or None if it was not queued."""
+    now = timezone.now()
+    claimed = ImportJob.objects.filter(pk=job_id, status=ImportStatus.QUEUED).update(
+        status=ImportStatus.RUNNING,
+        run_started_at=now,
+        run_started_rows=F("rows_done"),
+        started_at=Coalesce(F("started_at"), now),
+        progress_at=now,
+    )
+    if not claimed:
+        return None
+    job = ImportJob.objects.select_related("created_by").get(pk=job_id)
+    try:
+        handler = handler_for(job.entity)
+        ctx = _context(job, actor=job.created_by, dry_run=False)
+        table = open_job_table(job)
+        rows = source_rows(
+            table.rows(),
+            headers=job.headers,
+            mapping=job.mapping,
+            fixes=job.options.get("fixes"),
+            first=job.rows_done,
+        )
+        for chunk in chunks(rows, _chunk_size(job), handler=handler):
+            _import_chunk(job, handler, chunk, ctx)
+            if progress is not None:
+                progress(job)
+        status, error = ImportStatus.DONE, ""
+    except ImportLost:
+        return job
+    except ImportAborted as exc:
+        status, error = ImportStatus.FAILED, str(exc)
+    except Exception as exc:  # recorded on the job; the import can be resumed or undone
+        log.exception("import %s failed", job_id)
+        status, error = ImportStatus.FAILED, f"{type(exc).__name__}: {exc}"[:2000]
+    with transaction.atomic():
+        ended = ImportJob.objects.filter(
+            pk=job.pk, status=ImportStatus.RUNNING, run_started_at=job.run_started_at
+        ).update(status=status, error=error, finished_at=timezone.now())
+        job.refresh_from_db()
+        if ended:
+            transaction.on_commit(lambda: import_finished.send(sender=ImportJob, job=job))
+    return job
+
+
+def _import_chunk(job: ImportJob, handler: Handler, chunk: list[SourceRow], ctx: Context) -> None:
+    with transaction.atomic():
+        result = process_chunk(handler, chunk, ctx)
+        if result.problems and not ctx.options.get("skip_invalid"):
+            first = result.problems[0]
+            raise ImportAborted(
+                _(
+                    "Row %(row)s, column “%(column)s”: %(message)s. The import stopped there; "
+                    "the rows before it were imported (undo removes them)."
+                )
+                % {"row": first.row, "column": first.column, "message": first.message}
+            )
+        ImportRecord.objects.bulk_create(result.records, batch_size=2000)
+        ImportRowError.objects.bulk_create(
+            _row_errors(job, chunk, result.problems), batch_size=1000
+        )
+        counts = result.counts
+        done = chunk[-1].number - 1
+        updated = ImportJob.objects.filter(
+            pk=job.pk, status=ImportStatus.RUNNING, run_started_at=job.run_started_at
+        ).update(
+            rows_done=done,
+            created_count=F("created_count") + counts["create"],
+            updated_count=F("updated_count") + counts["update"],
+            merged_count=F("merged_count") + counts["merge"],
+            skipped_count=F("skipped_count") + counts["skip"],
+            failed_count=F("failed_count") + counts["invalid"],
+            progress_at=timezone.now(),
+        )
+        if not updated:
+            raise ImportLost
+    job.rows_done = done
+    for name, key in (
+        ("created_count", "create"),
+        ("updated_count", "update"),
+        ("merged_count", "merge"),
+        ("skipped_count", "skip"),
+        ("failed_count", "invalid"),
+    ):
+        setattr(job, name, getattr(job, name) + counts[key])
+
+
+# --- undo --------------------------------------------------------------------------------
+
+
+def import_undo(*, actor: User | None, job: ImportJob, background: bool | None = None) -> ImportJob:
+    """Revert everything the import wrote: created records deleted, updated ones given their
+    previous values, merges undone — also for an import that failed or whose worker died
+    (what its committed chunks wrote). Runs in chunks of ``UNDO_CHUNK`` records, each one
+    transaction, so an interrupted undo continues where it stopped when called again.
+
+    ``background``: queue it (None: when it is big and a worker is alive)."""
+    _require_own(actor, job)
+    job.refresh_from_db()
+    allowed = list(UNDOABLE)
+    if import_is_orphaned(job):
+        allowed.append(job.status)
+    if job.status not in allowed:
+        raise ValidationError(
+            _("This import cannot be undone (it is %(status)s).")
+            % {"status": job.get_status_display()}
+        )
+    if background is None:
+        background = (
+            not jobs_run_immediately()
+            and worker_status().alive
+            and job.records.count() > UNDO_IN_BACKGROUND_FROM
+        )
+    with transaction.atomic():
+        ImportJob.objects.filter(pk=job.pk, status__in=allowed).update(
+            status=ImportStatus.UNDOING, progress_at=timezone.now()
+        )
+        if background:
+            _enqueue("undo_import", job.pk, actor.pk if actor is not None else None)
+    if not background:
+        import_undo_run(job.pk, actor_id=actor.pk if actor is not None else None)
+    job.refresh_from_db()
+    return job
+
+
+def import_undo_run(job_id: int, *, actor_id: int | None = None) -> ImportJob:
+    """Undo the job's records newest first, ``UNDO_CHUNK`` per transaction; the records
+    undone are deleted with what they reverted, so a second call continues."""
+    job = ImportJob.objects.get(pk=job_id)
+    if job.status != ImportStatus.UNDOING:
+        return job
+    actor = User.objects.filter(pk=actor_id).first() if actor_id else None
+    handler = handler_for(job.entity)
+    ctx = _context(job, actor=actor, dry_run=False)
+    while True:
+        with transaction.atomic():
+            batch = list(ImportRecord.objects.filter(job=job).order_by("-pk")[:UNDO_CHUNK])
+            if not batch:
+                break
+            handler.undo(batch, ctx)
+            ImportRecord.objects.filter(job=job, pk__gte=batch[-1].pk).delete()
+            ImportJob.objects.filter(pk=job.pk).update(progress_at=timezone.now())
+    ImportJob.objects.filter(pk=job.pk, status=ImportStatus.UNDOING).update(
+        status=ImportStatus.UNDONE, undone_at=timezone.now(), undone_by=actor
+    )
+    job.refresh_from_db()
+    return job
+
+
+# --- the error rows as CSV ---------------------------------------------------------------
+
+
+def import_errors_csv(job: ImportJob) -> Iterator[str]:
+    """The rows that were not imported, as CSV text: the file's columns (with the values as
+    read, fixes applied) and a last column naming each problem — fix and import again.
+    Semicolon-separated UTF-8 with BOM, as spreadsheets in German locales open it; cells
+    that would run as formulas are defused like every export."""
+    buffer = io.StringIO()
+    writer = DefusingWriter(buffer, delimiter=";", quoting=csv.QUOTE_MINIMAL)
+
+    def flush() -> str:
+        text = buffer.getvalue()
+        buffer.seek(0)
+        buffer.truncate()
+        return text
+
+    yield "\ufeff"
+    writer.writerow([*job.headers, _("Error")])
+    yield flush()
+    errors = job.row_errors.order_by("row", "pk").values_list("row", "column", "message", "values")
+    for _row, group in itertools.groupby(errors.iterator(chunk_size=2000), key=lambda e: e[0]):
+        problems = list(group)
+        values = list(problems[0][3] or [])
+        values += [""] * (len(job.headers) - len(values))
+        text = "; ".join(f"{c}: {m}" if c else m for _r, c, m, _v in problems)
+        writer.writerow([*values[: len(job.headers)], text])
+        yield flush()
+
+
+# --- mapping templates -------------------------------------------------------------------
+
+
+@transaction.atomic
+def mapping_template_create(
+    *,
+    actor: User | None,
+    name: str,
+    entity: str,
+    mapping: dict[str, str],
+    options: dict[str, Any] | None = None,
+    shared: bool = False,
+) -> MappingTemplate:
+    """Save a column mapping (and its options, e.g. the duplicate mode) under a name."""
+    _require_importer(actor)
+    template = MappingTemplate(owner=actor, shared=shared)
+    return _template_save(template, name=name, entity=entity, mapping=mapping, options=options)
+
+
+@transaction.atomic
+def mapping_template_update(
+    *,
+    actor: User | None,
+    template: MappingTemplate,
+    name: str | None = None,
+    mapping: dict[str, str] | None = None,
+    options: dict[str, Any] | None = None,
+    shared: bool | None = None,
+) -> MappingTemplate:
+    _require_template_owner(actor, template)
+    if shared is not None:
+        template.shared = shared
+    return _template_save(
+        template,
+        name=template.name if name is None else name,
+        entity=template.entity,
+        mapping=template.mapping if mapping is None else mapping,
+        options=template.options if options is None else options,
+    )
+
+
+@transaction.atomic
+def mapping_template_delete(*, actor: User | None, template: MappingTemplate) -> None:
+    _require_template_owner(actor, template)
+    if template.connectors.exists():
+        raise ValidationError(_("A connector uses this template."))
+    template.delete()
+
+
+def _require_template_owner(actor: User | None, template: MappingTemplate) -> None:
+    _require_importer(actor)
+    if actor is not None and not actor.is_admin and template.owner_id != actor.pk:
+        raise PermissionDenied
+
+
+def _template_save(
+    template: MappingTemplate,
+    *,
+    name: str,
+    entity: str,
+    mapping: dict[str, str],
+    options: dict[str, Any] | None,
+) -> MappingTemplate:
+    if entity not in ImportEntity.values:
+        raise ValidationError({"entity": _("Unknown record type.")})
+    targets = _targets(entity)
+    if not isinstance(mapping, dict) or not all(
+        isinstance(h, str) and (not t or t in targets) for h, t in mapping.items()
+    ):
+        raise ValidationError({"mapping": _("The mapping names a field this type lacks.")})
+    options = dict(options or {})
+    mode = options.pop("duplicate_mode", None)
+    options = _clean_options(options)
+    if mode is not None:
+        options["duplicate_mode"] = _clean_mode(mode, DuplicateMode.UPDATE)
+    template.name = name.strip()
+    template.entity = entity
+    template.mapping = {h: t for h, t in mapping.items() if t}
+    template.options = options
+    clash = MappingTemplate.objects.filter(
+        owner=template.owner, entity=entity, name__iexact=template.name
+    ).exclude(pk=template.pk)
+    if clash.exists():
+        raise ValidationError({"name": _("You have a template of this name already.")})
+    template.full_clean()
+    template.save()
+    return template
