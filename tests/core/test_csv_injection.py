@@ -23,7 +23,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from kreis.activities.models import Activity
-from kreis.commerce.models import Transaction, TransactionLine
+from kreis.commerce.models import Product, Transaction, TransactionLine
 from kreis.core import services as core_services
 from kreis.core.web import csv_cell
 from kreis.leads.models import Lead
@@ -126,7 +126,7 @@ def _text_fields(model) -> list[models.Field]:
 
 
 # Every model whose text a CSV export may show.
-TEXT_MODELS = [Party, Address, ContactPoint, Tag, Lead, Deal, Activity, Transaction]
+TEXT_MODELS = [Party, Address, ContactPoint, Tag, Lead, Deal, Activity, Transaction, Product]
 
 
 def _fill(value: str) -> None:
@@ -175,6 +175,7 @@ def world(settings, tmp_path, dana, alice, north):
                 transaction=txn, quantity=1, unit_price=1000 + i, net_revenue=1000 + i, cost=400
             )
         LeadFactory(last_name=name, company=name, owner=alice, team=north)
+        Product.objects.create(sku=f"P{i}", name=name, category=name, list_price=10)
         DealFactory(name=name, organization=party, owner=alice, team=north)
         ActivityFactory(subject=name, party=party, owner=alice, team=north)
     from kreis.analytics.scoring import services as scoring

@@ -7,6 +7,7 @@ app_name = "activities"
 urlpatterns = [
     path("", views.activity_list, name="list"),
     path("export.csv", views.activity_export, name="export"),
+    path("export.<str:fmt>", views.activity_export, name="export_as"),
     path("bulk/", views.activity_bulk, name="bulk"),
     path("my-day/", views.my_day, name="my_day"),
     path("timeline/", views.timeline, name="timeline"),

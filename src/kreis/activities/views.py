@@ -14,17 +14,16 @@ from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpRespons
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.html import strip_tags
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from kreis.activities import queries, services
+from kreis.activities import exports, queries, services
 from kreis.activities.forms import ActivityForm, QuickAddForm, party_label
 from kreis.activities.models import KIND_ICONS, ActivityKind
 from kreis.core.bulk import bulk_view
+from kreis.core.exports import export_download
 from kreis.core.queries import user_list_for_user
 from kreis.core.web import (
-    csv_response,
     is_htmx,
     parse_date,
     parse_id,
@@ -65,20 +64,7 @@ def _int(value: str | None) -> int | None:
 
 
 def _list_params(request: HttpRequest) -> dict:
-    get = request.GET
-    owner = get.get("owner", "")
-    return {
-        "kind": get.get("kind", "") if get.get("kind") in ActivityKind.values else "",
-        "state": get.get("state", "") if get.get("state") in queries.STATES else "",
-        "owner_id": request.user.pk if owner == "me" else _int(owner),
-        "party_id": _int(get.get("party")),
-        "deal_id": _int(get.get("deal")),
-        "lead_id": _int(get.get("lead")),
-        "date_from": _date(get.get("from")),
-        "date_to": _date(get.get("to")),
-        "search": get.get("q", "").strip()[:100],
-        "sort": get.get("sort", "-date") if get.get("sort") in queries.SORTS else "-date",
-    }
+    return exports.list_params(request.GET, user=request.user)
 
 
 def _mark_permissions(user, activities) -> None:
@@ -118,58 +104,11 @@ def activity_list(request: HttpRequest) -> HttpResponse:
     return render(request, template, context)
 
 
-CSV_COLUMNS = [
-    "id",
-    "kind",
-    "subject",
-    "occurred_at",
-    "ends_at",
-    "done_at",
-    "direction",
-    "duration_minutes",
-    "outcome",
-    "location",
-    "party_id",
-    "party",
-    "deal_id",
-    "lead_id",
-    "owner",
-    "team",
-    "external_id",
-    "body",
-]
-
-
 @login_required
-def activity_export(request: HttpRequest) -> StreamingHttpResponse:
-    """The list as it is filtered, as CSV; the body as plain text."""
-    activities = queries.activity_list_for_user(user=request.user, **_list_params(request))
-    activities = activities.select_related("team").prefetch_related(None)
-
-    def rows():
-        for a in activities.iterator(chunk_size=2000):
-            yield (
-                a.pk,
-                a.kind,
-                a.subject,
-                a.occurred_at.isoformat(),
-                a.ends_at.isoformat() if a.ends_at else "",
-                a.done_at.isoformat() if a.done_at else "",
-                a.direction,
-                a.duration_minutes if a.duration_minutes is not None else "",
-                a.outcome,
-                a.location,
-                a.party_id or "",
-                party_queries.party_name_for_user(user=request.user, party=a.party),
-                a.deal_id or "",
-                a.lead_id or "",
-                a.owner or "",
-                a.team or "",
-                a.external_id or "",
-                strip_tags(a.body),
-            )
-
-    return csv_response("kreis-activities.csv", CSV_COLUMNS, rows())
+def activity_export(request: HttpRequest, fmt: str = "csv") -> StreamingHttpResponse:
+    """The list as it is filtered and sorted: CSV, Excel or JSON; the body as plain text."""
+    export = exports.activity_export(user=request.user, query=request.GET)
+    return export_download(request, export, fmt)
 
 
 activity_bulk = bulk_view(

@@ -19,21 +19,21 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
-from kreis.commerce import queries, services
+from kreis.commerce import exports, queries, services
 from kreis.commerce.forms import LineFormSet, ProductForm, TransactionForm
 from kreis.commerce.models import Product, TransactionKind
 from kreis.core.bulk import bulk_view
+from kreis.core.exports import export_download
 from kreis.core.models import Team
 from kreis.core.queries import user_list_for_user
 from kreis.core.web import (
     apply_errors,
-    csv_response,
     is_htmx,
     parse_date,
     parse_id,
     query_without_page,
 )
-from kreis.parties.queries import party_list_for_user, party_name_for_user
+from kreis.parties.queries import party_list_for_user
 
 PAGE_SIZE = 25
 
@@ -61,13 +61,7 @@ def _can_manage_products(request: HttpRequest) -> bool:
 
 
 def _product_params(request: HttpRequest) -> dict:
-    active = {"1": True, "0": False}.get(request.GET.get("active", "1"))
-    return {
-        "search": request.GET.get("q", "").strip()[:100],
-        "category": request.GET.get("category", "").strip()[:100],
-        "active": active,
-        "sort": request.GET.get("sort", "name"),
-    }
+    return exports.product_params(request.GET)
 
 
 @login_required
@@ -150,19 +144,7 @@ def product_deactivate(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _transaction_params(request: HttpRequest) -> dict:
-    get = request.GET
-    return {
-        "kind": get.get("kind", "") if get.get("kind") in TransactionKind.values else "",
-        "party_id": _int(get.get("party")),
-        "product_id": _int(get.get("product")),
-        "category": get.get("category", "").strip()[:100],
-        "date_from": _date(get.get("from")),
-        "date_to": _date(get.get("to")),
-        "owner_id": _int(get.get("owner")),
-        "team_id": _int(get.get("team")),
-        "search": get.get("q", "").strip()[:100],
-        "sort": get.get("sort", "-date"),
-    }
+    return exports.transaction_params(request.GET)
 
 
 TRANSACTION_SORTS = [
@@ -215,55 +197,20 @@ def transaction_list(request: HttpRequest) -> HttpResponse:
     return render(request, "commerce/transaction_list.html", context)
 
 
-CSV_COLUMNS = [
-    "id",
-    "kind",
-    "number",
-    "date",
-    "party_id",
-    "party",
-    "currency",
-    "net_revenue",
-    "cost",
-    "margin",
-    "signed_net_revenue",
-    "channel",
-    "owner",
-    "team",
-    "external_id",
-    "note",
-]
+@login_required
+def transaction_export(request: HttpRequest, fmt: str = "csv") -> StreamingHttpResponse:
+    """The list as it is filtered and sorted: CSV (amounts as plain decimals with a dot),
+    Excel or JSON."""
+    export = exports.transaction_export(user=request.user, query=request.GET)
+    return export_download(request, export, fmt)
 
 
 @login_required
-def transaction_export(request: HttpRequest) -> StreamingHttpResponse:
-    """The list as it is filtered, as CSV; amounts as plain decimals with a dot."""
-    transactions = queries.transaction_list_for_user(
-        user=request.user, **_transaction_params(request)
+def product_export(request: HttpRequest, fmt: str = "csv") -> StreamingHttpResponse:
+    """The catalogue as the product list shows it: CSV, Excel or JSON."""
+    return export_download(
+        request, exports.product_export(user=request.user, query=request.GET), fmt
     )
-
-    def rows():
-        for txn in transactions.iterator(chunk_size=2000):
-            yield (
-                txn.pk,
-                txn.kind,
-                txn.number,
-                txn.date.isoformat(),
-                txn.party_id,
-                party_name_for_user(user=request.user, party=txn.party),
-                txn.currency,
-                txn.net_revenue,
-                txn.cost,
-                txn.margin,
-                txn.sign * txn.net_revenue,
-                txn.channel,
-                txn.owner or "",
-                txn.team or "",
-                txn.external_id or "",
-                txn.note,
-            )
-
-    return csv_response("kreis-transactions.csv", CSV_COLUMNS, rows())
 
 
 @login_required

@@ -10,6 +10,7 @@ urlpatterns = [
     path("duplicates/", views.lead_duplicates, name="duplicates"),
     path("party-lookup/", views.party_lookup, name="party_lookup"),
     path("export.csv", views.lead_export, name="export"),
+    path("export.<str:fmt>", views.lead_export, name="export_as"),
     path("bulk/", views.lead_bulk, name="bulk"),
     path("<int:pk>/", views.lead_detail, name="detail"),
     path("<int:pk>/edit/", views.lead_edit, name="edit"),

@@ -16,17 +16,17 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from kreis.core.bulk import bulk_view
-from kreis.core.customfields import FORM_PREFIX, active_filters, custom_cells, custom_columns
+from kreis.core.customfields import active_filters, custom_columns
+from kreis.core.exports import export_download
 from kreis.core.models import Team
 from kreis.core.queries import team_list_for_user, user_list_for_user
 from kreis.core.web import (
     apply_errors,
-    csv_response,
     is_htmx,
     parse_id,
     query_without_page,
 )
-from kreis.leads import queries, services
+from kreis.leads import exports, queries, services
 from kreis.leads.forms import SOURCES, ConvertForm, DisqualifyForm, LeadForm
 from kreis.leads.models import Lead, LeadStatus
 from kreis.parties.models import PartyKind
@@ -49,18 +49,7 @@ def _int(value: str | None) -> int | None:
 
 
 def _list_params(request: HttpRequest) -> dict:
-    status = request.GET.get("status", "")
-    return {
-        "status": status if status in LeadStatus.values else "",
-        "owner_id": _int(request.GET.get("owner")),
-        "team_id": _int(request.GET.get("team")),
-        "source": request.GET.get("source", "").strip()[:100],
-        "search": request.GET.get("q", "").strip()[:100],
-        "tag": request.GET.get("tag", "").strip()[:50],
-        "sort": request.GET.get("sort", "-created"),
-        # Custom-field filters (cf_…) only when asked for: looking the fields up is a query.
-        "custom": request.GET if any(k.startswith(FORM_PREFIX) for k in request.GET) else None,
-    }
+    return exports.list_params(request.GET)
 
 
 @login_required
@@ -96,66 +85,10 @@ def lead_list(request: HttpRequest) -> HttpResponse:
     return render(request, "leads/list.html", context)
 
 
-CSV_COLUMNS = [
-    "id",
-    "status",
-    "salutation",
-    "first_name",
-    "last_name",
-    "company",
-    "position",
-    "email",
-    "phone",
-    "website",
-    "source",
-    "budget",
-    "authority",
-    "need",
-    "timeline",
-    "disqualify_reason",
-    "owner",
-    "team",
-    "tags",
-    "external_id",
-    "created_at",
-]
-
-
 @login_required
-def lead_export(request: HttpRequest) -> StreamingHttpResponse:
-    """The list as it is filtered, as CSV (UTF-8 with BOM, so spreadsheets read umlauts)."""
-    leads = queries.lead_list_for_user(user=request.user, **_list_params(request))
-    extra = custom_columns("lead")
-
-    def rows():
-        for lead in leads.iterator(chunk_size=2000):
-            yield (
-                lead.pk,
-                lead.status,
-                lead.salutation,
-                lead.first_name,
-                lead.last_name,
-                lead.company,
-                lead.position,
-                lead.email,
-                lead.phone,
-                lead.website,
-                lead.source,
-                lead.budget if lead.budget is not None else "",
-                lead.authority,
-                lead.need,
-                lead.timeline.isoformat() if lead.timeline else "",
-                lead.disqualify_reason,
-                lead.owner or "",
-                lead.team or "",
-                ", ".join(t.name for t in lead.tags.all()),
-                lead.external_id or "",
-                lead.created_at.isoformat(),
-                *custom_cells(lead, extra),
-            )
-
-    header = CSV_COLUMNS + [f"custom.{field.key}" for field in extra]
-    return csv_response("kreis-leads.csv", header, rows())
+def lead_export(request: HttpRequest, fmt: str = "csv") -> StreamingHttpResponse:
+    """The list as it is filtered and sorted: CSV, Excel or JSON."""
+    return export_download(request, exports.lead_export(user=request.user, query=request.GET), fmt)
 
 
 lead_bulk = bulk_view(

@@ -9,6 +9,7 @@ urlpatterns = [
     path("new/<str:kind>/", views.party_create, name="create"),
     path("lookup/", views.party_lookup, name="lookup"),
     path("export.csv", views.party_export, name="export"),
+    path("export.<str:fmt>", views.party_export, name="export_as"),
     path("bulk/", views.party_bulk, name="bulk"),
     path("duplicates/", views.party_duplicates, name="duplicates"),
     path("<int:pk>/merge/", views.party_merge, name="merge"),

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 
 from django.contrib import messages
@@ -18,21 +17,19 @@ from django.views.decorators.http import require_POST
 
 from kreis.core.bulk import bulk_view
 from kreis.core.customfields import (
-    FORM_PREFIX,
     active_filters,
-    custom_cells,
     custom_columns,
 )
+from kreis.core.exports import export_download
 from kreis.core.queries import user_list_for_user
 from kreis.core.web import (
     IndexPaginator,
     apply_errors,
-    csv_response,
     is_htmx,
     parse_id,
     query_without_page,
 )
-from kreis.parties import queries, services
+from kreis.parties import exports, queries, services
 from kreis.parties.forms import EmploymentForm, MergeChooseForm, PartyForm, RelationshipForm
 from kreis.parties.models import (
     AbcClass,
@@ -53,48 +50,7 @@ PAGE_SIZE = 25
 
 
 def _list_params(request: HttpRequest) -> dict:
-    return {
-        "kind": request.GET.get("kind", "") if request.GET.get("kind") in PartyKind.values else "",
-        "search": request.GET.get("q", "").strip()[:100],
-        "role": request.GET.get("role", "") if request.GET.get("role") in PartyRole.values else "",
-        "tag": request.GET.get("tag", "").strip()[:50],
-        "sort": request.GET.get("sort", "name"),
-        # Custom-field filters (cf_…) only when asked for: looking the fields up is a query.
-        "custom": request.GET if any(k.startswith(FORM_PREFIX) for k in request.GET) else None,
-        "figures": _figure_filters(request),
-    }
-
-
-FIGURE_CHOICES = {
-    "abc_class": AbcClass.values,
-    "rfm_segment": RfmSegment.values,
-    "lifecycle_phase": LifecyclePhase.values,
-    "clv_basis": ClvMarginBasis.values,
-}
-CLV_RANGES = ("clv_min", "clv_max", "clv_next_12_min", "clv_next_12_max")
-
-
-def _amount(text: str | None) -> Decimal | None:
-    """A money bound from the query string; anything unusable is ignored like an empty one."""
-    try:
-        amount = Decimal((text or "").strip().replace(",", "."))
-    except InvalidOperation:
-        return None
-    return amount if amount.is_finite() and abs(amount) < Decimal("1e12") else None
-
-
-def _figure_filters(request: HttpRequest) -> dict[str, str]:
-    """Filters on the computed figures (drill-down from the analytics), known values only."""
-    figures: dict = {
-        name: request.GET[name]
-        for name, values in FIGURE_CHOICES.items()
-        if request.GET.get(name) in values
-    }
-    for name in CLV_RANGES:
-        amount = _amount(request.GET.get(name))
-        if amount is not None:
-            figures[name] = amount
-    return figures
+    return exports.list_params(request.GET)
 
 
 @login_required
@@ -136,81 +92,10 @@ def party_list(request: HttpRequest) -> HttpResponse:
     return render(request, template, context)
 
 
-CSV_COLUMNS = [
-    "id",
-    "kind",
-    "name",
-    "roles",
-    "email",
-    "phone",
-    "street",
-    "postal_code",
-    "city",
-    "country",
-    "owner",
-    "team",
-    "tags",
-    "external_id",
-    "created_at",
-    "abc_class",
-    "lifecycle_phase",
-    "historical_value",
-    "clv",
-    "clv_next_12_months",
-]
-
-
-def _primary(party, kind: str) -> str:
-    return next(
-        (c.value for c in party.contact_points.all() if c.kind == kind and c.is_primary), ""
-    )
-
-
-def _csv_number(value: Decimal | None) -> str:
-    return "" if value is None else str(value)
-
-
-def _next_12_months(party: Party) -> Decimal | None:
-    value = getattr(party, "customer_value", None)  # kept by the analytics run
-    return value.next_12_months if value is not None else None
-
-
 @login_required
-def party_export(request: HttpRequest) -> StreamingHttpResponse:
-    """The list as it is filtered, as CSV (UTF-8 with BOM, so spreadsheets read umlauts)."""
-    parties = queries.party_list_for_user(user=request.user, **_list_params(request))
-    parties = parties.prefetch_related("addresses")
-    extra = custom_columns("party")
-
-    def rows():
-        for party in parties.iterator(chunk_size=2000):
-            address = next(iter(party.addresses.all()), None)
-            yield (
-                party.pk,
-                party.kind,
-                party.name,
-                " ".join(party.role_values()),
-                _primary(party, ContactKind.EMAIL),
-                _primary(party, ContactKind.PHONE),
-                address.street if address else "",
-                address.postal_code if address else "",
-                address.city if address else "",
-                address.country if address else "",
-                party.owner or "",
-                party.team or "",
-                ", ".join(t.name for t in party.tags.all()),
-                party.external_id or "",
-                party.created_at.isoformat(),
-                party.abc_class,
-                party.lifecycle_phase,
-                _csv_number(party.historical_value),
-                _csv_number(party.clv),
-                _csv_number(_next_12_months(party)),
-                *custom_cells(party, extra),
-            )
-
-    header = CSV_COLUMNS + [f"custom.{field.key}" for field in extra]
-    return csv_response("kreis-parties.csv", header, rows())
+def party_export(request: HttpRequest, fmt: str = "csv") -> StreamingHttpResponse:
+    """The list as it is filtered and sorted: CSV, Excel, JSON or vCard (persons)."""
+    return export_download(request, exports.party_export(user=request.user, query=request.GET), fmt)
 
 
 def _save_from_form(request, form, *, kind, party=None):

@@ -9,6 +9,7 @@ urlpatterns = [
     path("board/column/<int:stage_id>/", views.board_column, name="board_column"),
     path("list/", views.deal_list, name="list"),
     path("list/export.csv", views.deal_export, name="export"),
+    path("list/export.<str:fmt>", views.deal_export, name="export_as"),
     path("bulk/", views.deal_bulk, name="bulk"),
     path("new/", views.deal_create, name="create"),
     path("forecast/", views.forecast, name="forecast"),

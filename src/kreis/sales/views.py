@@ -25,18 +25,18 @@ from django.views.decorators.http import require_POST
 
 from kreis.core.bulk import bulk_view
 from kreis.core.customfields import active_filters, custom_cells, custom_columns
+from kreis.core.exports import export_download
 from kreis.core.queries import user_list_for_user
 from kreis.core.web import (
     apply_errors,
-    csv_response,
     is_htmx,
     parse_id,
     parse_month,
     query_without_page,
     safe_next,
 )
-from kreis.parties.queries import party_list_for_user, party_name_for_user
-from kreis.sales import queries, services
+from kreis.parties.queries import party_list_for_user
+from kreis.sales import exports, queries, services
 from kreis.sales.forms import (
     DealForm,
     DealLineFormSet,
@@ -214,21 +214,7 @@ def deal_move(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _list_params(request: HttpRequest) -> dict:
-    get = request.GET
-    owner = get.get("owner", "")
-    return {
-        "pipeline_id": _int(get.get("pipeline")),
-        "stage_id": _int(get.get("stage")),
-        "owner_id": request.user.pk if owner == "me" else _int(owner),
-        "team_id": _int(get.get("team")),
-        "status": get.get("status", "") if get.get("status") in queries.STATUSES else "",
-        "search": get.get("q", "").strip()[:100],
-        "tag": get.get("tag", "").strip()[:50],
-        "close_from": _date(get.get("close_from")),
-        "close_to": _date(get.get("close_to")),
-        "sort": get.get("sort", "-created") if get.get("sort") in queries.SORTS else "-created",
-        "custom": get,
-    }
+    return exports.list_params(request.GET, user=request.user)
 
 
 @login_required
@@ -271,62 +257,10 @@ def deal_list(request: HttpRequest) -> HttpResponse:
     return render(request, template, context)
 
 
-CSV_COLUMNS = [
-    "id",
-    "name",
-    "pipeline",
-    "stage",
-    "status",
-    "probability",
-    "amount",
-    "currency",
-    "weighted_amount",
-    "expected_close",
-    "closed_at",
-    "organization",
-    "contact",
-    "owner",
-    "team",
-    "lost_reason",
-    "tags",
-    "external_id",
-    "created_at",
-]
-
-
 @login_required
-def deal_export(request: HttpRequest) -> StreamingHttpResponse:
-    """The list as it is filtered, as CSV (with the custom fields as extra columns)."""
-    deals = queries.deal_list_for_user(user=request.user, **_list_params(request))
-    deals = deals.select_related("lost_reason")
-    columns = custom_columns("deal")
-
-    def rows():
-        for deal in deals.iterator(chunk_size=2000):
-            yield (
-                deal.pk,
-                deal.name,
-                deal.pipeline.name,
-                deal.stage.name,
-                deal.stage.kind,
-                deal.stage.probability,
-                deal.amount,
-                deal.currency,
-                deal.weighted_amount,
-                deal.expected_close.isoformat() if deal.expected_close else "",
-                deal.closed_at.isoformat() if deal.closed_at else "",
-                party_name_for_user(user=request.user, party=deal.organization),
-                party_name_for_user(user=request.user, party=deal.contact),
-                deal.owner or "",
-                deal.team or "",
-                deal.lost_reason or "",
-                ", ".join(t.name for t in deal.tags.all()),
-                deal.external_id or "",
-                deal.created_at.isoformat(),
-                *custom_cells(deal, columns),
-            )
-
-    return csv_response("kreis-deals.csv", CSV_COLUMNS + [f.key for f in columns], rows())
+def deal_export(request: HttpRequest, fmt: str = "csv") -> StreamingHttpResponse:
+    """The list as it is filtered and sorted: CSV, Excel or JSON (custom fields as columns)."""
+    return export_download(request, exports.deal_export(user=request.user, query=request.GET), fmt)
 
 
 deal_bulk = bulk_view(
