@@ -327,7 +327,7 @@ def import_create(
         else:
             job.preset, suggested = _suggested(entity, job.headers)
             job.mapping = clean_mapping(entity, job.headers, suggested)
-        job.full_clean(exclude=["file"])
+        job.full_clean(exclude=["file", "created_by", "template"])
         job.save()
     except BaseException:
         default_storage.delete(stored)
