@@ -642,20 +642,14 @@ def transaction_references(
     return _References(actor=actor, rows=[data]).resolve(data, partial=partial)
 
 
-def transactions_bulk_create(
-    *, actor: User | None, rows: Sequence[Mapping[str, Any]]
-) -> list[Transaction]:
-    """Create many transactions with their lines, all or none.
-
-    Rows are the arguments of ``transaction_create``, with references by id, external ID or
-    SKU allowed (``party_id``/``party_external_id``, ``owner_id``, ``team_id``, lines with
-    ``product_id``/``sku``) or objects (``party``, ``owner``, ``team``, ``product``). Every row
-    is validated before anything is written; refused rows raise ``BulkError`` with one
-    ``{"row", "field", "message"}`` per problem. The API takes up to 1,000 rows at a time;
-    the demo passes 10,000 lines per call.
-    """
-    if actor is not None and actor.is_read_only:
-        raise PermissionDenied
+def transaction_drafts(
+    *, actor: User | None, rows: Sequence[Mapping[str, Any]], external_ids_taken: bool = True
+) -> tuple[list[tuple[Transaction, list[LineValues]] | None], list[dict[str, Any]]]:
+    """Validate many rows as ``transactions_bulk_create`` does, without writing: per row the
+    unsaved transaction with its lines (``None`` for a refused row), and the problems as
+    ``{"row", "field", "message"}`` dicts (row = index in ``rows``). ``external_ids_taken``:
+    an external ID another transaction (or an earlier row) has is a problem; an import that
+    matches existing transactions itself turns this off."""
     refs = _References(actor=actor, rows=rows)
     resolved: list[dict[str, Any] | None] = []
     errors: list[dict[str, Any]] = []
@@ -671,14 +665,17 @@ def transactions_bulk_create(
         }.values()
     )
     batch = _Batch(actor=actor, costs=costs, visible=refs.visible)
-    external_ids = [str(r.get("external_id")).strip() for r in rows if r.get("external_id")]
-    taken = set(
-        Transaction.objects.filter(external_id__in=external_ids).values_list(
-            "external_id", flat=True
+    taken: set[str] = set()
+    if external_ids_taken:
+        external_ids = [str(r.get("external_id")).strip() for r in rows if r.get("external_id")]
+        taken = set(
+            Transaction.objects.filter(external_id__in=external_ids).values_list(
+                "external_id", flat=True
+            )
         )
-    )
-    prepared = []
+    drafts: list[tuple[Transaction, list[LineValues]] | None] = []
     for i, data in enumerate(resolved):
+        drafts.append(None)
         if data is None:
             continue
         missing = {"kind", "date", "lines"} - set(data)
@@ -693,24 +690,50 @@ def transactions_bulk_create(
         except ValidationError as exc:
             errors += _row_errors(i, exc)
             continue
-        if txn.external_id and txn.external_id in taken:
-            errors.append(
-                {
-                    "row": i,
-                    "field": "external_id",
-                    "message": _("Another transaction has this external ID."),
-                }
-            )
-            continue
-        if txn.external_id:
+        if external_ids_taken and txn.external_id:
+            if txn.external_id in taken:
+                errors.append(
+                    {
+                        "row": i,
+                        "field": "external_id",
+                        "message": _("Another transaction has this external ID."),
+                    }
+                )
+                continue
             taken.add(txn.external_id)
-        prepared.append((txn, built))
+        drafts[i] = (txn, built)
+    return drafts, errors
+
+
+def transactions_insert(
+    drafts: Sequence[tuple[Transaction, list[LineValues]]],
+) -> list[Transaction]:
+    """Write validated drafts (``transaction_drafts``): the transactions with one bulk insert,
+    their lines with one ``executemany``. Inside the caller's transaction."""
+    created = Transaction.objects.bulk_create([txn for txn, _built in drafts], batch_size=1000)
+    _insert_lines((txn.pk, line) for txn, built in drafts for line in built)
+    return created
+
+
+def transactions_bulk_create(
+    *, actor: User | None, rows: Sequence[Mapping[str, Any]]
+) -> list[Transaction]:
+    """Create many transactions with their lines, all or none.
+
+    Rows are the arguments of ``transaction_create``, with references by id, external ID or
+    SKU allowed (``party_id``/``party_external_id``, ``owner_id``, ``team_id``, lines with
+    ``product_id``/``sku``) or objects (``party``, ``owner``, ``team``, ``product``). Every row
+    is validated before anything is written; refused rows raise ``BulkError`` with one
+    ``{"row", "field", "message"}`` per problem. The API takes up to 1,000 rows at a time;
+    the demo passes 10,000 lines per call.
+    """
+    if actor is not None and actor.is_read_only:
+        raise PermissionDenied
+    drafts, errors = transaction_drafts(actor=actor, rows=rows)
     if errors:
         raise BulkError(sorted(errors, key=lambda e: e["row"]))
     with atomic():
-        created = Transaction.objects.bulk_create([txn for txn, _built in prepared])
-        _insert_lines((txn.pk, line) for txn, built in prepared for line in built)
-    return created
+        return transactions_insert([d for d in drafts if d is not None])
 
 
 LINE_COLUMNS = (
