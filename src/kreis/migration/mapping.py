@@ -380,16 +380,17 @@ def suggest_mapping(
         else:
             names[header] = normalize(rest)
 
-    def claim(header: str, key: str | None) -> bool:
+    def claim(header: str, key: str | None, *, overflow: bool = False) -> None:
         if key is None or key not in valid or header in result:
-            return False
+            return
         if key in used:
+            if not overflow:
+                return
             key = OVERFLOW.get(key)
             if key is None or key in used or key not in valid:
-                return False
+                return
         result[header] = key
         used.add(key)
-        return True
 
     custom = {}
     for t in targets:
@@ -401,9 +402,13 @@ def suggest_mapping(
     lookup = {name: key for key, names_ in synonyms.items() for name in names_}
     for table in (custom, labels, lookup):
         for header in headers:
-            name = names[header]
-            if name and header not in result:
-                claim(header, table.get(name))
+            if names[header]:
+                claim(header, table.get(names[header]))
+    # A second e-mail or phone column, in the file's order.
+    for header in headers:
+        name = names[header]
+        if name:
+            claim(header, labels.get(name) or lookup.get(name), overflow=True)
     return result
 
 
@@ -424,6 +429,10 @@ class Preset:
     # none of these may be present (tells contacts from companies)
     absent: tuple[str, ...] = ()
     mapping: dict[str, str] = field(default_factory=dict)
+
+    def mapping_for(self, entity: str) -> dict[str, str]:
+        """The mapping when importing as ``entity``: empty for another record type."""
+        return dict(self.mapping) if entity == self.entity else {}
 
     def matches(self, names: set[str]) -> bool:
         if any(normalize(a) in names for a in self.absent):
