@@ -8,3 +8,8 @@ class MigrationConfig(AppConfig):
     name = "kreis.migration"
     label = "migration"
     verbose_name = _("Import and export")
+
+    def ready(self) -> None:
+        # The connectors' jobs live in a subpackage, which Huey's autodiscovery of
+        # ``<app>.tasks`` does not reach.
+        from kreis.migration.connectors import tasks  # noqa: F401
