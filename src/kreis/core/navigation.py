@@ -104,6 +104,7 @@ SIDEBAR = (
                 "core:custom_field_list", "ui-checks", _("Custom fields"), "/manage/custom-fields/"
             ),
             Link("analytics:settings", "gear", _("Analytics settings"), "/analytics/settings/"),
+            Link("migration:connector_list", "plug", _("Connectors"), "/imports/connectors/"),
             Link("admin:index", "sliders", _("Django admin")),
         ),
         visible=_admin,
