@@ -291,8 +291,9 @@ def import_create(
         raise ValidationError({"entity": _("Unknown record type.")})
     if template is not None and template.entity != entity:
         raise ValidationError({"template": _("The template is for another record type.")})
-    options = _clean_options({**(template.options if template else {}), **(options or {})})
-    options.pop("duplicate_mode", None)
+    inherited = dict(template.options if template else {})
+    inherited.pop("duplicate_mode", None)
+    options = _clean_options({**inherited, **(options or {})})
     mode = _clean_mode(
         duplicate_mode or (template.options.get("duplicate_mode") if template else None),
         DuplicateMode.UPDATE,
