@@ -16,11 +16,13 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import connection
+from django.db.models import F
 from simple_history.utils import bulk_create_with_history, bulk_update_with_history
 
 from kreis.commerce.models import Product, Transaction, TransactionLine
 from kreis.commerce.services import (
     PRODUCT_FIELDS,
+    ZERO,
     LineValues,
     _check_catalogue_permission,
     _insert_lines,
@@ -202,3 +204,33 @@ def transactions_delete(runs: Sequence[tuple[int, int]]) -> int:
             cursor.execute(f"DELETE FROM {table} WHERE {in_table}", params)  # noqa: S608
             deleted += cursor.rowcount
     return deleted
+
+
+def draft_snapshot(txn: Transaction, lines: Sequence[LineValues]) -> dict[str, Any]:
+    """A validated draft in the form of ``transaction_snapshots`` (to see whether an
+    update would change anything)."""
+    snapshot = {name: _json(getattr(txn, name)) for name in TRANSACTION_HEADER}
+    snapshot["lines"] = [
+        {
+            "product_id": line.product.pk if line.product is not None else None,
+            "description": line.description,
+            "quantity": _json(line.quantity),
+            "unit_price": _json(line.unit_price),
+            "discount": _json(line.discount),
+            "net_revenue": _json(line.net_revenue),
+            "cost": _json(line.cost),
+        }
+        for line in lines
+    ]
+    return snapshot
+
+
+def transaction_lines_append(pairs: Sequence[tuple[int, Sequence[LineValues]]]) -> None:
+    """More lines for transactions written earlier in the same import (an order whose rows
+    are apart in the file), with the sums moved by the new lines."""
+    for txn_id, lines in pairs:
+        _insert_lines((txn_id, line) for line in lines)
+        Transaction.objects.filter(pk=txn_id).update(
+            net_revenue=F("net_revenue") + sum((line.net_revenue for line in lines), ZERO),
+            cost=F("cost") + sum((line.cost for line in lines), ZERO),
+        )
