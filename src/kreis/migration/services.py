@@ -232,13 +232,8 @@ def _suggested(entity: str, headers: list[str]) -> tuple[str, dict[str, str]]:
     from kreis.migration.mapping import detect_preset, suggest_mapping
 
     preset = detect_preset(headers)
-    if preset is not None:
-        preset_mapping = getattr(preset, "mappings", {}).get(entity)
-        if preset_mapping is None and hasattr(preset, "mapping_for"):
-            preset_mapping = preset.mapping_for(entity)
-        if preset_mapping:
-            mapping = {h: t for h, t in preset_mapping.items() if h in headers}
-            return str(getattr(preset, "key", getattr(preset, "name", ""))), mapping
+    if preset is not None and (mapping := preset.mapping_for(entity)):
+        return preset.key, mapping
     return "", dict(suggest_mapping(entity, headers))
 
 
