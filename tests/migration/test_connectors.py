@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.management import call_command
+from django.test import Client
 from django.utils import timezone
 
 from kreis.commerce.models import Transaction
@@ -22,6 +23,7 @@ from kreis.migration.connectors import services
 from kreis.migration.connectors.tasks import analytics_start, run_due_connectors
 from kreis.migration.models import Connector, ImportJob, ImportSource, MappingTemplate
 from tests.commerce.factories import ProductFactory
+from tests.conftest import client_for
 from tests.parties.factories import OrganizationFactory
 
 HEADER = "Auftragsnummer;Belegart;Belegdatum;Kundennummer;Artikelnummer;Menge;Einzelpreis\n"
@@ -385,3 +387,122 @@ def test_cli_add_list_and_run(erp, dana, template, inbox, capsys):
     assert "ERP\tfolder" in out
     assert "01:00\tenabled" in out
     assert Transaction.objects.count() == 2
+
+
+# --- pages and API --------------------------------------------------------------------------
+
+
+def test_admin_pages_create_run_and_show_the_import(erp, dana, alice, template, inbox):
+    drop(inbox, "orders.csv", NIGHT_1)
+    client = client_for(dana)
+    assert client.get("/imports/connectors/").status_code == 200
+    form = client.get("/imports/connectors/new/")
+    assert "ERP-Aufträge" in form.content.decode()  # the shared template is offered
+
+    response = client.post(
+        "/imports/connectors/new/",
+        {
+            "name": "ERP orders",
+            "kind": "folder",
+            "location": str(inbox),
+            "entity": "transaction",
+            "template": template.pk,
+            "duplicate_mode": "update",
+            "schedule_hour": "2",
+            "run_as": dana.pk,
+            "enabled": "on",
+        },
+    )
+    connector = Connector.objects.get()
+    assert response.status_code == 302
+    assert response["Location"] == f"/imports/connectors/{connector.pk}/"
+
+    client.post(f"/imports/connectors/{connector.pk}/run/")  # the test queue runs it at once
+
+    page = client.get(f"/imports/connectors/{connector.pk}/").content.decode()
+    job = ImportJob.objects.get()
+    assert f'href="/imports/{job.pk}/"' in page
+    assert "1 file imported: 2 created" in page
+    assert Transaction.objects.count() == 2
+
+    # In German.
+    dana.language = "de"
+    dana.save()
+    german = client_for(dana).get(f"/imports/connectors/{connector.pk}/").content.decode()
+    assert "Jetzt ausführen" in german
+    assert "Letzte Läufe" in german
+
+
+def test_form_errors_name_the_field(dana, inbox, erp_url):
+    response = client_for(dana).post(
+        "/imports/connectors/new/",
+        {
+            "name": "ERP",
+            "kind": "url",
+            "location": erp_url,
+            "entity": "transaction",
+            "duplicate_mode": "update",
+            "schedule_hour": "2",
+            "run_as": dana.pk,
+        },
+    )
+    assert response.status_code == 200
+    assert "private" in response.content.decode()
+    assert not Connector.objects.exists()
+
+
+def test_connector_pages_are_hidden_from_non_administrators(alice, dana, template, inbox):
+    connector = folder_connector(dana, template, inbox)
+    client = client_for(alice)
+    for url in ["/imports/connectors/", "/imports/connectors/new/"]:
+        assert client.get(url).status_code == 404
+    assert client.get(f"/imports/connectors/{connector.pk}/").status_code == 404
+    assert client.post(f"/imports/connectors/{connector.pk}/run/").status_code == 404
+    assert client.post(f"/imports/connectors/{connector.pk}/delete/").status_code == 404
+    assert Connector.objects.filter(last_run_at__isnull=True).count() == 1
+
+
+def test_api_crud_and_run(erp, dana, alice, template, inbox, api_key_for):
+    drop(inbox, "orders.csv", NIGHT_1)
+    admin = {"HTTP_AUTHORIZATION": f"Bearer {api_key_for(dana, scope='read_write')}"}
+    rep = {"HTTP_AUTHORIZATION": f"Bearer {api_key_for(alice, scope='read_write')}"}
+    client = Client()
+    body = {"name": "ERP", "kind": "folder", "location": str(inbox), "template_id": template.pk}
+
+    assert client.post("/api/v1/connectors", body, "application/json", **rep).status_code == 404
+    created = client.post("/api/v1/connectors", body, "application/json", **admin)
+    assert created.status_code == 201
+    connector = created.json()
+    assert (connector["run_as_id"], connector["schedule_hour"]) == (dana.pk, 2)
+
+    url = f"/api/v1/connectors/{connector['id']}"
+    assert client.get(url, **rep).status_code == 404
+    assert client.post(f"{url}/run", **rep).status_code == 404
+    changed = client.patch(url, {"schedule_hour": 1}, "application/json", **admin)
+    assert changed.json()["schedule_hour"] == 1
+    refused = client.patch(url, {"schedule_hour": 24}, "application/json", **admin)
+    assert refused.status_code == 422
+
+    ran = client.post(f"{url}/run", **admin)
+    assert ran.status_code == 202
+    run = ran.json()["runs"][0]
+    assert run["outcome"] == "imported"
+    assert run["counts"]["created"] == 2
+    assert client.get(f"/api/v1/imports/{run['imports'][0]}", **admin).status_code == 200
+    listing = client.get("/api/v1/connectors", **admin).json()
+    assert [item["name"] for item in listing["items"]] == ["ERP"]
+
+    assert client.delete(url, **admin).status_code == 204
+    assert not Connector.objects.exists()
+    assert ImportJob.objects.count() == 1  # the import stays (and can be undone)
+
+
+def test_url_password_is_not_shown(dana, erp_url):
+    with_password = erp_url.replace("http://", "http://erp:geheim@")
+    connector = services.connector_create(
+        actor=dana, name="ERP", kind="url", location=with_password, allow_private=True, run_as=dana
+    )
+    assert "geheim" not in services.location_label(connector)
+    page = client_for(dana).get("/imports/connectors/").content.decode()
+    assert "geheim" not in page
+    assert "erp:***@" in page

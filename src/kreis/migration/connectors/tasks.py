@@ -18,7 +18,6 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from huey import crontab
@@ -73,4 +72,4 @@ def connector_enqueue(*, actor: User, connector: Connector) -> None:
             ),
             code="no_worker",
         )
-    transaction.on_commit(lambda: run_connector(connector.pk, actor.pk))
+    run_connector(connector.pk, actor.pk)  # nothing was written that it would have to wait for

@@ -78,7 +78,7 @@ def connector_run(request: HttpRequest, pk: int) -> HttpResponse:
         messages.error(request, " ".join(exc.messages))
     else:
         messages.success(
-            request, _("Connector “%s” is running; its result appears below.") % connector
+            request, _("Connector “%s” started; its result appears under “Last runs”.") % connector
         )
     return redirect("migration:connector_detail", pk=connector.pk)
 
