@@ -107,19 +107,24 @@ def _clean_one(field: CustomField, raw: Any) -> Any:
 
 
 def clean_custom_values(
-    entity: str, values: dict[str, Any] | None, *, existing: dict[str, Any] | None = None
+    entity: str,
+    values: dict[str, Any] | None,
+    *,
+    existing: dict[str, Any] | None = None,
+    fields: list[CustomField] | None = None,
 ) -> dict[str, Any]:
     """Validate ``values`` against the fields of ``entity`` and merge them into ``existing``.
 
     Keys not defined (or inactive) are errors, not ignored; a value of ``None`` or "" clears
     the field. Required fields must end up with a value. Values of fields an administrator
-    has since deactivated are kept as they are.
+    has since deactivated are kept as they are. ``fields``: the entity's active fields
+    (``custom_fields_for``) when the caller has them already (bulk writes: one query a batch).
     """
-    fields = {f.key: f for f in custom_fields_for(entity)}
+    fields_by_key = {f.key: f for f in (custom_fields_for(entity) if fields is None else fields)}
     result = dict(existing or {})
     errors: dict[str, list[str]] = {}
     for key, raw in (values or {}).items():
-        field = fields.get(key)
+        field = fields_by_key.get(key)
         if field is None:
             errors[f"custom.{key}"] = [_("There is no custom field “%s”.") % key]
             continue
@@ -132,7 +137,7 @@ def clean_custom_values(
             result.pop(key, None)
         else:
             result[key] = value
-    for key, field in fields.items():
+    for key, field in fields_by_key.items():
         if field.required and result.get(key) in (None, "", []) and f"custom.{key}" not in errors:
             errors[f"custom.{key}"] = [_("%s is required.") % field.label]
     if errors:

@@ -159,6 +159,50 @@ def index_record(record: Model) -> None:
     )
 
 
+def index_records(records: Iterable[Model], *, created: bool = False) -> int:
+    """``index_record`` for many records, in a few statements: their entries are replaced
+    (``created``: the records are new, there is nothing to replace). The indexers read what
+    they need from each record (prefetch it first). Returns the entries written."""
+    documents: dict[str, list[tuple[int, SearchDocument | None]]] = {}
+    for record in records:
+        entity = _entity_of(record)
+        if entity is not None:
+            documents.setdefault(entity, []).append((record.pk, INDEXERS[entity][1](record)))
+    return sum(
+        index_documents(entity, pairs, created=created) for entity, pairs in documents.items()
+    )
+
+
+def index_documents(
+    entity: str,
+    documents: Iterable[tuple[int, SearchDocument | None]],
+    *,
+    created: bool = False,
+) -> int:
+    """Write the entries of many records of ``entity`` from their documents (object id,
+    document; ``None`` removes the entry) — the bulk form of ``index_record`` for callers
+    that build the documents themselves (bulk creation, imports). One INSERT (COPY on
+    PostgreSQL) for all; ``created``: the records are new, no old entries to delete first.
+    Runs inside the caller's transaction."""
+    from kreis.core.bulkinsert import insert_rows
+    from kreis.core.models import SearchEntry
+
+    documents = list(documents)
+    if not created:
+        ids = [object_id for object_id, _document in documents]
+        for start in range(0, len(ids), 500):
+            SearchEntry.objects.filter(
+                entity=entity, object_id__in=ids[start : start + 500]
+            ).delete()
+    rows = [
+        {"entity": entity, "object_id": object_id, **_entry_fields(document)}
+        for object_id, document in documents
+        if document is not None
+    ]
+    with transaction.atomic():
+        return insert_rows(SearchEntry, rows)
+
+
 def _entry_fields(document: SearchDocument) -> dict:
     return {
         "title": document.title[:200],

@@ -16,12 +16,11 @@ from kreis.core.api_support import (
     ObjectId,
     Pagination,
     SearchText,
-    bulk_create_all_or_nothing,
     check_if_match,
     etag,
 )
 from kreis.core.queries import team_get_for_user, user_get_for_user
-from kreis.parties import queries, services
+from kreis.parties import bulk, queries, services
 from kreis.parties.models import (
     AddressKind,
     ClvMarginBasis,
@@ -504,19 +503,51 @@ class BulkCreated(Schema):
     ids: list[int]
 
 
+def _bulk_rows(request: HttpRequest, items: list) -> tuple[list[dict], list[bulk.RowError]]:
+    """The items as rows of ``parties_bulk_create_all_or_nothing``: owners and teams looked
+    up once per distinct id (one the user may not name fails its rows, as before)."""
+    users: dict[int, Any] = {}
+    teams: dict[int, Any] = {}
+
+    def lookup(cache: dict, find, pk: int):
+        if pk not in cache:
+            try:
+                cache[pk] = find(user=request.auth, pk=pk)
+            except Http404:
+                cache[pk] = None
+        return cache[pk]
+
+    rows, failed = [], []
+    for index, item in enumerate(items):
+        data = item.model_dump(exclude_unset=True)
+        for key in ("emails", "phones", "socials", "addresses", "roles", "tags", "custom"):
+            if data.get(key) is None:
+                data.pop(key, None)
+        for key, cache, find in (
+            ("owner", users, user_get_for_user),
+            ("team", teams, team_get_for_user),
+        ):
+            if f"{key}_id" in data:
+                pk = data.pop(f"{key}_id")
+                data[key] = lookup(cache, find, pk) if pk else None
+                if pk and data[key] is None:
+                    failed.append(bulk.RowError(index, "", bulk.NOT_FOUND))
+        nullable = {"owner", "team", "contract_end", "purchasing_potential"}
+        rows.append({k: v for k, v in data.items() if v is not None or k in nullable})
+    return rows, failed
+
+
 @router.post(
     "/organizations/bulk",
     response={201: BulkCreated, **PROBLEM_RESPONSES},
     summary="Create up to 1,000 organisations at once (all or nothing; errors name the row)",
 )
 def organization_bulk(request: HttpRequest, payload: OrganizationBulk):
-    def create(item: OrganizationCreate) -> Party:
-        return services.party_create(
-            actor=request.auth, kind=PartyKind.ORGANIZATION, **_write_args(request, item)
-        )
-
-    parties = bulk_create_all_or_nothing(payload.items, create)
-    return Status(201, {"created": len(parties), "ids": [p.pk for p in parties]})
+    rows, failed = _bulk_rows(request, payload.items)
+    ids = bulk.parties_bulk_create_all_or_nothing(
+        actor=request.auth, rows=rows, kind=PartyKind.ORGANIZATION, failed=failed
+    )
+    return Status(201, {"created": len(ids), "ids": ids})
 
 
 @router.post(
@@ -526,30 +557,11 @@ def organization_bulk(request: HttpRequest, payload: OrganizationBulk):
     "given by id or external_id (all or nothing; errors name the row)",
 )
 def person_bulk(request: HttpRequest, payload: PersonBulk):
-    def create(item: PersonBulkItem) -> Party:
-        organization = None
-        if item.organization_id or item.organization_external_id:
-            organization = queries.organization_by_reference(
-                user=request.auth,
-                pk=item.organization_id,
-                external_id=item.organization_external_id,
-            )
-        fields = item.model_copy(update={"organization_id": None, "organization_external_id": None})
-        args = _write_args(request, fields)
-        for key in ("organization_id", "organization_external_id", "position"):
-            args.pop(key, None)
-        person = services.party_create(actor=request.auth, kind=PartyKind.PERSON, **args)
-        if organization is not None:
-            services.employment_set(
-                actor=request.auth,
-                person=person,
-                organization=organization,
-                position=item.position,
-            )
-        return person
-
-    parties = bulk_create_all_or_nothing(payload.items, create)
-    return Status(201, {"created": len(parties), "ids": [p.pk for p in parties]})
+    rows, failed = _bulk_rows(request, payload.items)
+    ids = bulk.parties_bulk_create_all_or_nothing(
+        actor=request.auth, rows=rows, kind=PartyKind.PERSON, failed=failed
+    )
+    return Status(201, {"created": len(ids), "ids": ids})
 
 
 # --- duplicates and merging ------------------------------------------------------------

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from django.urls import reverse
-
+from kreis.core.fasturls import reverse_int
 from kreis.core.search import SearchDocument, seen_by_the_same
 from kreis.parties.models import ContactKind, Party, PartyKind
 
@@ -13,8 +12,7 @@ from kreis.parties.models import ContactKind, Party, PartyKind
 def party_document(party: Party) -> SearchDocument | None:
     if party.deleted_at is not None:
         return None
-    contacts = list(party.contact_points.all())
-    primary = next((c.value for c in contacts if c.is_primary and c.kind != ContactKind.SOCIAL), "")
+    contacts = [(c.kind, c.value, c.is_primary) for c in party.contact_points.all()]
     if party.kind == PartyKind.PERSON:
         companies = [
             e.organization.name
@@ -23,15 +21,26 @@ def party_document(party: Party) -> SearchDocument | None:
         ]
     else:
         companies = []
+    return party_document_of(party, contacts=contacts, companies=companies)
+
+
+def party_document_of(
+    party, *, contacts: Iterable[tuple[str, str, bool]], companies: list[str]
+) -> SearchDocument:
+    """The entry of a live party from its values (``party``: anything with the party's
+    fields), its contact points as (kind, value, primary) and the companies it may show;
+    the bulk path (``kreis.parties.bulk``) builds entries from rows it has not read back."""
+    contacts = list(contacts)
+    primary = next((v for k, v, p in contacts if p and k != ContactKind.SOCIAL), "")
     # Phones also without the leading "+49" so "0401234" finds "+49401234…".
-    phones = [c.value for c in contacts if c.kind == ContactKind.PHONE]
+    phones = [v for k, v, _p in contacts if k == ContactKind.PHONE]
     national = [p[3:] for p in phones if p.startswith("+49")]
     text = " ".join(
         [
             party.name,
             party.first_name,
             party.last_name,
-            *(c.value for c in contacts),
+            *(v for _k, v, _p in contacts),
             *national,
             *companies,
             party.external_id or "",
@@ -42,7 +51,7 @@ def party_document(party: Party) -> SearchDocument | None:
     return SearchDocument(
         title=party.name,
         subtitle=subtitle,
-        url=reverse("parties:detail", args=[party.pk]),
+        url=reverse_int("parties:detail", party.pk),
         icon="person" if party.kind == PartyKind.PERSON else "building",
         text=text,
         owner_id=party.owner_id,

@@ -1,0 +1,303 @@
+"""Updating many existing parties from rows (an import's upsert), and undoing that.
+
+An update changes only what the row names *and* fills: an empty cell never clears a value.
+Scalar fields and custom values that differ are set; e-mails, phones and social profiles the
+party lacks are added (never primary over an existing one); the addresses are added when the
+party has none, else the primary one takes the row's values; roles and tags are added; the
+organisation the row names becomes an employment (or its position changes).
+
+Each changed party gets its history row ("changed", by the actor) and a fresh search entry.
+What it was before comes back per party as JSON (``before``), and
+``party_updates_restore`` puts it back: fields and custom values as they were, added rows
+removed, the address's old values restored.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from kreis.core.bulkinsert import insert_rows
+from kreis.core.models import User
+from kreis.core.search import index_records
+from kreis.parties.bulk.create import PartyDraft, RowError, tags_by_name
+from kreis.parties.models import (
+    Address,
+    ContactPoint,
+    Employment,
+    Party,
+    PartyRoleAssignment,
+)
+from kreis.parties.services import SCALAR_FIELDS
+
+NOT_YOURS = "This record matches a party you may not change."
+ADDRESS_FIELDS = ("kind", "street", "postal_code", "city", "region", "country")
+
+
+@dataclass(frozen=True, slots=True)
+class PartyUpdated:
+    """One party an update touched: its values before (``None``: nothing changed)."""
+
+    party_id: int
+    before: dict[str, Any] | None
+
+
+def _json(value: Any) -> Any:
+    if value is None or isinstance(value, str | int | float | bool | dict | list):
+        return value
+    return str(value)
+
+
+def _changed_fields(party: Party, draft: PartyDraft) -> dict[str, Any]:
+    """Field → new value, for the fields the row fills with something else."""
+    changes: dict[str, Any] = {}
+    for name, value in draft.fields.items():
+        if name == "name" and "name" not in draft.given:
+            # A person's name follows first and last name: only when one of them is given.
+            if not {"first_name", "last_name"} & draft.given:
+                continue
+        if value in (None, "") or name not in (*SCALAR_FIELDS, "name"):
+            continue
+        if getattr(party, name) != value:
+            changes[name] = value
+    if "owner" in draft.given and draft.owner_id and draft.owner_id != party.owner_id:
+        changes["owner_id"] = draft.owner_id
+    if "team" in draft.given and draft.team_id and draft.team_id != party.team_id:
+        changes["team_id"] = draft.team_id
+    custom = {k: v for k, v in draft.custom.items() if k in draft.custom_given}
+    if any((party.custom or {}).get(k) != v for k, v in custom.items()):
+        changes["custom"] = {**(party.custom or {}), **custom}
+    return changes
+
+
+def party_drafts_update(
+    *, actor: User | None, pairs: Sequence[tuple[int, PartyDraft]]
+) -> tuple[list[PartyUpdated], list[RowError]]:
+    """Update existing parties (id, draft) with what each draft fills and they lack or
+    differ in; a fixed number of queries for the batch. A party the actor may not change
+    fails its row. Returns per pair that was allowed the values before, for undo."""
+    ids = {pk for pk, _draft in pairs}
+    parties = {
+        p.pk: p
+        for p in Party.objects.filter(pk__in=ids).prefetch_related(
+            "contact_points", "addresses", "role_assignments", "tags", "employments"
+        )
+    }
+    errors: list[RowError] = []
+    results: list[PartyUpdated] = []
+    tags = tags_by_name(t for _pk, d in pairs for t in d.tags)
+    new_points, new_addresses, new_roles, new_links, new_employments = [], [], [], [], []
+    address_updates: list[Address] = []
+    employment_updates: list[Employment] = []
+    changed_parties: dict[int, set[str]] = defaultdict(set)
+    befores: dict[int, dict[str, Any]] = {}
+    for pk, draft in pairs:
+        party = parties.get(pk)
+        if party is None or (actor is not None and not actor.has_perm("core.change_record", party)):
+            errors.append(RowError(draft.row, "", NOT_YOURS))
+            continue
+        before = befores.setdefault(pk, {})
+        added = before.setdefault("added", defaultdict(list))
+        for field, value in _changed_fields(party, draft).items():
+            before.setdefault(field, _json(getattr(party, field)))
+            setattr(party, field, value)
+            changed_parties[pk].add(field)
+        points = list(party.contact_points.all())
+        have = {(c.kind, c.value) for c in points}
+        primary_kinds = {c.kind for c in points if c.is_primary}
+        for kind, value, label, is_primary in draft.contacts:
+            if (kind, value) in have:
+                continue
+            have.add((kind, value))
+            new_points.append(
+                ContactPoint(
+                    party_id=pk,
+                    kind=kind,
+                    value=value,
+                    label=label,
+                    is_primary=is_primary and kind not in primary_kinds,
+                )
+            )
+            primary_kinds.add(kind)
+        addresses = list(party.addresses.all())
+        if draft.addresses and not addresses:
+            new_addresses.extend(Address(party_id=pk, **a) for a in draft.addresses)
+        elif draft.addresses:
+            target = next((a for a in addresses if a.is_primary), addresses[0])
+            row = draft.addresses[0]
+            old = {f: getattr(target, f) for f in ADDRESS_FIELDS}
+            given = {f: row[f] for f in ADDRESS_FIELDS if row.get(f) not in (None, "")}
+            if any(old[f] != v for f, v in given.items()):
+                before.setdefault("address", {"id": target.pk, **old})
+                for f, v in given.items():
+                    setattr(target, f, v)
+                address_updates.append(target)
+        have_roles = {r.role for r in party.role_assignments.all()}
+        new_roles.extend(
+            PartyRoleAssignment(party_id=pk, role=r) for r in draft.roles if r not in have_roles
+        )
+        have_tags = {t.pk for t in party.tags.all()}
+        for name in draft.tags:
+            tag = tags[name.lower()]
+            if tag.pk not in have_tags:
+                have_tags.add(tag.pk)
+                new_links.append(Party.tags.through(party_id=pk, tag_id=tag.pk))
+                added["tags"].append(tag.pk)
+                changed_parties[pk].add("tags")
+        if draft.organization is not None and draft.organization.pk:
+            current = next(
+                (e for e in party.employments.all() if e.organization_id == draft.organization.pk),
+                None,
+            )
+            if current is None:
+                new_employments.append(
+                    Employment(
+                        person_id=pk,
+                        organization_id=draft.organization.pk,
+                        position=draft.position,
+                        department=draft.department,
+                    )
+                )
+            elif draft.position and draft.position != current.position:
+                before.setdefault("employment", {"id": current.pk, "position": current.position})
+                current.position = draft.position
+                employment_updates.append(current)
+        results.append(PartyUpdated(pk, before))
+
+    now = timezone.now()
+    with transaction.atomic():
+        for model, objs, key in (
+            (ContactPoint, new_points, "parties.contactpoint"),
+            (Address, new_addresses, "parties.address"),
+            (PartyRoleAssignment, new_roles, "parties.partyroleassignment"),
+            (Employment, new_employments, "parties.employment"),
+        ):
+            if not objs:
+                continue
+            model.objects.bulk_create(objs, batch_size=500)
+            for obj in objs:
+                party_id = obj.person_id if model is Employment else obj.party_id
+                befores[party_id]["added"][key].append(obj.pk)
+                changed_parties[party_id].add(key)
+        Party.tags.through.objects.bulk_create(new_links, batch_size=500)
+        if new_employments:
+            Employment.history.bulk_history_create(
+                new_employments, default_user=actor, default_date=now
+            )
+        if address_updates:
+            Address.objects.bulk_update(address_updates, list(ADDRESS_FIELDS), batch_size=200)
+            for address in address_updates:
+                changed_parties[address.party_id].add("address")
+        if employment_updates:
+            Employment.objects.bulk_update(employment_updates, ["position"], batch_size=200)
+            for employment in employment_updates:
+                changed_parties[employment.person_id].add("employment")
+        _save_changed(
+            [parties[pk] for pk in changed_parties], changed_parties, actor=actor, now=now
+        )
+    out = []
+    for result in results:
+        if result.party_id not in changed_parties:
+            out.append(PartyUpdated(result.party_id, None))
+            continue
+        before = dict(befores[result.party_id])
+        before["added"] = {k: v for k, v in before["added"].items() if v}
+        if not before["added"]:
+            del before["added"]
+        out.append(PartyUpdated(result.party_id, before))
+    return out, errors
+
+
+def _save_changed(
+    parties: list[Party], fields_of: dict[int, set[str]], *, actor: User | None, now
+) -> None:
+    """Write the changed fields, one history row per changed party (with its tags, as
+    simple-history keeps them), and the parties' fresh search entries."""
+    if not parties:
+        return
+    columns = sorted({f for pk in fields_of for f in fields_of[pk] if hasattr(Party, f)} - {"tags"})
+    for party in parties:
+        party.updated_at = now
+    Party.objects.bulk_update(parties, [*columns, "updated_at"], batch_size=200)
+    history = Party.history.bulk_history_create(
+        parties, update=True, default_user=actor, default_date=now
+    )
+    _history_tags(history)
+    fresh = Party.objects.filter(pk__in=[p.pk for p in parties]).prefetch_related(
+        "contact_points", "employments__organization"
+    )
+    index_records(list(fresh))
+
+
+def _history_tags(history: Iterable) -> None:
+    """The tags each party has at its new history row."""
+    from django.apps import apps
+
+    history = list(history)
+    by_party = {h.id: h.history_id for h in history}
+    links = Party.tags.through.objects.filter(party_id__in=by_party).values_list(
+        "id", "party_id", "tag_id"
+    )
+    rows = [
+        {"id": link_id, "party_id": party_id, "tag_id": tag_id, "history_id": by_party[party_id]}
+        for link_id, party_id, tag_id in links
+    ]
+    with transaction.atomic():
+        insert_rows(apps.get_model("parties", "HistoricalParty_tags"), rows)
+
+
+def party_updates_restore(*, actor: User | None, befores: Sequence[tuple[int, dict]]) -> None:
+    """Undo ``party_drafts_update``: each party's fields and custom values as they were,
+    the rows it added removed, the address and position it changed restored; a history row
+    for each and fresh search entries."""
+    if not befores:
+        return
+    parties = {p.pk: p for p in Party.objects.filter(pk__in=[pk for pk, _b in befores])}
+    fields_of: dict[int, set[str]] = defaultdict(set)
+    removals: dict[str, list[int]] = defaultdict(list)
+    tag_removals: list[tuple[int, int]] = []
+    with transaction.atomic():
+        for pk, before in befores:
+            party = parties.get(pk)
+            if party is None:
+                continue
+            for name, value in before.items():
+                if name in ("added", "address", "employment"):
+                    continue
+                field = Party._meta.get_field(name.removesuffix("_id"))
+                setattr(party, field.attname, None if value is None else field.to_python(value))
+                fields_of[pk].add(field.attname)
+            for key, ids in before.get("added", {}).items():
+                if key == "tags":
+                    tag_removals.extend((pk, tag_id) for tag_id in ids)
+                else:
+                    removals[key].extend(ids)
+                fields_of[pk].add("tags")
+            if "address" in before:
+                old = dict(before["address"])
+                Address.objects.filter(pk=old.pop("id"), party_id=pk).update(**old)
+                fields_of[pk].add("tags")
+            if "employment" in before:
+                old = before["employment"]
+                Employment.objects.filter(pk=old["id"]).update(position=old["position"])
+        for key, ids in removals.items():
+            model = {
+                "parties.contactpoint": ContactPoint,
+                "parties.address": Address,
+                "parties.partyroleassignment": PartyRoleAssignment,
+                "parties.employment": Employment,
+            }[key]
+            for start in range(0, len(ids), 500):
+                model.objects.filter(pk__in=ids[start : start + 500]).delete()
+        by_party: dict[int, list[int]] = defaultdict(list)
+        for party_id, tag_id in tag_removals:
+            by_party[party_id].append(tag_id)
+        for party_id, tag_ids in by_party.items():
+            Party.tags.through.objects.filter(party_id=party_id, tag_id__in=tag_ids).delete()
+        changed = [parties[pk] for pk in fields_of]
+        _save_changed(changed, fields_of, actor=actor, now=timezone.now())
