@@ -26,7 +26,7 @@ from django.utils.translation import gettext as _
 from kreis.core.models import Team, User
 from kreis.core.queries import visible_records
 from kreis.core.services import check_assignment
-from kreis.migration import values
+from kreis.migration import targets, values
 from kreis.migration.engine import Context, RowProblem, SourceRow
 from kreis.parties.models import ContactKind, ContactPoint, Party
 from kreis.parties.normalize import normalize_email
@@ -300,3 +300,39 @@ def resolve_party(
 
 def column_values(rows: Iterable[SourceRow], key: str) -> set[str]:
     return {r.values.get(key, "") for r in rows} - {""}
+
+
+def custom_values(reader: RowReader) -> dict[str, Any]:
+    """The row's custom-field cells (``custom.<key>``), typed by the field's kind; checked
+    against the field definitions by the domain's ``clean_custom_values``."""
+    ctx = reader.ctx
+    kinds = ctx.cache.get("custom_kinds")
+    if kinds is None:
+        kinds = {t.key: t.kind for t in targets.custom_targets(ctx.entity)}
+        ctx.cache["custom_kinds"] = kinds
+    found: dict[str, Any] = {}
+    for key, text in reader.row.values.items():
+        if not key.startswith(targets.CUSTOM_PREFIX) or not text:
+            continue
+        kind = kinds.get(key, targets.TEXT)
+        if kind == targets.DECIMAL:
+            value: Any = reader.decimal(key)
+            value = None if value is None else str(value)
+        elif kind == targets.DATE:
+            value = reader.date(key)
+            value = None if value is None else value.isoformat()
+        elif kind == targets.BOOL:
+            value = reader.boolean(key)
+        elif kind == targets.LIST:
+            value = reader.tags(key)
+        else:
+            value = text
+        if value is not None:
+            found[key.removeprefix(targets.CUSTOM_PREFIX)] = value
+    return found
+
+
+def domain_problem(reader: RowReader, field: str, message: str, aliases: dict | None = None):
+    """A problem a domain service reported for ``field`` (its own name), at the column
+    mapped to the target of that name (``aliases``: field → target where they differ)."""
+    reader.problem((aliases or {}).get(field, field), message)
