@@ -36,6 +36,7 @@ query per row. The engine adds no per-row queries either.
 from __future__ import annotations
 
 import importlib
+import itertools
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -153,20 +154,25 @@ class Context:
         action: str,
         before: dict[str, Any] | None = None,
         merge_id: int | None = None,
-    ) -> ImportRecord:
-        """An (unsaved) ``ImportRecord`` for what ``write`` did; the engine saves them in bulk
-        with the chunk. ``before`` holds an updated record's previous values (JSON-able, by
-        field name) — undo writes them back."""
+    ) -> RecordEntry:
+        """The undo log entry for what ``write`` did to one record; the engine inserts the
+        chunk's entries as ``ImportRecord`` rows in the chunk's transaction (in bulk, without
+        a model instance each). ``before`` holds an updated record's previous values
+        (JSON-able, by field name) — undo writes them back."""
         label = model if isinstance(model, str) else model._meta.label_lower
-        return ImportRecord(
-            job=self.job,
-            row=prepared.row.number,
-            model=label,
-            object_id=object_id,
-            action=action,
-            before=before,
-            merge_id=merge_id,
-        )
+        return RecordEntry(prepared.row.number, label, object_id, action, before, merge_id)
+
+
+@dataclass(slots=True)
+class RecordEntry:
+    """One ``ImportRecord`` to be: what an import did to one record (``Context.record``)."""
+
+    row: int
+    model: str  # "<app_label>.<model_name>"
+    object_id: int
+    action: str  # RecordAction
+    before: dict[str, Any] | None = None
+    merge_id: int | None = None
 
 
 # --- the handler interface ---------------------------------------------------------------
@@ -200,7 +206,7 @@ class Handler:
         ``same_as_row`` from ``ctx.seen`` for rows repeating an earlier one of the file."""
         raise NotImplementedError
 
-    def write(self, prepared: list[Prepared], ctx: Context) -> list[ImportRecord]:
+    def write(self, prepared: list[Prepared], ctx: Context) -> list[RecordEntry]:
         """Write the rows per their ``action`` (create, update, merge; skipped rows are not
         passed) inside the chunk's transaction, and return one ``ctx.record(...)`` per record
         created, updated or merged — everything undo needs. Rows whose duplicate is an earlier
@@ -269,20 +275,19 @@ def source_rows(
     width = len(headers)
     index = {h: i for i, h in enumerate(headers)}
     pairs = [(index[h], t) for h, t in mapping.items() if t and h in index]
-    for position, row in enumerate(cells):
-        if position < first:
-            continue
-        number = position + 2
-        raw = ["" if c is None else str(c) for c in row]
+    number = first + 1
+    # The readers give lists of strings padded to the headers; anything else is made so.
+    for row in itertools.islice(cells, first, None):
+        number += 1
+        raw = row if type(row) is list else ["" if c is None else str(c) for c in row]
         if len(raw) < width:
-            raw.extend([""] * (width - len(raw)))
-        fix = fixes.get(str(number))
-        if fix:
+            raw = [*raw, *[""] * (width - len(raw))]
+        if fixes and (fix := fixes.get(str(number))):
+            raw = list(raw)
             for header, value in fix.items():
                 if header in index:
                     raw[index[header]] = value
-        values = {t: raw[i].strip() for i, t in pairs}
-        yield SourceRow(number=number, raw=raw, values=values)
+        yield SourceRow(number, raw, {t: raw[i].strip() for i, t in pairs})
 
 
 def chunks(
@@ -315,7 +320,7 @@ class ChunkResult:
 
     prepared: list[Prepared] = field(default_factory=list)
     problems: list[RowProblem] = field(default_factory=list)
-    records: list[ImportRecord] = field(default_factory=list)
+    records: list[RecordEntry] = field(default_factory=list)
     counts: Counter[str] = field(default_factory=Counter)
 
 

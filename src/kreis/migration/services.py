@@ -23,6 +23,7 @@ import csv
 import hashlib
 import io
 import itertools
+import json
 import logging
 import os
 from collections import Counter
@@ -34,7 +35,8 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files import File
 from django.core.files.storage import default_storage
-from django.db import transaction
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import connection, transaction
 from django.db.models import F
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -47,6 +49,7 @@ from kreis.core.worker import jobs_run_immediately, worker_alive_since, worker_s
 from kreis.migration.engine import (
     Context,
     Handler,
+    RecordEntry,
     RowProblem,
     SourceRow,
     chunks,
@@ -720,7 +723,7 @@ def _import_chunk(job: ImportJob, handler: Handler, chunk: list[SourceRow], ctx:
                 )
                 % {"row": first.row, "column": first.column, "message": first.message}
             )
-        ImportRecord.objects.bulk_create(result.records, batch_size=2000)
+        insert_records(job.pk, result.records)
         ImportRowError.objects.bulk_create(
             _row_errors(job, chunk, result.problems), batch_size=1000
         )
@@ -748,6 +751,37 @@ def _import_chunk(job: ImportJob, handler: Handler, chunk: list[SourceRow], ctx:
         ("failed_count", "invalid"),
     ):
         setattr(job, name, getattr(job, name) + counts[key])
+
+
+def insert_records(job_id: int, entries: list[RecordEntry]) -> None:
+    """The chunk's undo log as ``ImportRecord`` rows, without a model instance each:
+    PostgreSQL through COPY, SQLite through one prepared INSERT run for all rows (the ORM's
+    bulk_create cost more than a fast handler's whole write)."""
+    if not entries:
+        return
+    table = connection.ops.quote_name(ImportRecord._meta.db_table)
+    columns = ("job_id", "row", "model", "object_id", "action", "before", "merge_id")
+    rows = [
+        (
+            job_id,
+            e.row,
+            e.model,
+            e.object_id,
+            e.action,
+            None if e.before is None else json.dumps(e.before, cls=DjangoJSONEncoder),
+            e.merge_id,
+        )
+        for e in entries
+    ]
+    names = ", ".join(connection.ops.quote_name(c) for c in columns)
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            with cursor.cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+        else:
+            marks = ", ".join(["%s"] * len(columns))
+            cursor.executemany(f"INSERT INTO {table} ({names}) VALUES ({marks})", rows)  # noqa: S608
 
 
 # --- undo --------------------------------------------------------------------------------
