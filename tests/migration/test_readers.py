@@ -125,6 +125,22 @@ def test_blank_lines_are_skipped_and_short_rows_padded(tmp_path):
     assert table.count_rows() == 3
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "A;B\r\n1;2\r\n\r\n;3\r\n;\r\n4;5",
+        "A;B\n;\n;;\n1;2\n \n",
+        "A,B\n1,2\n3,4\n",
+        'A,B\n"1\n2",3\n4,5',
+        "\n\nA|B\n|\n1|\n",
+    ],
+    ids=["crlf-no-final-newline", "delimiter-only-lines", "plain", "quoted-newline", "pipes"],
+)
+def test_count_rows_agrees_with_rows(tmp_path, text):
+    table = open_table(write(tmp_path, "c.csv", text.encode()))
+    assert table.count_rows() == len(list(table.rows()))
+
+
 def test_rows_starts_again_on_every_call_also_for_an_upload():
     upload = SimpleUploadedFile("kontakte.csv", GERMAN.encode("cp1252"))
     table = open_table(upload)

@@ -157,7 +157,8 @@ class _Unclosed(io.RawIOBase):
 
 @dataclass
 class Table:
-    """A file read as a table. ``rows()`` starts again at the first data row on every call."""
+    """A file read as a table. ``rows()`` starts again at the first data row on every call;
+    values are the cells' text as written (not stripped), rows of only empty cells skipped."""
 
     format: str
     headers: list[str]
@@ -419,13 +420,43 @@ def _open_csv(src: _Source, encoding: str) -> Table:
             else:
                 yield row
 
+    def count() -> int:
+        fast = _count_lines(src, encoding, delimiter)
+        return fast if fast is not None else sum(1 for _row in rows())
+
     return Table(
         format=CSV,
         headers=headers,
         encoding=encoding,
         delimiter=delimiter,
         _rows=rows,
+        _count=count,
     )
+
+
+def _count_lines(src: _Source, encoding: str, delimiter: str) -> int | None:
+    """Data rows counted by newline bytes, as ``rows()`` would yield them (lines of only
+    delimiters skipped), at memory speed; None when a quote (a field may span lines), a lone
+    CR or a multi-byte encoding makes the csv module's count necessary."""
+    if encoding.startswith("utf-16"):
+        return None
+    sep = delimiter.encode()
+    # where a line of nothing could start: a newline followed by a newline, CR or delimiter
+    maybe_empty = re.compile(rb"\n[\r\n" + re.escape(sep) + rb"]")
+    lines, tail = 0, b""
+    for block in src.blocks():
+        if b'"' in block or (b"\r" in block and block.count(b"\r") != block.count(b"\r\n")):
+            return None
+        data = tail + block
+        cut = data.rfind(b"\n") + 1
+        complete, tail = data[:cut], data[cut:]
+        if complete.startswith((b"\n", b"\r", sep)) or maybe_empty.search(complete):
+            lines += sum(1 for line in complete.split(b"\n")[:-1] if line.strip(sep + b"\r"))
+        else:
+            lines += complete.count(b"\n")
+    if tail.strip(delimiter.encode() + b"\r"):
+        lines += 1
+    return max(lines - 1, 0)  # the header
 
 
 # --- XLSX -----------------------------------------------------------------------------------
@@ -760,7 +791,7 @@ def _open_vcard(src: _Source, encoding: str) -> Table:
     def rows() -> Iterator[list[str]]:
         with _text(src, encoding) as f:
             try:
-                for card in vobject.readComponents(f, ignoreUnreadable=True):
+                for card in vobject.readComponents(f, ignoreUnreadable=True, allowQP=True):
                     if card.name.upper() == "VCARD":
                         yield _vcard_row(card)
             except (vobject.base.ParseError, ValueError, TypeError) as exc:
