@@ -94,6 +94,7 @@ class MappingForm(BootstrapMixin, forms.Form):
                 choices=choices,
                 required=False,
                 initial=(job.mapping or {}).get(header, ""),
+                widget=forms.Select(attrs={"class": "form-select"}),
             )
         # Radio buttons are laid out by the template, not styled as a text input.
         self.fields["duplicate_mode"].widget.attrs.pop("class", None)

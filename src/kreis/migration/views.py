@@ -354,6 +354,12 @@ def import_cancel(request: HttpRequest, pk: int) -> HttpResponse:
 POLLING = (Status.QUEUED, Status.RUNNING, Status.UNDOING)
 
 
+def _can_undo(job: ImportJob) -> bool:
+    """Undo is offered for a finished or failed import that wrote something."""
+    wrote = job.created_count + job.updated_count + job.merged_count
+    return job.status in (Status.DONE, Status.FAILED) and wrote > 0
+
+
 @login_required
 def import_detail(request: HttpRequest, pk: int) -> HttpResponse:
     """Step 4 and the record of a past import: live progress while it runs, then what it did."""
@@ -365,7 +371,7 @@ def import_detail(request: HttpRequest, pk: int) -> HttpResponse:
         progress=queries.import_progress(job),
         polling=job.status in POLLING and not services.import_is_orphaned(job),
         can_resume=services.import_can_resume(job),
-        can_undo=job.status in (Status.DONE, Status.FAILED) and job.rows_done > 0,
+        can_undo=_can_undo(job),
         wizard=job.source == ImportSource.WEB,
         mapping_rows=[
             (header, labels.get(job.mapping[header], job.mapping[header]))
@@ -407,6 +413,6 @@ def import_undo(request: HttpRequest, pk: int) -> HttpResponse:
             else:
                 messages.info(request, _("The import is being undone in the background."))
         return redirect("migration:detail", pk=job.pk)
-    if job.status not in (Status.DONE, Status.FAILED):
+    if not _can_undo(job):
         return redirect("migration:detail", pk=job.pk)
     return render(request, "migration/undo.html", _wizard(job, 4))
