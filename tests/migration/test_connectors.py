@@ -24,6 +24,7 @@ from kreis.migration.connectors.tasks import analytics_start, run_due_connectors
 from kreis.migration.models import Connector, ImportJob, ImportSource, MappingTemplate
 from tests.commerce.factories import ProductFactory
 from tests.conftest import client_for
+from tests.factories import UserFactory
 from tests.parties.factories import OrganizationFactory
 
 HEADER = "Auftragsnummer;Belegart;Belegdatum;Kundennummer;Artikelnummer;Menge;Einzelpreis\n"
@@ -506,3 +507,40 @@ def test_url_password_is_not_shown(dana, erp_url):
     page = client_for(dana).get("/imports/connectors/").content.decode()
     assert "geheim" not in page
     assert "erp:***@" in page
+
+
+def test_django_admin_checks_the_location_like_the_app(dana, inbox, erp_url):
+    root = UserFactory(username="root", is_staff=True, is_superuser=True)
+    client = client_for(root)
+    assert client.get("/django-admin/migration/connector/").status_code == 200
+    form = {
+        "name": "ERP",
+        "kind": "url",
+        "location": erp_url,
+        "entity": "transaction",
+        "duplicate_mode": "update",
+        "schedule_hour": "2",
+        "enabled": "on",
+        "run_as": dana.pk,
+    }
+    refused = client.post("/django-admin/migration/connector/add/", form)
+    assert refused.status_code == 200
+    assert "private" in refused.content.decode()
+    assert not Connector.objects.exists()
+    allowed = client.post("/django-admin/migration/connector/add/", {**form, "allow_private": "on"})
+    assert allowed.status_code == 302
+    connector = Connector.objects.get()
+    assert connector.allow_private
+    assert (
+        client.get(f"/django-admin/migration/connector/{connector.pk}/change/").status_code == 200
+    )
+
+
+def test_cli_runs_the_due_connectors(erp, dana, template, inbox, capsys):
+    drop(inbox, "orders.csv", NIGHT_1)
+    folder_connector(dana, template, inbox)
+    call_command("connectors", "run", "--due")
+    call_command("connectors", "run", "--due")
+    out = capsys.readouterr().out
+    assert "ERP orders: 1 file imported: 2 created" in out
+    assert "no connector is due" in out

@@ -177,6 +177,12 @@ def describe(run: dict[str, Any]) -> str:
     return " ".join(parts)
 
 
+def last_result(connector: Connector) -> str:
+    """The last run in the active language (``last_status`` keeps it in the default one)."""
+    runs = connector.state.get("runs")
+    return describe(runs[0]) if runs else connector.last_status
+
+
 def _claim(connector: Connector, now: datetime) -> bool:
     claimed = (
         Connector.objects.filter(pk=connector.pk)

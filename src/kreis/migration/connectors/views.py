@@ -23,7 +23,7 @@ def _schedule_context() -> dict:
 @login_required
 def connector_list(request: HttpRequest) -> HttpResponse:
     connectors = queries.connector_list_for_user(user=request.user)
-    rows = [(c, services.location_label(c)) for c in connectors]
+    rows = [(c, services.location_label(c), services.last_result(c)) for c in connectors]
     return render(request, "migration/connector_list.html", {"rows": rows, **_schedule_context()})
 
 
