@@ -516,26 +516,33 @@ def _inspect_member(f: IO[bytes], member: Any, budget: int) -> int:
         "[Content_Types].xml"
     )
     parser = _XmlCheck(whole=member.file_size <= XML_FULL_PARSE_BYTES) if is_xml else None
-    left, out = member.compress_size, 0
-    while left > 0 or (inflate is not None and inflate.unconsumed_tail):
+    left, out, full = member.compress_size, 0, False
+    while True:
         if inflate is not None and inflate.unconsumed_tail:
             raw = inflate.unconsumed_tail
-        else:
+        elif left > 0:
             raw = f.read(min(BLOCK, left))
             if not raw:
                 break
             left -= len(raw)
+        elif inflate is not None and full and not inflate.eof:
+            raw = b""  # output still held back by the last call's limit
+        else:
+            break
+        want = min(BLOCK, limit + 1 - out)
         try:
-            data = inflate.decompress(raw, limit + 1 - out) if inflate else raw
+            data = inflate.decompress(raw, want) if inflate else raw
         except zlib.error:
             raise ValidationError(
                 _("The Excel file is damaged and cannot be read."), code="damaged"
             ) from None
         out += len(data)
+        full = len(data) == want
         if out > limit:
             raise _zip_bomb(unpacked=out)
-        if parser is not None and not parser.feed(data):
-            parser = None  # prolog checked
+        for start in range(0, len(data) if parser is not None else 0, SNIFF_BYTES):
+            if parser is not None and not parser.feed(data[start : start + SNIFF_BYTES]):
+                parser = None  # prolog checked
     if parser is not None:
         parser.close()
     return out
