@@ -160,6 +160,14 @@ def test_a_temporary_upload_is_read_from_its_file():
         upload.close()
 
 
+def test_excel_delimiter_hint_line(tmp_path):
+    table = open_table(write(tmp_path, "hint.csv", b"sep=,\r\nName;Ort,PLZ\r\nA;B,1\r\n"))
+
+    assert (table.delimiter, table.headers) == (",", ["Name;Ort", "PLZ"])
+    assert list(table.rows()) == [["A;B", "1"]]
+    assert table.count_rows() == 1
+
+
 def test_a_single_column_file_reads(tmp_path):
     table = open_table(write(tmp_path, "emails.csv", b"E-Mail\na@b.de\nc@d.de\n"))
     assert (table.headers, list(table.rows())) == (["E-Mail"], [["a@b.de"], ["c@d.de"]])

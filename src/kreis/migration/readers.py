@@ -199,7 +199,7 @@ def open_table(
 ) -> Table:
     """Read ``source`` (a path, or a binary file object such as an upload) as a ``Table``.
 
-    The format comes from the content; ``name`` is only used in messages. Raises
+    The format comes from the content, never from ``name`` (the original file name). Raises
     ``ValidationError`` when the file is too large, of another type, damaged or unsafe.
     """
     src = _Source(source, name)
@@ -378,11 +378,15 @@ def _sniff_delimiter(sample: str) -> str:
 def _open_csv(src: _Source, encoding: str) -> Table:
     with _text(src, encoding) as f:
         sample = f.read(SNIFF_BYTES)
-    delimiter = _sniff_delimiter(sample)
+    # Excel's hint line "sep=;" names the delimiter and is no data.
+    hint = re.match(r"sep=([^\r\n])\r?\n", sample)
+    delimiter = hint[1] if hint else _sniff_delimiter(sample)
     dialect = {"delimiter": delimiter, "quotechar": '"', "doublequote": True, "strict": False}
 
     def reader() -> Iterator[list[str]]:
         with _text(src, encoding) as f:
+            if hint:
+                f.readline()
             try:
                 yield from csv.reader(f, **dialect)
             except csv.Error as exc:
@@ -422,7 +426,9 @@ def _open_csv(src: _Source, encoding: str) -> Table:
 
     def count() -> int:
         fast = _count_lines(src, encoding, delimiter)
-        return fast if fast is not None else sum(1 for _row in rows())
+        if fast is None:
+            return sum(1 for _row in rows())
+        return fast - 1 if hint else fast
 
     return Table(
         format=CSV,
