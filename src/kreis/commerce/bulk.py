@@ -11,7 +11,6 @@ of statements per batch and none per row. Everything runs inside the caller's tr
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from decimal import Decimal
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -29,6 +28,7 @@ from kreis.commerce.services import (
     _prepare_product,
     _row_errors,
 )
+from kreis.core.jsonvalue import json_value
 from kreis.core.models import User
 
 # The header fields an import may change on an existing transaction (with its lines).
@@ -91,7 +91,7 @@ def products_update(
         before = {}
         for name, value in values.items():
             if getattr(product, name) != value:
-                before[name] = _json(getattr(product, name))
+                before[name] = json_value(getattr(product, name))
                 setattr(product, name, value)
         if before:
             changed.append((product, before))
@@ -107,14 +107,6 @@ def products_update(
     return changed
 
 
-def _json(value: Any) -> Any:
-    if isinstance(value, Decimal):
-        return str(value)
-    if hasattr(value, "isoformat"):
-        return value.isoformat()
-    return value
-
-
 # --- transactions ---------------------------------------------------------------------------
 
 
@@ -125,11 +117,11 @@ def transaction_snapshots(ids: Iterable[int]) -> dict[int, dict[str, Any]]:
     snapshots: dict[int, dict[str, Any]] = {}
     for row in Transaction.objects.filter(pk__in=ids).values("pk", *TRANSACTION_HEADER):
         pk = row.pop("pk")
-        snapshots[pk] = {k: _json(v) for k, v in row.items()} | {"lines": []}
+        snapshots[pk] = {k: json_value(v) for k, v in row.items()} | {"lines": []}
     lines = TransactionLine.objects.filter(transaction_id__in=ids).order_by("pk")
     for row in lines.values("transaction_id", *LINE_FIELDS, "net_revenue", "cost"):
         txn_id = row.pop("transaction_id")
-        snapshots[txn_id]["lines"].append({k: _json(v) for k, v in row.items()})
+        snapshots[txn_id]["lines"].append({k: json_value(v) for k, v in row.items()})
     return snapshots
 
 
@@ -209,16 +201,16 @@ def transactions_delete(runs: Sequence[tuple[int, int]]) -> int:
 def draft_snapshot(txn: Transaction, lines: Sequence[LineValues]) -> dict[str, Any]:
     """A validated draft in the form of ``transaction_snapshots`` (to see whether an
     update would change anything)."""
-    snapshot = {name: _json(getattr(txn, name)) for name in TRANSACTION_HEADER}
+    snapshot = {name: json_value(getattr(txn, name)) for name in TRANSACTION_HEADER}
     snapshot["lines"] = [
         {
             "product_id": line.product.pk if line.product is not None else None,
             "description": line.description,
-            "quantity": _json(line.quantity),
-            "unit_price": _json(line.unit_price),
-            "discount": _json(line.discount),
-            "net_revenue": _json(line.net_revenue),
-            "cost": _json(line.cost),
+            "quantity": json_value(line.quantity),
+            "unit_price": json_value(line.unit_price),
+            "discount": json_value(line.discount),
+            "net_revenue": json_value(line.net_revenue),
+            "cost": json_value(line.cost),
         }
         for line in lines
     ]

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from decimal import Decimal
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -20,6 +19,7 @@ from django.utils.translation import gettext as _
 from simple_history.utils import bulk_update_with_history
 
 from kreis.core.customfields import clean_custom_values, custom_fields_for
+from kreis.core.jsonvalue import json_value
 from kreis.core.models import SearchEntry, User
 from kreis.core.queries import visible_records
 from kreis.core.search import index_records
@@ -97,18 +97,6 @@ def lead_rows_clean(
         else:
             leads[i] = lead
     return leads, errors
-
-
-def external_ids_taken(*, user: User | None, external_ids: Sequence[str]) -> set[str]:
-    """External IDs that belong to leads the user cannot update (deleted, or not visible):
-    a row with one of them can neither create a lead nor update that one."""
-    taken = Lead.objects.filter(external_id__in=list(external_ids))
-    usable = taken.filter(deleted_at__isnull=True)
-    if user is not None:
-        usable = visible_records(usable, user=user)
-    return set(taken.values_list("external_id", flat=True)) - set(
-        usable.values_list("external_id", flat=True)
-    )
 
 
 @dataclass(frozen=True)
@@ -206,7 +194,7 @@ def leads_update(
             new = value.pk if attname != name and value is not None else value
             old = getattr(lead, attname)
             if new != old:
-                before[attname] = _json(old)
+                before[attname] = json_value(old)
                 setattr(lead, attname, new)
                 fields.add(attname)
         old_tags = current_tags.get(lead.pk, [])
@@ -231,12 +219,6 @@ def leads_update(
         )
     index_records(leads)
     return [(lead, before) for lead, before, _names in changed]
-
-
-def _json(value: Any) -> Any:
-    if isinstance(value, Decimal):
-        return str(value)
-    return value.isoformat() if hasattr(value, "isoformat") else value
 
 
 def _tag_names(lead_ids: Sequence[int]) -> dict[int, list[str]]:

@@ -10,7 +10,6 @@ inside the caller's transaction.
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any
@@ -21,6 +20,7 @@ from django.utils.translation import gettext as _
 from simple_history.utils import bulk_update_with_history
 
 from kreis.core.customfields import clean_custom_values, custom_fields_for
+from kreis.core.jsonvalue import json_value
 from kreis.core.models import SearchEntry, User
 from kreis.core.search import index_records
 from kreis.parties.models import PartyKind
@@ -191,7 +191,7 @@ def deals_update(
                 stage_changes.append(change)
             for attname, old in kept.items():
                 if getattr(deal, attname) != old:
-                    before[attname] = _json(old)
+                    before[attname] = json_value(old)
                     fields.add(attname)
         for name, value in values.items():
             if name == "custom":
@@ -200,7 +200,7 @@ def deals_update(
             new = value.pk if attname != name and value is not None else value
             old = getattr(deal, attname)
             if new != old:
-                before[attname] = _json(old)
+                before[attname] = json_value(old)
                 setattr(deal, attname, new)
                 fields.add(attname)
         old_tags = tag_names.get(deal.pk, [])
@@ -227,14 +227,6 @@ def deals_update(
         )
     )
     return [(deal, before) for deal, before, _names in changed]
-
-
-def _json(value: Any) -> Any:
-    if isinstance(value, Decimal):
-        return str(value)
-    if isinstance(value, dt.date | dt.datetime):
-        return value.isoformat()
-    return value
 
 
 def _tag_names(deal_ids: Sequence[int]) -> dict[int, list[str]]:

@@ -31,6 +31,7 @@ from kreis.migration.handlers.lookups import (
     by_external_id,
     column_values,
     custom_values,
+    external_ids_taken,
     owner_and_team,
     parties_by_email,
     parties_by_name,
@@ -89,7 +90,7 @@ class DealHandler(Handler):
             "by_email": parties_by_email(ctx, column_values(rows, "contact_email")),
             "by_name": parties_by_name(ctx, column_values(rows, "contact"), kind=PartyKind.PERSON),
         }
-        taken = _taken_external_ids(ctx, column_values(rows, "external_id"))
+        taken = external_ids_taken(ctx, Deal, column_values(rows, "external_id"))
         readers, fields = [], []
         for row in rows:
             reader = RowReader(row, ctx)
@@ -275,17 +276,6 @@ class DealHandler(Handler):
             actor=ctx.actor,
         )
         bulk.deals_delete([r.object_id for r in records if r.action == RecordAction.CREATED])
-
-
-def _taken_external_ids(ctx: Context, keys: set[str]) -> set[str]:
-    """External IDs of deals the user cannot update (deleted or not visible)."""
-    if not keys:
-        return set()
-    taken = Deal.objects.filter(external_id__in=sorted(keys))
-    usable = visible(ctx, taken.filter(deleted_at__isnull=True))
-    return set(taken.values_list("external_id", flat=True)) - set(
-        usable.values_list("external_id", flat=True)
-    )
 
 
 register_handler(DealHandler())

@@ -28,7 +28,9 @@ from kreis.migration.engine import (
 from kreis.migration.handlers.lookups import (
     RowReader,
     actor_first_team,
+    column_values,
     custom_values,
+    external_ids_taken,
     owner_and_team,
 )
 from kreis.migration.models import ImportRecord, RecordAction
@@ -61,10 +63,7 @@ class LeadHandler(Handler):
     ) -> tuple[list[Prepared], list[RowProblem]]:
         problems: list[RowProblem] = []
         readers, fields = [], []
-        taken = bulk.external_ids_taken(
-            user=ctx.actor,
-            external_ids=[r.values["external_id"] for r in rows if r.values.get("external_id")],
-        )
+        taken = external_ids_taken(ctx, Lead, column_values(rows, "external_id"))
         for row in rows:
             reader = RowReader(row, ctx)
             data = self._fields(reader, taken)

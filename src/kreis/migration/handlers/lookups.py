@@ -204,6 +204,19 @@ def by_external_id(ctx: Context, queryset: QuerySet, keys: Iterable[str]) -> dic
     return found
 
 
+def external_ids_taken(ctx: Context, model: type[Model], keys: Iterable[str]) -> set[str]:
+    """External IDs of records of ``model`` the user cannot update (deleted, or not
+    visible): a row with one can neither create a record (the ID is unique) nor update it."""
+    keys = sorted(set(keys) - {""})
+    if not keys:
+        return set()
+    taken = model._default_manager.filter(external_id__in=keys)
+    usable = visible(ctx, taken.filter(deleted_at__isnull=True))
+    return set(taken.values_list("external_id", flat=True)) - set(
+        usable.values_list("external_id", flat=True)
+    )
+
+
 def parties_by_email(ctx: Context, emails: Iterable[str]) -> dict[str, Any]:
     """normalised e-mail → the visible party with it (``AMBIGUOUS`` when several)."""
     wanted = {}
@@ -330,9 +343,3 @@ def custom_values(reader: RowReader) -> dict[str, Any]:
         if value is not None:
             found[key.removeprefix(targets.CUSTOM_PREFIX)] = value
     return found
-
-
-def domain_problem(reader: RowReader, field: str, message: str, aliases: dict | None = None):
-    """A problem a domain service reported for ``field`` (its own name), at the column
-    mapped to the target of that name (``aliases``: field → target where they differ)."""
-    reader.problem((aliases or {}).get(field, field), message)
