@@ -565,7 +565,7 @@ def _party_row(party_id: int, draft: PartyDraft) -> dict[str, Any]:
     }
 
 
-def _new_organizations(drafts: list[PartyDraft], *, actor: User | None, now) -> list[int]:
+def _new_organizations(drafts: Sequence[PartyDraft], *, actor: User | None, now) -> list[int]:
     """Insert the organisations persons of the batch work for and no one found: one per
     external ID or name (owned like the first person naming it), with history and search
     entries. Sets each draft's ``organization``; returns the new ids."""
@@ -603,6 +603,16 @@ def _new_organizations(drafts: list[PartyDraft], *, actor: User | None, now) -> 
     empty: list[list] = [[] for _ in rows]
     _insert_parties(rows, actor=actor, now=now, contacts=empty, companies=empty, tags=empty)
     return [o.pk for o in organizations]
+
+
+def organizations_for_drafts_create(
+    *, actor: User | None, drafts: Sequence[PartyDraft]
+) -> list[int]:
+    """Create the organisations the drafts' persons work for and no one found (an update
+    links its party to them); ``party_drafts_create`` does this itself. Returns their ids;
+    each draft's ``organization`` is set."""
+    with transaction.atomic():
+        return _new_organizations(drafts, actor=actor, now=timezone.now())
 
 
 def party_drafts_create(

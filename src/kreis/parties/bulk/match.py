@@ -6,10 +6,11 @@ queries per batch instead of several per row, tried in this order:
 1. the same external ID (one ``IN`` query);
 2. the same normalised e-mail address or phone number (one ``IN`` query on the contact
    points of live parties of the same kind);
-3. for persons: a similar name (the same folded name, or a ``SequenceMatcher`` ratio of at
-   least 0.85 as in the warning) *and* the same company — the staff of the batch's
-   organisations in one query; for organisations: the same name (one ``IN`` query; typos
-   in organisation names are not matched here, as that would take a search per row).
+3. for persons working for a company: a similar name (the same folded name, or a
+   ``SequenceMatcher`` ratio of at least 0.85 as in the warning) *and* the same company —
+   the staff of the batch's organisations in one query; for organisations and persons
+   without a company: the same name (one ``IN`` query; typos are not matched here, as that
+   would take a fuzzy search per row).
 
 Rows are matched against each other by the same keys (row 7 repeats row 3): the first row
 with a key is remembered in ``seen`` (key → the caller's label of that row, e.g. the file
@@ -67,10 +68,7 @@ def _keys(draft: PartyDraft) -> list[tuple[str, Hashable]]:
             keys.append((kind, (draft.kind, value)))
     folded = fold(draft.fields.get("name", ""))
     if folded:
-        if draft.kind == PartyKind.ORGANIZATION:
-            keys.append((NAME, (draft.kind, folded)))
-        elif (company := _company_key(draft)) is not None:
-            keys.append((NAME, (draft.kind, company, folded)))
+        keys.append((NAME, (draft.kind, _company_key(draft), folded)))
     return keys
 
 
@@ -128,26 +126,27 @@ def match_parties(
                     found[i] = PartyMatch(kind, party_id=pk)
                     break
 
-    org_names = {
-        d.fields["name"]
+    # Organisations, and persons without a company, by their name.
+    by_name_only = [
+        i
         for i, d in enumerate(drafts)
-        if found[i] is None and d.kind == PartyKind.ORGANIZATION
-    }
-    if org_names:
-        by_name: dict[str, int] = {}
-        for name, pk in (
+        if found[i] is None and (d.kind == PartyKind.ORGANIZATION or _company_key(d) is None)
+    ]
+    if by_name_only:
+        by_name: dict[tuple[str, str], int] = {}
+        for kind, name, pk in (
             Party.objects.filter(
-                kind=PartyKind.ORGANIZATION, deleted_at__isnull=True, name__in=org_names
+                deleted_at__isnull=True,
+                name__in={drafts[i].fields["name"] for i in by_name_only},
             )
             .order_by("pk")
-            .values_list("name", "pk")
+            .values_list("kind", "name", "pk")
         ):
-            by_name.setdefault(name, pk)
-        for i, draft in enumerate(drafts):
-            if found[i] is None and draft.kind == PartyKind.ORGANIZATION:
-                pk = by_name.get(draft.fields["name"])
-                if pk is not None:
-                    found[i] = PartyMatch(NAME, party_id=pk)
+            by_name.setdefault((kind, name), pk)
+        for i in by_name_only:
+            pk = by_name.get((drafts[i].kind, drafts[i].fields["name"]))
+            if pk is not None:
+                found[i] = PartyMatch(NAME, party_id=pk)
 
     companies = {
         d.organization.pk
