@@ -299,6 +299,16 @@ def build_world(*, alice, bob, mia, charlie, dana, rory, north, south) -> World:
         status="done", as_of=timezone.localdate(), step="", error=""
     )
     o["run"] = run
+    # A connector (administrators' configuration) watching an empty folder.
+    from django.conf import settings
+
+    from kreis.migration.connectors.services import connector_create
+
+    folder = settings.KREIS_CONNECTOR_FOLDERS[0] / "route-world"
+    folder.mkdir(parents=True, exist_ok=True)
+    o["connector"] = connector_create(
+        actor=dana, name="ERP", kind="folder", location=str(folder), run_as=dana
+    )
     # Records of every kind are fresh from the database (updated_at as stored).
     for obj in o.values():
         if hasattr(obj, "refresh_from_db"):
@@ -336,6 +346,7 @@ PARAMS: dict[str, str] = {
     "rule_id": "cost_rule",
     "model_id": "scoring_model",
     "option_id": "option",
+    "connector_id": "connector",
 }
 
 # Web routes name their object ``pk``: the path segment in front of it says which.
@@ -361,6 +372,7 @@ PK_BY_SEGMENT: dict[str, str] = {
     "custom-fields": "custom_field",
     "views": "saved_view",
     "teams": "team",
+    "connectors": "connector",
 }
 
 # Routes whose object must be in a particular state (a done activity to reopen, a person's
