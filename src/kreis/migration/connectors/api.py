@@ -1,7 +1,5 @@
 """API routes for connectors (administrators only): CRUD and "run now"."""
 
-from __future__ import annotations
-
 from datetime import datetime
 from typing import Annotated, Literal
 
