@@ -41,6 +41,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 _PLAIN_INT = re.compile(r"[+-]?\d+\Z")
+_SIMPLE = re.compile(r"-?\d[\d.,]*\Z")
 _NOISE = re.compile(r"(?i)\s+|\u00a0|\u202f|'|’|%|€|\$|£|\b(?:eur|usd|chf|gbp)\b")
 _NUMBER = re.compile(r"\d[\d.,]*\Z|[.,]\d+\Z")
 _EXPONENT = re.compile(r"(?:\d+\.?\d*|\.\d+)[eE][+-]?\d+\Z")
@@ -57,6 +58,10 @@ def parse_decimal(text: str, *, decimal_comma: bool | None = None) -> Decimal:
     s = text.strip()
     if _PLAIN_INT.match(s):
         return Decimal(s)
+    if _SIMPLE.match(s):  # digits and marks only: no currency, spaces or brackets to drop
+        negative = s[0] == "-"
+        number = Decimal(_canonical(s[negative:], decimal_comma=decimal_comma, raw=raw))
+        return -number if negative else number
     s = _NOISE.sub("", s)
     negative = False
     if s.startswith("(") and s.endswith(")"):
@@ -256,11 +261,17 @@ def _clock(raw: str | None, text: str) -> tuple[dt.time, bool]:
 def parse_date(text: str, *, day_first: bool | None = None) -> dt.date:
     """A calendar date; a time in the cell is ignored. See the module docstring."""
     s = text.strip()
-    if len(s) == 10 and s[4] == "-":
-        try:
-            return dt.date.fromisoformat(s)
-        except ValueError:
-            pass
+    if len(s) == 10:
+        if s[4] == "-":
+            try:
+                return dt.date.fromisoformat(s)
+            except ValueError:
+                pass
+        elif s[2] == "." and s[5] == "." and s.replace(".", "").isdigit():  # 31.12.2025
+            try:
+                return dt.date(int(s[6:]), int(s[3:5]), int(s[:2]))
+            except ValueError:
+                raise _not_a_date(text) from None
     return _parse(s, day_first)[0].date()
 
 
@@ -268,7 +279,8 @@ def parse_datetime(
     text: str, *, day_first: bool | None = None, tz: dt.tzinfo | None = None
 ) -> dt.datetime:
     """A moment, timezone-aware: an offset in the text wins, else ``tz`` (default: the
-    current time zone). A date alone is midnight."""
+    current time zone; pass it when parsing many cells, looking it up costs more than the
+    parse). A date alone is midnight."""
     s = text.strip()
     zone = tz or timezone.get_current_timezone()
     if len(s) >= 10 and s[4:5] == "-" and s[7:8] == "-":
@@ -278,6 +290,15 @@ def parse_datetime(
             pass
         else:
             return moment if moment.tzinfo else moment.replace(tzinfo=zone)
+    if len(s) in (16, 19) and s[2] == "." and s[5] == "." and s[10] == " " and s[13] == ":":
+        try:  # 31.12.2025 14:30[:05], the German form, without the general patterns
+            second = int(s[17:19]) if len(s) == 19 and s[16] == ":" else 0
+            if len(s) == 19 and s[16] != ":":
+                raise ValueError
+            day = (int(s[6:10]), int(s[3:5]), int(s[:2]))
+            return dt.datetime(*day, int(s[11:13]), int(s[14:16]), second, tzinfo=zone)
+        except ValueError:
+            raise _not_a_date(text) from None
     moment, _given, offset = _parse(s, day_first)
     if offset:
         return moment.replace(tzinfo=_offset(offset, text))
