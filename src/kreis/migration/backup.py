@@ -82,11 +82,15 @@ class Table:
 
 def tables(using: str = "default") -> list[Table]:
     """Every table a model of an installed app keeps in the database (auto-created
-    many-to-many tables included; proxies and unmanaged models are another's tables)."""
+    many-to-many tables included; proxies and unmanaged models are another's tables; a model
+    whose migration has not run here has no table yet)."""
+    existing = set(connections[using].introspection.table_names())
     found, seen = [], set()
     for model in apps.get_models(include_auto_created=True):
         meta = model._meta
         if meta.proxy or not meta.managed or meta.db_table in seen:
+            continue
+        if meta.db_table not in existing:
             continue
         seen.add(meta.db_table)
         found.append(Table(model, meta.db_table, list(meta.concrete_fields)))
