@@ -17,6 +17,7 @@ from ninja.renderers import JSONRenderer
 from kreis import __version__
 from kreis.activities.api import router as activities_router
 from kreis.analytics.api import router as analytics_router
+from kreis.automation.api import router as automation_router
 from kreis.commerce.api import router as commerce_router
 from kreis.core.api import router as core_router
 from kreis.core.api_support import ApiKeyBearer, BrowserSession
@@ -57,6 +58,7 @@ api.add_router("/", analytics_router)
 api.add_router("/", exports_router)
 api.add_router("/", imports_router)
 api.add_router("/", connectors_router)
+api.add_router("/", automation_router)
 
 
 def problem(

@@ -103,6 +103,7 @@ MIDDLEWARE = [
     "csp.middleware.CSPMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
+    "kreis.core.idempotency.IdempotencyMiddleware",  # API POSTs with an Idempotency-Key
 ]
 
 ROOT_URLCONF = "kreis.urls"
@@ -304,3 +305,7 @@ FORM_RENDERER = "kreis.core.forms.FormRenderer"
 # --- Kreis ----------------------------------------------------------------------------------
 NINJA_PAGINATION_PER_PAGE = envint("KREIS_API_PAGE_SIZE", 50)
 NINJA_MAX_PER_PAGE_SIZE = 500
+# A webhook subscription failing this many attempts in a row, over at least this many hours,
+# is disabled and its owner notified.
+KREIS_WEBHOOK_DISABLE_AFTER = envint("KREIS_WEBHOOK_DISABLE_AFTER", 10)
+KREIS_WEBHOOK_DISABLE_AFTER_HOURS = envint("KREIS_WEBHOOK_DISABLE_AFTER_HOURS", 24)

@@ -18,6 +18,7 @@ urlpatterns = [
     path("activities/", include("kreis.activities.urls")),
     path("commerce/", include("kreis.commerce.urls")),
     path("analytics/", include("kreis.analytics.urls")),
+    path("integration/", include("kreis.automation.urls")),
     path("imports/", include("kreis.migration.urls")),
     path("", include("kreis.core.urls")),
 ]

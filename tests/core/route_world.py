@@ -309,6 +309,25 @@ def build_world(*, alice, bob, mia, charlie, dana, rory, north, south) -> World:
     o["connector"] = connector_create(
         actor=dana, name="ERP", kind="folder", location=str(folder), run_as=dana
     )
+    # alice's webhook subscription with one delivery in its log (made directly: saving
+    # through the service would resolve the target's host name).
+    from kreis.automation.models import WebhookDelivery, WebhookSubscription
+
+    o["webhook"] = WebhookSubscription.objects.create(
+        owner=alice,
+        name=f"{MARKER} ERP hook",
+        target_url="https://hooks.example.com/kreis",
+        events=["party.created"],
+    )
+    o["webhook_delivery"] = WebhookDelivery.objects.create(
+        subscription=o["webhook"],
+        event_type="party.created",
+        webhook_id="msg_route_world",
+        payload={"type": "party.created", "data": {"name": f"{MARKER} Pumpen GmbH"}},
+        status="succeeded",
+        attempts=1,
+        response_code=200,
+    )
     # Records of every kind are fresh from the database (updated_at as stored).
     for obj in o.values():
         if hasattr(obj, "refresh_from_db"):
@@ -347,6 +366,8 @@ PARAMS: dict[str, str] = {
     "model_id": "scoring_model",
     "option_id": "option",
     "connector_id": "connector",
+    "webhook_id": "webhook",
+    "delivery_id": "webhook_delivery",
 }
 
 # Web routes name their object ``pk``: the path segment in front of it says which.
@@ -373,6 +394,8 @@ PK_BY_SEGMENT: dict[str, str] = {
     "views": "saved_view",
     "teams": "team",
     "connectors": "connector",
+    "webhooks": "webhook",
+    "deliveries": "webhook_delivery",
 }
 
 # Routes whose object must be in a particular state (a done activity to reopen, a person's

@@ -66,6 +66,8 @@ OWNED = {
     "api_key",
     "notification",
     "cost_entry",
+    "webhook",
+    "webhook_delivery",
 }
 # Pages anyone may open: signing in, signing up, resetting a password, the health check.
 PUBLIC_PREFIXES = (

@@ -8,3 +8,8 @@ class AutomationConfig(AppConfig):
     name = "kreis.automation"
     label = "automation"
     verbose_name = _("Automation and webhooks")
+
+    def ready(self) -> None:
+        from kreis.automation import capture
+
+        capture.connect()

@@ -115,6 +115,7 @@ SIDEBAR = (
             Link("migration:list", "upload", _("Imports"), "/imports/"),
             Link("api:openapi-view", "braces", _("API documentation")),
             Link("core:api_keys", "key", _("API keys"), "/me/api-keys/"),
+            Link("automation:webhook_list", "broadcast", _("Webhooks"), "/integration/"),
         ),
     ),
 )

@@ -10,17 +10,24 @@ from django.utils import timezone
 from huey import crontab
 from huey.contrib.djhuey import db_periodic_task, db_task
 
+from kreis.core.idempotency import purge_expired
 from kreis.core.models import Notification, User
 
 
 @db_periodic_task(crontab(hour="3", minute="15"))
 def housekeeping() -> dict[str, int]:
-    """Nightly: drop expired sessions and read notifications older than 90 days."""
+    """Nightly: drop expired sessions, read notifications older than 90 days and API
+    idempotency keys older than 24 hours."""
     sessions, _ = Session.objects.filter(expire_date__lt=timezone.now()).delete()
     cutoff = timezone.now() - timedelta(days=90)
     notifications, _ = Notification.objects.filter(read_at__lt=cutoff).delete()
+    idempotency_keys = purge_expired()
     refresh_planner_statistics()
-    return {"sessions": sessions, "notifications": notifications}
+    return {
+        "sessions": sessions,
+        "notifications": notifications,
+        "idempotency_keys": idempotency_keys,
+    }
 
 
 def refresh_planner_statistics() -> None:
