@@ -105,6 +105,12 @@ def test_quoted_fields_with_newlines_and_quotes(tmp_path):
     assert table.count_rows() == 2
 
 
+def test_an_unclosed_quote_is_reported(tmp_path):
+    table = open_table(write(tmp_path, "q.csv", b'Name,Notiz\nA,"offen\n' + b"x" * 200_000))
+    with pytest.raises(ValidationError, match="a quote is not closed"):
+        list(table.rows())
+
+
 def test_headers_are_stripped_and_made_unique():
     assert unique_headers([" E-Mail ", "E-Mail", "e-mail", "", None, "Name"]) == [
         "E-Mail",
@@ -303,19 +309,22 @@ def test_json_items_envelope_as_the_bulk_api_takes_it(tmp_path):
     assert list(table.rows()) == [["A"], ["B"]]
 
 
+def test_a_csv_starting_with_a_bracket_is_no_json(tmp_path):
+    table = open_table(write(tmp_path, "b.csv", b"[Name];[Ort]\nA;B\n"))
+    assert (table.format, table.headers) == ("csv", ["[Name]", "[Ort]"])
+
+
 def test_json_of_another_shape_is_refused(tmp_path):
-    error = rejected(write(tmp_path, "n.json", b"[1, 2, 3]"))
+    error = rejected(write(tmp_path, "n.json", b'[{"a": 1}, 2, 3]'))
     assert error.code == "json_shape"
+    assert rejected(write(tmp_path, "o.json", b'{"count": 3}')).code == "json_shape"
 
 
 def test_json_nested_too_deeply_is_refused(tmp_path):
     deep = '[{"a": ' * 1 + '{"b": ' * 100 + "1" + "}" * 100 + "}]"
     assert rejected(write(tmp_path, "deep.json", deep.encode())).code == "json_depth"
-    bomb = "[" * 100_000 + "]" * 100_000
-    assert rejected(write(tmp_path, "bomb.json", bomb.encode())).code in {
-        "json_depth",
-        "json_shape",
-    }
+    bomb = '[{"a": ' + "[" * 100_000 + "]" * 100_000 + "}]"
+    assert rejected(write(tmp_path, "bomb.json", bomb.encode())).code == "json_depth"
 
 
 # --- upload safety: size and type ---------------------------------------------------------

@@ -63,6 +63,7 @@ XML_FULL_PARSE_BYTES = 4 * 1024 * 1024  # smaller XML parts are parsed whole
 TEXT_SIGNATURES = {".csv", ".tsv", ".txt", ".json", ".vcf", ".gcrd", ".vcard", ".slk", ".ics"}
 CONTROL_BYTES = re.compile(rb"[\x00-\x08\x0e-\x1a\x1c-\x1f]")
 C1_BYTES = re.compile(rb"[\x80-\x9f]")
+_JSON_START = re.compile(rb'\[\s*[{\]]|\{\s*"')
 
 Source = str | os.PathLike | IO[bytes]
 
@@ -264,7 +265,7 @@ def _detect(head: bytes) -> str:
     start = sample.lstrip(codecs.BOM_UTF8).lstrip()
     if start[:11].upper() == b"BEGIN:VCARD":
         return VCARD
-    if start[:1] in (b"[", b"{"):
+    if _JSON_START.match(start):  # "[{", "[]" or '{"'; "[Name];…" is a CSV header
         return JSON
     return CSV
 
@@ -390,9 +391,14 @@ def _open_csv(src: _Source, encoding: str) -> Table:
             try:
                 yield from csv.reader(f, **dialect)
             except csv.Error as exc:
-                raise ValidationError(
-                    _("The CSV file is damaged: %(error)s") % {"error": exc}, code="damaged"
-                ) from None
+                if "field limit" in str(exc):
+                    message = _(
+                        "The CSV file is damaged: a quote is not closed, or a field is longer "
+                        "than %(n)s characters."
+                    ) % {"n": csv.field_size_limit()}
+                else:
+                    message = _("The CSV file is damaged: %(error)s") % {"error": exc}
+                raise ValidationError(message, code="damaged") from None
 
     header_row: list[str] = []
     try:
