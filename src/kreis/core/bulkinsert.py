@@ -102,6 +102,7 @@ def insert_rows(model: type[models.Model], rows: Sequence[Mapping[str, Any]]) ->
         defaults.append(default)
         preparers.append(prepare)
     values = []
+    last: dict[str, Any] = {}
     for row in rows:
         out = []
         for name, default, prepare in zip(names, defaults, preparers, strict=True):
@@ -110,8 +111,12 @@ def insert_rows(model: type[models.Model], rows: Sequence[Mapping[str, Any]]) ->
                 out.append(default)
             elif value is None or prepare is None:
                 out.append(value)
+            elif value is last.get(name, missing):
+                out.append(last[name + ":db"])  # the same object as the row before (now)
             else:
-                out.append(prepare(value))
+                prepared = prepare(value)
+                last[name], last[name + ":db"] = value, prepared
+                out.append(prepared)
         values.append(out)
     table = connection.ops.quote_name(model._meta.db_table)
     columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)

@@ -308,7 +308,19 @@ def _resolve_organizations(
                 external_ids.add(str(row["organization_external_id"]).strip())
             elif row.get("organization_name"):
                 names.add(" ".join(str(row["organization_name"]).split()))
-    alive = Party.objects.filter(kind=PartyKind.ORGANIZATION, deleted_at__isnull=True)
+    alive = Party.objects.filter(kind=PartyKind.ORGANIZATION, deleted_at__isnull=True).only(
+        "kind", "name", "external_id", "owner", "team"
+    )
+    # Whether the actor sees an organisation depends on its owner and team only (the
+    # ``core.view_record`` rule): asked once per pair.
+    visible: dict[tuple[int | None, int | None], bool] = {}
+
+    def sees(party: Party) -> bool:
+        key = (party.owner_id, party.team_id)
+        if key not in visible:
+            visible[key] = actor is None or actor.has_perm("core.view_record", party)
+        return visible[key]
+
     by_id = {p.pk: p for p in alive.filter(pk__in=ids)} if ids else {}
     by_external = (
         {p.external_id: p for p in alive.filter(external_id__in=external_ids)}
@@ -327,11 +339,7 @@ def _resolve_organizations(
     if names:
         # Oldest first wins a name two organisations share; visible ones before the others.
         for party in alive.filter(name__in=names).order_by("-pk"):
-            if (
-                actor is None
-                or actor.has_perm("core.view_record", party)
-                or (party.name not in by_name)
-            ):
+            if sees(party) or party.name not in by_name:
                 by_name[party.name] = party
     kept = []
     for draft in drafts:
@@ -365,8 +373,7 @@ def _resolve_organizations(
                     errors.append(RowError(draft.row, "", NOT_FOUND))
                     continue
         if organization is not None and (
-            organization.kind != PartyKind.ORGANIZATION
-            or (actor is not None and not actor.has_perm("core.view_record", organization))
+            organization.kind != PartyKind.ORGANIZATION or not sees(organization)
         ):
             errors.append(RowError(draft.row, "", NOT_FOUND))
             continue
