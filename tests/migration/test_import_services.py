@@ -256,3 +256,51 @@ def test_read_only_users_cannot_import_and_others_cannot_see_an_import(
     with pytest.raises(PermissionDenied):
         services.import_start(actor=bob, job=job)
     assert list(queries.import_list_for_user(user=bob)) == []
+
+
+@pytest.fixture
+def queued_jobs():
+    """Jobs go to the queue (as in production), not run at once as elsewhere in the tests."""
+    from huey.contrib.djhuey import HUEY
+
+    HUEY.immediate = False
+    yield
+    HUEY.flush()
+    HUEY.immediate = True
+
+
+def test_a_running_import_whose_worker_stopped_beating_can_be_resumed(alice, orgs, queued_jobs):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from kreis.core.models import WorkerHeartbeat
+
+    job = create(alice, firms(4), options={"skip_invalid": True})
+    now = timezone.now()
+    beat = WorkerHeartbeat.objects.create(
+        name="vm:7", hostname="vm", pid=7, started_at=now - timedelta(hours=1), beat_at=now
+    )
+    ImportJob.objects.filter(pk=job.pk).update(
+        status=ImportStatus.RUNNING, run_by="vm:7", run_started_at=now, rows_done=2
+    )
+    job.refresh_from_db()
+    assert not services.import_is_orphaned(job)
+    with pytest.raises(ValidationError, match="cannot be started"):
+        services.import_start(actor=alice, job=job, background=False)
+    with pytest.raises(ValidationError, match="cannot be undone"):
+        services.import_undo(actor=alice, job=job, background=False)
+
+    beat.beat_at = now - timedelta(minutes=5)  # the worker was killed
+    beat.save()
+    assert services.import_is_orphaned(job)
+    assert queries.import_get_for_user(user=alice, pk=job.pk).status == ImportStatus.RUNNING
+    job = services.import_start(actor=alice, job=job, background=False)
+    assert job.status == ImportStatus.QUEUED
+    services.import_run(job.pk)
+    job.refresh_from_db()
+    assert job.status == ImportStatus.DONE
+    assert job.rows_done == 4
+    # Rows 2 and 3 were "committed" by the dead worker in this made-up state: only the rest
+    # is imported on resume.
+    assert sorted(Party.objects.values_list("name", flat=True)) == ["Firma 3", "Firma 4"]

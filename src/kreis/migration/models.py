@@ -155,6 +155,9 @@ class ImportJob(models.Model):
     run_started_at = models.DateTimeField(null=True, blank=True)
     run_started_rows = models.PositiveIntegerField(default=0)
     progress_at = models.DateTimeField(null=True, blank=True)
+    # The worker running it (its heartbeat name, kreis.core.worker): when that worker's
+    # heartbeat stops, the job is known to be orphaned and can be resumed or undone.
+    run_by = models.CharField(max_length=200, blank=True)
     undone_at = models.DateTimeField(_("undone"), null=True, blank=True)
     undone_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,

@@ -43,9 +43,11 @@ from django.utils import timezone
 from django.utils.text import get_valid_filename
 from django.utils.translation import gettext as _
 
-from kreis.core.models import User
+from kreis.core import worker
+from kreis.core.models import User, WorkerHeartbeat
 from kreis.core.web import DefusingWriter
 from kreis.core.worker import jobs_run_immediately, worker_alive_since, worker_status
+from kreis.core.worker import timeout as worker_timeout
 from kreis.migration.engine import (
     Context,
     Handler,
@@ -573,12 +575,18 @@ def import_fix_row(
 
 
 def import_is_orphaned(job: ImportJob) -> bool:
-    """A job *running* (or *queued*) whose worker is gone: no live worker was already running
-    when its run began (or when it was queued). It can be resumed."""
+    """A job *running* (or *queued*) whose worker is gone, so it can be resumed or undone.
+    Running: the heartbeat of the worker that claimed it has stopped or gone stale (a job
+    claimed outside a worker: no live worker was already running when its run began).
+    Queued: no live worker was running when it was queued (its task was lost)."""
     if job.status not in (ImportStatus.RUNNING, ImportStatus.QUEUED):
         return False
     if jobs_run_immediately():
         return False
+    if job.status == ImportStatus.RUNNING and job.run_by:
+        return not WorkerHeartbeat.objects.filter(
+            name=job.run_by, stopped_at=None, beat_at__gte=timezone.now() - worker_timeout()
+        ).exists()
     since = job.run_started_at if job.status == ImportStatus.RUNNING else job.progress_at
     return since is not None and not worker_alive_since(since)
 
@@ -674,6 +682,7 @@ def import_run(
         run_started_rows=F("rows_done"),
         started_at=Coalesce(F("started_at"), now),
         progress_at=now,
+        run_by=worker.CURRENT_WORKER or "",
     )
     if not claimed:
         return None
