@@ -42,8 +42,11 @@ class UploadForm(BootstrapMixin, forms.Form):
         label=_("Mapping template"),
         queryset=MappingTemplate.objects.none(),
         required=False,
-        empty_label=_("None: suggest a mapping from the column names"),
-        help_text=_("A mapping saved from an earlier import of the same kind of file."),
+        empty_label=_("No template"),
+        help_text=_(
+            "A mapping saved from an earlier import of the same kind of file. Without one, "
+            "the columns are mapped by their names."
+        ),
     )
 
     def __init__(self, *args, user, **kwargs):

@@ -14,6 +14,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
+from django.db.models import Count
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
@@ -59,8 +60,8 @@ MODE_HELP = (
     (
         DuplicateMode.MERGE,
         gettext_lazy(
-            "The row is merged into the existing record: empty fields are filled and further "
-            "e-mail addresses and phone numbers are added; nothing is overwritten."
+            "The row is merged into the existing record (an undoable merge): its values fill "
+            "the record's empty fields; nothing is overwritten."
         ),
     ),
 )
@@ -415,4 +416,6 @@ def import_undo(request: HttpRequest, pk: int) -> HttpResponse:
         return redirect("migration:detail", pk=job.pk)
     if not _can_undo(job):
         return redirect("migration:detail", pk=job.pk)
-    return render(request, "migration/undo.html", _wizard(job, 4))
+    # What undo reverts, record by record: with persons, the organisations made for them too.
+    counts = dict(job.records.values_list("action").annotate(n=Count("pk")).order_by())
+    return render(request, "migration/undo.html", _wizard(job, 4, counts=counts))
