@@ -82,6 +82,25 @@ def test_the_same_word_means_what_the_record_type_needs():
     }
 
 
+def test_record_prefixes_name_the_record_a_column_belongs_to():
+    headers = ["Person - Name", "Person - Email", "Organization - Name", "Organization - Address"]
+    assert suggest_mapping("person", headers, targets=built_in("person")) == {
+        "Person - Name": "full_name",
+        "Person - Email": "email",
+        "Organization - Name": "organization",
+    }
+    assert suggest_mapping("lead", headers, targets=built_in("lead")) == {
+        "Person - Name": "full_name",
+        "Person - Email": "email",
+        "Organization - Name": "company",
+    }
+    assert suggest_mapping("deal", headers, targets=built_in("deal")) == {
+        "Person - Name": "contact",
+        "Person - Email": "contact_email",
+        "Organization - Name": "organization",
+    }
+
+
 def test_each_target_is_used_once_and_a_second_email_goes_to_email_2():
     mapping = suggest_mapping(
         "person", ["E-Mail", "E-Mail-Adresse", "Email"], targets=built_in("person")

@@ -324,7 +324,7 @@ def _split_prefix(entity: str, header: str) -> tuple[str, str | None]:
         return header, None
     record = _PREFIX_RECORD[m["prefix"].lower()]
     rest = header[m.end() :]
-    if record == entity:
+    if record == entity or (entity, record) == ("lead", "person"):  # a lead is a person
         return rest, None
     foreign = _FOREIGN.get((entity, record), {})
     key = normalize(rest)
