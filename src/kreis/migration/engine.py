@@ -45,7 +45,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from django.core.exceptions import FieldDoesNotExist
 from django.db import models, transaction
 
-from kreis.migration.models import DuplicateMode, ImportRecord, RecordAction
+from kreis.migration.models import DuplicateMode, RecordAction
 
 if TYPE_CHECKING:
     from kreis.core.models import User
@@ -173,6 +173,7 @@ class RecordEntry:
     action: str  # RecordAction
     before: dict[str, Any] | None = None
     merge_id: int | None = None
+    pk: int = 0  # the ImportRecord's id, once stored (undo reads them back newest first)
 
 
 # --- the handler interface ---------------------------------------------------------------
@@ -214,8 +215,9 @@ class Handler:
         in a second round, after the earlier row, and matches them again first."""
         raise NotImplementedError
 
-    def undo(self, records: Sequence[ImportRecord], ctx: Context) -> None:
-        """Revert what ``records`` (one chunk of the job's records, newest first) did: merges
+    def undo(self, records: Sequence[RecordEntry], ctx: Context) -> None:
+        """Revert what ``records`` (one chunk of the job's ``ImportRecord``s, newest first, read
+        back as ``RecordEntry``s with their ``pk``) did: merges
         undone, updated records given their ``before`` values, created records deleted. Called
         inside a transaction; the engine deletes the records afterwards."""
         undo_records(records, actor=ctx.actor)
@@ -435,7 +437,7 @@ def model_for(label: str) -> type[models.Model]:
     return apps.get_model(label)
 
 
-def undo_records(records: Sequence[ImportRecord], *, actor: User | None) -> None:
+def undo_records(records: Sequence[RecordEntry], *, actor: User | None) -> None:
     """The default undo of a chunk of records: merges undone (newest first), updated records
     given back their ``before`` values, created records deleted (models written last first).
     Correct for any record type; not the fastest for millions of created rows."""

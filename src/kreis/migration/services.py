@@ -842,7 +842,16 @@ def import_undo_run(job_id: int, *, actor_id: int | None = None) -> ImportJob:
     ctx = _context(job, actor=actor, dry_run=False)
     while True:
         with transaction.atomic():
-            batch = list(ImportRecord.objects.filter(job=job).order_by("-pk")[:UNDO_CHUNK])
+            batch = [
+                RecordEntry(row, model, object_id, action, before, merge_id, pk)
+                for pk, row, model, object_id, action, before, merge_id in ImportRecord.objects.filter(
+                    job=job
+                )
+                .order_by("-pk")
+                .values_list("pk", "row", "model", "object_id", "action", "before", "merge_id")[
+                    :UNDO_CHUNK
+                ]
+            ]
             if not batch:
                 break
             handler.undo(batch, ctx)
