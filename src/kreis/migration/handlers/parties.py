@@ -44,21 +44,13 @@ from kreis.migration.handlers.lookups import (
 from kreis.migration.models import ImportRecord, RecordAction
 from kreis.parties import bulk
 from kreis.parties.models import CompanySize, Party, PartyKind, PartyMerge, PartyRole
-from kreis.parties.services import MERGE_FIELDS, party_merge, party_merge_undo
+from kreis.parties.services import MERGE_FIELDS, SCALAR_FIELDS, party_merge, party_merge_undo
 
-TEXTS = (
-    "name",
-    "salutation",
-    "first_name",
-    "last_name",
-    "industry",
-    "source",
-    "territory",
-    "website",
-    "vat_id",
-    "iban",
-    "notes",
-    "external_id",
+# The text fields, taken as they are (the domain strips and checks them).
+TEXTS = tuple(
+    f
+    for f in SCALAR_FIELDS
+    if f not in ("size", "purchasing_potential", "termination_announced", "contract_end")
 )
 EMAILS = (("email", ""), ("email_2", ""))
 PHONES = (("phone", ""), ("phone_2", ""), ("mobile", "mobile"), ("fax", "fax"))

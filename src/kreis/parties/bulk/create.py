@@ -10,7 +10,6 @@ from typing import Any
 from django.apps import apps
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models.functions import Lower
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
@@ -38,6 +37,7 @@ from kreis.parties.normalize import (
 )
 from kreis.parties.search import party_document_of
 from kreis.parties.services import SCALAR_FIELDS
+from kreis.parties.tagging import tags_by_name
 
 # What a row may hold besides the scalar fields (``SCALAR_FIELDS``): the keyword arguments
 # of ``party_create`` and, for persons, the organisation they work for.
@@ -463,21 +463,6 @@ def _drop_taken_external_ids(drafts: list[PartyDraft], errors: list[RowError]) -
 # --- step 2: insert ----------------------------------------------------------------------
 
 
-def tags_by_name(names: Iterable[str]) -> dict[str, Tag]:
-    """Tags by lower-cased name, found case-insensitively or created (two or three queries)."""
-    wanted = {n.lower(): n for n in names}
-    if not wanted:
-        return {}
-    lowered = Tag.objects.annotate(lower_name=Lower("name"))
-    found = {t.lower_name: t for t in lowered.filter(lower_name__in=wanted)}
-    missing = [Tag(name=wanted[k]) for k in wanted if k not in found]
-    if missing:
-        Tag.objects.bulk_create(missing, ignore_conflicts=True)
-        for tag in lowered.filter(lower_name__in=[t.name.lower() for t in missing]):
-            found[tag.lower_name] = tag
-    return found
-
-
 @dataclass(frozen=True, slots=True)
 class _Values:
     """A party's values as the search document reads them."""
@@ -642,6 +627,7 @@ def party_drafts_create(
         tags = tags_by_name(t for d in drafts for t in d.tags)
         points, addresses, roles, employments = [], [], [], []
         contacts, companies = [], []
+        shown: dict[tuple, bool] = {}
         for pk, draft in zip(ids, drafts, strict=True):
             for kind, value, label, is_primary in draft.contacts:
                 points.append(
@@ -667,11 +653,14 @@ def party_drafts_create(
                         "is_primary_contact": False,
                     }
                 )
-                person = _Values(
-                    pk, draft.kind, "", "", "", None, "", draft.owner_id, draft.team_id
-                )
-                if seen_by_the_same(person, draft.organization):
-                    names.append(draft.organization.name)
+                # The rule reads the two owners and teams only: asked once per combination.
+                organization = draft.organization
+                pair = (draft.owner_id, draft.team_id, organization.owner_id, organization.team_id)
+                if pair not in shown:
+                    person = _Values(pk, draft.kind, "", "", "", None, "", *pair[:2])
+                    shown[pair] = seen_by_the_same(person, organization)
+                if shown[pair]:
+                    names.append(organization.name)
             companies.append(names)
         _insert_parties(
             rows,
@@ -679,7 +668,7 @@ def party_drafts_create(
             now=now,
             contacts=contacts,
             companies=companies,
-            tags=[[tags[t.lower()] for t in d.tags] for d in drafts],
+            tags=[[tags[t.casefold()] for t in d.tags] for d in drafts],
         )
         insert_rows(ContactPoint, points)
         insert_rows(Address, addresses)

@@ -25,7 +25,7 @@ from django.utils import timezone
 from kreis.core.bulkinsert import insert_rows
 from kreis.core.models import User
 from kreis.core.search import index_records
-from kreis.parties.bulk.create import PartyDraft, RowError, tags_by_name
+from kreis.parties.bulk.create import PartyDraft, RowError
 from kreis.parties.models import (
     Address,
     ContactPoint,
@@ -34,6 +34,7 @@ from kreis.parties.models import (
     PartyRoleAssignment,
 )
 from kreis.parties.services import SCALAR_FIELDS
+from kreis.parties.tagging import tags_by_name
 
 NOT_YOURS = "This record matches a party you may not change."
 ADDRESS_FIELDS = ("kind", "street", "postal_code", "city", "region", "country")
@@ -143,7 +144,7 @@ def party_drafts_update(
         )
         have_tags = {t.pk for t in party.tags.all()}
         for name in draft.tags:
-            tag = tags[name.lower()]
+            tag = tags[name.casefold()]
             if tag.pk not in have_tags:
                 have_tags.add(tag.pk)
                 new_links.append(Party.tags.through(party_id=pk, tag_id=tag.pk))
