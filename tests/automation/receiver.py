@@ -39,6 +39,8 @@ def start(statuses: list[int] | None = None, host: str = "127.0.0.1"):
             answer = b'{"ok": true}' if status < 300 else b"receiver is down"
             self.send_response(status)
             self.send_header("Content-Type", "application/json")
+            if 300 <= status < 400:
+                self.send_header("Location", "http://127.0.0.1:9/elsewhere")
             self.send_header("Content-Length", str(len(answer)))
             self.end_headers()
             self.wfile.write(answer)

@@ -13,10 +13,9 @@ class SubscriptionForm(BootstrapMixin, forms.Form):
     name = forms.CharField(
         label=_("Name"), max_length=100, help_text=_("What the webhook is for, e.g. “ERP sync”.")
     )
-    target_url = forms.URLField(
+    target_url = forms.CharField(  # checked by the SSRF guard in the service
         label=_("Target URL"),
         max_length=500,
-        assume_scheme="https",
         help_text=_("Kreis sends a signed POST request here for every event you choose."),
         widget=forms.URLInput(attrs={"placeholder": "https://", "inputmode": "url"}),
     )

@@ -2,14 +2,15 @@
 
 ``kreis.core.netguard.fetch`` refuses targets on loopback, private, link-local (metadata),
 shared, reserved or multicast addresses in any spelling, resolves the host at send time,
-checks every address and connects to the checked one (no DNS rebinding); redirects are
-checked again hop by hop. An administrator's explicit permission on the subscription
+checks every address and connects to the checked one (no DNS rebinding). Redirects are not
+followed: a 3xx is a failed attempt. An administrator's explicit permission on the subscription
 (``allow_private_target``) is its ``allow_private``. Here: the Standard Webhooks headers, a
 short timeout, and the start of the receiver's answer for the delivery log.
 """
 
 from __future__ import annotations
 
+import socket
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -19,6 +20,7 @@ from standardwebhooks import Webhook
 from kreis import __version__
 from kreis.core import netguard
 
+METADATA_NAMES = {"metadata.google.internal", "metadata.goog", "metadata"}
 TIMEOUT = 10.0
 MAX_ANSWER = 64 * 1024  # a receiver's answer is an acknowledgement, not a download
 EXCERPT_CHARS = 2000
@@ -53,8 +55,17 @@ def signature_headers(
 
 
 def check_target(url: str, *, allow_private: bool) -> None:
-    """Refuse a target when it is saved for what sending would refuse (raises TargetRefused)."""
-    netguard.check_url(url, allow_private=allow_private)
+    """Refuse a target when it is saved for what sending would refuse (raises TargetRefused):
+    every spelling of a private address, and names resolving there now. A name that does not
+    resolve at the moment is accepted — sending resolves and checks it again anyway."""
+    target = netguard.parse_target(url)
+    if target.host.lower().rstrip(".") in METADATA_NAMES:
+        raise netguard.TargetRefused(_("Cloud metadata services are never webhook targets."))
+    try:
+        netguard.resolve(target, allow_private=allow_private)
+    except netguard.TargetRefused as exc:
+        if not isinstance(exc.__cause__, socket.gaierror | UnicodeError):
+            raise
 
 
 def post(*, url: str, allow_private: bool, body: bytes, headers: dict[str, str]) -> Outcome:
@@ -69,6 +80,7 @@ def post(*, url: str, allow_private: bool, body: bytes, headers: dict[str, str])
             timeout=TIMEOUT,
             max_bytes=MAX_ANSWER,
             allow_private=allow_private,
+            follow_redirects=False,  # a 3xx is a failed attempt; its Location is unchecked
         )
     except netguard.TargetRefused as exc:
         return Outcome(None, "", str(exc))

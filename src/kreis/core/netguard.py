@@ -182,11 +182,14 @@ def fetch(
     max_bytes: int = 10 * 1024 * 1024,
     allow_private: bool = False,
     sink: BinaryIO | None = None,
+    follow_redirects: bool = True,
 ) -> Response:
     """Send one request and read the answer, within ``timeout`` seconds in all (connecting,
     redirects and reading) and ``max_bytes`` of body. With ``sink`` the body is written there
     instead of being kept in memory. Raises ``TargetRefused``, ``ResponseTooLarge``,
-    ``TimeoutError`` or ``OSError``."""
+    ``TimeoutError`` or ``OSError``. ``follow_redirects=False`` answers a redirect as it
+    came (webhooks: an administrator's permission for a private target covers that target
+    only, not where it points on)."""
     deadline = time.monotonic() + timeout
     target = parse_target(url)
     first_origin = target.origin
@@ -205,7 +208,8 @@ def fetch(
             sock = conn.sock  # getresponse() lets go of it when the server closes after
             answer = conn.getresponse()
             location = answer.getheader("Location")
-            if answer.status in {301, 302, 303, 307, 308} and location:
+            redirect = answer.status in {301, 302, 303, 307, 308} and location
+            if redirect and follow_redirects:
                 answer.close()
                 url = urljoin(url, location)
                 target = parse_target(url)
