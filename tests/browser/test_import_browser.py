@@ -8,9 +8,11 @@ var/screenshots (import-<step>-<width>.png)."""
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 
 import pytest
+from django.utils import timezone
 from playwright.sync_api import expect
 
 from kreis.migration.models import ImportJob, ImportStatus
@@ -180,11 +182,16 @@ def test_the_progress_bar_follows_a_running_import_live(page, live_server, impor
     sign_in(page, live_server, "alice")
     upload_file(page, live_server)
     job = ImportJob.objects.get()
-    ImportJob.objects.filter(pk=job.pk).update(status=ImportStatus.RUNNING, rows_done=3)
+    began = timezone.now() - dt.timedelta(seconds=3)
+    ImportJob.objects.filter(pk=job.pk).update(
+        status=ImportStatus.RUNNING, rows_done=3, run_started_at=began, progress_at=began
+    )
     page.goto(f"{live_server.url}/imports/{job.pk}/")
     bar = page.get_by_test_id("progress-bar")
     expect(bar).to_have_attribute("value", "3")
-    expect(page.get_by_test_id("progress-text")).to_contain_text("3 of 6 rows")
+    text = page.get_by_test_id("progress-text")
+    expect(text).to_contain_text("3 of 6 rows")
+    expect(text).to_contain_text(re.compile(r"\d rows/s · expected end \d"))
     shot(page, "4-running", 390)
     ImportJob.objects.filter(pk=job.pk).update(
         status=ImportStatus.DONE, rows_done=6, created_count=6
