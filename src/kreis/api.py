@@ -40,7 +40,12 @@ api = NinjaAPI(
         "(`Authorization: Bearer kreis_…`, created under *API keys* in the app) or, from the "
         "browser, with the session cookie and the `X-CSRFToken` header. Errors are RFC 9457 "
         "problem details (`application/problem+json`). Lists are paginated with `page` and "
-        "`page_size`."
+        "`page_size`. Every `POST` accepts an `Idempotency-Key` header (1–255 visible "
+        "characters, e.g. a UUID): a retry with the same key, user, path and body gets the first "
+        "answer again (`Idempotent-Replayed: true`) without a second effect; the same key with "
+        "another body is 422, while the first request is still running 409. Keys are kept 24 "
+        "hours. Webhooks (`/webhooks`) are signed as Standard Webhooks (`webhook-id`, "
+        "`webhook-timestamp`, `webhook-signature`)."
     ),
     urls_namespace="api",
     auth=[ApiKeyBearer(), BrowserSession()],
