@@ -14,6 +14,7 @@ from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile, TemporaryUploadedFile
 from django.utils import translation
 
+from kreis.migration import readers
 from kreis.migration.readers import XLSX_MAX_UNPACKED, open_table, unique_headers
 
 GERMAN = "Firma;Straße;Preis\nMüller & Söhne;Königstraße 1;1.234,50 €\n"
@@ -230,6 +231,14 @@ def test_xlsx_first_sheet_with_typed_cells_as_text(tmp_path):
 def test_xlsx_named_sheet_from_an_upload():
     table = open_table(SimpleUploadedFile("x.xlsx", xlsx_bytes()), sheet="Produkte")
     assert list(table.rows()) == [["A-1", "Stuhl"]]
+
+
+def test_a_sheet_too_large_to_hold_is_refused_with_advice(tmp_path, monkeypatch):
+    monkeypatch.setattr(readers, "XLSX_MAX_SHEET", 1000)  # the test sheet counts as huge
+    error = rejected(write(tmp_path, "x.xlsx", xlsx_bytes()))
+
+    assert error.code == "too_large"
+    assert "CSV" in error.messages[0]
 
 
 def test_xlsx_unknown_sheet_is_named_in_the_error(tmp_path):
