@@ -222,6 +222,25 @@ def test_a_failed_run_tells_the_user_and_the_administrators(
     assert Notification.objects.count() == 2
 
 
+def test_a_file_that_cannot_be_read_does_not_hold_up_the_others(erp, dana, template, inbox):
+    drop(inbox, "orders.csv", NIGHT_1)
+    picture = inbox / "scan.csv"
+    picture.write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4)
+    os.utime(picture, (time.time() - 600, time.time() - 600))
+    connector = folder_connector(dana, template, inbox)
+
+    result = services.connector_run(connector=connector)
+
+    assert result.outcome == "imported"
+    assert Transaction.objects.count() == 2
+    assert result.error.startswith("scan.csv: ")
+    assert Notification.objects.filter(user=dana, title="Connector “ERP orders” failed").exists()
+    # The good file is done; the bad one is tried again (and still refused) next time.
+    again = services.connector_run(connector=Connector.objects.get())
+    assert again.jobs == []
+    assert again.error.startswith("scan.csv: ")
+
+
 def test_a_run_in_progress_is_not_started_twice(erp, dana, template, inbox):
     drop(inbox, "orders.csv", NIGHT_1)
     connector = folder_connector(dana, template, inbox)
@@ -251,17 +270,17 @@ class ErpServer(BaseHTTPRequestHandler):
     def do_GET(self):
         etag = f'"v{hash(self.body) & 0xFFFF}"'
         if self.headers.get("If-None-Match") == etag:
+            ErpServer.seen.append(304)  # before answering: the test reads it once answered
             self.send_response(304)
             self.end_headers()
-            ErpServer.seen.append(304)
             return
+        ErpServer.seen.append(200)
         self.send_response(200)
         self.send_header("ETag", etag)
         self.send_header("Content-Type", "text/csv; charset=windows-1252")
         self.send_header("Content-Length", str(len(self.body)))
         self.end_headers()
         self.wfile.write(self.body)
-        ErpServer.seen.append(200)
 
 
 @pytest.fixture

@@ -249,26 +249,31 @@ def connector_run(*, connector: Connector, actor: User | None = None) -> RunResu
     try:
         found = inputs.find_inputs(connector)
         result.waiting = found.waiting
+        problems = []  # one file that cannot be imported does not hold up the others
         for item in found.inputs:
             try:
                 job = _import(connector, item)
+            except ValidationError as exc:
+                problems.append(f"{item.name}: {' '.join(exc.messages)}")
+                continue
             finally:
                 if item.temporary:
                     item.path.unlink(missing_ok=True)
             result.jobs.append(job)
             if job.status == ImportStatus.DONE:
                 inputs.mark_done(connector, item, job_id=job.pk)
-                result.outcome = "imported"
             else:
-                result.outcome = "failed"
-                result.error = _("The import of %(file)s ended as “%(status)s”: %(error)s") % {
-                    "file": item.name,
-                    "status": job.get_status_display(),
-                    "error": job.error or "-",
-                }
-                break
-        if found.waiting and not result.jobs:
+                problems.append(
+                    _("The import of %(file)s ended as “%(status)s”: %(error)s")
+                    % {"file": item.name, "status": job.get_status_display(), "error": job.error}
+                )
+        if any(job.status == ImportStatus.DONE for job in result.jobs):
+            result.outcome = "imported"
+        elif found.waiting and not problems:
             result.outcome = "waiting"
+        if problems:
+            result.outcome = "failed" if result.outcome == "nothing_new" else result.outcome
+            result.error = " ".join(problems)[:2000]
     except (
         netguard.TargetRefused,
         netguard.ResponseTooLarge,
