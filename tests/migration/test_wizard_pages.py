@@ -14,6 +14,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
+from kreis.migration import services
 from kreis.migration.models import ImportJob, ImportRowError, ImportStatus, MappingTemplate
 from kreis.parties.models import Party
 from tests.conftest import client_for
@@ -395,3 +396,61 @@ def test_import_pages_are_complete_in_german(alice):
     html = client.get(f"/imports/{job.pk}/").content.decode()
     assert "Angelegt" in html
     assert "Import rückgängig machen" in html
+
+
+# --- other formats, recognised exports, templates ----------------------------------------
+
+
+def test_a_hubspot_export_is_recognised_and_mapped_as_hubspot_names_its_columns(alice):
+    content = (
+        "Record ID,First Name,Last Name,Email,Company Name\r\n"
+        "901,Grete,Hübner,grete@huebner.example,Hübner Bau\r\n"
+    ).encode()
+    client = client_for(alice)
+    upload(client, content, name="hubspot-contacts.csv")
+    job = ImportJob.objects.get()
+    page = client.get(f"/imports/{job.pk}/mapping/", HTTP_ACCEPT_LANGUAGE="en")
+    assert "Recognised export: HubSpot" in page.content.decode()
+    form = page.context["form"]
+    assert form["col_0"].value() == "external_id"
+    assert form["col_3"].value() == "email"
+
+
+def test_an_excel_file_goes_through_the_same_wizard(alice):
+    from openpyxl import Workbook
+
+    book = Workbook()
+    sheet = book.active
+    sheet.append(HEADERS)
+    for row in ROWS:
+        sheet.append(row)
+    buffer = io.BytesIO()
+    book.save(buffer)
+    client = client_for(alice)
+    upload(client, buffer.getvalue(), name="Kontakte.xlsx")
+    job = ImportJob.objects.get()
+    assert (job.format, job.total_rows) == ("xlsx", len(ROWS))
+    html = client.get(f"/imports/{job.pk}/mapping/").content.decode()
+    assert "Bäckerei „Größl“ – Backwaren" in html
+    client.get(mapping_post(client, job)["Location"])
+    job = run_import(client, job)
+    assert job.created_count == GOOD_ROWS
+
+
+def test_a_saved_template_maps_the_next_file(alice):
+    client = client_for(alice)
+    job = _uploaded(client)
+    mapping = {**job.mapping, "Umsatz": "notes"}
+    template = services.mapping_template_create(
+        actor=alice, name="Kontakte mit Umsatz", entity="person", mapping=mapping
+    )
+    response = upload(client, template=str(template.pk))
+    job = ImportJob.objects.latest("pk")
+    assert response["Location"] == f"/imports/{job.pk}/mapping/"
+    page = client.get(f"/imports/{job.pk}/mapping/", HTTP_ACCEPT_LANGUAGE="en")
+    assert "Mapping taken from the template “Kontakte mit Umsatz”" in page.content.decode()
+    assert page.context["form"][f"col_{HEADERS.index('Umsatz')}"].value() == "notes"
+    # A template of another record type is refused with a reason, and nothing is stored.
+    response = upload(client, template=str(template.pk), entity="organization")
+    assert "template" in response.context["form"].errors
+    assert ImportJob.objects.count() == 2

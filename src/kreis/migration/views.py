@@ -24,6 +24,7 @@ from django.views.decorators.http import require_POST
 from kreis.core.web import apply_errors, is_htmx
 from kreis.migration import queries, services
 from kreis.migration.forms import MappingForm, RowFixForm, UploadForm
+from kreis.migration.mapping import PRESETS
 from kreis.migration.models import DuplicateMode, ImportJob, ImportRowError, ImportSource
 from kreis.migration.models import ImportStatus as Status
 from kreis.migration.targets import targets_for
@@ -81,13 +82,7 @@ ACTIONS = (
     ("invalid", gettext_lazy("has problems")),
 )
 
-PRESETS = {
-    "hubspot": "HubSpot",
-    "salesforce": "Salesforce",
-    "pipedrive": "Pipedrive",
-    "odoo": "Odoo",
-    "dynamics": "Microsoft Dynamics",
-}
+PRESET_NAMES = {preset.key: preset.name for preset in PRESETS}
 
 
 def _job(request: HttpRequest, pk: int) -> ImportJob:
@@ -104,7 +99,7 @@ def _wizard(job: ImportJob | None, step: int, **context) -> dict:
     if job is not None:
         facts = {
             "delimiter_label": DELIMITERS.get(job.delimiter, job.delimiter),
-            "preset_label": PRESETS.get(job.preset, job.preset),
+            "preset_label": PRESET_NAMES.get(job.preset, job.preset),
         }
     return {"job": job, "step": step, "steps": STEPS, **facts, **context}
 
