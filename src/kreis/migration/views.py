@@ -260,7 +260,11 @@ def import_check(request: HttpRequest, pk: int) -> HttpResponse:
     if _not_in_wizard(job):
         return redirect("migration:detail", pk=job.pk)
     _writable(request)
-    check = services.import_check(actor=request.user, job=job)
+    try:
+        check = services.import_check(actor=request.user, job=job)
+    except ValidationError as exc:  # e.g. the stored file can no longer be read
+        messages.error(request, " ".join(exc.messages))
+        return redirect("migration:detail", pk=job.pk)
     job.refresh_from_db()
     columns, preview = _preview_table(job, check)
     context = _wizard(
