@@ -193,3 +193,22 @@ def test_read_only_user_creates_nothing(rory):
     drafts, errors = bulk.party_rows_clean(actor=rory, rows=[{"name": "X"}], kind="organization")
     assert not drafts
     assert [(e.row, e.message) for e in errors] == [(0, bulk.create.NOT_ALLOWED)]
+
+
+def test_field_rules_are_party_creates(alice):
+    rows = [
+        {"last_name": "x" * 101},
+        {"last_name": "Ok", "website": "kein link"},
+        {"last_name": "Ok", "addresses": [{"street": "", "city": "Köln"}]},
+        {"last_name": "Ok", "custom": {"nope": 1}},
+        {"last_name": "Ok", "roles": ["king"]},
+    ]
+    drafts, errors = bulk.party_rows_clean(actor=alice, rows=rows, kind="person")
+    assert not drafts
+    assert [(e.row, e.field, e.message) for e in errors] == [
+        (0, "last_name", "Ensure this value has at most 100 characters (it has 101)."),
+        (1, "website", "Enter a valid URL."),
+        (2, "addresses.0.street", "This field cannot be blank."),
+        (3, "custom.nope", "There is no custom field “nope”."),
+        (4, "roles", "Unknown role: king"),
+    ]

@@ -238,11 +238,11 @@ def _clean_row(
         fields["name"] = " ".join(
             p for p in (fields.get("first_name"), fields.get("last_name")) if p
         )
-        if not fields["name"]:
+        if not fields["name"] and not (problems.get("first_name") or problems.get("last_name")):
             problems["last_name"].append(_("A person needs a first or last name."))
         elif len(fields["name"]) > 200:
             fields["name"] = fields["name"][:200]
-    elif not fields.get("name"):
+    elif not fields.get("name") and not problems.get("name"):
         problems["name"].append(_("An organisation needs a name."))
     custom_given = dict(row.get("custom") or {})
     try:
