@@ -563,3 +563,26 @@ def test_cli_runs_the_due_connectors(erp, dana, template, inbox, capsys):
     out = capsys.readouterr().out
     assert "ERP orders: 1 file imported: 2 created" in out
     assert "no connector is due" in out
+
+
+@pytest.mark.parametrize(
+    ("kind", "location"),
+    [
+        ("folder", "/srv/erp\x00export"),
+        ("folder", "a" * 480),
+        ("url", "http://exa\x00mple.com/"),
+        ("url", "http://[::1/"),
+        ("url", "http://example.com:99999/"),
+    ],
+)
+def test_odd_locations_are_refused_with_a_message(dana, inbox, kind, location):
+    with pytest.raises(ValidationError) as caught:
+        services.connector_create(actor=dana, name="x", kind=kind, location=location, run_as=dana)
+    assert "location" in caught.value.message_dict
+
+
+def test_a_name_too_long_for_the_file_system_is_refused(dana, inbox):
+    with pytest.raises(ValidationError, match="does not exist"):
+        services.connector_create(
+            actor=dana, name="x", kind="folder", location=str(inbox / ("a" * 300)), run_as=dana
+        )

@@ -105,7 +105,7 @@ def resolve(target: Target, *, allow_private: bool) -> list[str]:
     """The addresses to connect to, every one of them checked (unless private is allowed)."""
     try:
         infos = socket.getaddrinfo(target.host, target.port, type=socket.SOCK_STREAM)
-    except (socket.gaierror, UnicodeError) as exc:
+    except (socket.gaierror, UnicodeError, ValueError) as exc:  # ValueError: a NUL byte
         raise TargetRefused(
             _("The host %(host)s could not be resolved.") % {"host": target.host}
         ) from exc

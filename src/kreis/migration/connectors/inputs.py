@@ -70,7 +70,7 @@ def folder_path(location: str) -> Path:
     """The watched folder, which must be an existing folder inside one of the folders the
     server's operator allowed (``KREIS_CONNECTOR_FOLDERS``)."""
     raw = Path(location.strip()).expanduser()
-    if not raw.is_absolute():
+    if not raw.is_absolute() or "\x00" in location:
         raise ValidationError({"location": _("Enter an absolute folder path.")})
     path = raw.resolve()
     roots = settings.KREIS_CONNECTOR_FOLDERS
@@ -84,7 +84,11 @@ def folder_path(location: str) -> Path:
                 }
             }
         )
-    if not path.is_dir():
+    try:
+        exists = path.is_dir()
+    except OSError:  # a name too long, no permission to look
+        exists = False
+    if not exists:
         raise ValidationError(
             {"location": _("The folder %(path)s does not exist.") % {"path": path}}
         )
