@@ -454,3 +454,17 @@ def test_a_saved_template_maps_the_next_file(alice):
     response = upload(client, template=str(template.pk), entity="organization")
     assert "template" in response.context["form"].errors
     assert ImportJob.objects.count() == 2
+
+
+def test_a_template_name_already_taken_is_said_at_the_name_field(alice):
+    client = client_for(alice)
+    services.mapping_template_create(
+        actor=alice, name="Excel-Kontakte", entity="person", mapping={"E-Mail": "email"}
+    )
+    job = _uploaded(client)
+    response = mapping_post(client, job, save_template="on", template_name="excel-kontakte")
+    assert response.status_code == 200
+    assert response.context["form"].errors["template_name"]
+    assert MappingTemplate.objects.count() == 1
+    # Without saving a template the wizard goes on.
+    assert mapping_post(client, job)["Location"] == f"/imports/{job.pk}/check/"
