@@ -9,7 +9,7 @@ from decimal import Decimal
 
 import pytest
 
-from kreis.commerce.services import transactions_bulk_create
+from kreis.commerce.bulk import transactions_bulk_create
 from kreis.parties.models import PartyRoleAssignment
 from kreis.sales import services as sales_services
 from tests.activities.factories import TaskFactory

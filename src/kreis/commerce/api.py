@@ -9,7 +9,7 @@ from django.http import HttpRequest, HttpResponse
 from ninja import Field, Router, Schema, Status
 from ninja.pagination import paginate
 
-from kreis.commerce import queries, services
+from kreis.commerce import bulk, queries, services
 from kreis.commerce.models import Transaction, TransactionKind
 from kreis.core.api_support import (
     PROBLEM_RESPONSES,
@@ -326,7 +326,7 @@ def transaction_bulk_create(request: HttpRequest, payload: TransactionBulk):
         row = _no_nulls(item.model_dump(exclude_unset=True))
         rows.append(row | {"lines": [_no_nulls(line) for line in row["lines"]]})
     try:
-        created = services.transactions_bulk_create(actor=request.auth, rows=rows)
+        created = bulk.transactions_bulk_create(actor=request.auth, rows=rows)
     except services.BulkError as exc:
         raise _bulk_errors(exc) from None
     return Status(201, {"created": len(created), "ids": [txn.pk for txn in created]})

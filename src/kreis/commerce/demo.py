@@ -21,8 +21,8 @@ from itertools import accumulate
 from django.utils import timezone
 from simple_history.utils import bulk_create_with_history
 
+from kreis.commerce.bulk import transactions_bulk_create
 from kreis.commerce.models import Product, TransactionKind
-from kreis.commerce.services import transactions_bulk_create
 from kreis.core.demo import DemoContext
 from kreis.parties.models import Party, PartyKind, PartyRole
 

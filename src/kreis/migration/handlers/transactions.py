@@ -6,7 +6,7 @@ first row. ``group`` keeps such rows in one chunk when they follow each other, s
 transaction is written, and undone, as a whole; rows of an order that turn up again after
 other orders, in a later chunk, add their lines to the transaction written before.
 
-Validation, amounts and costs are those of ``kreis.commerce.services`` (``transaction_drafts``):
+Validation, amounts and costs are those of ``kreis.commerce`` (``bulk.transaction_drafts``):
 the same rules as the API and the forms. If any row of a transaction has a problem, the
 whole transaction is left out, its other rows saying which row is at fault.
 
@@ -27,7 +27,6 @@ from django.utils.translation import gettext as _
 
 from kreis.commerce import bulk
 from kreis.commerce.models import Product, Transaction, TransactionKind
-from kreis.commerce.services import transaction_drafts, transactions_insert
 from kreis.migration.engine import (
     Action,
     Context,
@@ -111,7 +110,7 @@ class TransactionHandler(Handler):
                 problems += _spread(found, members)
             else:
                 candidates.append((members, data))
-        drafts, errors = transaction_drafts(
+        drafts, errors = bulk.transaction_drafts(
             actor=ctx.actor, rows=[data for _m, data in candidates], external_ids_taken=False
         )
         failed: dict[int, list[RowProblem]] = defaultdict(list)
@@ -243,7 +242,7 @@ class TransactionHandler(Handler):
                 p.action = Action.SKIP  # the key stays unique; "create anyway" cannot apply
             elif p.action == Action.CREATE:
                 new.append(p)
-        created = transactions_insert([(p.data["txn"], p.data["lines"]) for p in new])
+        created = bulk.transactions_insert([(p.data["txn"], p.data["lines"]) for p in new])
         for p, txn in zip(new, created, strict=True):
             p.object_id = txn.pk
             if p.data["key"] is not None:
