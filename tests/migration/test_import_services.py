@@ -304,3 +304,22 @@ def test_a_running_import_whose_worker_stopped_beating_can_be_resumed(alice, org
     # Rows 2 and 3 were "committed" by the dead worker in this made-up state: only the rest
     # is imported on resume.
     assert sorted(Party.objects.values_list("name", flat=True)) == ["Firma 3", "Firma 4"]
+
+
+def test_import_finished_is_signalled_once_the_import_is_done(
+    alice, orgs, django_capture_on_commit_callbacks
+):
+    from kreis.migration.signals import import_finished
+
+    finished = []
+
+    def receiver(sender, job, **kwargs):
+        finished.append((job.pk, job.status, job.created_count))
+
+    import_finished.connect(receiver)
+    try:
+        with django_capture_on_commit_callbacks(execute=True):
+            job = run(alice, create(alice, firms(3)))
+    finally:
+        import_finished.disconnect(receiver)
+    assert finished == [(job.pk, "done", 3)]
