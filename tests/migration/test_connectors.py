@@ -586,3 +586,14 @@ def test_a_name_too_long_for_the_file_system_is_refused(dana, inbox):
         services.connector_create(
             actor=dana, name="x", kind="folder", location=str(inbox / ("a" * 300)), run_as=dana
         )
+
+
+def test_a_connector_after_the_analytics_is_told_so(dana, template, inbox, settings):
+    settings.TIME_ZONE = "Europe/Berlin"
+    connector = folder_connector(dana, template, inbox)
+    client = client_for(dana)
+    start = analytics_start()
+    for hour, warned in [(start.hour - 1, False), (start.hour + 1, True)]:
+        Connector.objects.filter(pk=connector.pk).update(schedule_hour=hour)
+        page = client.get(f"/imports/connectors/{connector.pk}/").content.decode()
+        assert ('data-testid="after-analytics"' in page) is warned, hour

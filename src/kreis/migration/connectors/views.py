@@ -65,6 +65,10 @@ def connector_detail(request: HttpRequest, pk: int) -> HttpResponse:
         ],
         **_schedule_context(),
     }
+    start = context["analytics_start"]  # the connector's hour is local time, as this is
+    context["after_analytics"] = (
+        start is not None and connector.schedule_hour * 60 >= start.hour * 60 + start.minute
+    )
     return render(request, "migration/connector_form.html", context)
 
 
