@@ -23,6 +23,7 @@ COMMANDS = {
     "backup": ("backup", "write all data and uploaded files into one archive", True),
     "restore": ("restore", "restore a backup archive into an empty instance", True),
     "connectors": ("connectors", "list connectors or run one now", True),
+    "webhooks": ("webhooks", "list webhooks and deliveries, redeliver failed ones, test", True),
     "check": ("check", "check settings, database, job queue and data folder", False),
 }
 
