@@ -241,6 +241,22 @@ def test_a_file_that_cannot_be_read_does_not_hold_up_the_others(erp, dana, templ
     assert again.error.startswith("scan.csv: ")
 
 
+def test_a_run_as_user_who_left_fails_with_a_clear_message(erp, dana, alice, template, inbox):
+    drop(inbox, "orders.csv", NIGHT_1)
+    connector = folder_connector(dana, template, inbox)
+    Connector.objects.filter(pk=connector.pk).update(run_as=alice)
+    alice.is_active = False
+    alice.save()
+
+    result = services.connector_run(connector=Connector.objects.get())
+
+    assert result.outcome == "failed"
+    assert "Alice Adler may not import" in result.error
+    assert Transaction.objects.count() == 0
+    # Only the administrator hears of it: alice cannot sign in any more.
+    assert list(Notification.objects.values_list("user__username", flat=True)) == ["dana"]
+
+
 def test_a_run_in_progress_is_not_started_twice(erp, dana, template, inbox):
     drop(inbox, "orders.csv", NIGHT_1)
     connector = folder_connector(dana, template, inbox)

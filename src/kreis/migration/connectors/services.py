@@ -247,6 +247,11 @@ def connector_run(*, connector: Connector, actor: User | None = None) -> RunResu
     connector.refresh_from_db()
     result = RunResult("nothing_new")
     try:
+        if not imports.can_import(connector.run_as):
+            raise ValidationError(
+                _("%(user)s may not import (inactive or read-only): choose another user.")
+                % {"user": connector.run_as}
+            )
         found = inputs.find_inputs(connector)
         result.waiting = found.waiting
         problems = []  # one file that cannot be imported does not hold up the others
