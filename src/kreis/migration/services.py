@@ -143,6 +143,17 @@ def open_job_table(job: ImportJob):
     )
 
 
+def job_rows(job: ImportJob, *, first: int = 0) -> Iterator[SourceRow]:
+    """The file's data rows from the ``first`` on, mapped and with the wizard's fixes."""
+    return source_rows(
+        open_job_table(job).rows(),
+        headers=job.headers,
+        mapping=job.mapping,
+        fixes=job.options.get("fixes"),
+        first=first,
+    )
+
+
 def _store_upload(upload: Any, name: str) -> tuple[str, str, int]:
     """Save the upload under ``imports/YYYY/MM/``; returns (storage name, sha256, size).
     Too big: ValidationError, nothing kept."""
@@ -462,14 +473,7 @@ def import_check(
     report = ImportCheck(missing=missing_targets(job.entity, job.mapping))
     counts: Counter[str] = Counter()
     errors: list[ImportRowError] = []
-    table = open_job_table(job)
-    rows = source_rows(
-        table.rows(),
-        headers=job.headers,
-        mapping=job.mapping,
-        fixes=job.options.get("fixes"),
-    )
-    for chunk in chunks(rows, _chunk_size(job), handler=handler):
+    for chunk in chunks(job_rows(job), _chunk_size(job), handler=handler):
         result = process_chunk(handler, chunk, ctx)
         counts.update(result.counts)
         report.total += len(chunk)
@@ -518,15 +522,7 @@ def _preview(chunk: list[SourceRow], result, limit: int) -> list[PreviewRow]:
 
 
 def _find_row(job: ImportJob, number: int) -> SourceRow:
-    table = open_job_table(job)
-    rows = source_rows(
-        table.rows(),
-        headers=job.headers,
-        mapping=job.mapping,
-        fixes=job.options.get("fixes"),
-        first=max(number - 2, 0),
-    )
-    row = next(rows, None)
+    row = next(job_rows(job, first=max(number - 2, 0)), None)
     if row is None or row.number != number:
         raise ValidationError({"row": _("The file has no row %(row)s.") % {"row": number}})
     return row
@@ -690,15 +686,7 @@ def import_run(
     try:
         handler = handler_for(job.entity)
         ctx = _context(job, actor=job.created_by, dry_run=False)
-        table = open_job_table(job)
-        rows = source_rows(
-            table.rows(),
-            headers=job.headers,
-            mapping=job.mapping,
-            fixes=job.options.get("fixes"),
-            first=job.rows_done,
-        )
-        for chunk in chunks(rows, _chunk_size(job), handler=handler):
+        for chunk in chunks(job_rows(job, first=job.rows_done), _chunk_size(job), handler=handler):
             _import_chunk(job, handler, chunk, ctx)
             if progress is not None:
                 progress(job)
@@ -842,16 +830,12 @@ def import_undo_run(job_id: int, *, actor_id: int | None = None) -> ImportJob:
     ctx = _context(job, actor=actor, dry_run=False)
     while True:
         with transaction.atomic():
-            batch = [
-                RecordEntry(row, model, object_id, action, before, merge_id, pk)
-                for pk, row, model, object_id, action, before, merge_id in ImportRecord.objects.filter(
-                    job=job
-                )
+            log_rows = (
+                ImportRecord.objects.filter(job=job)
                 .order_by("-pk")
-                .values_list("pk", "row", "model", "object_id", "action", "before", "merge_id")[
-                    :UNDO_CHUNK
-                ]
-            ]
+                .values_list("row", "model", "object_id", "action", "before", "merge_id", "pk")
+            )
+            batch = [RecordEntry(*values) for values in log_rows[:UNDO_CHUNK]]
             if not batch:
                 break
             handler.undo(batch, ctx)
