@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from kreis.activities.models import Activity, ActivityKind
 from kreis.activities.services import _clean_scalars, _empty, _validate
-from kreis.core.jsonvalue import json_value
+from kreis.core.jsonvalue import apply_values
 from kreis.core.models import Team, User
 
 RELATIONS = ("party", "deal", "lead", "owner", "team")
@@ -109,15 +109,8 @@ def activities_update(
     changed = []
     fields: set[str] = set()
     for activity, values in changes:
-        before: dict[str, Any] = {}
-        for name, value in values.items():
-            attname = Activity._meta.get_field(name).attname
-            new = value.pk if attname != name and value is not None else value
-            old = getattr(activity, attname)
-            if new != old:
-                before[attname] = json_value(old)
-                setattr(activity, attname, new)
-                fields.add(attname)
+        before = apply_values(activity, values)
+        fields.update(before)
         if before:
             changed.append((activity, before))
     if changed:

@@ -19,14 +19,14 @@ from django.utils.translation import gettext as _
 from simple_history.utils import bulk_update_with_history
 
 from kreis.core.customfields import clean_custom_values, custom_fields_for
-from kreis.core.jsonvalue import json_value
+from kreis.core.jsonvalue import apply_values
 from kreis.core.models import SearchEntry, User
 from kreis.core.queries import visible_records
 from kreis.core.search import index_records
 from kreis.leads.models import Lead, LeadStatus
 from kreis.leads.queries import organization_key
 from kreis.leads.services import SCALAR_FIELDS, _clean_scalars
-from kreis.parties.tagging import bulk_set_tags
+from kreis.parties.tagging import bulk_set_tags, tag_names, tags_differ
 
 # Fields an import may set besides the scalar ones.
 EXTRA_FIELDS = ("status", "disqualify_reason", "disqualify_note", "owner", "team", "custom")
@@ -183,28 +183,16 @@ def leads_update(
     attname, tags as ``"tags": [names]``) for undo; history rows and search entries follow."""
     changed: list[tuple[Lead, dict[str, Any], Sequence[str] | None]] = []
     fields: set[str] = set()
-    current_tags = _tag_names([lead.pk for lead, _values, names in changes if names is not None])
+    current_tags = tag_names(
+        Lead, [lead.pk for lead, _values, names in changes if names is not None]
+    )
     for lead, values, names in changes:
-        before: dict[str, Any] = {}
-        for name, value in values.items():
-            field = Lead._meta.get_field(name)
-            attname = field.attname
-            if name == "custom":
-                value = {**lead.custom, **value}
-            new = value.pk if attname != name and value is not None else value
-            old = getattr(lead, attname)
-            if new != old:
-                before[attname] = json_value(old)
-                setattr(lead, attname, new)
-                fields.add(attname)
-        old_tags = current_tags.get(lead.pk, [])
-        tags_change = names is not None and sorted(n.casefold() for n in names) != sorted(
-            n.casefold() for n in old_tags
-        )
-        if tags_change:
-            before["tags"] = old_tags
+        before = apply_values(lead, values)
+        fields.update(before)
+        if tags_differ(names, current_tags.get(lead.pk, [])):
+            before["tags"] = current_tags.get(lead.pk, [])
         if before:
-            changed.append((lead, before, names if tags_change else None))
+            changed.append((lead, before, names if "tags" in before else None))
     if not changed:
         return []
     leads = [lead for lead, _before, _names in changed]
@@ -219,16 +207,6 @@ def leads_update(
         )
     index_records(leads)
     return [(lead, before) for lead, before, _names in changed]
-
-
-def _tag_names(lead_ids: Sequence[int]) -> dict[int, list[str]]:
-    found: dict[int, list[str]] = {}
-    through = Lead.tags.through
-    for lead_id, name in through.objects.filter(lead_id__in=lead_ids).values_list(
-        "lead_id", "tag__name"
-    ):
-        found.setdefault(lead_id, []).append(name)
-    return found
 
 
 def _latest_history(lead_ids: Sequence[int]) -> list:

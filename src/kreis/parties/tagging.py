@@ -68,3 +68,23 @@ def bulk_set_tags(
         for link_owner in [getattr(link, f"{own}_id")]
     ]
     m2m_history.objects.bulk_create(rows, batch_size=1000)
+
+
+def tag_names(model: type[Model], ids: Sequence[int]) -> dict[int, list[str]]:
+    """The tag names of records of ``model``, by record id."""
+    field = model._meta.get_field("tags")
+    through = field.remote_field.through
+    own = f"{field.m2m_field_name()}_id"
+    found: dict[int, list[str]] = {}
+    for record_id, name in through.objects.filter(**{f"{own}__in": list(ids)}).values_list(
+        own, "tag__name"
+    ):
+        found.setdefault(record_id, []).append(name)
+    return found
+
+
+def tags_differ(names: Sequence[str] | None, current: Sequence[str]) -> bool:
+    """Whether ``names`` (None: not given) would change the tags ``current``."""
+    return names is not None and sorted(n.strip().casefold() for n in names) != sorted(
+        n.casefold() for n in current
+    )

@@ -20,11 +20,11 @@ from django.utils.translation import gettext as _
 from simple_history.utils import bulk_update_with_history
 
 from kreis.core.customfields import clean_custom_values, custom_fields_for
-from kreis.core.jsonvalue import json_value
+from kreis.core.jsonvalue import apply_values, json_value
 from kreis.core.models import SearchEntry, User
 from kreis.core.search import index_records
 from kreis.parties.models import PartyKind
-from kreis.parties.tagging import bulk_set_tags
+from kreis.parties.tagging import bulk_set_tags, tag_names, tags_differ
 from kreis.sales.models import Deal, Pipeline, StageChange, StageKind
 from kreis.sales.services import _check_party, _clean_scalars, _enter_stage, _first_open_stage
 
@@ -161,7 +161,7 @@ def deals_update(
     changed: list[tuple[Deal, dict[str, Any], Sequence[str] | None]] = []
     fields: set[str] = set()
     stage_changes = []
-    tag_names = _tag_names([deal.pk for deal, _v, names in changes if names is not None])
+    tag_names_of = tag_names(Deal, [deal.pk for deal, _v, names in changes if names is not None])
     for deal, values, names in changes:
         before: dict[str, Any] = {}
         values = dict(values)
@@ -193,24 +193,13 @@ def deals_update(
                 if getattr(deal, attname) != old:
                     before[attname] = json_value(old)
                     fields.add(attname)
-        for name, value in values.items():
-            if name == "custom":
-                value = {**deal.custom, **value}
-            attname = Deal._meta.get_field(name).attname
-            new = value.pk if attname != name and value is not None else value
-            old = getattr(deal, attname)
-            if new != old:
-                before[attname] = json_value(old)
-                setattr(deal, attname, new)
-                fields.add(attname)
-        old_tags = tag_names.get(deal.pk, [])
-        retag = names is not None and sorted(n.casefold() for n in names) != sorted(
-            n.casefold() for n in old_tags
-        )
-        if retag:
-            before["tags"] = old_tags
+        changes_made = apply_values(deal, values)
+        fields.update(changes_made)
+        before.update(changes_made)
+        if tags_differ(names, tag_names_of.get(deal.pk, [])):
+            before["tags"] = tag_names_of.get(deal.pk, [])
         if before:
-            changed.append((deal, before, names if retag else None))
+            changed.append((deal, before, names if "tags" in before else None))
     if not changed:
         return []
     deals = [deal for deal, _before, _names in changed]
@@ -227,15 +216,6 @@ def deals_update(
         )
     )
     return [(deal, before) for deal, before, _names in changed]
-
-
-def _tag_names(deal_ids: Sequence[int]) -> dict[int, list[str]]:
-    found: dict[int, list[str]] = {}
-    for deal_id, name in Deal.tags.through.objects.filter(deal_id__in=deal_ids).values_list(
-        "deal_id", "tag__name"
-    ):
-        found.setdefault(deal_id, []).append(name)
-    return found
 
 
 def deals_restore(befores: Mapping[int, Mapping[str, Any]], *, actor: User | None) -> None:

@@ -31,19 +31,21 @@ from kreis.migration.handlers.lookups import (
     actor_first_team,
     by_external_id,
     column_values,
+    created_records,
+    creations,
     external_ids_taken,
+    match_external_ids,
     owner_and_team,
     parties_by_email,
     parties_by_name,
     resolve_party,
-    visible,
+    updated_records,
 )
-from kreis.migration.models import ImportRecord, RecordAction
+from kreis.migration.models import ImportRecord
 from kreis.parties.models import Party
 from kreis.sales.models import Deal
 
 TEXTS = {"subject": 200, "body": 100_000, "location": 200, "external_id": 100}
-LABEL = Activity._meta.label_lower
 FIELD_TARGETS = {"party_id": "party", "deal_id": "deal_external_id", "lead_id": "lead_external_id"}
 
 
@@ -145,36 +147,15 @@ class ActivityHandler(Handler):
         return data
 
     def match(self, prepared: list[Prepared], ctx: Context) -> None:
-        keys = [p.data["activity"].external_id for p in prepared if p.data["activity"].external_id]
-        existing = dict(
-            visible(
-                ctx, Activity.objects.filter(external_id__in=keys, deleted_at__isnull=True)
-            ).values_list("external_id", "pk")
+        match_external_ids(
+            prepared, ctx, Activity.objects.all(), lambda p: p.data["activity"].external_id
         )
-        for p in prepared:
-            external = p.data["activity"].external_id
-            p.existing_id = existing.get(external) if external else None
-            p.same_as_row = None
-            p.match_by = "external_id" if p.existing_id else ""
-            if external:
-                first = ctx.seen.setdefault(("activity", external), p.row.number)
-                if p.existing_id is None and first != p.row.number:
-                    p.same_as_row, p.match_by = first, "external_id"
 
     def write(self, prepared: list[Prepared], ctx: Context) -> list[ImportRecord]:
-        records: list[ImportRecord] = []
-        new = []
-        for p in prepared:
-            if p.action == Action.CREATE and p.match_by:
-                p.action = Action.SKIP  # the external ID stays unique
-            elif p.action == Action.CREATE:
-                new.append(p)
-        created = bulk.activities_create([p.data["activity"] for p in new])
-        for p, activity in zip(new, created, strict=True):
-            p.object_id = activity.pk
-            records.append(
-                ctx.record(p, model=LABEL, object_id=activity.pk, action=RecordAction.CREATED)
-            )
+        new = creations(prepared, unique=lambda p: p.match_by == "external_id")
+        records = created_records(
+            ctx, new, bulk.activities_create([p.data["activity"] for p in new])
+        )
         updates = [p for p in prepared if p.action in (Action.UPDATE, Action.MERGE)]
         if not updates:
             return records
@@ -187,22 +168,7 @@ class ActivityHandler(Handler):
             for p in updates
         ]
         changed = {activity.pk: before for activity, before in bulk.activities_update(changes)}
-        for p in updates:
-            p.object_id = p.existing_id
-            if p.existing_id not in changed:
-                p.action = Action.SKIP
-                continue
-            p.action = Action.UPDATE
-            records.append(
-                ctx.record(
-                    p,
-                    model=LABEL,
-                    object_id=p.existing_id,
-                    action=RecordAction.UPDATED,
-                    before=changed[p.existing_id],
-                )
-            )
-        return records
+        return records + updated_records(ctx, updates, changed, Activity)
 
 
 register_handler(ActivityHandler())

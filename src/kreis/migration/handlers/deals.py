@@ -30,13 +30,16 @@ from kreis.migration.handlers.lookups import (
     actor_first_team,
     by_external_id,
     column_values,
+    created_records,
+    creations,
     custom_values,
     external_ids_taken,
+    match_external_ids,
     owner_and_team,
     parties_by_email,
     parties_by_name,
     resolve_party,
-    visible,
+    updated_records,
 )
 from kreis.migration.models import ImportRecord, RecordAction
 from kreis.parties.models import Party, PartyKind
@@ -45,7 +48,6 @@ from kreis.sales.models import Deal, LostReason
 from kreis.sales.services import default_pipeline
 
 TEXTS = {"name": 200, "currency": 3, "source": 100, "notes": 20000, "lost_note": 300}
-LABEL = Deal._meta.label_lower
 # Domain field → the target whose column shows it.
 FIELD_TARGETS = {
     "stage_id": "stage",
@@ -200,40 +202,16 @@ class DealHandler(Handler):
         data["stage"] = stage
 
     def match(self, prepared: list[Prepared], ctx: Context) -> None:
-        keys = [p.data["deal"].external_id for p in prepared if p.data["deal"].external_id]
-        existing = dict(
-            visible(
-                ctx, Deal.objects.filter(external_id__in=keys, deleted_at__isnull=True)
-            ).values_list("external_id", "pk")
-        )
-        for p in prepared:
-            external = p.data["deal"].external_id
-            p.existing_id = existing.get(external) if external else None
-            p.same_as_row = None
-            p.match_by = "external_id" if p.existing_id else ""
-            if external:
-                first = ctx.seen.setdefault(("deal", external), p.row.number)
-                if p.existing_id is None and first != p.row.number:
-                    p.same_as_row, p.match_by = first, "external_id"
+        match_external_ids(prepared, ctx, Deal.objects.all(), lambda p: p.data["deal"].external_id)
 
     def write(self, prepared: list[Prepared], ctx: Context) -> list[ImportRecord]:
-        records: list[ImportRecord] = []
-        new = []
-        for p in prepared:
-            if p.action == Action.CREATE and p.match_by:
-                p.action = Action.SKIP  # the external ID stays unique
-            elif p.action == Action.CREATE:
-                new.append(p)
+        new = creations(prepared, unique=lambda p: p.match_by == "external_id")
         created = bulk.deals_create(
             actor=ctx.actor,
             deals=[p.data["deal"] for p in new],
             tags=[p.data["tags"] or () for p in new],
         )
-        for p, deal in zip(new, created, strict=True):
-            p.object_id = deal.pk
-            records.append(
-                ctx.record(p, model=LABEL, object_id=deal.pk, action=RecordAction.CREATED)
-            )
+        records = created_records(ctx, new, created)
         updates = [p for p in prepared if p.action in (Action.UPDATE, Action.MERGE)]
         if not updates:
             return records
@@ -251,22 +229,7 @@ class DealHandler(Handler):
         changed = {
             deal.pk: before for deal, before in bulk.deals_update(actor=ctx.actor, changes=changes)
         }
-        for p in updates:
-            p.object_id = p.existing_id
-            if p.existing_id not in changed:
-                p.action = Action.SKIP
-                continue
-            p.action = Action.UPDATE
-            records.append(
-                ctx.record(
-                    p,
-                    model=LABEL,
-                    object_id=p.existing_id,
-                    action=RecordAction.UPDATED,
-                    before=changed[p.existing_id],
-                )
-            )
-        return records
+        return records + updated_records(ctx, updates, changed, Deal)
 
     def undo(self, records: Sequence[ImportRecord], ctx: Context) -> None:
         """Updated deals get their values, stage and tags back; created ones are deleted

@@ -29,9 +29,12 @@ from kreis.migration.handlers.lookups import (
     RowReader,
     actor_first_team,
     column_values,
+    created_records,
+    creations,
     custom_values,
     external_ids_taken,
     owner_and_team,
+    updated_records,
 )
 from kreis.migration.models import ImportRecord, RecordAction
 
@@ -51,7 +54,6 @@ TEXTS = {
     "notes": 20000,
     "external_id": 100,
 }
-LABEL = Lead._meta.label_lower
 
 
 class LeadHandler(Handler):
@@ -148,51 +150,29 @@ class LeadHandler(Handler):
                     p.same_as_row, p.match_by = first, key[0]
 
     def write(self, prepared: list[Prepared], ctx: Context) -> list[ImportRecord]:
-        records: list[ImportRecord] = []
-        new = []
-        for p in prepared:
-            if p.action == Action.CREATE and p.match_by == "external_id":
-                p.action = Action.SKIP  # the external ID stays unique
-            elif p.action == Action.CREATE:
-                new.append(p)
+        new = creations(prepared, unique=lambda p: p.match_by == "external_id")
         created = bulk.leads_create(
             actor=ctx.actor,
             leads=[p.data["lead"] for p in new],
             tags=[p.data["tags"] or () for p in new],
         )
-        for p, lead in zip(new, created, strict=True):
-            p.object_id = lead.pk
-            records.append(
-                ctx.record(p, model=LABEL, object_id=lead.pk, action=RecordAction.CREATED)
-            )
+        records = created_records(ctx, new, created)
         updates = [p for p in prepared if p.action in (Action.UPDATE, Action.MERGE)]
-        if updates:
-            current = Lead.objects.in_bulk([p.existing_id for p in updates])
-            changes = []
-            for p in updates:
-                lead = p.data["lead"]
-                values = {name: getattr(lead, name) for name in p.data["given"]}
-                changes.append((current[p.existing_id], values, p.data["tags"]))
-            changed = {
-                lead.pk: before
-                for lead, before in bulk.leads_update(actor=ctx.actor, changes=changes)
-            }
-            for p in updates:
-                p.object_id = p.existing_id
-                if p.existing_id not in changed:
-                    p.action = Action.SKIP
-                    continue
-                p.action = Action.UPDATE
-                records.append(
-                    ctx.record(
-                        p,
-                        model=LABEL,
-                        object_id=p.existing_id,
-                        action=RecordAction.UPDATED,
-                        before=changed[p.existing_id],
-                    )
-                )
-        return records
+        if not updates:
+            return records
+        current = Lead.objects.in_bulk([p.existing_id for p in updates])
+        changes = [
+            (
+                current[p.existing_id],
+                {name: getattr(p.data["lead"], name) for name in p.data["given"]},
+                p.data["tags"],
+            )
+            for p in updates
+        ]
+        changed = {
+            lead.pk: before for lead, before in bulk.leads_update(actor=ctx.actor, changes=changes)
+        }
+        return records + updated_records(ctx, updates, changed, Lead)
 
     def undo(self, records: Sequence[ImportRecord], ctx: Context) -> None:
         """Updated leads get their values and tags back; created ones are deleted with their

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -27,7 +27,8 @@ from kreis.core.models import Team, User
 from kreis.core.queries import visible_records
 from kreis.core.services import check_assignment
 from kreis.migration import targets, values
-from kreis.migration.engine import Context, RowProblem, SourceRow
+from kreis.migration.engine import Action, Context, Prepared, RowProblem, SourceRow
+from kreis.migration.models import ImportRecord, RecordAction
 from kreis.parties.models import ContactKind, ContactPoint, Party
 from kreis.parties.normalize import normalize_email
 
@@ -342,4 +343,81 @@ def custom_values(reader: RowReader) -> dict[str, Any]:
             value = text
         if value is not None:
             found[key.removeprefix(targets.CUSTOM_PREFIX)] = value
+    return found
+
+
+# --- the steps every handler of these record types takes the same way -----------------------
+
+
+def match_external_ids(
+    prepared: list[Prepared], ctx: Context, queryset: QuerySet, key_of: Callable[[Prepared], str]
+) -> None:
+    """Duplicates by external ID: the visible live record with it (``existing_id``), else an
+    earlier row of the file with it (``same_as_row``)."""
+    keys = [key_of(p) for p in prepared if key_of(p)]
+    existing = dict(
+        visible(ctx, queryset.filter(external_id__in=keys, deleted_at__isnull=True)).values_list(
+            "external_id", "pk"
+        )
+    )
+    label = queryset.model._meta.label_lower
+    for p in prepared:
+        external = key_of(p)
+        p.existing_id = existing.get(external) if external else None
+        p.same_as_row = None
+        p.match_by = "external_id" if p.existing_id else ""
+        if external:
+            first = ctx.seen.setdefault((label, external), p.row.number)
+            if p.existing_id is None and first != p.row.number:
+                p.same_as_row, p.match_by = first, "external_id"
+
+
+def creations(
+    prepared: Sequence[Prepared], *, unique: Callable[[Prepared], bool]
+) -> list[Prepared]:
+    """The rows to create. "Create anyway" cannot give a second record a unique key: a row
+    whose duplicate was found by such a key (``unique``) is skipped."""
+    new = []
+    for p in prepared:
+        if p.action == Action.CREATE and (p.existing_id or p.same_as_row) and unique(p):
+            p.action = Action.SKIP
+        elif p.action == Action.CREATE:
+            new.append(p)
+    return new
+
+
+def created_records(
+    ctx: Context, rows: Sequence[Prepared], records: Sequence[Model]
+) -> list[ImportRecord]:
+    """One "created" record per row and the record written for it."""
+    found = []
+    for p, record in zip(rows, records, strict=True):
+        p.object_id = record.pk
+        found.append(
+            ctx.record(p, model=type(record), object_id=record.pk, action=RecordAction.CREATED)
+        )
+    return found
+
+
+def updated_records(
+    ctx: Context, rows: Sequence[Prepared], changed: dict[int, dict], model: type[Model]
+) -> list[ImportRecord]:
+    """After an update of ``rows``' existing records: the ones that changed (``changed``:
+    id → previous values) are updated, the others unchanged (counted as skipped)."""
+    found = []
+    for p in rows:
+        p.object_id = p.existing_id
+        if p.existing_id not in changed:
+            p.action = Action.SKIP
+            continue
+        p.action = Action.UPDATE
+        found.append(
+            ctx.record(
+                p,
+                model=model,
+                object_id=p.existing_id,
+                action=RecordAction.UPDATED,
+                before=changed[p.existing_id],
+            )
+        )
     return found

@@ -22,8 +22,13 @@ from kreis.migration.engine import (
     SourceRow,
     register_handler,
 )
-from kreis.migration.handlers.lookups import RowReader
-from kreis.migration.models import ImportRecord, RecordAction
+from kreis.migration.handlers.lookups import (
+    RowReader,
+    created_records,
+    creations,
+    updated_records,
+)
+from kreis.migration.models import ImportRecord
 
 TEXTS = {"unit": 20, "currency": 3, "category": 100, "description": 20000}
 
@@ -88,43 +93,26 @@ class ProductHandler(Handler):
                 p.same_as_row, p.match_by = first, "sku"
 
     def write(self, prepared: list[Prepared], ctx: Context) -> list[ImportRecord]:
-        records: list[ImportRecord] = []
-        new = [p for p in prepared if p.action == Action.CREATE]
+        new = creations(prepared, unique=lambda p: True)  # the SKU is unique
         created = bulk.products_create(actor=ctx.actor, products=[p.data["product"] for p in new])
-        for p, product in zip(new, created, strict=True):
-            p.object_id = product.pk
-            records.append(
-                ctx.record(p, model=Product, object_id=product.pk, action=RecordAction.CREATED)
+        records = created_records(ctx, new, created)
+        updates = [p for p in prepared if p.action in (Action.UPDATE, Action.MERGE)]
+        if not updates:
+            return records
+        current = Product.objects.in_bulk([p.existing_id for p in updates])
+        # The validated product holds the normalised values (currency upper case …).
+        changes = [
+            (
+                current[p.existing_id],
+                {k: getattr(p.data["product"], k) for k in p.data["fields"] if k != "sku"},
             )
-        updates = [p for p in prepared if p.action != Action.CREATE and p.existing_id]
-        if updates:
-            current = Product.objects.in_bulk([p.existing_id for p in updates])
-            changes = []
-            for p in updates:
-                fields = {k: v for k, v in p.data["fields"].items() if k != "sku"}
-                # The validated product holds the normalised values (currency upper case …).
-                fields = {k: getattr(p.data["product"], k) for k in fields}
-                changes.append((current[p.existing_id], fields))
-            changed = {
-                product.pk: before
-                for product, before in bulk.products_update(actor=ctx.actor, changes=changes)
-            }
-            for p in updates:
-                p.object_id = p.existing_id
-                if p.existing_id not in changed:
-                    p.action = Action.SKIP
-                    continue
-                p.action = Action.UPDATE
-                records.append(
-                    ctx.record(
-                        p,
-                        model=Product,
-                        object_id=p.existing_id,
-                        action=RecordAction.UPDATED,
-                        before=changed[p.existing_id],
-                    )
-                )
-        return records
+            for p in updates
+        ]
+        changed = {
+            product.pk: before
+            for product, before in bulk.products_update(actor=ctx.actor, changes=changes)
+        }
+        return records + updated_records(ctx, updates, changed, Product)
 
 
 register_handler(ProductHandler())
