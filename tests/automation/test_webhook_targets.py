@@ -8,7 +8,6 @@ from django.core.exceptions import PermissionDenied, ValidationError
 
 from kreis.automation import dispatch, services
 from kreis.automation.models import DeliveryStatus, WebhookDelivery, WebhookSubscription
-from tests.automation import receiver as receiver_module
 
 pytestmark = pytest.mark.django_db
 
@@ -66,14 +65,6 @@ SPELLINGS_OF_LOOPBACK = [
 ]
 
 
-@pytest.fixture
-def running_receiver():
-    found, server = receiver_module.start()
-    yield found
-    server.shutdown()
-    server.server_close()
-
-
 def _stored(owner, url: str) -> WebhookDelivery:
     """A subscription stored without the check at saving (the admin site, or a name whose
     DNS answer changed since), with one delivery waiting."""
@@ -89,17 +80,16 @@ def _stored(owner, url: str) -> WebhookDelivery:
 
 
 @pytest.mark.parametrize("spelling", SPELLINGS_OF_LOOPBACK)
-def test_every_spelling_of_loopback_is_refused_when_sent(alice, running_receiver, spelling):
-    port = running_receiver.url.split(":")[2].split("/")[0]
-    delivery = _stored(alice, spelling.format(port=port))
+def test_every_spelling_of_loopback_is_refused_when_sent(alice, receiver, spelling):
+    delivery = _stored(alice, spelling.format(port=_port(receiver)))
     dispatch.attempt(delivery.pk)
     delivery.refresh_from_db()
-    assert running_receiver.received == []
+    assert receiver.received == []
     assert delivery.response_code is None
     assert "private, loopback or reserved" in delivery.error
 
 
-def test_only_an_administrator_may_allow_a_private_target(alice, dana):
+def test_only_an_administrator_may_allow_a_private_target(alice, subscribe):
     with pytest.raises(PermissionDenied):
         services.subscription_create(
             actor=alice,
@@ -108,14 +98,7 @@ def test_only_an_administrator_may_allow_a_private_target(alice, dana):
             events=["party.created"],
             allow_private_target=True,
         )
-    subscription, _ = services.subscription_create(
-        actor=dana,
-        owner=alice,
-        name="Local",
-        target_url="http://127.0.0.1:9000/hook",
-        events=["party.created"],
-        allow_private_target=True,
-    )
+    subscription, _ = subscribe(alice, "http://127.0.0.1:9000/hook", ["party.created"])
     assert subscription.owner == alice
     with pytest.raises(PermissionDenied):  # nor may she withdraw it: the administrator's call
         services.subscription_update(
@@ -123,15 +106,8 @@ def test_only_an_administrator_may_allow_a_private_target(alice, dana):
         )
 
 
-def test_the_permission_covers_that_exact_target_only(alice, dana):
-    subscription, _ = services.subscription_create(
-        actor=dana,
-        owner=alice,
-        name="Local",
-        target_url="http://127.0.0.1:9000/hook",
-        events=["party.created"],
-        allow_private_target=True,
-    )
+def test_the_permission_covers_that_exact_target_only(alice, subscribe):
+    subscription, _ = subscribe(alice, "http://127.0.0.1:9000/hook", ["party.created"])
     # alice renames it: the permission stays.
     services.subscription_update(actor=alice, subscription=subscription, name="Lokal")
     subscription.refresh_from_db()
@@ -146,64 +122,35 @@ def test_the_permission_covers_that_exact_target_only(alice, dana):
     assert subscription.allow_private_target
 
 
-def test_a_name_resolving_to_loopback_is_refused_at_send_time(
-    alice, django_capture_on_commit_callbacks
-):
-    receiver, server = receiver_module.start()
-    try:
-        port = receiver.url.split(":")[2].split("/")[0]
-        # Saved while the name pointed somewhere public (a DNS answer that changed since):
-        # made directly, as the check at saving time would refuse it today.
-        subscription = WebhookSubscription.objects.create(
-            owner=alice,
-            name="Rebound",
-            target_url=f"http://localhost:{port}/hooks/kreis",
-            events=["party.created"],
-        )
-        delivery = WebhookDelivery.objects.create(
-            subscription=subscription,
-            event_type="webhook.test",
-            webhook_id="msg_rebound",
-            payload={"type": "webhook.test", "data": {}},
-        )
-        assert dispatch.attempt(delivery.pk) == dispatch.RETRY_DELAYS[0]
-        delivery.refresh_from_db()
-        assert receiver.received == []
-        assert delivery.status == DeliveryStatus.PENDING
-        assert delivery.response_code is None
-        assert "private, loopback or reserved" in delivery.error
-
-        # The same target, allowed by an administrator: it arrives (the guard refused it).
-        subscription.allow_private_target = True
-        subscription.save()
-        later = delivery.next_attempt_at
-        assert dispatch.attempt(delivery.pk, now=later) is None
-        delivery.refresh_from_db()
-        assert delivery.status == DeliveryStatus.SUCCEEDED
-        assert len(receiver.received) == 1
-        assert receiver.received[0].headers["host"] == f"localhost:{port}"
-    finally:
-        server.shutdown()
-        server.server_close()
+def _port(receiver) -> str:
+    return receiver.url.split(":")[2].split("/")[0]
 
 
-def test_a_redirect_is_not_followed(alice, dana, django_capture_on_commit_callbacks):
-    receiver, server = receiver_module.start(statuses=[302])
-    try:
-        subscription, _ = services.subscription_create(
-            actor=dana,
-            owner=alice,
-            name="Moved",
-            target_url=receiver.url,
-            events=["party.created"],
-            allow_private_target=True,
-        )
-        with django_capture_on_commit_callbacks(execute=True):
-            services.delivery_send_test(actor=alice, subscription=subscription)
-        delivery = WebhookDelivery.objects.get(subscription=subscription)
-        assert delivery.response_code == 302
-        assert delivery.status == DeliveryStatus.PENDING  # failed once, retried later
-        assert len(receiver.received) == 1
-    finally:
-        server.shutdown()
-        server.server_close()
+def test_a_name_resolving_to_loopback_is_refused_at_send_time(alice, receiver):
+    # Saved while the name pointed somewhere public (a DNS answer that changed since).
+    delivery = _stored(alice, f"http://localhost:{_port(receiver)}/hooks/kreis")
+    assert dispatch.attempt(delivery.pk) == dispatch.RETRY_DELAYS[0]
+    delivery.refresh_from_db()
+    assert receiver.received == []
+    assert delivery.status == DeliveryStatus.PENDING
+    assert delivery.response_code is None
+    assert "private, loopback or reserved" in delivery.error
+
+    # The same target, allowed by an administrator: it arrives (the guard refused it).
+    WebhookSubscription.objects.update(allow_private_target=True)
+    assert dispatch.attempt(delivery.pk, now=delivery.next_attempt_at) is None
+    delivery.refresh_from_db()
+    assert delivery.status == DeliveryStatus.SUCCEEDED
+    assert len(receiver.received) == 1
+    assert receiver.received[0].headers["host"] == f"localhost:{_port(receiver)}"
+
+
+def test_a_redirect_is_not_followed(alice, receiver, subscribe, django_capture_on_commit_callbacks):
+    receiver.statuses = [302]
+    subscription, _ = subscribe(alice, receiver.url, ["party.created"])
+    with django_capture_on_commit_callbacks(execute=True):
+        services.delivery_send_test(actor=alice, subscription=subscription)
+    delivery = WebhookDelivery.objects.get(subscription=subscription)
+    assert delivery.response_code == 302
+    assert delivery.status == DeliveryStatus.PENDING  # failed once, retried later
+    assert len(receiver.received) == 1

@@ -37,6 +37,7 @@ def test_a_replay_returns_the_first_answer_and_creates_one_record(alice, api_key
     assert second.content == first.content
     assert second["Content-Type"] == first["Content-Type"]
     assert second["Idempotent-Replayed"] == "true"
+    assert "no-store" in second["Cache-Control"]
     assert not first.has_header("Idempotent-Replayed")
     assert Party.objects.filter(name="Einmal GmbH").count() == 1
 

@@ -33,6 +33,7 @@ from django.db import IntegrityError, transaction
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.http.multipartparser import MultiPartParserError
 from django.utils import timezone
+from django.utils.cache import add_never_cache_headers
 
 from kreis.core.models import ApiKey, IdempotencyKey, hash_api_key
 
@@ -96,6 +97,7 @@ def _replay(record: IdempotencyKey) -> HttpResponse:
     for name, value in record.headers.items():
         response[name] = value
     response["Idempotent-Replayed"] = "true"
+    add_never_cache_headers(response)  # an answer for a signed-in user, as the first one was
     return response
 
 
