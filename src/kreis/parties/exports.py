@@ -10,8 +10,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
 
-from django.db.models import Prefetch
-
 from kreis.core.customfields import FORM_PREFIX, custom_columns
 from kreis.core.exports import (
     DATETIME,
@@ -22,16 +20,20 @@ from kreis.core.exports import (
     custom_field_columns,
 )
 from kreis.core.models import User
+from kreis.core.queries import visible_records
 from kreis.parties import queries
 from kreis.parties.models import (
     AbcClass,
+    Address,
     ClvMarginBasis,
     ContactKind,
+    ContactPoint,
     Employment,
     LifecyclePhase,
     Party,
     PartyKind,
     PartyRole,
+    PartyRoleAssignment,
     RfmSegment,
 )
 
@@ -80,14 +82,11 @@ def list_params(query: Mapping[str, str]) -> dict:
 
 
 def _primary(party: Party, kind: str) -> str:
-    return next(
-        (c.value for c in party.contact_points.all() if c.kind == kind and c.is_primary), ""
-    )
+    return next((value for k, value, _, primary in party.x_contacts if k == kind and primary), "")
 
 
-def _address(party: Party, attribute: str) -> str:
-    address = next(iter(party.addresses.all()), None)
-    return getattr(address, attribute) if address else ""
+def _address(party: Party, index: int) -> str:
+    return party.x_addresses[0][index] if party.x_addresses else ""
 
 
 def _next_12_months(party: Party) -> Decimal | None:
@@ -99,16 +98,16 @@ COLUMNS = [
     Column("id", lambda p: p.pk, NUMBER),
     Column("kind", lambda p: p.kind),
     Column("name", lambda p: p.name),
-    Column("roles", lambda p: " ".join(p.role_values())),
+    Column("roles", lambda p: " ".join(p.x_roles)),
     Column("email", lambda p: _primary(p, ContactKind.EMAIL)),
     Column("phone", lambda p: _primary(p, ContactKind.PHONE)),
-    Column("street", lambda p: _address(p, "street")),
-    Column("postal_code", lambda p: _address(p, "postal_code")),
-    Column("city", lambda p: _address(p, "city")),
-    Column("country", lambda p: _address(p, "country")),
+    Column("street", lambda p: _address(p, 0)),
+    Column("postal_code", lambda p: _address(p, 1)),
+    Column("city", lambda p: _address(p, 2)),
+    Column("country", lambda p: _address(p, 4)),
     Column("owner", lambda p: str(p.owner) if p.owner else ""),
     Column("team", lambda p: str(p.team) if p.team else ""),
-    Column("tags", lambda p: ", ".join(t.name for t in p.tags.all())),
+    Column("tags", lambda p: ", ".join(p.x_tags)),
     Column("external_id", lambda p: p.external_id or ""),
     Column("created_at", lambda p: p.created_at, DATETIME),
     Column("abc_class", lambda p: p.abc_class),
@@ -119,48 +118,96 @@ COLUMNS = [
 ]
 
 
-def party_vcard(party: Party, *, user: User) -> VCardPerson | None:
+def _with_details(parties: list[Party], *, user: User) -> list[Party]:
+    """Roles, tags, contacts, addresses and the first employment of a chunk of parties as
+    plain values (``x_roles`` …): five small queries per chunk. Django's prefetching built a
+    model instance, a related manager and a queryset per value, which made the export of
+    100,000 parties take four minutes instead of seconds."""
+    by_pk = {party.pk: party for party in parties}
+    for party in parties:
+        party.x_roles, party.x_tags, party.x_contacts, party.x_addresses = [], [], [], []
+        party.x_job = None
+    if not by_pk:
+        return parties
+    roles = PartyRoleAssignment.objects.filter(party_id__in=by_pk).order_by("pk")
+    for party_id, role in roles.values_list("party_id", "role"):
+        by_pk[party_id].x_roles.append(role)
+    tags = Party.tags.through.objects.filter(party_id__in=by_pk).order_by("tag__name", "tag_id")
+    for party_id, name in tags.values_list("party_id", "tag__name"):
+        by_pk[party_id].x_tags.append(name)
+    contacts = ContactPoint.objects.filter(party_id__in=by_pk).order_by("kind", "-is_primary", "pk")
+    for party_id, *contact in contacts.values_list(
+        "party_id", "kind", "value", "label", "is_primary"
+    ):
+        by_pk[party_id].x_contacts.append(contact)
+    addresses = Address.objects.filter(party_id__in=by_pk).order_by("-is_primary", "pk")
+    fields = ("street", "postal_code", "city", "region", "country", "kind")
+    for party_id, *address in addresses.values_list("party_id", *fields):
+        by_pk[party_id].x_addresses.append(address)
+    jobs = (
+        Employment.objects.filter(person_id__in=by_pk)
+        .order_by("-is_primary_contact", "pk")
+        .values_list("person_id", "organization_id", "organization__name", "position")
+    )
+    jobs = list(jobs)
+    visible = (
+        set(
+            visible_records(
+                Party.objects.filter(pk__in={j[1] for j in jobs}), user=user
+            ).values_list("pk", flat=True)
+        )
+        if jobs
+        else set()
+    )
+    for person_id, organization_id, name, position in jobs:
+        person = by_pk[person_id]
+        if person.x_job is None:
+            shown = name if organization_id in visible else str(queries.HIDDEN_PARTY)
+            person.x_job = (shown, position)
+    return parties
+
+
+def party_vcard(party: Party) -> VCardPerson | None:
     """A person as a vCard: name, employer and position (the first employment; the employer's
     name only if the user may see it), e-mails, phones and addresses. Organisations: none."""
     if party.kind != PartyKind.PERSON:
         return None
-    job = next(iter(party.employments.all()), None)
+    organization, title = party.x_job or ("", "")
     contacts = {ContactKind.EMAIL: [], ContactKind.PHONE: []}
-    for point in party.contact_points.all():
-        if point.kind in contacts:
-            contacts[point.kind].append((point.value, point.label, point.is_primary))
+    for kind, value, label, primary in party.x_contacts:
+        if kind in contacts:
+            contacts[kind].append((value, label, primary))
     return VCardPerson(
         full_name=party.name,
         first_name=party.first_name,
         last_name=party.last_name,
         salutation=party.salutation,
-        organization=queries.party_name_for_user(user=user, party=job.organization) if job else "",
-        title=job.position if job else "",
+        organization=organization,
+        title=title,
         emails=contacts[ContactKind.EMAIL],
         phones=contacts[ContactKind.PHONE],
-        addresses=[
-            (a.street, a.postal_code, a.city, a.region, a.country, a.kind)
-            for a in party.addresses.all()
-        ],
+        addresses=[tuple(a) for a in party.x_addresses],
         url=party.website,
         uid=f"kreis-party-{party.pk}",
     )
 
 
+def _in_chunks(parties, *, user: User, size: int):
+    chunk = []
+    for party in parties.iterator(chunk_size=size):
+        chunk.append(party)
+        if len(chunk) >= size:
+            yield from _with_details(chunk, user=user)
+            chunk = []
+    yield from _with_details(chunk, user=user)
+
+
 def party_export(*, user: User, query: Mapping[str, str], chunk_size: int = 2000) -> Export:
     """The party list as the user sees it (filters, sort, visibility), every row of it."""
-    parties = queries.party_list_for_user(user=user, **list_params(query)).prefetch_related(
-        "addresses",
-        Prefetch(
-            "employments",
-            queryset=Employment.objects.select_related("organization").order_by(
-                "-is_primary_contact", "pk"
-            ),
-        ),
-    )
+    parties = queries.party_list_for_user(user=user, **list_params(query)).prefetch_related(None)
     return Export(
         name="kreis-parties",
         columns=COLUMNS + custom_field_columns(custom_columns("party")),
-        records=parties.iterator(chunk_size=chunk_size),
-        vcard=lambda party: party_vcard(party, user=user),
+        records=_in_chunks(parties, user=user, size=chunk_size),
+        vcard=party_vcard,
     )
