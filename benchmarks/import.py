@@ -19,9 +19,10 @@ Phases, each in a process of its own (so each has its own peak RSS):
    table with an index on the e-mail, in a temporary file: the baseline of the same run.
 3. **import** through the real import engine (``kreis.migration.services``: ``import_create``,
    ``import_start``, ``import_run``) as the demo's administrator, invalid rows skipped,
-   duplicates updated: validation, normalisation (e-mail, phone), duplicate detection against
-   the demo's parties and within the file, organisations found or created, history and search
-   entries, one transaction per chunk. Then **undo** of the whole import.
+   duplicates updated (``--duplicates``): validation, normalisation (e-mail, phone),
+   duplicate detection against the demo's parties and within the file, organisations found
+   or created, history and search entries, one transaction per chunk. Then **undo** of the
+   whole import.
 4. **API**: persons through ``POST /api/v1/persons/bulk`` and transactions with 4 lines each
    through ``POST /api/v1/transactions/bulk``, 1,000 items per request (in-process Django test
    client with a read-write API key: the server's work without the network).
@@ -196,7 +197,7 @@ def raw(path: Path) -> dict:
     return {"rows": len(rows), "seconds": wall, "cpu": cpu}
 
 
-def engine(path: Path) -> dict:
+def engine(path: Path, duplicates: str) -> dict:
     """The import through kreis.migration, then its undo."""
     _django()
     from kreis.core.models import User
@@ -213,7 +214,7 @@ def engine(path: Path) -> dict:
             entity="person",
             source=ImportSource.CLI,
             mapping=MAPPING,
-            duplicate_mode="update",
+            duplicate_mode=duplicates,
             options={"skip_invalid": True},
         )
     created_at = time.perf_counter() - start
@@ -380,16 +381,21 @@ def main() -> int:
     parser.add_argument("--pg-template", help="PostgreSQL: create the database from this one")
     parser.add_argument("--api-rows", type=int, default=20_000, help="items per API figure")
     parser.add_argument("--lines", type=int, default=4, help="lines per API transaction")
+    parser.add_argument(
+        "--duplicates", default="update", choices=["update", "skip", "create", "merge"]
+    )
     parser.add_argument("--skip", nargs="*", default=[], choices=["raw", "import", "api"])
     parser.add_argument("--phase", help=argparse.SUPPRESS)
-    parser.add_argument("--tag", default=str(int(time.time())), help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--tag", default=f"{int(time.time()) % 1_000_000:x}", help=argparse.SUPPRESS
+    )
     args = parser.parse_args()
     path = args.work / f"persons-{args.rows}.csv"
     if args.phase:
         result = {
             "generate": lambda: generate(path, args.rows, args.seed, args.tag),
             "raw": lambda: raw(path),
-            "import": lambda: engine(path),
+            "import": lambda: engine(path, args.duplicates),
             "api": lambda: api(args.api_rows, args.lines, args.tag, args.seed),
         }[args.phase]()
         print(json.dumps(result, default=str))
@@ -404,6 +410,7 @@ def main() -> int:
     common = [
         *("--rows", str(args.rows), "--seed", str(args.seed), "--work", str(args.work)),
         *("--tag", args.tag, "--api-rows", str(args.api_rows), "--lines", str(args.lines)),
+        *("--duplicates", args.duplicates),
     ]
     made = _phase("generate", *common)
     print(
