@@ -154,18 +154,19 @@ def describe(run: dict[str, Any]) -> str:
     if outcome == "busy":
         return _("Already running.")
     parts = []
-    if run.get("jobs"):
+    files = run.get("files", len(run.get("jobs", [])))  # the imports that ended done
+    if files:
         parts.append(
             ngettext(
                 "%(files)d file imported: %(created)d created, %(updated)d updated, "
                 "%(skipped)d skipped, %(failed)d failed.",
                 "%(files)d files imported: %(created)d created, %(updated)d updated, "
                 "%(skipped)d skipped, %(failed)d failed.",
-                len(run["jobs"]),
+                files,
             )
-            % {"files": len(run["jobs"]), **run["counts"]}
+            % {"files": files, **run["counts"]}
         )
-    elif outcome != "failed":
+    elif outcome != "failed" and not run.get("jobs"):
         parts.append(_("Nothing new."))
     if run.get("waiting"):
         parts.append(
@@ -225,6 +226,7 @@ def _record(connector: Connector, result: RunResult, now: datetime) -> dict[str,
         "at": now.isoformat(),
         "outcome": result.outcome,
         "jobs": [job.pk for job in result.jobs],
+        "files": sum(job.status == ImportStatus.DONE for job in result.jobs),
         "counts": counts,
         "waiting": result.waiting,
         "error": result.error,
