@@ -212,3 +212,26 @@ def test_field_rules_are_party_creates(alice):
         (3, "custom.nope", "There is no custom field “nope”."),
         (4, "roles", "Unknown role: king"),
     ]
+
+
+def test_bulk_api_announces_the_new_parties_once_committed(
+    alice, api_key_for, django_capture_on_commit_callbacks
+):
+    from kreis.parties.signals import parties_bulk_created
+
+    heard = []
+
+    def listen(sender, ids, actor, **kwargs):
+        heard.append((ids, actor))
+
+    parties_bulk_created.connect(listen)
+    try:
+        key = api_key_for(alice)
+        with django_capture_on_commit_callbacks(execute=True):
+            bad = _post(key, "/organizations/bulk", {"items": [{"name": "A", "vat_id": "DE1"}]})
+        assert bad.status_code == 422
+        with django_capture_on_commit_callbacks(execute=True):
+            ok = _post(key, "/organizations/bulk", {"items": [{"name": "A"}, {"name": "B"}]})
+    finally:
+        parties_bulk_created.disconnect(listen)
+    assert heard == [(ok.json()["ids"], alice)]

@@ -38,6 +38,7 @@ from kreis.parties.normalize import (
 )
 from kreis.parties.search import party_document_of
 from kreis.parties.services import SCALAR_FIELDS
+from kreis.parties.signals import parties_bulk_created
 from kreis.parties.tagging import tags_by_name
 
 # What a row may hold besides the scalar fields (``SCALAR_FIELDS``): the keyword arguments
@@ -750,10 +751,14 @@ def parties_bulk_create_all_or_nothing(
 ) -> list[int]:
     """The bulk-create API: every row valid, or nothing is written and a ValidationError
     names each problem by row (``items.3.emails.0``). ``failed``: problems the caller found
-    already (a reference it could not resolve); those rows fail too."""
+    already (a reference it could not resolve); those rows fail too. Once committed,
+    ``signals.parties_bulk_created`` names the new parties (webhooks)."""
     drafts, errors = party_rows_clean(actor=actor, rows=rows, kind=kind)
     errors = sorted([*errors, *failed], key=lambda e: e.row)
     if errors:
         raise errors_as_validation_error(errors)
     ids, _organizations = party_drafts_create(actor=actor, drafts=drafts)
+    transaction.on_commit(
+        lambda: parties_bulk_created.send(sender=Party, ids=list(ids), actor=actor)
+    )
     return ids
