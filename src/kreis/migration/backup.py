@@ -84,7 +84,8 @@ def tables(using: str = "default") -> list[Table]:
     """Every table a model of an installed app keeps in the database (auto-created
     many-to-many tables included; proxies and unmanaged models are another's tables; a model
     whose migration has not run here has no table yet)."""
-    existing = set(connections[using].introspection.table_names())
+    connection = connections[using]
+    existing = set(connection.introspection.table_names())
     found, seen = [], set()
     for model in apps.get_models(include_auto_created=True):
         meta = model._meta
@@ -93,7 +94,13 @@ def tables(using: str = "default") -> list[Table]:
         if meta.db_table not in existing:
             continue
         seen.add(meta.db_table)
-        found.append(Table(model, meta.db_table, list(meta.concrete_fields)))
+        with connection.cursor() as cursor:
+            described = connection.introspection.get_table_description(cursor, meta.db_table)
+        columns = {column.name for column in described}
+        # The database's columns: a field added in code whose migration has not run is not
+        # in the table yet (and could not be restored into this schema either).
+        fields = [f for f in meta.concrete_fields if f.column in columns]
+        found.append(Table(model, meta.db_table, fields))
     return sorted(found, key=lambda t: t.name)
 
 
