@@ -7,11 +7,11 @@ named by the column's position (``col_3``, ``value_3``) so any header text is sa
 from __future__ import annotations
 
 from django import forms
-from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from kreis.core.forms import BootstrapMixin
 from kreis.migration.models import DuplicateMode, ImportEntity, ImportJob, MappingTemplate
+from kreis.migration.queries import template_list_for_user
 from kreis.migration.targets import Target
 
 ACCEPTED = ".csv,.txt,.tsv,.xlsx,.vcf,.vcard,.json"
@@ -20,13 +20,6 @@ ACCEPTED = ".csv,.txt,.tsv,.xlsx,.vcf,.vcard,.json"
 class TemplateChoiceField(forms.ModelChoiceField):
     def label_from_instance(self, obj: MappingTemplate) -> str:
         return f"{obj.name} ({obj.get_entity_display()})"
-
-
-def templates_for_user(user):
-    """The mapping templates a user may apply: their own and the shared ones."""
-    return MappingTemplate.objects.filter(Q(owner=user) | Q(shared=True)).order_by(
-        "entity", "name", "pk"
-    )
 
 
 class UploadForm(BootstrapMixin, forms.Form):
@@ -51,7 +44,10 @@ class UploadForm(BootstrapMixin, forms.Form):
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["template"].queryset = templates_for_user(user)
+        # Their own templates and the shared ones (administrators: all).
+        self.fields["template"].queryset = template_list_for_user(user=user).order_by(
+            "entity", "name", "pk"
+        )
 
     def clean(self):
         data = super().clean()
