@@ -302,8 +302,18 @@ def connector_run(*, connector: Connector, actor: User | None = None) -> RunResu
         connector.state["attention_on"] = today
     connector.last_run_at = now
     connector.running_since = None
-    connector.save(update_fields=["state", "last_status", "last_run_at", "running_since"])
-    if first_today:
+    # An update, not save(): a connector deleted meanwhile stays deleted, and one moved to
+    # another folder or URL meanwhile keeps its fresh start (only the run is added).
+    moved = Connector.objects.filter(pk=connector.pk).exclude(location=connector.location)
+    if moved.exists():
+        connector.state = {"runs": connector.state["runs"]}
+    saved = Connector.objects.filter(pk=connector.pk).update(
+        state=connector.state,
+        last_status=connector.last_status,
+        last_run_at=now,
+        running_since=None,
+    )
+    if saved and first_today:
         _notify(connector, run)
     return result
 
