@@ -468,3 +468,18 @@ def test_a_template_name_already_taken_is_said_at_the_name_field(alice):
     assert MappingTemplate.objects.count() == 1
     # Without saving a template the wizard goes on.
     assert mapping_post(client, job)["Location"] == f"/imports/{job.pk}/check/"
+
+
+def test_a_mapping_without_a_name_or_with_a_field_twice_is_refused_with_the_reason(alice):
+    client = client_for(alice)
+    job = _uploaded(client)
+    nothing = {f"col_{i}": "" for i in range(len(HEADERS))}
+    response = mapping_post(client, job, **nothing)
+    assert response.status_code == 200
+    errors = " ".join(response.context["form"].non_field_errors())
+    assert "No column fills" in errors
+    assert "Last name" in errors
+    twice = {"col_1": "last_name", "col_2": "last_name"}
+    response = mapping_post(client, job, **twice)
+    assert response.status_code == 200
+    assert "both fill" in " ".join(response.context["form"].non_field_errors())
