@@ -10,7 +10,7 @@ from datetime import timedelta
 
 import pytest
 from django.db import connection, transaction
-from django.test import override_settings
+from django.test import Client, override_settings
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from standardwebhooks import Webhook
@@ -290,3 +290,21 @@ def test_test_event_and_rotated_secret(
     arrived = receiver.received[0]
     assert verified(arrived, rotated)["type"] == "webhook.test"
     verified(arrived, old_secret)  # during the grace day both sign
+
+
+def test_the_bulk_api_sends_one_event_per_new_party(
+    receiver, subscribe, alice, api_key_for, django_capture_on_commit_callbacks
+):
+    subscription, secret = subscribe(alice, receiver.url, ["party.created"])
+    items = [{"last_name": name} for name in ("Eins", "Zwei", "Drei")]
+    with django_capture_on_commit_callbacks(execute=True):
+        response = Client().post(
+            "/api/v1/persons/bulk",
+            json.dumps({"items": items}),
+            content_type="application/json",
+            HTTP_AUTHORIZATION=f"Bearer {api_key_for(alice)}",
+        )
+    assert response.status_code == 201
+    names = sorted(verified(r, secret)["data"]["last_name"] for r in receiver.received)
+    assert names == ["Drei", "Eins", "Zwei"]
+    assert WebhookDelivery.objects.filter(subscription=subscription).count() == 3

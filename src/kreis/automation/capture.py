@@ -9,6 +9,7 @@ this module listens (connected in ``AutomationConfig.ready``):
 - ``post_save`` of a new ``StageChange`` with a previous stage → ``deal.stage_changed``.
 - ``kreis.analytics.signals.phase_changed`` → ``party.phase_changed`` (one per customer).
 - ``kreis.migration.signals.import_finished`` → ``import.finished``.
+- ``kreis.parties.signals.parties_bulk_created`` → ``party.created`` for each new party.
 
 The cost when nobody subscribes is one lookup in a kept map (``subscribers.wanted``): no
 query, no snapshot. With subscribers, the record is snapshotted at the save (the state the
@@ -18,9 +19,11 @@ the job worker, never in the user's request.
 
 Bulk paths: writes through ``bulk_create``/``update()`` send no signals, so an import of a
 million rows creates no million deliveries — it sends one ``import.finished`` event with its
-counts instead (receivers fetch what they need through the API). Writes through the services
-(forms, API, including the ``/bulk`` routes, which create record by record) send one event
-per record.
+counts instead (receivers fetch what they need through the API). The bulk-create API (at
+most 1,000 records a request) sends one ``<record>.created`` per record: the parties' fast
+path through ``kreis.parties.signals.parties_bulk_created`` (their deliveries inserted in
+one statement), the other ``/bulk`` routes through ``post_save`` of each record they save.
+Writes through the services (forms, API) send one event per record.
 """
 
 from __future__ import annotations
@@ -143,6 +146,23 @@ def on_phase_changed(sender, changes, run=None, **kwargs) -> None:
         _emit(events)
 
 
+def on_parties_bulk_created(sender, ids, actor=None, **kwargs) -> None:
+    """The bulk-create API's fast path writes without ``post_save``: one ``party.created``
+    per new party all the same, their deliveries created in one go."""
+    if not ids or not subscribers.wanted(WebhookEvent.PARTY_CREATED):
+        return
+    party_model = apps.get_model("parties.Party")
+    events: list[Event] = []
+    for start in range(0, len(ids), 1000):
+        chunk = party_model._base_manager.filter(pk__in=ids[start : start + 1000]).order_by("pk")
+        events.extend(
+            (WebhookEvent.PARTY_CREATED, record_data(party), "parties.party", party.pk)
+            for party in chunk
+        )
+    if events:
+        _emit(events)
+
+
 def on_import_finished(sender, job, **kwargs) -> None:
     if not subscribers.wanted(WebhookEvent.IMPORT_FINISHED):
         return
@@ -172,6 +192,7 @@ def connect() -> None:
     """Connect the receivers (once, from ``AutomationConfig.ready``)."""
     from kreis.analytics.signals import phase_changed
     from kreis.migration.signals import import_finished
+    from kreis.parties.signals import parties_bulk_created
 
     for label, name in RECORDS.items():
         model = apps.get_model(label)
@@ -183,3 +204,4 @@ def connect() -> None:
     )
     phase_changed.connect(on_phase_changed, dispatch_uid="webhooks-phase")
     import_finished.connect(on_import_finished, dispatch_uid="webhooks-import")
+    parties_bulk_created.connect(on_parties_bulk_created, dispatch_uid="webhooks-party-bulk")
