@@ -151,6 +151,7 @@ def test_update_changes_only_filled_fields_and_restore_puts_them_back(alice):
         {
             "name": "Alpha GmbH",
             "industry": "Maschinenbau",
+            "external_id": "EXT-9",
             "website": "",
             "emails": [{"value": "vertrieb@alpha.de"}],
             "tags": ["Neu"],
@@ -182,7 +183,7 @@ def test_update_changes_only_filled_fields_and_restore_puts_them_back(alice):
     with transaction.atomic():
         bulk.party_updates_restore(actor=alice, befores=[(party.pk, before)])
     party.refresh_from_db()
-    assert party.industry == "Handel"
+    assert (party.industry, party.external_id) == ("Handel", None)
     assert list(party.contact_points.values_list("value", flat=True)) == ["info@alpha.de"]
     assert [t.name for t in party.tags.all()] == ["Alt"]
     assert party.role_values() == []

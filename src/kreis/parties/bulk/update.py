@@ -36,6 +36,11 @@ from kreis.parties.models import (
 from kreis.parties.services import SCALAR_FIELDS
 from kreis.parties.tagging import tags_by_name
 
+# A ``before`` key (field name or attname such as ``owner_id``) → the field.
+_FIELD_BY_NAME = {
+    **{f.attname: f for f in Party._meta.concrete_fields},
+    **{f.name: f for f in Party._meta.concrete_fields},
+}
 NOT_YOURS = "This record matches a party you may not change."
 ADDRESS_FIELDS = ("kind", "street", "postal_code", "city", "region", "country")
 
@@ -191,11 +196,11 @@ def party_drafts_update(
                 new_employments, default_user=actor, default_date=now
             )
         if address_updates:
-            Address.objects.bulk_update(address_updates, list(ADDRESS_FIELDS), batch_size=200)
+            Address.objects.bulk_update(address_updates, list(ADDRESS_FIELDS), batch_size=50)
             for address in address_updates:
                 changed_parties[address.party_id].add("address")
         if employment_updates:
-            Employment.objects.bulk_update(employment_updates, ["position"], batch_size=200)
+            Employment.objects.bulk_update(employment_updates, ["position"], batch_size=50)
             for employment in employment_updates:
                 changed_parties[employment.person_id].add("employment")
         _save_changed(
@@ -224,15 +229,18 @@ def _save_changed(
     columns = sorted({f for pk in fields_of for f in fields_of[pk] if hasattr(Party, f)} - {"tags"})
     for party in parties:
         party.updated_at = now
-    Party.objects.bulk_update(parties, [*columns, "updated_at"], batch_size=200)
+    # Small batches: each is one CASE per column, and SQLite refuses deep expression trees.
+    Party.objects.bulk_update(parties, [*columns, "updated_at"], batch_size=50)
     history = Party.history.bulk_history_create(
         parties, update=True, default_user=actor, default_date=now
     )
     _history_tags(history)
-    fresh = Party.objects.filter(pk__in=[p.pk for p in parties]).prefetch_related(
-        "contact_points", "employments__organization"
-    )
-    index_records(list(fresh))
+    ids = [p.pk for p in parties]
+    for start in range(0, len(ids), 200):
+        fresh = Party.objects.filter(pk__in=ids[start : start + 200]).prefetch_related(
+            "contact_points", "employments__organization"
+        )
+        index_records(list(fresh))
 
 
 def _history_tags(history: Iterable) -> None:
@@ -258,7 +266,7 @@ def party_updates_restore(*, actor: User | None, befores: Sequence[tuple[int, di
     for each and fresh search entries."""
     if not befores:
         return
-    parties = {p.pk: p for p in Party.objects.filter(pk__in=[pk for pk, _b in befores])}
+    parties = Party.objects.in_bulk([pk for pk, _b in befores])
     fields_of: dict[int, set[str]] = defaultdict(set)
     removals: dict[str, list[int]] = defaultdict(list)
     tag_removals: list[tuple[int, int]] = []
@@ -270,7 +278,7 @@ def party_updates_restore(*, actor: User | None, befores: Sequence[tuple[int, di
             for name, value in before.items():
                 if name in ("added", "address", "employment"):
                     continue
-                field = Party._meta.get_field(name.removesuffix("_id"))
+                field = _FIELD_BY_NAME[name]
                 setattr(party, field.attname, None if value is None else field.to_python(value))
                 fields_of[pk].add(field.attname)
             for key, ids in before.get("added", {}).items():
