@@ -155,6 +155,8 @@ def _create_everything(dana, api_key) -> dict[str, list[int]]:
         and 201 in operation["responses"]
         and not path.endswith(ACTIONS)
         and operation.get("requestBody")
+        # JSON bodies; the one upload (POST /imports, multipart) makes records only when run
+        and "application/json" in operation["requestBody"].get("content", {})
     }
     client = Client(HTTP_AUTHORIZATION=f"Bearer {api_key}")
     corpus, created, refused = Corpus(), {}, {}
@@ -228,6 +230,16 @@ def _special(path: str, corpus: Corpus) -> dict:
         }
     if path.endswith("/options"):
         return {"values": {"fit": 5}}
+    if path == "/connectors":  # a folder where connectors may watch (named by the payload)
+        from django.conf import settings
+
+        folder = settings.KREIS_CONNECTOR_FOLDERS[0] / "xss"
+        folder.mkdir(parents=True, exist_ok=True)
+        return {"kind": "folder", "location": str(folder), "entity": "transaction"}
+    if path == "/webhooks":  # a public https target (never called: no worker runs here)
+        return {"target_url": "https://hooks.example.com/kreis", "events": ["party.created"]}
+    if path == "/import-templates":  # a file column (the payload) mapped to a real target
+        return {"entity": "organization", "mapping": {corpus(): "name"}}
     return {}
 
 

@@ -328,6 +328,24 @@ def build_world(*, alice, bob, mia, charlie, dana, rory, north, south) -> World:
         attempts=1,
         response_code=200,
     )
+    # alice's import of a small file (checked, not started) and her mapping template.
+    import io
+
+    from kreis.migration import services as imports
+
+    upload = io.BytesIO(
+        f"Firma;E-Mail\n{MARKER} Import GmbH;info@example.com\nOhne Mail GmbH;kaputt\n".encode()
+    )
+    o["import_job"] = imports.import_create(
+        actor=alice, upload=upload, name=f"{MARKER}-kunden.csv", entity="organization"
+    )
+    imports.import_check(actor=alice, job=o["import_job"])
+    o["import_template"] = imports.mapping_template_create(
+        actor=alice,
+        name=f"{MARKER} ERP mapping",
+        entity="organization",
+        mapping={"Firma": "name", "E-Mail": "email"},
+    )
     # Records of every kind are fresh from the database (updated_at as stored).
     for obj in o.values():
         if hasattr(obj, "refresh_from_db"):
@@ -368,6 +386,8 @@ PARAMS: dict[str, str] = {
     "connector_id": "connector",
     "webhook_id": "webhook",
     "delivery_id": "webhook_delivery",
+    "import_id": "import_job",
+    "template_id": "import_template",
 }
 
 # Web routes name their object ``pk``: the path segment in front of it says which.
@@ -396,6 +416,7 @@ PK_BY_SEGMENT: dict[str, str] = {
     "connectors": "connector",
     "webhooks": "webhook",
     "deliveries": "webhook_delivery",
+    "imports": "import_job",
 }
 
 # Routes whose object must be in a particular state (a done activity to reopen, a person's
@@ -414,6 +435,15 @@ STRINGS: dict[tuple[str, str], str] = {
     ("parties:create", "kind"): "organization",
     ("activities:create", "kind"): "task",
     ("analytics:chart", "name"): "revenue",
+    ("migration:fix_row", "row"): "3",  # the import's bad row
+    ("export_records", "type_"): "organization",
+    # every list's export in another format than CSV: JSON carries every field as text
+    ("parties:export_as", "fmt"): "json",
+    ("leads:export_as", "fmt"): "json",
+    ("sales:export_as", "fmt"): "json",
+    ("activities:export_as", "fmt"): "json",
+    ("commerce:product_export_as", "fmt"): "json",
+    ("commerce:transaction_export_as", "fmt"): "json",
 }
 
 
@@ -735,7 +765,7 @@ def api_used(op: Operation) -> list[str]:
     return [
         record_name(op.operation_id, name, op.path.split("{" + name)[0])
         for name, where in op.parameters
-        if where == "path"
+        if where == "path" and (op.operation_id, name) not in STRINGS
     ]
 
 
@@ -751,7 +781,7 @@ def api_url(op: Operation, world: World, overrides: dict[str, Any] | None = None
     for name, where in op.parameters:
         if where != "path":
             continue
-        value = overrides.get(name)
+        value = overrides.get(name, STRINGS.get((op.operation_id, name)))
         if value is None:
             value = _record_for(world, op.operation_id, name, path.split("{" + name)[0]).pk
         path = path.replace("{" + name + "}", str(value))

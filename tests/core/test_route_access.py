@@ -68,6 +68,8 @@ OWNED = {
     "cost_entry",
     "webhook",
     "webhook_delivery",
+    "import_job",
+    "import_template",
 }
 # Pages anyone may open: signing in, signing up, resetting a password, the health check.
 PUBLIC_PREFIXES = (

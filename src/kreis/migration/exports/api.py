@@ -31,6 +31,7 @@ class ExportOptions(Schema):
     "/exports/{type_}",
     response={200: None, **PROBLEM_RESPONSES},
     summary="Export a record type",
+    operation_id="export_records",
     description=(
         "Every record of the type the caller may see, as CSV, XLSX, JSON (an array of "
         "objects) or vCard (`person` and `party`: persons only). The list pages' filters apply "
