@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import importlib
 import itertools
+from abc import ABC, abstractmethod
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -179,7 +180,7 @@ class RecordEntry:
 # --- the handler interface ---------------------------------------------------------------
 
 
-class Handler:
+class Handler(ABC):
     """Imports one record type. Subclasses set ``entity`` and ``model`` and implement
     ``prepare``, ``match`` and ``write``; ``undo`` has a correct default that handlers of
     large or related records override with a faster one."""
@@ -193,27 +194,27 @@ class Handler:
         two chunks, so they are written, and undone, together. None: every row stands alone."""
         return None
 
+    @abstractmethod
     def prepare(
         self, rows: Sequence[SourceRow], ctx: Context
     ) -> tuple[list[Prepared], list[RowProblem]]:
         """Validate and normalise the rows and resolve their references (owner, stage,
         organisation, product …) — without writing anything. Returns the valid rows and the
         problems of the invalid ones (a row with any problem is left out of ``prepared``)."""
-        raise NotImplementedError
 
+    @abstractmethod
     def match(self, prepared: list[Prepared], ctx: Context) -> None:
         """Find duplicates: set ``existing_id`` from the database (external ID, normalised
         e-mail, phone, name + company — the same rules as the duplicate warning) and
         ``same_as_row`` from ``ctx.seen`` for rows repeating an earlier one of the file."""
-        raise NotImplementedError
 
+    @abstractmethod
     def write(self, prepared: list[Prepared], ctx: Context) -> list[RecordEntry]:
         """Write the rows per their ``action`` (create, update, merge; skipped rows are not
         passed) inside the chunk's transaction, and return one ``ctx.record(...)`` per record
         created, updated or merged — everything undo needs. Rows whose duplicate is an earlier
         row of the same chunk are never passed together with that row: the engine writes them
         in a second round, after the earlier row, and matches them again first."""
-        raise NotImplementedError
 
     def undo(self, records: Sequence[RecordEntry], ctx: Context) -> None:
         """Revert what ``records`` (one chunk of the job's ``ImportRecord``s, newest first, read
