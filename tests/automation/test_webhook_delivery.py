@@ -127,15 +127,10 @@ def test_deal_stage_change_event(
 
 
 def test_phase_change_event(
-    receiver, subscribe, alice, django_capture_on_commit_callbacks, monkeypatch
+    receiver, subscribe, alice, django_capture_on_commit_callbacks
 ):
     from kreis.analytics.customer.services import phase_override_set
-    from kreis.automation import subscribers
 
-    # Who subscribes is read from this test's database, not from the map shared through the
-    # cache: in a full run (CI, 2026-12-06) another thread of the process once cached a map
-    # without this subscription between subscribing and the phase change, and no event went.
-    monkeypatch.setattr(subscribers, "_map", subscribers._load)
     party = party_services.party_create(actor=alice, kind="organization", name="Kunde AG")
     subscribe(alice, receiver.url, ["party.phase_changed"])
     with django_capture_on_commit_callbacks(execute=True):
