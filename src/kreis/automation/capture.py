@@ -10,6 +10,7 @@ this module listens (connected in ``AutomationConfig.ready``):
 - ``kreis.analytics.signals.phase_changed`` → ``party.phase_changed`` (one per customer).
 - ``kreis.migration.signals.import_finished`` → ``import.finished``.
 - ``kreis.parties.signals.parties_bulk_created`` → ``party.created`` for each new party.
+- ``kreis.core.signals.records_bulk_created`` → ``<record>.created`` for each new record.
 
 The cost when nobody subscribes is one lookup in a kept map (``subscribers.wanted``): no
 query, no snapshot. With subscribers, the record is snapshotted at the save (the state the
@@ -21,8 +22,10 @@ Bulk paths: writes through ``bulk_create``/``update()`` send no signals, so an i
 million rows creates no million deliveries — it sends one ``import.finished`` event with its
 counts instead (receivers fetch what they need through the API). The bulk-create API (at
 most 1,000 records a request) sends one ``<record>.created`` per record: the parties' fast
-path through ``kreis.parties.signals.parties_bulk_created`` (their deliveries inserted in
-one statement), the other ``/bulk`` routes through ``post_save`` of each record they save.
+path through ``kreis.parties.signals.parties_bulk_created``, the transactions' through
+``kreis.core.signals.records_bulk_created`` (any fast ``/bulk`` route may send it; their
+deliveries inserted in one go), the other ``/bulk`` routes (leads, deals, activities, which
+save through the services) through ``post_save`` of each record they save.
 Writes through the services (forms, API) send one event per record.
 """
 
@@ -146,18 +149,21 @@ def on_phase_changed(sender, changes, run=None, **kwargs) -> None:
         _emit(events)
 
 
-def on_parties_bulk_created(sender, ids, actor=None, **kwargs) -> None:
-    """The bulk-create API's fast path writes without ``post_save``: one ``party.created``
-    per new party all the same, their deliveries created in one go."""
-    if not ids or not subscribers.wanted(WebhookEvent.PARTY_CREATED):
+def on_records_bulk_created(sender, ids, actor=None, **kwargs) -> None:
+    """A fast bulk-create path writes without ``post_save``: one ``<record>.created`` per new
+    record all the same, their deliveries created in one go."""
+    name = _names.get(sender)
+    if name is None or not ids:
         return
-    party_model = apps.get_model("parties.Party")
+    event_type = f"{name}.created"
+    if not subscribers.wanted(event_type):
+        return
     events: list[Event] = []
     for start in range(0, len(ids), 1000):
-        chunk = party_model._base_manager.filter(pk__in=ids[start : start + 1000]).order_by("pk")
+        chunk = sender._base_manager.filter(pk__in=ids[start : start + 1000]).order_by("pk")
         events.extend(
-            (WebhookEvent.PARTY_CREATED, record_data(party), "parties.party", party.pk)
-            for party in chunk
+            (event_type, record_data(record), sender._meta.label_lower, record.pk)
+            for record in chunk
         )
     if events:
         _emit(events)
@@ -191,6 +197,7 @@ def on_import_finished(sender, job, **kwargs) -> None:
 def connect() -> None:
     """Connect the receivers (once, from ``AutomationConfig.ready``)."""
     from kreis.analytics.signals import phase_changed
+    from kreis.core.signals import records_bulk_created
     from kreis.migration.signals import import_finished
     from kreis.parties.signals import parties_bulk_created
 
@@ -204,4 +211,5 @@ def connect() -> None:
     )
     phase_changed.connect(on_phase_changed, dispatch_uid="webhooks-phase")
     import_finished.connect(on_import_finished, dispatch_uid="webhooks-import")
-    parties_bulk_created.connect(on_parties_bulk_created, dispatch_uid="webhooks-party-bulk")
+    parties_bulk_created.connect(on_records_bulk_created, dispatch_uid="webhooks-party-bulk")
+    records_bulk_created.connect(on_records_bulk_created, dispatch_uid="webhooks-records-bulk")
