@@ -309,3 +309,8 @@ NINJA_MAX_PER_PAGE_SIZE = 500
 # is disabled and its owner notified.
 KREIS_WEBHOOK_DISABLE_AFTER = envint("KREIS_WEBHOOK_DISABLE_AFTER", 10)
 KREIS_WEBHOOK_DISABLE_AFTER_HOURS = envint("KREIS_WEBHOOK_DISABLE_AFTER_HOURS", 24)
+# Finished webhook deliveries (delivered, failed, not sent) older than this many days are
+# deleted every night; pending ones and those still being retried stay.
+KREIS_WEBHOOK_LOG_DAYS = envint("KREIS_WEBHOOK_LOG_DAYS", 30)
+if KREIS_WEBHOOK_LOG_DAYS < 1:
+    raise config.ConfigError("KREIS_WEBHOOK_LOG_DAYS", "expected at least 1 (days)")

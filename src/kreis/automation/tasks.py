@@ -1,11 +1,12 @@
-"""Background jobs of the webhooks (Huey): send one delivery, and the sweep for due retries."""
+"""Background jobs of the webhooks (Huey): send one delivery, the sweep for due retries, and
+the nightly purge of the delivery log."""
 
 from __future__ import annotations
 
 from huey import crontab
 from huey.contrib.djhuey import db_periodic_task, db_task
 
-from kreis.automation import dispatch
+from kreis.automation import dispatch, retention
 
 
 @db_task()
@@ -24,3 +25,10 @@ def webhook_sweep() -> int:
     for delivery_id in due:
         deliver_webhook(delivery_id)
     return len(due)
+
+
+@db_periodic_task(crontab(hour="3", minute="40"))
+def webhook_log_purge() -> int:
+    """Nightly: delete finished deliveries older than ``KREIS_WEBHOOK_LOG_DAYS`` (the log would
+    otherwise grow by one row per event and subscription for ever)."""
+    return retention.deliveries_purge()

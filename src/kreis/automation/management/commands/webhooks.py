@@ -1,5 +1,6 @@
 """``kreis webhooks``: list subscriptions and deliveries, send failed deliveries again in bulk
-(after the receiver's outage), send a test event, enable a disabled subscription."""
+(after the receiver's outage), send a test event, enable a disabled subscription, delete the
+old part of the delivery log."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
-from kreis.automation import services
+from kreis.automation import retention, services
 from kreis.automation.models import DeliveryStatus, WebhookSubscription
 
 
@@ -22,7 +23,7 @@ def _day(text: str) -> datetime:
 
 
 class Command(BaseCommand):
-    help = "Webhooks: list, deliveries, redeliver (bulk), test, enable."
+    help = "Webhooks: list, deliveries, redeliver (bulk), test, enable, purge."
 
     def add_arguments(self, parser):
         sub = parser.add_subparsers(dest="action", required=True)
@@ -40,6 +41,10 @@ class Command(BaseCommand):
         test.add_argument("id", type=int)
         enable = sub.add_parser("enable", help="enable a disabled subscription again")
         enable.add_argument("id", type=int)
+        purge = sub.add_parser(
+            "purge", help="delete finished deliveries older than KREIS_WEBHOOK_LOG_DAYS"
+        )
+        purge.add_argument("--days", type=int, help="keep this many days instead")
 
     def handle(self, *args, action, **opts):
         try:
@@ -107,3 +112,9 @@ class Command(BaseCommand):
             actor=subscription.owner, subscription=subscription, enabled=True
         )
         self.stdout.write(f"enabled {subscription.name}")
+
+    def _purge(self, *, days, **opts):
+        if days is not None and days < 1:
+            raise CommandError("--days: expected at least 1")
+        deleted = retention.deliveries_purge(days=days)
+        self.stdout.write(f"deleted {deleted} finished deliveries")
