@@ -20,7 +20,6 @@ from standardwebhooks import Webhook
 from kreis import __version__
 from kreis.core import netguard
 
-METADATA_NAMES = {"metadata.google.internal", "metadata.goog", "metadata"}
 TIMEOUT = 10.0
 MAX_ANSWER = 64 * 1024  # a receiver's answer is an acknowledgement, not a download
 EXCERPT_CHARS = 2000
@@ -59,9 +58,7 @@ def check_target(url: str, *, allow_private: bool) -> None:
     every spelling of a private address, and names resolving there now. A name that does not
     resolve at the moment is accepted — sending resolves and checks it again anyway."""
     target = netguard.parse_target(url)
-    if target.host.lower().rstrip(".") in METADATA_NAMES:
-        raise netguard.TargetRefused(_("Cloud metadata services are never webhook targets."))
-    try:
+    try:  # metadata services are refused here whatever is allowed, resolvable or not
         netguard.resolve(target, allow_private=allow_private)
     except netguard.TargetRefused as exc:
         if not isinstance(exc.__cause__, socket.gaierror | UnicodeError):

@@ -11,8 +11,12 @@ The connection then goes to the address that was checked (the host name is kept 
 ``Host`` header and TLS), so a second DNS answer cannot swap it (DNS rebinding).
 
 An administrator may allow private targets explicitly (``allow_private=True``), for an ERP on
-the office network or a test server on loopback. Redirects are followed (at most five) and
-each hop is checked again. Proxies from the environment are not used.
+the office network or a test server on loopback. Cloud metadata services are refused all the
+same (``refuse_metadata``): they hand out the machine's credentials, and no ERP or receiver
+lives there. They are refused by name (``metadata.google.internal``, …) and by address
+(169.254.169.254, fd00:ec2::254, 100.100.100.200, …) in every spelling — decimal, octal,
+hex, short, IPv4-mapped, NAT64, 6to4 — before and after resolving. Redirects are followed
+(at most five) and each hop is checked again. Proxies from the environment are not used.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ import ipaddress
 import socket
 import ssl
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import BinaryIO
 from urllib.parse import unquote, urljoin, urlsplit
@@ -30,6 +35,36 @@ from urllib.parse import unquote, urljoin, urlsplit
 from django.utils.translation import gettext as _
 
 NAT64 = ipaddress.ip_network("64:ff9b::/96")
+IPV4_COMPATIBLE = ipaddress.ip_network("::/96")  # deprecated ::a.b.c.d
+# Instance metadata services of the clouds (AWS with ECS and EKS, Google, Azure with its wire
+# server, Oracle, Alibaba, Tencent, OpenStack, DigitalOcean, Hetzner, Equinix): never a target.
+METADATA_NAMES = frozenset(
+    {
+        "metadata",
+        "metadata.google.internal",
+        "metadata.goog",
+        "instance-data",
+        "instance-data.ec2.internal",
+        "metadata.tencentyun.com",
+        "metadata.platformequinix.com",
+        "metadata.packet.net",
+    }
+)
+METADATA_ADDRESSES = frozenset(
+    ipaddress.ip_address(text)
+    for text in (
+        "169.254.169.254",  # AWS, Google, Azure, Oracle, OpenStack, DigitalOcean, Hetzner
+        "169.254.170.2",  # AWS ECS task credentials
+        "169.254.170.23",  # AWS EKS pod identity
+        "169.254.0.23",  # Tencent
+        "100.100.100.200",  # Alibaba
+        "192.0.0.192",  # Oracle (older instances)
+        "168.63.129.16",  # Azure wire server (a public address)
+        "fd00:ec2::254",  # AWS, IPv6
+        "fd00:ec2::23",  # AWS EKS pod identity, IPv6
+        "fd20:ce::254",  # Google, IPv6
+    )
+)
 MAX_REDIRECTS = 5
 CHUNK = 64 * 1024
 
@@ -51,9 +86,57 @@ def embedded_ipv4(address: ipaddress.IPv6Address) -> list[ipaddress.IPv4Address]
         found.append(address.sixtofour)
     if address.teredo is not None:
         found.extend(address.teredo)
-    if address in NAT64:
+    if address in NAT64 or (address in IPV4_COMPATIBLE and int(address) > 1):
         found.append(ipaddress.IPv4Address(int(address) & 0xFFFFFFFF))
     return found
+
+
+def literal_address(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    """The address a URL's host spells out, in the forms the resolver accepts (``2852039166``,
+    ``0251.0376.0251.0376``, ``0xa9fea9fe``, ``169.254.43518``, ``[::ffff:a9fe:a9fe]``); None
+    for a name."""
+    text = host.strip("[]").split("%", 1)[0]
+    try:
+        return ipaddress.ip_address(text)
+    except ValueError:
+        pass
+    try:
+        return ipaddress.IPv4Address(socket.inet_aton(text))
+    except (OSError, ValueError):  # not an address; ValueError: NUL or non-ASCII
+        return None
+
+
+def is_metadata_address(address: ipaddress.IPv4Address | ipaddress.IPv6Address | str) -> bool:
+    """True for a cloud metadata address, also carried inside an IPv6 address."""
+    if isinstance(address, str):
+        address = ipaddress.ip_address(address.split("%", 1)[0])
+    if address in METADATA_ADDRESSES:
+        return True
+    if isinstance(address, ipaddress.IPv6Address):
+        return any(v4 in METADATA_ADDRESSES for v4 in embedded_ipv4(address))
+    return False
+
+
+def _metadata_refused(host: str) -> TargetRefused:
+    return TargetRefused(
+        _(
+            "%(host)s is a cloud metadata service. Kreis never sends requests there, not even "
+            "when an administrator allows private targets."
+        )
+        % {"host": host}
+    )
+
+
+def refuse_metadata(host: str, addresses: Sequence[str] = ()) -> None:
+    """Raise ``TargetRefused`` for a metadata service's name or address (whatever the
+    administrator allowed): the host as written, and the addresses it resolved to."""
+    literal = literal_address(host)
+    if host.lower().rstrip(".") in METADATA_NAMES or (
+        literal is not None and is_metadata_address(literal)
+    ):
+        raise _metadata_refused(host)
+    if any(is_metadata_address(address) for address in addresses):
+        raise _metadata_refused(host)
 
 
 def address_is_public(text: str) -> bool:
@@ -102,7 +185,9 @@ def parse_target(url: str) -> Target:
 
 
 def resolve(target: Target, *, allow_private: bool) -> list[str]:
-    """The addresses to connect to, every one of them checked (unless private is allowed)."""
+    """The addresses to connect to, every one of them checked (unless private is allowed;
+    metadata services are refused even then)."""
+    refuse_metadata(target.host)
     try:
         infos = socket.getaddrinfo(target.host, target.port, type=socket.SOCK_STREAM)
     except (socket.gaierror, UnicodeError, ValueError) as exc:  # ValueError: a NUL byte
@@ -110,6 +195,7 @@ def resolve(target: Target, *, allow_private: bool) -> list[str]:
             _("The host %(host)s could not be resolved.") % {"host": target.host}
         ) from exc
     addresses = list(dict.fromkeys(info[4][0] for info in infos))
+    refuse_metadata(target.host, addresses)
     if not allow_private:
         for address in addresses:
             if not address_is_public(address):

@@ -101,7 +101,8 @@ def check_location(*, kind: str, location: str, allow_private: bool) -> None:
         folder_path(location)
         return
     try:
-        netguard.parse_target(location)
+        target = netguard.parse_target(location)
+        netguard.refuse_metadata(target.host)  # even where private targets are allowed
         if not allow_private:
             netguard.check_url(location)
     except netguard.TargetRefused as exc:
