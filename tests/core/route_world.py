@@ -299,6 +299,12 @@ def build_world(*, alice, bob, mia, charlie, dana, rory, north, south) -> World:
         status="done", as_of=timezone.localdate(), step="", error=""
     )
     o["run"] = run
+    # The warehouse of this test process, filled from the world (alice's transaction among
+    # it): the analytics routes answer with figures, not "empty" (503), whichever test
+    # modules this process ran before.
+    from kreis.analytics import warehouse
+
+    warehouse.refresh(full=True)
     # A connector (administrators' configuration) watching an empty folder.
     from django.conf import settings
 
