@@ -77,6 +77,49 @@ def test_a_late_windows_1252_byte_decides_the_encoding(tmp_path):
     assert list(table.rows())[-1] == ["Weiß", "Köln"]
 
 
+CENTRAL_EUROPEAN = {
+    # Polish with ś ź (bytes 0x9C 0x9F, where Windows-1252 has œ Ÿ) and ł ą ż Ł.
+    "polish": "Imię;Nazwisko;Miasto\nWłodzimierz;Łukasiewicz;Łódź\nŚwiętosław;Źrebiec;Szczecin\n",
+    # Polish without a byte in 0x80–0x9F (read as ISO-8859-1 before).
+    "polish_latin": "Imię;Nazwisko;Miasto\nMichał;Kowalski;Kraków\nAnna;Mazur;Łomża\n",
+    # Czech: ř ě ů č ň read as Western letters (ø ì ù è ò), and š ž.
+    "czech": "Jméno;Příjmení;Město\nJiří;Dvořák;Plzeň\nRůžena;Černá;Brno\nTomáš;Žák;Ústí\n",
+    "czech_short": "Firma;Město\nDvořák s.r.o.;Praha\n",
+    "hungarian": "Név;Város\nKovács Ödön;Győr\nSzűcs Áron;Pécs\n",
+    "slovak": "Meno;Mesto\nĽubomír Šťastný;Košice\n",
+}
+
+
+@pytest.mark.parametrize("name", sorted(CENTRAL_EUROPEAN))
+def test_windows_1250_central_european_is_read_as_cp1250(tmp_path, name):
+    text = CENTRAL_EUROPEAN[name]
+    table = open_table(write(tmp_path, f"{name}.csv", text.encode("cp1250")))
+
+    assert table.encoding == "cp1250"
+    assert [table.headers, *table.rows()] == [line.split(";") for line in text.splitlines()]
+
+
+WESTERN = {
+    "german": ("Name;Notiz\nGrüße aus Köln;„Angebot“ über 5 € – ß\n", "cp1252"),
+    "german_units": ("Artikel;Volumen;Preis\nTank;5 m³;£ 30\nFass;0,2 m³;¥ 300\n", "iso-8859-1"),
+    "french": ("Nom;Ville\nFrançois Bérenger;Besançon\nHélène Lefèvre;Angoulême\n", "iso-8859-1"),
+    "spanish": ("Nombre;Ciudad\nJosé Muñoz;A Coruña\n¿Qué tal?;¡Olé!\n", "iso-8859-1"),
+    "norwegian": ("Navn;By\nBjørn Ødegård;Tromsø\nÆsa Løvås;Ålesund\n", "iso-8859-1"),
+    "italian": ("Nome;Città\nNiccolò;Forlì\nPerché;Cantù\n", "iso-8859-1"),
+    "portuguese": ("Nome;Cidade\nJoão Gonçalves;São Paulo\nLuís;Guimarães\n", "iso-8859-1"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(WESTERN))
+def test_western_text_is_not_taken_for_central_european(tmp_path, name):
+    # charset-normalizer alone takes the German, French, Italian and Portuguese for cp1250.
+    text, expected = WESTERN[name]
+    table = open_table(write(tmp_path, f"{name}.csv", text.encode("cp1252")))
+
+    assert table.encoding == expected
+    assert [table.headers, *table.rows()] == [line.split(";") for line in text.splitlines()]
+
+
 # --- CSV: delimiters and structure ---------------------------------------------------------
 
 

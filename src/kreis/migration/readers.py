@@ -47,6 +47,8 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 
+from kreis.migration.charsets import looks_central_european
+
 CSV, XLSX, VCARD, JSON = "csv", "xlsx", "vcard", "json"
 DELIMITERS = ",;\t|"
 BLOCK = 1 << 20
@@ -284,7 +286,8 @@ OTHER_C1 = {"cp850", "cp437", "mac_roman"}
 
 
 def _detect_encoding(src: _Source, head: bytes) -> str:
-    """UTF-8 (with or without BOM) if the whole file decodes as such; else Windows-1252 when
+    """UTF-8 (with or without BOM) if the whole file decodes as such; else Windows-1250 for
+    Central European text (``charsets.looks_central_european``); else Windows-1252 when
     bytes 0x80–0x9F occur (there they are € „ “ – …; in ISO-8859-1 control codes), else
     ISO-8859-1 for Western text (both decode 0xA0–0xFF alike), else what charset-normalizer
     finds for another script."""
@@ -315,7 +318,10 @@ def _detect_encoding(src: _Source, head: bytes) -> str:
             utf8 = False
     if utf8:
         return bom or "utf-8"
-    best = charset_normalizer.from_bytes(head + b"\n" + first_bad).best()
+    sample = head + b"\n" + first_bad
+    if looks_central_european(sample) and _decodes(src, "cp1250"):
+        return "cp1250"
+    best = charset_normalizer.from_bytes(sample).best()
     guess = _codec(best.encoding) if best is not None else ""
     if has_c1:
         if guess in OTHER_C1 and _decodes(src, guess):
