@@ -37,6 +37,9 @@ KREIS_PHONE_REGION = env("KREIS_PHONE_REGION", "DE").upper()
 KREIS_IMPORT_MAX_MB = envint("KREIS_IMPORT_MAX_MB", 200)
 if KREIS_IMPORT_MAX_MB < 1:
     raise config.ConfigError("KREIS_IMPORT_MAX_MB", "expected at least 1 (MB)")
+# Files of up to this many rows are checked (dry run) within the web request; bigger ones are
+# checked as a job with a progress bar (0: always a job).
+KREIS_IMPORT_CHECK_AT_ONCE = envint("KREIS_IMPORT_CHECK_AT_ONCE", 1000)
 # Folders a connector may watch (comma-separated; the folder of each connector must lie inside
 # one of them), so that an administrator in the web UI cannot import the server's own files.
 KREIS_CONNECTOR_FOLDERS = [

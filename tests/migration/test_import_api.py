@@ -40,7 +40,11 @@ def test_upload_check_fix_start_follow_and_undo(alice, api_key_for, orgs):  # no
     assert job["headers"] == ["Firma", "E-Mail", "Kundennummer"]
     assert job["total_rows"] == 3
 
-    check = call(client, key, "post", f"/imports/{job['id']}/check").json()
+    started = call(client, key, "post", f"/imports/{job['id']}/check")
+    assert started.status_code == 202
+    assert started.json()["status"] == "validated"  # a small file is checked at once
+    assert started.json()["rows_checked"] == 3
+    check = call(client, key, "get", f"/imports/{job['id']}/check").json()
     assert (check["valid"], check["invalid"], check["create"]) == (2, 1, 2)
     assert check["problems"][0]["row"] == 4
     assert check["problems"][0]["column"] == "E-Mail"

@@ -1,7 +1,9 @@
 """API routes for imports and mapping templates.
 
 An integrator uploads a file (``POST /imports``, multipart), optionally with a mapping (JSON)
-or a template, then checks it, fixes or skips bad rows, starts it and follows its progress;
+or a template, then checks it (a job: ``POST /imports/{id}/check`` answers 202, the status is
+*checking* until ``GET /imports/{id}/check`` has the report), fixes or skips bad rows, starts
+it and follows its progress;
 the rows not imported come back as JSON or CSV, and ``POST /imports/{id}/undo`` reverts it.
 Every route works on the caller's own imports (administrators: all); other imports are 404.
 """
@@ -79,8 +81,11 @@ class ImportOut(Schema):
     finished_at: datetime | None
     total_rows: int
     rows_done: int
+    rows_checked: int = Field(description="Rows the check (dry run) has read so far.")
     counts: CountsOut
-    progress: ProgressOut
+    progress: ProgressOut = Field(
+        description="The import's progress; while the status is checking, the check's."
+    )
     check: dict[str, Any] = Field(description="The last check's counts (empty: not checked).")
     error: str
     undone_at: datetime | None
@@ -198,13 +203,18 @@ def _mapping_arg(text: str | None) -> Mapping | None:
     return value
 
 
-def _start(request: HttpRequest, job: ImportJob) -> ImportJob:
+def _no_worker_is_503(call, **kwargs) -> ImportJob:
+    """Work for the job queue with no worker alive: 503 (try again later), not 422."""
     try:
-        return services.import_start(actor=request.auth, job=job)
+        return call(**kwargs)
     except ValidationError as exc:
         if getattr(exc, "code", None) == "no_worker":
             raise HttpError(503, " ".join(exc.messages)) from None
         raise
+
+
+def _start(request: HttpRequest, job: ImportJob) -> ImportJob:
+    return _no_worker_is_503(services.import_start, actor=request.auth, job=job)
 
 
 @router.post(
@@ -226,7 +236,8 @@ def create_import(
 ):
     """Store the file and map its columns: ``mapping`` (JSON ``{"column": "field"}``) or a
     template's, else a recognised export's or suggestions from the header names.
-    ``dry_run``: check every row at once (see ``check``). ``start``: import at once when the
+    ``dry_run``: start the check of every row (see ``POST /imports/{id}/check``; the import
+    comes back *checking*, or *validated* when it was small). ``start``: import at once when the
     check finds no invalid rows or ``skip_invalid`` is set (202; follow ``GET /imports/{id}``).
     A file too big, of another type or unsafe is refused (422) and nothing is stored."""
     template = None
@@ -244,7 +255,7 @@ def create_import(
         options={"skip_invalid": skip_invalid},
     )
     if dry_run and not start:
-        services.import_check(actor=request.auth, job=job, preview_rows=0)
+        job = _no_worker_is_503(services.import_check_start, actor=request.auth, job=job)
     if start:
         job = _start(request, job)
         return Status(202, job)
@@ -298,8 +309,8 @@ def import_update(request: HttpRequest, import_id: ObjectId, payload: ConfigureI
 
 @router.post(
     "/imports/{int:import_id}/check",
-    response={200: CheckOut, **PROBLEM_RESPONSES},
-    summary="Check every row without writing (dry run)",
+    response={202: ImportOut, 503: Problem, **PROBLEM_RESPONSES},
+    summary="Check every row without writing (dry run), as a job; then GET …/check",
     operation_id="import_check",
 )
 def import_check(
@@ -307,8 +318,46 @@ def import_check(
     import_id: ObjectId,
     preview_rows: Annotated[int, Field(ge=0, le=200)] = 20,
 ):
+    """Start the check: always 202 with the import. Its status is *checking* while the job
+    runs (``GET /imports/{id}`` shows ``rows_checked`` and the progress, rows/s and expected
+    end) and *validated* when done; a file of up to ``KREIS_IMPORT_CHECK_AT_ONCE`` rows
+    (default 1,000) is checked within this request and comes back *validated* at once.
+    Then ``GET /imports/{id}/check`` returns the report. Nothing but the problems and the
+    report is written. A check whose worker died may be started again; 503 when it needs
+    the job queue and no worker is running."""
     job = _job(request, import_id)
-    return _check(services.import_check(actor=request.auth, job=job, preview_rows=preview_rows))
+    return Status(
+        202,
+        _no_worker_is_503(
+            services.import_check_start, actor=request.auth, job=job, preview_rows=preview_rows
+        ),
+    )
+
+
+@router.get(
+    "/imports/{int:import_id}/check",
+    response={200: CheckOut, **PROBLEM_RESPONSES},
+    summary="The check's report: counts, the first 500 problems, the first rows (409 before)",
+    operation_id="import_check_report",
+)
+def import_check_report(request: HttpRequest, import_id: ObjectId):
+    """The finished check's report (the import is *validated*); 409 while it is still
+    *checking*, before any check, and once the import has started."""
+    job = _job(request, import_id)
+    try:
+        return _check(services.import_check_report(job))
+    except ValidationError as exc:
+        raise HttpError(409, " ".join(exc.messages)) from None
+
+
+@router.post(
+    "/imports/{int:import_id}/check/cancel",
+    response={200: ImportOut, **PROBLEM_RESPONSES},
+    summary="Stop a running check: the import is uploaded again, its problems dropped",
+    operation_id="import_check_cancel",
+)
+def import_check_cancel(request: HttpRequest, import_id: ObjectId):
+    return services.import_check_cancel(actor=request.auth, job=_job(request, import_id))
 
 
 class FixIn(Input):

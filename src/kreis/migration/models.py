@@ -34,6 +34,7 @@ class DuplicateMode(models.TextChoices):
 
 class ImportStatus(models.TextChoices):
     UPLOADED = "uploaded", _("Uploaded")  # file read, mapping to be confirmed
+    CHECKING = "checking", _("Checking")  # the check (dry run) runs as a job
     VALIDATED = "validated", _("Checked")  # preview/dry run done, ready to start
     QUEUED = "queued", _("Queued")
     RUNNING = "running", _("Running")
@@ -150,6 +151,13 @@ class ImportJob(models.Model):
     error = models.TextField(_("error"), blank=True)
     # The last check (dry run): rows valid/invalid, would create/update/merge/skip, duplicates.
     check_summary = models.JSONField(_("check"), default=dict, blank=True)
+    # The check's first rows as the import would take them (its problems are ImportRowErrors).
+    check_preview = models.JSONField(default=list, blank=True)
+    # The check running as a job: when its worker claimed it (None: waiting in the queue; also
+    # the claim's token, so a cancelled or restarted check's old run stops writing) and the
+    # rows read so far — for its progress bar, rows/s and expected end.
+    check_started_at = models.DateTimeField(null=True, blank=True)
+    rows_checked = models.PositiveIntegerField(_("rows checked"), default=0)
     # The current run (a resumed import starts a new one): when it began, at which row, and
     # when its last chunk committed — for rows/s, the expected end, and a worker that died.
     run_started_at = models.DateTimeField(null=True, blank=True)

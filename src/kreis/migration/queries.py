@@ -76,23 +76,36 @@ class ImportProgress:
 
 def import_progress(job: ImportJob, *, now: datetime | None = None) -> ImportProgress:
     """Rows done of all, rows per second since the current run began, and the expected end
-    (remaining rows ÷ that rate) while the import runs."""
+    (remaining rows ÷ that rate) while the import runs. While the rows are being checked
+    (dry run, *checking*), the same for the check: rows checked, since its worker took it."""
+    if job.status == ImportStatus.CHECKING:
+        return _progress(
+            job, done=job.rows_checked, started=job.check_started_at, start_rows=0, now=now
+        )
+    started, start_rows = job.run_started_at, job.run_started_rows
+    return _progress(job, done=job.rows_done, started=started, start_rows=start_rows, now=now)
+
+
+def _progress(
+    job: ImportJob, *, done: int, started: datetime | None, start_rows: int, now: datetime | None
+) -> ImportProgress:
     now = now or timezone.now()
     total = job.total_rows
-    percent = 100.0 if total == 0 else min(100.0, 100.0 * job.rows_done / total)
+    moving = job.status in (ImportStatus.RUNNING, ImportStatus.CHECKING)
+    percent = 100.0 if total == 0 else min(100.0, 100.0 * done / total)
     rate = seconds_left = expected_end = elapsed = None
-    if job.run_started_at is not None:
-        end = job.progress_at if job.status != ImportStatus.RUNNING else now
-        elapsed = (end or now) - job.run_started_at
-        rows = job.rows_done - job.run_started_rows
+    if started is not None:
+        end = job.progress_at if not moving else now
+        elapsed = (end or now) - started
+        rows = done - start_rows
         if elapsed.total_seconds() > 0 and rows > 0:
             rate = rows / elapsed.total_seconds()
-            if job.status == ImportStatus.RUNNING:
-                seconds_left = max(total - job.rows_done, 0) / rate
+            if moving:
+                seconds_left = max(total - done, 0) / rate
                 expected_end = now + timedelta(seconds=seconds_left)
     return ImportProgress(
         status=job.status,
-        rows_done=job.rows_done,
+        rows_done=done,
         total_rows=total,
         percent=round(percent, 1),
         rows_per_second=round(rate, 1) if rate is not None else None,

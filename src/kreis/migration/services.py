@@ -25,9 +25,7 @@ import io
 import itertools
 import logging
 import os
-from collections import Counter
-from collections.abc import Iterator
-from dataclasses import asdict, dataclass, field
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from django.conf import settings
@@ -43,13 +41,18 @@ from kreis.core.models import User, WorkerHeartbeat
 from kreis.core.web import DefusingWriter
 from kreis.core.worker import jobs_run_immediately, worker_alive_since, worker_status
 from kreis.core.worker import timeout as worker_timeout
-from kreis.migration.engine import (
-    RowProblem,
-    SourceRow,
-    chunks,
-    handler_for,
-    process_chunk,
+from kreis.migration.checks import (  # noqa: F401  (ImportCheck, PreviewRow: the report's types)
+    CHECK_PROBLEMS,
+    PREVIEW_ROWS,
+    ImportCheck,
+    PreviewRow,
+    check_report,
+    import_check_run,
+    missing_targets,
+    preview_rows,
+    preview_to_json,
 )
+from kreis.migration.engine import RowProblem, SourceRow, handler_for, process_chunk
 from kreis.migration.models import (
     DuplicateMode,
     ImportEntity,
@@ -79,9 +82,6 @@ log = logging.getLogger("kreis.migration")
 
 # Undo larger than this goes to the job queue when a worker is alive.
 UNDO_IN_BACKGROUND_FROM = 20_000
-PREVIEW_ROWS = 20
-# Problems an ImportCheck carries back to the caller (all are stored as ImportRowError).
-CHECK_PROBLEMS = 500
 
 # Options a caller may set, with their types.
 OPTION_TYPES: dict[str, type | tuple[type, ...]] = {
@@ -191,19 +191,6 @@ def clean_mapping(entity: str, headers: list[str], mapping: dict[str, Any]) -> d
     if errors:
         raise ValidationError({"mapping": errors})
     return cleaned
-
-
-def missing_targets(entity: str, mapping: dict[str, str]) -> list[str]:
-    """Labels of the required fields no column fills (the import cannot start without)."""
-    from kreis.migration.targets import REQUIRED_ONE_OF, required_keys
-
-    targets = _targets(entity)
-    mapped = set(mapping.values())
-    missing = [str(targets[key].label) for key in sorted(required_keys(entity) - mapped)]
-    for group in REQUIRED_ONE_OF.get(entity, ()):
-        if not mapped & set(group):
-            missing.append(_(" or ").join(str(targets[key].label) for key in group))
-    return missing
 
 
 def _suggested(entity: str, headers: list[str]) -> tuple[str, dict[str, str]]:
@@ -323,6 +310,7 @@ def import_configure(
     check no longer holds then (the job is back to *uploaded*)."""
     _require_own(actor, job)
     job = ImportJob.objects.select_for_update().get(pk=job.pk)
+    _refuse_while_checking(job)
     if job.status not in EDITABLE:
         raise ValidationError(_("The import has started; its settings cannot change."))
     if mapping is not None:
@@ -346,7 +334,7 @@ def import_cancel(*, actor: User | None, job: ImportJob) -> ImportJob:
     """Abort an import before it starts: the job is kept as *cancelled*, its file deleted."""
     _require_own(actor, job)
     job = ImportJob.objects.select_for_update().get(pk=job.pk)
-    if job.status not in EDITABLE:
+    if job.status not in (*EDITABLE, ImportStatus.CHECKING):  # a check stops at its next chunk
         raise ValidationError(_("Only an import that has not started can be cancelled."))
     job.status = ImportStatus.CANCELLED
     job.finished_at = timezone.now()
@@ -359,103 +347,133 @@ def import_cancel(*, actor: User | None, job: ImportJob) -> ImportJob:
 # --- the check (dry run) -----------------------------------------------------------------
 
 
-@dataclass
-class PreviewRow:
-    """A row as the import would take it: mapped values, what would happen, its problems."""
-
-    number: int
-    values: dict[str, str]
-    action: str  # create / update / merge / skip, or "invalid"
-    match_by: str = ""
-    existing_id: int | None = None
-    same_as_row: int | None = None
-    problems: list[RowProblem] = field(default_factory=list)
+def _refuse_while_checking(job: ImportJob) -> None:
+    if job.status == ImportStatus.CHECKING:
+        raise ValidationError(
+            _("The rows are being checked; cancel the check first."), code="checking"
+        )
 
 
-@dataclass
-class ImportCheck:
-    """The dry run's report: counts over all rows, the first problems, the first rows."""
+def check_at_once(job: ImportJob) -> bool:
+    """Small files are checked within the request (``KREIS_IMPORT_CHECK_AT_ONCE`` rows,
+    default 1,000: under a second at about 1,300 rows/s), so their report shows without a
+    round through the job queue and works with no worker running; bigger ones are a job."""
+    return job.total_rows <= settings.KREIS_IMPORT_CHECK_AT_ONCE
 
-    total: int = 0
-    valid: int = 0
-    invalid: int = 0
-    create: int = 0
-    update: int = 0
-    merge: int = 0
-    skip: int = 0
-    in_file: int = 0  # rows repeating an earlier row of the file
-    existing: int = 0  # rows matching a record already in Kreis
-    missing: list[str] = field(default_factory=list)  # required fields no column fills
-    problems: list[RowProblem] = field(default_factory=list)
-    preview: list[PreviewRow] = field(default_factory=list)
 
-    def summary(self) -> dict[str, Any]:
-        data = asdict(self)
-        del data["problems"], data["preview"]
-        return data
+def import_check_is_orphaned(job: ImportJob) -> bool:
+    """A check marked *checking* whose worker is gone (or whose queued task was lost)."""
+    return job.status == ImportStatus.CHECKING and _worker_gone(job, job.check_started_at)
+
+
+def import_check_start(
+    *,
+    actor: User | None,
+    job: ImportJob,
+    background: bool | None = None,
+    preview_rows: int = PREVIEW_ROWS,
+) -> ImportJob:
+    """Start the check (dry run) of every row: the job becomes *checking* and the check runs
+    in the job queue (``background``; None: unless ``check_at_once``), or here and now.
+    The last check's problems are dropped. Allowed before the import starts, and again for a
+    check whose worker died. Nothing but problems and the report is ever written."""
+    _require_own(actor, job)
+    if background is None:
+        job.refresh_from_db()
+        background = not check_at_once(job)
+    if background:
+        _require_worker(_("the check"))
+    _mark_checking(job, enqueue=preview_rows if background else None)
+    if not background:
+        import_check_run(job.pk, preview_limit=preview_rows)
+    job.refresh_from_db()
+    return job
+
+
+def _mark_checking(job: ImportJob, *, enqueue: int | None) -> None:
+    """*checking*, waiting for a run to claim it; the last check's results dropped.
+    ``enqueue``: hand the check to the job queue, with that many preview rows."""
+    job.refresh_from_db()
+    allowed = list(EDITABLE)
+    if import_check_is_orphaned(job):
+        allowed.append(ImportStatus.CHECKING)
+    if job.status not in allowed:
+        raise ValidationError(_("The import has started; it cannot be checked again."))
+    with transaction.atomic():
+        marked = ImportJob.objects.filter(pk=job.pk, status__in=allowed).update(
+            status=ImportStatus.CHECKING,
+            check_started_at=None,
+            rows_checked=0,
+            progress_at=timezone.now(),
+            error="",
+            check_summary={},
+            check_preview=[],
+        )
+        if not marked:
+            raise ValidationError(_("The check was started already."))
+        job.row_errors.all().delete()
+        if enqueue is not None:
+            _enqueue("check_import", job.pk, enqueue)
 
 
 def import_check(
-    *, actor: User | None, job: ImportJob, preview_rows: int = PREVIEW_ROWS
+    *,
+    actor: User | None,
+    job: ImportJob,
+    preview_rows: int = PREVIEW_ROWS,
+    progress: Callable[[ImportJob], None] | None = None,
 ) -> ImportCheck:
-    """Read every row through the handler without writing anything: which rows are invalid
-    (each problem stored as an ``ImportRowError`` naming row and column), and how many rows
-    would be created, updated, merged or skipped, with the duplicates within the file and
-    against Kreis. The job is *validated* afterwards."""
+    """Check every row here and now (the CLI with its progress bar, ``import_start``) and
+    return the report: how many rows are invalid (each problem stored as an
+    ``ImportRowError`` naming row and column), how many would be created, updated, merged
+    or skipped, and the first rows. The same run as the job's; a check that fails raises
+    its reason (ValidationError)."""
     _require_own(actor, job)
-    if job.status not in EDITABLE:
-        raise ValidationError(_("The import has started; it cannot be checked again."))
-    handler = handler_for(job.entity)
-    ctx = job_context(job, actor=actor, dry_run=True)
-    report = ImportCheck(missing=missing_targets(job.entity, job.mapping))
-    counts: Counter[str] = Counter()
-    errors: list[ImportRowError] = []
-    for chunk in chunks(job_rows(job), chunk_size(job), handler=handler):
-        result = process_chunk(handler, chunk, ctx)
-        counts.update(result.counts)
-        report.total += len(chunk)
-        errors.extend(row_errors(job, chunk, result.problems))
-        if len(report.problems) < CHECK_PROBLEMS:
-            report.problems.extend(result.problems[: CHECK_PROBLEMS - len(report.problems)])
-        if len(report.preview) < preview_rows:
-            report.preview.extend(_preview(chunk, result, preview_rows - len(report.preview)))
-    report.invalid = counts["invalid"]
-    report.valid = report.total - report.invalid
-    for name in ("create", "update", "merge", "skip", "in_file", "existing"):
-        setattr(report, name, counts[name])
-    with transaction.atomic():
-        locked = ImportJob.objects.select_for_update().get(pk=job.pk)
-        if locked.status not in EDITABLE:
-            raise ValidationError(_("The import has started; it cannot be checked again."))
-        job.row_errors.all().delete()
-        ImportRowError.objects.bulk_create(errors, batch_size=1000)
-        job.status = ImportStatus.VALIDATED
-        job.check_summary = report.summary()
-        job.total_rows = report.total
-        job.save(update_fields=["status", "check_summary", "total_rows"])
-    return report
+    _mark_checking(job, enqueue=None)
+    job = import_check_run(job.pk, preview_limit=preview_rows, progress=progress) or job
+    job.refresh_from_db()
+    if job.status != ImportStatus.VALIDATED:
+        raise ValidationError(job.error or _("The check did not finish."), code="check_failed")
+    return check_report(job)
 
 
-def _preview(chunk: list[SourceRow], result, limit: int) -> list[PreviewRow]:
-    prepared = {p.row.number: p for p in result.prepared}
-    problems: dict[int, list[RowProblem]] = {}
-    for problem in result.problems:
-        problems.setdefault(problem.row, []).append(problem)
-    out = []
-    for row in chunk[:limit]:
-        p = prepared.get(row.number)
-        out.append(
-            PreviewRow(
-                number=row.number,
-                values=row.values,
-                action=p.action if p is not None else "invalid",
-                match_by=p.match_by if p is not None else "",
-                existing_id=p.existing_id if p is not None else None,
-                same_as_row=p.same_as_row if p is not None else None,
-                problems=problems.get(row.number, []),
-            )
-        )
-    return out
+@transaction.atomic
+def import_check_cancel(*, actor: User | None, job: ImportJob) -> ImportJob:
+    """Stop a running check: the job is *uploaded* again (mapping and rows can change and
+    the check can start anew); the problems found so far are dropped. The worker notices at
+    its next chunk and stops without writing."""
+    _require_own(actor, job)
+    job = ImportJob.objects.select_for_update().get(pk=job.pk)
+    if job.status != ImportStatus.CHECKING:
+        raise ValidationError(_("No check is running for this import."))
+    _back_to_uploaded(job)
+    return job
+
+
+def _back_to_uploaded(job: ImportJob) -> None:
+    job.status = ImportStatus.UPLOADED
+    job.check_started_at = None
+    job.rows_checked = 0
+    job.check_summary = {}
+    job.check_preview = []
+    fields = ["status", "check_started_at", "rows_checked", "check_summary", "check_preview"]
+    job.save(update_fields=fields)
+    job.row_errors.all().delete()
+
+
+def import_check_report(job: ImportJob) -> ImportCheck:
+    """The report of the finished check; ValidationError (code ``not_checked``) while the
+    check runs or when there is none, or once the import has started (its rows are the
+    import's then)."""
+    if job.status != ImportStatus.VALIDATED:
+        if job.status == ImportStatus.CHECKING:
+            message = _("The check is still running.")
+        elif job.status == ImportStatus.UPLOADED:
+            message = _("The import has not been checked yet.")
+        else:
+            message = _("The import has started; its check report is no longer kept.")
+        raise ValidationError(message, code="not_checked")
+    return check_report(job)
 
 
 def _find_row(job: ImportJob, number: int) -> SourceRow:
@@ -463,6 +481,16 @@ def _find_row(job: ImportJob, number: int) -> SourceRow:
     if row is None or row.number != number:
         raise ValidationError({"row": _("The file has no row %(row)s.") % {"row": number}})
     return row
+
+
+def _refresh_preview(job: ImportJob, source: SourceRow, result) -> None:
+    """The fixed row's line of the stored preview, as the check would show it now."""
+    lines = list(job.check_preview or [])
+    for index, line in enumerate(lines):
+        if line.get("number") == source.number:
+            lines[index] = preview_to_json(preview_rows([source], result, 1))[0]
+            ImportJob.objects.filter(pk=job.pk).update(check_preview=lines)
+            return
 
 
 def import_fix_row(
@@ -479,6 +507,7 @@ def import_fix_row(
         )
     with transaction.atomic():
         job = ImportJob.objects.select_for_update().get(pk=job.pk)
+        _refuse_while_checking(job)
         if job.status not in EDITABLE:
             raise ValidationError(_("The import has started; rows cannot be fixed any more."))
         fixes = dict(job.options.get("fixes") or {})
@@ -501,6 +530,7 @@ def import_fix_row(
                 if action in ("create", "update", "merge", "skip"):
                     summary[action] = summary.get(action, 0) + n
             ImportJob.objects.filter(pk=job.pk).update(check_summary=summary)
+        _refresh_preview(job, source, result)
     return result.problems
 
 
@@ -514,14 +544,35 @@ def import_is_orphaned(job: ImportJob) -> bool:
     Queued: no live worker was running when it was queued (its task was lost)."""
     if job.status not in (ImportStatus.RUNNING, ImportStatus.QUEUED):
         return False
+    return _worker_gone(job, job.run_started_at if job.status == ImportStatus.RUNNING else None)
+
+
+def _worker_gone(job: ImportJob, claimed_at) -> bool:
+    """Whether the run claimed at ``claimed_at`` (None: still waiting in the queue since
+    ``progress_at``) has lost its worker: the claiming worker's heartbeat stopped, or no
+    worker alive now was already running back then."""
     if jobs_run_immediately():
         return False
-    if job.status == ImportStatus.RUNNING and job.run_by:
+    if claimed_at is not None and job.run_by:
         return not WorkerHeartbeat.objects.filter(
             name=job.run_by, stopped_at=None, beat_at__gte=timezone.now() - worker_timeout()
         ).exists()
-    since = job.run_started_at if job.status == ImportStatus.RUNNING else job.progress_at
+    since = claimed_at or job.progress_at
     return since is not None and not worker_alive_since(since)
+
+
+def _require_worker(what: str) -> None:
+    """Work for the job queue needs a live worker, else it would only wait there."""
+    if not jobs_run_immediately() and not worker_status().alive:
+        raise ValidationError(
+            _(
+                "No job worker is running, so %(what)s would only wait in the queue. "
+                "`kreis serve` runs one (unless KREIS_EMBEDDED_WORKER=0); else start "
+                "`kreis worker`."
+            )
+            % {"what": what},
+            code="no_worker",
+        )
 
 
 def import_can_resume(job: ImportJob) -> bool:
@@ -565,15 +616,8 @@ def import_start(*, actor: User | None, job: ImportJob, background: bool = True)
                     % {"count": invalid},
                     code="invalid_rows",
                 )
-    if background and not jobs_run_immediately() and not worker_status().alive:
-        raise ValidationError(
-            _(
-                "No job worker is running, so the import would only wait in the queue. "
-                "`kreis serve` runs one (unless KREIS_EMBEDDED_WORKER=0); else start "
-                "`kreis worker`."
-            ),
-            code="no_worker",
-        )
+    if background:
+        _require_worker(_("the import"))
     allowed = [*EDITABLE] if not resuming else [job.status]
     with transaction.atomic():
         queued = ImportJob.objects.filter(pk=job.pk, status__in=allowed).update(

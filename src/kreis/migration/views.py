@@ -136,7 +136,16 @@ def import_upload(request: HttpRequest) -> HttpResponse:
 
 
 def _not_in_wizard(job: ImportJob) -> bool:
-    return job.status not in (Status.UPLOADED, Status.VALIDATED)
+    return job.status not in (Status.UPLOADED, Status.CHECKING, Status.VALIDATED)
+
+
+def _start_check(request: HttpRequest, job: ImportJob) -> None:
+    """The check of every row: at once for a small file, else as a job the check page
+    follows. A refusal (no worker, the import started meanwhile) is said on that page."""
+    try:
+        services.import_check_start(actor=request.user, job=job)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
 
 
 @login_required
@@ -145,6 +154,8 @@ def import_mapping(request: HttpRequest, pk: int) -> HttpResponse:
     job = _job(request, pk)
     if _not_in_wizard(job):
         return redirect("migration:detail", pk=job.pk)
+    if job.status == Status.CHECKING:  # the settings are fixed while the rows are checked
+        return redirect("migration:check", pk=job.pk)
     _writable(request)
     form = MappingForm(request.POST or None, job=job, targets=targets_for(job.entity))
     if request.method == "POST" and form.is_valid():
@@ -165,6 +176,7 @@ def import_mapping(request: HttpRequest, pk: int) -> HttpResponse:
                     None, _("No column fills %(fields)s.") % {"fields": ", ".join(missing)}
                 )
             elif not data["save_template"] or _save_template(request, form, job):
+                _start_check(request, job)
                 return redirect("migration:check", pk=job.pk)
     return _mapping_page(request, form, job)
 
@@ -254,18 +266,27 @@ def _preview_table(job: ImportJob, check) -> tuple[list[str], list[dict]]:
 
 @login_required
 def import_check(request: HttpRequest, pk: int) -> HttpResponse:
-    """Step 3: the dry run over every row: what the import would do, the problems per row
-    and column, and the first rows as they will be imported."""
+    """Step 3: the dry run over every row — while it runs as a job, its progress (polled by
+    HTMX; the page reloads when it is done); then what the import would do, the problems per
+    row and column, and the first rows as they will be imported. POST starts it (again)."""
     job = _job(request, pk)
     if _not_in_wizard(job):
         return redirect("migration:detail", pk=job.pk)
     _writable(request)
-    try:
-        check = services.import_check(actor=request.user, job=job)
-    except ValidationError as exc:  # e.g. the stored file can no longer be read
-        messages.error(request, " ".join(exc.messages))
-        return redirect("migration:detail", pk=job.pk)
-    job.refresh_from_db()
+    if request.method == "POST":
+        _start_check(request, job)
+        return redirect("migration:check", pk=job.pk)
+    if is_htmx(request):
+        if job.status != Status.CHECKING:
+            response = HttpResponse(status=204)
+            response["HX-Refresh"] = "true"  # the report is a whole page of its own
+            return response
+        return render(request, "migration/_check_progress.html", _checking(job))
+    if job.status == Status.CHECKING:
+        return render(request, "migration/check.html", _wizard(job, 3, **_checking(job)))
+    if job.status == Status.UPLOADED:  # never checked, or the check was cancelled or failed
+        return render(request, "migration/check.html", _wizard(job, 3, check=None))
+    check = services.import_check_report(job)
     columns, preview = _preview_table(job, check)
     context = _wizard(
         job,
@@ -277,6 +298,30 @@ def import_check(request: HttpRequest, pk: int) -> HttpResponse:
         mapped_headers=[h for h in job.headers if job.mapping.get(h)],
     )
     return render(request, "migration/check.html", context)
+
+
+def _checking(job: ImportJob) -> dict:
+    orphaned = services.import_check_is_orphaned(job)
+    return {
+        "progress": queries.import_progress(job),
+        "orphaned": orphaned,
+        "polling": not orphaned,
+    }
+
+
+@login_required
+@require_POST
+def import_check_cancel(request: HttpRequest, pk: int) -> HttpResponse:
+    """Stop the running check; the mapping can change and the check start again."""
+    job = _job(request, pk)
+    _writable(request)
+    try:
+        services.import_check_cancel(actor=request.user, job=job)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, _("The check was cancelled; nothing was written."))
+    return redirect("migration:check", pk=job.pk)
 
 
 @login_required

@@ -4,8 +4,11 @@ report of bad rows."""
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 
+from kreis.core.models import User
 from kreis.core.worker import Heartbeat, jobs_run_immediately
 from kreis.migration import queries, services
 from kreis.migration.models import ImportJob
@@ -15,7 +18,8 @@ BAD_ROWS_SHOWN = 50
 
 class ProgressBar:
     """``[#####---------------]  25 %  25,000/100,000 rows  48,210 rows/s  0:00:02 left`` on
-    stderr, redrawn at most five times a second; only on a terminal."""
+    stderr, redrawn at most five times a second; only on a terminal. While the job is
+    *checking*, the rows are those checked."""
 
     def __init__(self, stream, *, enabled: bool) -> None:
         self.stream = stream
@@ -40,21 +44,46 @@ class ProgressBar:
         self.stream.flush()
 
 
-def run_in_process(job: ImportJob, bar: ProgressBar) -> ImportJob:
-    """Run the queued job here, with a heartbeat, so the web app sees it alive (and, should
-    this process die, that it can be resumed)."""
+@contextmanager
+def _beating() -> Iterator[None]:
+    """A heartbeat while this process does a worker's job, so the web app sees it alive
+    (and, should this process die, that the job can be started again)."""
     heartbeat = None if jobs_run_immediately() else Heartbeat()
     if heartbeat:
         heartbeat.beat()
         heartbeat.start()
     try:
-        services.import_run(job.pk, progress=bar)
+        yield
     finally:
         if heartbeat:
             heartbeat.stop()
+
+
+def run_in_process(job: ImportJob, bar: ProgressBar) -> ImportJob:
+    """Run the queued job here (``kreis import``, ``kreis imports resume``)."""
+    with _beating():
+        services.import_run(job.pk, progress=bar)
     job.refresh_from_db()
     bar(job, final=True)
     return job
+
+
+def check_in_process(
+    *, actor: User | None, job: ImportJob, bar: ProgressBar
+) -> services.ImportCheck:
+    """Check every row here (``kreis import``, also ``--dry-run``) with the same code as the
+    check job, the bar showing the rows checked; a failed check raises ValidationError."""
+    seen: list[ImportJob] = []
+
+    def progress(checking: ImportJob) -> None:
+        seen[:] = [checking]
+        bar(checking)
+
+    with _beating():
+        report = services.import_check(actor=actor, job=job, progress=progress)
+    if seen:
+        bar(seen[0], final=True)  # the job is *validated* now; the bar ends at the check's rows
+    return report
 
 
 def summary(job: ImportJob) -> list[str]:

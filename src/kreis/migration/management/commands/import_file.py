@@ -1,8 +1,8 @@
 """``kreis import FILE --type …``: import a CSV, XLSX, vCard or JSON file from the command line.
 
-The same services as the web wizard and the API: the file is checked first (every row), then
-imported chunk by chunk in this process with a progress bar; the summary and the bad rows
-are printed. Exit status 1 when rows are invalid and not skipped (nothing is imported then),
+The same services as the web wizard and the API: the file is checked first (every row, the
+check job's code run in this process), then imported chunk by chunk in this process, each
+with a progress bar; the summary and the bad rows are printed. Exit status 1 when rows are invalid and not skipped (nothing is imported then),
 or when the import failed.
 """
 
@@ -20,6 +20,7 @@ from kreis.migration import services
 from kreis.migration.management.commands._report import (
     ProgressBar,
     bad_rows,
+    check_in_process,
     check_lines,
     run_in_process,
     summary,
@@ -99,8 +100,13 @@ class Command(BaseCommand):
             + (f", recognised as a {job.preset} export" if job.preset else "")
         )
         self.stdout.write("mapping: " + ", ".join(f"{h} → {t}" for h, t in job.mapping.items()))
+        bar = ProgressBar(self.stderr, enabled=self.stderr.isatty() and opts["verbosity"] > 0)
         if opts["dry_run"] or not opts["skip_invalid"]:
-            report = services.import_check(actor=actor, job=job)
+            try:
+                report = check_in_process(actor=actor, job=job, bar=bar)
+            except ValidationError as exc:
+                services.import_cancel(actor=actor, job=job)
+                raise CommandError(_messages(exc)) from None
             for line in check_lines(report):
                 self.stdout.write(line)
             for line in bad_rows(job):
@@ -124,7 +130,6 @@ class Command(BaseCommand):
             job = services.import_start(actor=actor, job=job, background=False)
         except ValidationError as exc:
             raise CommandError(_messages(exc)) from None
-        bar = ProgressBar(self.stderr, enabled=self.stderr.isatty() and opts["verbosity"] > 0)
         job = run_in_process(job, bar)
         for line in summary(job):
             self.stdout.write(line)
