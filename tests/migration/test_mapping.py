@@ -4,6 +4,7 @@ the column names these products document for their exports)."""
 from pathlib import Path
 
 import pytest
+from django.utils import translation
 
 from kreis.core.models import CustomField
 from kreis.migration.mapping import detect_preset, normalize, suggest_mapping
@@ -339,6 +340,24 @@ def test_other_crms_exports_are_recognised_and_mapped(sample, preset, entity, ex
 
 def test_a_plain_spreadsheet_is_no_preset():
     assert detect_preset(["Firma", "E-Mail", "PLZ", "Ort"], targets_of=built_in) is None
+
+
+def test_recognised_exports_are_named_in_the_users_language():
+    found = detect_preset(open_table(SAMPLES / "hubspot_contacts.csv").headers, targets_of=built_in)
+    with translation.override("de"):
+        assert str(found.name) == "HubSpot – Kontakte"
+    with translation.override("en"):
+        assert str(found.name) == "HubSpot – contacts"
+
+
+def test_every_preset_name_has_a_german_translation():
+    from kreis.migration.mapping import PRESETS
+
+    def names(language: str) -> list[str]:
+        with translation.override(language):
+            return [str(p.name) for p in PRESETS if p.key != "vcard"]
+
+    assert [de == en for de, en in zip(names("de"), names("en"), strict=True)] == [False] * 17
 
 
 def test_every_suggested_target_exists():

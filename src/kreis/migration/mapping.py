@@ -23,6 +23,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from django.utils import translation
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
 
 from kreis.migration.targets import CUSTOM_PREFIX, Target, targets_for
 
@@ -420,7 +422,7 @@ class Preset:
     """An export format of another CRM: its name, the record type and its mapping."""
 
     key: str
-    name: str
+    name: str | Promise  # shown to the user: in their language
     entity: str
     # columns as the CRM writes them → target; matched to the file's headers normalised
     columns: dict[str, str]
@@ -454,7 +456,7 @@ PRESETS: list[Preset] = [
     # HubSpot: export of a contacts/companies/deals view (English or German UI language).
     Preset(
         key="hubspot_contacts",
-        name="HubSpot – contacts",
+        name=_("HubSpot – contacts"),
         entity="person",
         columns=_cols(
             "Record ID=external_id; First Name=first_name; Last Name=last_name; Email=email; "
@@ -478,7 +480,7 @@ PRESETS: list[Preset] = [
     ),
     Preset(
         key="hubspot_companies",
-        name="HubSpot – companies",
+        name=_("HubSpot – companies"),
         entity="organization",
         columns=_cols(
             "Record ID=external_id; Company name=name; Company Domain Name=website; "
@@ -502,7 +504,7 @@ PRESETS: list[Preset] = [
     ),
     Preset(
         key="hubspot_deals",
-        name="HubSpot – deals",
+        name=_("HubSpot – deals"),
         entity="deal",
         columns=_cols(
             "Record ID=external_id; Deal Name=name; Pipeline=pipeline; Deal Stage=stage; "
@@ -525,7 +527,7 @@ PRESETS: list[Preset] = [
     # Salesforce: Data Export (Setup → Data Export), one CSV per object, API field names.
     Preset(
         key="salesforce_contacts",
-        name="Salesforce – contacts (Data Export)",
+        name=_("Salesforce – contacts (Data Export)"),
         entity="person",
         columns=_cols(
             "Id=external_id; AccountId=organization_external_id; Salutation=salutation; "
@@ -539,7 +541,7 @@ PRESETS: list[Preset] = [
     ),
     Preset(
         key="salesforce_accounts",
-        name="Salesforce – accounts (Data Export)",
+        name=_("Salesforce – accounts (Data Export)"),
         entity="organization",
         columns=_cols(
             "Id=external_id; Name=name; Type=roles; BillingStreet=street; BillingCity=city; "
@@ -552,7 +554,7 @@ PRESETS: list[Preset] = [
     ),
     Preset(
         key="salesforce_opportunities",
-        name="Salesforce – opportunities (Data Export)",
+        name=_("Salesforce – opportunities (Data Export)"),
         entity="deal",
         columns=_cols(
             "Id=external_id; AccountId=organization_external_id; Name=name; "
@@ -563,7 +565,7 @@ PRESETS: list[Preset] = [
     ),
     Preset(
         key="salesforce_leads",
-        name="Salesforce – leads (Data Export)",
+        name=_("Salesforce – leads (Data Export)"),
         entity="lead",
         columns=_cols(
             "Id=external_id; Salutation=salutation; FirstName=first_name; LastName=last_name; "
@@ -575,7 +577,7 @@ PRESETS: list[Preset] = [
     # Pipedrive: export of a list view; columns carry the record as a prefix.
     Preset(
         key="pipedrive_persons",
-        name="Pipedrive – people",
+        name=_("Pipedrive – people"),
         entity="person",
         columns=_cols(
             "Person - ID=external_id; Person - Name=full_name; Person - First name=first_name; "
@@ -595,7 +597,7 @@ PRESETS: list[Preset] = [
     ),
     Preset(
         key="pipedrive_organizations",
-        name="Pipedrive – organisations",
+        name=_("Pipedrive – organisations"),
         entity="organization",
         columns=_cols(
             "Organization - ID=external_id; Organization - Name=name; "
@@ -615,7 +617,7 @@ PRESETS: list[Preset] = [
     ),
     Preset(
         key="pipedrive_deals",
-        name="Pipedrive – deals",
+        name=_("Pipedrive – deals"),
         entity="deal",
         columns=_cols(
             "Deal - ID=external_id; Deal - Title=name; Deal - Value=amount; "
@@ -635,7 +637,7 @@ PRESETS: list[Preset] = [
     # Odoo: Contacts → Export, "import-compatible" (technical names) or with labels.
     Preset(
         key="odoo_contacts",
-        name="Odoo – contacts",
+        name=_("Odoo – contacts"),
         entity="person",
         columns=_cols(
             "id=external_id; name=full_name; parent_id=organization; "
@@ -662,7 +664,7 @@ PRESETS: list[Preset] = [
     ),
     Preset(
         key="odoo_companies",
-        name="Odoo – companies",
+        name=_("Odoo – companies"),
         entity="organization",
         columns=_cols(
             "id=external_id; name=name; street=street; zip=postal_code; city=city; "
@@ -687,7 +689,7 @@ PRESETS: list[Preset] = [
     ),
     Preset(
         key="odoo_opportunities",
-        name="Odoo – CRM opportunities",
+        name=_("Odoo – CRM opportunities"),
         entity="deal",
         columns=_cols(
             "id=external_id; name=name; partner_id=organization; expected_revenue=amount; "
@@ -710,7 +712,7 @@ PRESETS: list[Preset] = [
     # the record's GUID as "(Do Not Modify) <record>".
     Preset(
         key="dynamics_contacts",
-        name="Microsoft Dynamics 365 – contacts",
+        name=_("Microsoft Dynamics 365 – contacts"),
         entity="person",
         columns=_cols(
             "(Do Not Modify) Contact=external_id; Full Name=full_name; First Name=first_name; "
@@ -734,7 +736,7 @@ PRESETS: list[Preset] = [
     ),
     Preset(
         key="dynamics_accounts",
-        name="Microsoft Dynamics 365 – accounts",
+        name=_("Microsoft Dynamics 365 – accounts"),
         entity="organization",
         columns=_cols(
             "(Do Not Modify) Account=external_id; Account Name=name; "
@@ -753,7 +755,7 @@ PRESETS: list[Preset] = [
     ),
     Preset(
         key="dynamics_opportunities",
-        name="Microsoft Dynamics 365 – opportunities",
+        name=_("Microsoft Dynamics 365 – opportunities"),
         entity="deal",
         columns=_cols(
             "(Do Not Modify) Opportunity=external_id; Topic=name; "
@@ -771,7 +773,7 @@ PRESETS: list[Preset] = [
     ),
     Preset(
         key="dynamics_leads",
-        name="Microsoft Dynamics 365 – leads",
+        name=_("Microsoft Dynamics 365 – leads"),
         entity="lead",
         columns=_cols(
             "(Do Not Modify) Lead=external_id; First Name=first_name; Last Name=last_name; "
