@@ -452,6 +452,21 @@ def _cols(text: str) -> dict[str, str]:
     return result
 
 
+# Odoo keeps persons and companies in one model (res.partner): the columns both exports share,
+# technical names, English and German labels.
+ODOO_PARTNER = (
+    "id=external_id; street=street; zip=postal_code; city=city; state_id=region; "
+    "country_id=country; phone=phone; mobile=mobile; email=email; website=website; "
+    "category_id=tags; user_id=owner; comment=notes; "
+    "External ID=external_id; Street=street; Zip=postal_code; City=city; State=region; "
+    "Country=country; Phone=phone; Mobile=mobile; Email=email; Website=website; Tags=tags; "
+    "Salesperson=owner; Notes=notes; "
+    "Externe ID=external_id; Straße=street; PLZ=postal_code; Stadt=city; Ort=city; "
+    "Bundesland=region; Land=country; Telefon=phone; Mobil=mobile; E-Mail=email; "
+    "Stichwörter=tags; Schlagwörter=tags; Vertriebsmitarbeiter=owner; Verkäufer=owner; "
+    "Notizen=notes; "
+)
+
 PRESETS: list[Preset] = [
     # HubSpot: export of a contacts/companies/deals view (English or German UI language).
     Preset(
@@ -640,21 +655,12 @@ PRESETS: list[Preset] = [
         name=_("Odoo – contacts"),
         entity="person",
         columns=_cols(
-            "id=external_id; name=full_name; parent_id=organization; "
-            "parent_id/id=organization_external_id; street=street; zip=postal_code; "
-            "city=city; state_id=region; country_id=country; phone=phone; mobile=mobile; "
-            "email=email; website=website; function=position; title=salutation; "
-            "category_id=tags; user_id=owner; comment=notes; "
-            "External ID=external_id; Name=full_name; Related Company=organization; "
-            "Company Name=organization; Street=street; Zip=postal_code; City=city; "
-            "State=region; Country=country; Phone=phone; Mobile=mobile; Email=email; "
-            "Website=website; Job Position=position; Title=salutation; Tags=tags; "
-            "Salesperson=owner; Notes=notes; "
-            "Externe ID=external_id; Zugehöriges Unternehmen=organization; Straße=street; "
-            "PLZ=postal_code; Stadt=city; Ort=city; Bundesland=region; Land=country; "
-            "Telefon=phone; Mobil=mobile; E-Mail=email; Arbeitsposition=position; "
-            "Stellenbezeichnung=position; Anrede=salutation; Stichwörter=tags; "
-            "Schlagwörter=tags; Vertriebsmitarbeiter=owner; Verkäufer=owner; Notizen=notes"
+            ODOO_PARTNER + "name=full_name; parent_id=organization; "
+            "parent_id/id=organization_external_id; function=position; title=salutation; "
+            "Name=full_name; Related Company=organization; Company Name=organization; "
+            "Job Position=position; Title=salutation; "
+            "Zugehöriges Unternehmen=organization; Arbeitsposition=position; "
+            "Stellenbezeichnung=position; Anrede=salutation"
         ),
         signature=(
             ("name", "parent_id", "street2"),
@@ -667,18 +673,9 @@ PRESETS: list[Preset] = [
         name=_("Odoo – companies"),
         entity="organization",
         columns=_cols(
-            "id=external_id; name=name; street=street; zip=postal_code; city=city; "
-            "state_id=region; country_id=country; phone=phone; mobile=mobile; email=email; "
-            "website=website; vat=vat_id; category_id=tags; user_id=owner; comment=notes; "
-            "industry_id=industry; "
-            "External ID=external_id; Name=name; Street=street; Zip=postal_code; City=city; "
-            "State=region; Country=country; Phone=phone; Mobile=mobile; Email=email; "
-            "Website=website; Tax ID=vat_id; Tags=tags; Salesperson=owner; Notes=notes; "
-            "Industry=industry; "
-            "Externe ID=external_id; Straße=street; PLZ=postal_code; Stadt=city; Ort=city; "
-            "Bundesland=region; Land=country; Telefon=phone; Mobil=mobile; E-Mail=email; "
-            "USt-IdNr.=vat_id; Steuer-ID=vat_id; Stichwörter=tags; Schlagwörter=tags; "
-            "Vertriebsmitarbeiter=owner; Verkäufer=owner; Notizen=notes; Branche=industry"
+            ODOO_PARTNER + "name=name; vat=vat_id; industry_id=industry; "
+            "Name=name; Tax ID=vat_id; Industry=industry; "
+            "USt-IdNr.=vat_id; Steuer-ID=vat_id; Branche=industry"
         ),
         signature=(
             ("name", "is_company", "street2"),

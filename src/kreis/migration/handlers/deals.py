@@ -27,15 +27,13 @@ from kreis.migration.engine import (
 )
 from kreis.migration.handlers.lookups import (
     RowReader,
-    actor_first_team,
+    assigned_row,
     by_external_id,
     column_values,
     created_records,
     creations,
-    custom_values,
     external_ids_taken,
     match_external_ids,
-    owner_and_team,
     parties_by_email,
     parties_by_name,
     resolve_party,
@@ -157,21 +155,7 @@ class DealHandler(Handler):
         contact = resolve_party(reader, prefix="contact", kind=PartyKind.PERSON, **contacts)
         if contact is not None:
             data["contact"] = contact
-        owner, team, given = owner_and_team(reader)
-        given_fields = set(data) - {"closed_at", "lost_note"}
-        if given:
-            data["owner"], data["team"] = owner, team
-            given_fields |= {k for k in ("owner", "team") if data[k] is not None}
-        else:
-            data["owner"], data["team"] = reader.ctx.actor, actor_first_team(reader.ctx)
-        custom = custom_values(reader)
-        if custom:
-            data["custom"] = custom
-            given_fields.add("custom")
-        if reader.problems:
-            return None
-        data["_given"], data["_tags"] = given_fields, reader.tags() or None
-        return data
+        return assigned_row(reader, data, given=set(data) - {"closed_at", "lost_note"})
 
     def _stage(self, reader: RowReader, tables: dict, data: dict) -> None:
         """Pipeline and stage by name (German or English)."""

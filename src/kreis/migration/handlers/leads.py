@@ -27,13 +27,11 @@ from kreis.migration.engine import (
 )
 from kreis.migration.handlers.lookups import (
     RowReader,
-    actor_first_team,
+    assigned_row,
     column_values,
     created_records,
     creations,
-    custom_values,
     external_ids_taken,
-    owner_and_team,
     updated_records,
 )
 from kreis.migration.models import ImportRecord, RecordAction
@@ -121,22 +119,7 @@ class LeadHandler(Handler):
         timeline = reader.date("timeline")
         if timeline is not None:
             data["timeline"] = timeline
-        owner, team, given = owner_and_team(reader)
-        given_fields = set(data)
-        if given:
-            data["owner"], data["team"] = owner, team
-            given_fields |= {"owner"} if owner else set()
-            given_fields |= {"team"} if team else set()
-        else:
-            data["owner"], data["team"] = reader.ctx.actor, actor_first_team(reader.ctx)
-        custom = custom_values(reader)
-        if custom:
-            data["custom"] = custom
-            given_fields.add("custom")
-        if reader.problems:
-            return None
-        data["_given"], data["_tags"] = given_fields, reader.tags() or None
-        return data
+        return assigned_row(reader, data, given=set(data))
 
     def match(self, prepared: list[Prepared], ctx: Context) -> None:
         matches = bulk.match_leads(user=ctx.actor, leads=[p.data["lead"] for p in prepared])

@@ -176,6 +176,27 @@ def owner_and_team(reader: RowReader) -> tuple[User | None, Team | None, bool]:
     return owner, team, bool(owner_text or team_text)
 
 
+def assigned_row(reader: RowReader, data: dict[str, Any], given: set[str]) -> dict | None:
+    """The end of a lead's or deal's row: owner and team (the row's, else the importing user
+    and their first team), custom-field values, and for updates the fields the row gave
+    (``_given``, starting from ``given``) and its tags (``_tags``); None when the row has
+    problems."""
+    owner, team, assigned = owner_and_team(reader)
+    if assigned:
+        data["owner"], data["team"] = owner, team
+        given |= {k for k in ("owner", "team") if data[k] is not None}
+    else:
+        data["owner"], data["team"] = reader.ctx.actor, actor_first_team(reader.ctx)
+    custom = custom_values(reader)
+    if custom:
+        data["custom"] = custom
+        given.add("custom")
+    if reader.problems:
+        return None
+    data["_given"], data["_tags"] = given, reader.tags() or None
+    return data
+
+
 def actor_first_team(ctx: Context) -> Team | None:
     if "actor_team" not in ctx.cache:
         actor = ctx.actor
