@@ -281,7 +281,7 @@ def import_check(request: HttpRequest, pk: int) -> HttpResponse:
             response = HttpResponse(status=204)
             response["HX-Refresh"] = "true"  # the report is a whole page of its own
             return response
-        return render(request, "migration/_check_progress.html", _checking(job))
+        return render(request, "migration/_check_progress.html", {"job": job, **_checking(job)})
     if job.status == Status.CHECKING:
         return render(request, "migration/check.html", _wizard(job, 3, **_checking(job)))
     if job.status == Status.UPLOADED:  # never checked, or the check was cancelled or failed
