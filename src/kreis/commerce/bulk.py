@@ -40,6 +40,7 @@ from kreis.commerce.services import (
 from kreis.core.bulkinsert import insert_rows, reserve_ids
 from kreis.core.jsonvalue import json_value
 from kreis.core.models import User
+from kreis.core.purge import purge
 
 # The header fields an import may change on an existing transaction (with its lines).
 TRANSACTION_HEADER = (
@@ -188,24 +189,11 @@ def transactions_restore(snapshots: Mapping[int, Mapping[str, Any]]) -> None:
     TransactionLine.objects.bulk_create(restored, batch_size=1000)
 
 
-def transactions_delete(runs: Sequence[tuple[int, int]]) -> int:
-    """Delete transactions with their lines for good (an import undone), given as runs of
-    consecutive ids (first, last): a few statements for a whole import, no per-row signal
-    work (lines and transactions have neither history nor search entries)."""
-    table = connection.ops.quote_name(Transaction._meta.db_table)
-    lines = connection.ops.quote_name(TransactionLine._meta.db_table)
-    deleted = 0
-    with connection.cursor() as cursor:
-        for start in range(0, len(runs), 200):
-            part = runs[start : start + 200]
-            params = [bound for run in part for bound in run]
-            in_lines = " OR ".join(["transaction_id BETWEEN %s AND %s"] * len(part))
-            in_table = " OR ".join(["id BETWEEN %s AND %s"] * len(part))
-            # Only fixed names and placeholders are put in.
-            cursor.execute(f"DELETE FROM {lines} WHERE {in_lines}", params)  # noqa: S608
-            cursor.execute(f"DELETE FROM {table} WHERE {in_table}", params)  # noqa: S608
-            deleted += cursor.rowcount
-    return deleted
+def transactions_delete(ids: Sequence[int]) -> int:
+    """Delete transactions for good (an import undone) with their lines and whatever else
+    depends on them (``kreis.core.purge``: set-based, no per-row signal work). Returns the
+    transactions deleted."""
+    return purge(Transaction, ids)
 
 
 def draft_snapshot(txn: Transaction, lines: Sequence[LineValues]) -> dict[str, Any]:

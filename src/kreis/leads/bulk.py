@@ -20,7 +20,8 @@ from simple_history.utils import bulk_update_with_history
 
 from kreis.core.customfields import clean_custom_values, custom_fields_for
 from kreis.core.jsonvalue import apply_values
-from kreis.core.models import SearchEntry, User
+from kreis.core.models import User
+from kreis.core.purge import purge
 from kreis.core.queries import visible_records
 from kreis.core.search import index_records
 from kreis.leads.models import Lead, LeadStatus
@@ -243,8 +244,7 @@ def leads_restore(befores: Mapping[int, Mapping[str, Any]], *, actor: User | Non
 
 
 def leads_delete(ids: Sequence[int]) -> None:
-    """Remove leads for good (an import undone) with their search entries."""
-    for start in range(0, len(ids), 500):
-        part = ids[start : start + 500]
-        SearchEntry.objects.filter(entity="lead", object_id__in=part).delete()
-        Lead.objects.filter(pk__in=part).delete()
+    """Remove leads for good (an import undone) with everything depending on them: tag
+    links, activities, scores, history rows and search entries (``kreis.core.purge``:
+    set-based, no signals)."""
+    purge(Lead, ids)

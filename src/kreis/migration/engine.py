@@ -46,6 +46,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from django.core.exceptions import FieldDoesNotExist
 from django.db import models, transaction
 
+from kreis.core.purge import purge
 from kreis.migration.models import DuplicateMode, RecordAction
 
 if TYPE_CHECKING:
@@ -398,38 +399,12 @@ def process_chunk(handler: Handler, rows: list[SourceRow], ctx: Context) -> Chun
 # --- undo helpers ------------------------------------------------------------------------
 
 
-def id_runs(ids: Iterable[int]) -> list[tuple[int, int]]:
-    """Sorted ids as runs of consecutive values: [1,2,3,7,8] → [(1,3),(7,8)]. A run holds
-    only ids the import created, so ``pk BETWEEN a AND b`` deletes nothing else."""
-    runs: list[tuple[int, int]] = []
-    for value in sorted(set(ids)):
-        if runs and value == runs[-1][1] + 1:
-            runs[-1] = (runs[-1][0], value)
-        else:
-            runs.append((value, value))
-    return runs
-
-
-def ranges_filter(runs: Sequence[tuple[int, int]], field_name: str = "pk") -> models.Q:
-    """``field BETWEEN a AND b OR …`` for the runs (single ids grouped into one ``IN``)."""
-    singles = [a for a, b in runs if a == b]
-    condition = models.Q(**{f"{field_name}__in": singles}) if singles else models.Q()
-    for a, b in runs:
-        if a != b:
-            condition |= models.Q(**{f"{field_name}__range": (a, b)})
-    return condition
-
-
-def delete_by_ids(model: type[models.Model], ids: Iterable[int], *, batch: int = 500) -> int:
-    """Delete the rows ``ids`` of ``model`` through the ORM (cascades, signals), a few
-    hundred id runs per statement. Handlers of big imports delete their rows with raw
-    range deletes of their own instead (no per-row signal work)."""
-    runs = id_runs(ids)
-    deleted = 0
-    for start in range(0, len(runs), batch):
-        part = runs[start : start + batch]
-        deleted += model._default_manager.filter(ranges_filter(part)).delete()[0]
-    return deleted
+def delete_by_ids(model: type[models.Model], ids: Iterable[int]) -> int:
+    """Delete the rows ``ids`` of ``model`` for good, with every row that depends on them
+    (related rows, history rows, search entries), in a few set-based statements per model
+    (``kreis.core.purge``): no per-row signal, no history row for the delete — the records
+    vanish as if the import had never written them."""
+    return purge(model, ids)
 
 
 def model_for(label: str) -> type[models.Model]:
@@ -440,8 +415,8 @@ def model_for(label: str) -> type[models.Model]:
 
 def undo_records(records: Sequence[RecordEntry], *, actor: User | None) -> None:
     """The default undo of a chunk of records: merges undone (newest first), updated records
-    given back their ``before`` values, created records deleted (models written last first).
-    Correct for any record type; not the fastest for millions of created rows."""
+    given back their ``before`` values in bulk (with a history row each where the model
+    keeps history), created records purged (models written last first)."""
     from kreis.parties.models import PartyMerge
     from kreis.parties.services import party_merge_undo
 
@@ -450,22 +425,48 @@ def undo_records(records: Sequence[RecordEntry], *, actor: User | None) -> None:
         pk__in=[r.merge_id for r in merges], undone_at=None
     ).order_by("-pk"):
         party_merge_undo(actor=None, merge=merge)
-    for record in records:
+    updated: dict[str, dict[int, dict[str, Any]]] = {}
+    for record in records:  # newest first: a field's oldest ``before`` value wins
         if record.action == RecordAction.UPDATED and record.before:
-            model = model_for(record.model)
-            values = restorable(model, record.before)
-            if values:
-                model._default_manager.filter(pk=record.object_id).update(**values)
+            values = restorable(model_for(record.model), record.before)
+            updated.setdefault(record.model, {}).setdefault(record.object_id, {}).update(values)
+    for label, values_of in updated.items():
+        restore_updated(model_for(label), values_of, actor=actor)
     created: dict[str, list[int]] = {}
-    order: list[str] = []
     for record in sorted(records, key=lambda r: -r.pk if r.pk else 0):
         if record.action == RecordAction.CREATED:
-            if record.model not in created:
-                order.append(record.model)
             created.setdefault(record.model, []).append(record.object_id)
     with transaction.atomic():
-        for label in order:
-            delete_by_ids(model_for(label), created[label])
+        for label, ids in created.items():
+            delete_by_ids(model_for(label), ids)
+
+
+def restore_updated(
+    model: type[models.Model], values_of: dict[int, dict[str, Any]], *, actor: User | None
+) -> None:
+    """Give records their previous values (pk → ``restorable`` values) back: one bulk update
+    per set of fields, and a history row each ("changed", by ``actor``) when the model keeps
+    history. Records deleted since are left out."""
+    from simple_history.utils import bulk_update_with_history
+
+    by_fields: dict[tuple[str, ...], dict[int, dict[str, Any]]] = {}
+    for pk, values in values_of.items():
+        if values:
+            by_fields.setdefault(tuple(sorted(values)), {})[pk] = values
+    keeps_history = getattr(model._meta, "simple_history_manager_attribute", None)
+    for fields, group in by_fields.items():
+        ids = list(group)
+        for start in range(0, len(ids), 1000):
+            objs = list(model._base_manager.filter(pk__in=ids[start : start + 1000]))
+            for obj in objs:
+                for attname, value in group[obj.pk].items():
+                    setattr(obj, attname, value)
+            if keeps_history:
+                bulk_update_with_history(
+                    objs, model, list(fields), batch_size=100, default_user=actor
+                )
+            else:
+                model._base_manager.bulk_update(objs, list(fields), batch_size=100)
 
 
 def restorable(model: type[models.Model], before: dict[str, Any]) -> dict[str, Any]:

@@ -21,7 +21,8 @@ from simple_history.utils import bulk_update_with_history
 
 from kreis.core.customfields import clean_custom_values, custom_fields_for
 from kreis.core.jsonvalue import apply_values, json_value
-from kreis.core.models import SearchEntry, User
+from kreis.core.models import User
+from kreis.core.purge import purge
 from kreis.core.search import index_records
 from kreis.parties.models import PartyKind
 from kreis.parties.tagging import bulk_set_tags, tag_names, tags_differ
@@ -255,12 +256,10 @@ def deals_restore(befores: Mapping[int, Mapping[str, Any]], *, actor: User | Non
 
 
 def deals_delete(ids: Sequence[int]) -> None:
-    """Remove deals for good (an import undone) with their search entries (stage changes,
-    lines and tag links go with them)."""
-    for start in range(0, len(ids), 500):
-        part = ids[start : start + 500]
-        SearchEntry.objects.filter(entity="deal", object_id__in=part).delete()
-        Deal.objects.filter(pk__in=part).delete()
+    """Remove deals for good (an import undone) with everything depending on them: stage
+    changes, lines, tag links, their activities, history rows and search entries; leads
+    converted into them keep no link (``kreis.core.purge``: set-based, no signals)."""
+    purge(Deal, ids)
 
 
 def stages_by_name() -> tuple[dict[str, Any], dict[int, dict[str, Any]]]:

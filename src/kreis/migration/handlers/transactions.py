@@ -34,7 +34,6 @@ from kreis.migration.engine import (
     Prepared,
     RowProblem,
     SourceRow,
-    id_runs,
     register_handler,
 )
 from kreis.migration.handlers.lookups import (
@@ -281,8 +280,7 @@ class TransactionHandler(Handler):
         bulk.transactions_restore(
             {r.object_id: r.before for r in records if r.action == RecordAction.UPDATED}
         )
-        created = [r.object_id for r in records if r.action == RecordAction.CREATED]
-        bulk.transactions_delete(id_runs(created))
+        bulk.transactions_delete([r.object_id for r in records if r.action == RecordAction.CREATED])
 
 
 def _is(p: Prepared, kind: str) -> bool:
