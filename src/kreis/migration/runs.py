@@ -221,28 +221,52 @@ def insert_records(job_id: int, entries: list[RecordEntry]) -> None:
 
 def import_undo_run(job_id: int, *, actor_id: int | None = None) -> ImportJob:
     """Undo the job's records newest first, ``UNDO_CHUNK`` per transaction; the records
-    undone are deleted with what they reverted, so a second call continues."""
+    undone are deleted with what they reverted, so a second call continues.
+
+    On SQLite the foreign keys are not checked row by row meanwhile (Django's
+    ``constraint_checks_disabled``, as ``loaddata`` does): the handlers delete what depends on
+    a record before the record, found through the models' relations (``kreis.core.purge``),
+    and the check took a third of a purge's time. PostgreSQL checks them at each commit."""
     job = ImportJob.objects.get(pk=job_id)
     if job.status != ImportStatus.UNDOING:
         return job
     actor = User.objects.filter(pk=actor_id).first() if actor_id else None
     handler = handler_for(job.entity)
     ctx = job_context(job, actor=actor, dry_run=False)
-    while True:
-        with transaction.atomic():
-            log_rows = (
-                ImportRecord.objects.filter(job=job)
-                .order_by("-pk")
-                .values_list("row", "model", "object_id", "action", "before", "merge_id", "pk")
-            )
-            batch = [RecordEntry(*values) for values in log_rows[:UNDO_CHUNK]]
-            if not batch:
-                break
-            handler.undo(batch, ctx)
-            ImportRecord.objects.filter(job=job, pk__gte=batch[-1].pk).delete()
-            ImportJob.objects.filter(pk=job.pk).update(progress_at=timezone.now())
+    with connection.constraint_checks_disabled():
+        while True:
+            with transaction.atomic():
+                batch = undo_batch(job.pk)
+                if not batch:
+                    break
+                handler.undo(batch, ctx)
+                ImportRecord.objects.filter(job=job, pk__gte=batch[-1].pk).delete()
+                ImportJob.objects.filter(pk=job.pk).update(progress_at=timezone.now())
     ImportJob.objects.filter(pk=job.pk, status=ImportStatus.UNDOING).update(
         status=ImportStatus.UNDONE, undone_at=timezone.now(), undone_by=actor
     )
     job.refresh_from_db()
     return job
+
+
+def undo_batch(job_id: int, size: int | None = None) -> list[RecordEntry]:
+    """The job's newest ``size`` (default ``UNDO_CHUNK``) undo records, read with one plain
+    query: a million rows through the ORM's ``values_list`` cost more than undoing them."""
+    table = connection.ops.quote_name(ImportRecord._meta.db_table)
+    columns = ("row", "model", "object_id", "action", "before", "merge_id", "id")
+    names = ", ".join(connection.ops.quote_name(c) for c in columns)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT {names} FROM {table} WHERE job_id = %s ORDER BY id DESC LIMIT %s",  # noqa: S608
+            [job_id, size or UNDO_CHUNK],
+        )
+        rows = cursor.fetchall()
+    return [
+        RecordEntry(row, model, object_id, action, _json(before), merge_id, pk)
+        for row, model, object_id, action, before, merge_id, pk in rows
+    ]
+
+
+def _json(value):
+    """A JSON column as read by a plain query: text on SQLite, decoded on PostgreSQL."""
+    return json.loads(value) if isinstance(value, str) else value
