@@ -21,9 +21,9 @@ from kreis.core import netguard
         "http://[::1]/",
         "http://[::ffff:127.0.0.1]/",  # IPv4-mapped
         "http://[64:ff9b::a00:1]/",  # NAT64 of 10.0.0.1
-        "http://169.254.169.254/latest/meta-data/",  # cloud metadata
-        "http://[fd00:ec2::254]/",  # cloud metadata, IPv6
-        "http://100.100.100.200/",  # shared address space (metadata of one cloud)
+        "http://169.254.1.1/",  # link-local (metadata services: test_netguard_metadata.py)
+        "http://[fe80::1]/",  # link-local, IPv6
+        "http://100.64.0.1/",  # shared address space
         "http://10.1.2.3/",
         "http://192.168.0.1/",
         "http://0/",
