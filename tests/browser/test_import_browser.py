@@ -1,6 +1,7 @@
 """The import wizard in a real browser (issue 11): a Windows-1252 contact list with German
 headers goes through upload, the suggested mapping, the check with two bad rows (one fixed in
-the wizard, the other skipped), the run with its progress bar, and the summary; importing the
+the wizard, the other skipped) — the check running as a job, its progress bar followed until
+the report shows —, the run with its progress bar, and the summary; importing the
 same file again creates nothing, and undo removes what the first import created.
 
 Each flow runs at 1280 px in English and at 390 px in German; screenshots of every step go to
@@ -10,11 +11,14 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from contextlib import contextmanager
 
 import pytest
 from django.utils import timezone
 from playwright.sync_api import expect
 
+from kreis.core.models import WorkerHeartbeat
+from kreis.migration import checks
 from kreis.migration.models import ImportJob, ImportStatus
 from kreis.parties.models import Party
 from tests.browser.test_analytics_browser import UNNAMED, WIDEST
@@ -68,6 +72,58 @@ def importer(alice):
     return alice
 
 
+@contextmanager
+def check_as_a_job():
+    """The check goes to the job queue as in production (not run at once as in the other
+    tests, whatever the file's size), with a live worker's heartbeat; the test does that
+    worker's part itself (``watch_the_check``)."""
+    from django.conf import settings
+    from huey.contrib.djhuey import HUEY
+
+    now = timezone.now()
+    beat = WorkerHeartbeat.objects.create(
+        name="browser:1", hostname="vm", pid=1, started_at=now - dt.timedelta(hours=1), beat_at=now
+    )
+    at_once, settings.KREIS_IMPORT_CHECK_AT_ONCE = settings.KREIS_IMPORT_CHECK_AT_ONCE, 0
+    HUEY.immediate = False
+    try:
+        yield
+    finally:
+        HUEY.flush()
+        HUEY.immediate = True
+        settings.KREIS_IMPORT_CHECK_AT_ONCE = at_once
+        beat.delete()
+
+
+def watch_the_check(page, job: ImportJob, width: int) -> None:
+    """Step 3 while the rows are checked: the page waits for the worker, then its progress
+    bar follows the check chunk by chunk (polled every 2 s), with a button to cancel; when
+    the check is done, the page turns into the report."""
+    expect(page.get_by_test_id("check-progress")).to_be_visible()
+    expect(page.get_by_test_id("progress-bar")).to_have_attribute("value", "0")
+    expect(page.get_by_test_id("cancel-check")).to_be_visible()
+    shot(page, "3-check-queued", width)
+    chunks = []
+
+    def after_each_chunk(checking: ImportJob) -> None:
+        chunks.append(checking.rows_checked)
+        if len(chunks) == 1:  # the page shows the first chunk's rows, the rate, the end
+            bar = page.get_by_test_id("progress-bar")
+            expect(bar).to_have_attribute("value", "4", timeout=8000)
+            expect(bar).to_have_attribute("max", str(len(ROWS)))
+            expect(page.get_by_test_id("progress-text")).to_contain_text("/s")
+            shot(page, "3-checking", width)
+
+    checks.import_check_run(job.pk, progress=after_each_chunk)
+    assert chunks == [4, len(ROWS)]
+    # The worker wrote the problems in the importer's language, as the page shows them.
+    expect(page.get_by_test_id("problems")).to_contain_text(
+        "keine gültige" if job.created_by.language == "de" else "not a valid", timeout=8000
+    )
+    expect(page.get_by_test_id("check-counts")).to_be_visible(timeout=8000)
+    expect(page.get_by_test_id("check-progress")).to_have_count(0)
+
+
 @pytest.mark.parametrize(("width", "language"), WIDTHS)
 def test_import_a_windows_1252_contact_list_fixing_one_bad_row(
     page, live_server, importer, width, language
@@ -95,7 +151,11 @@ def test_import_a_windows_1252_contact_list_fixing_one_bad_row(
     expect(page.get_by_label("PLZ")).to_have_value("postal_code")
     expect(page.get_by_test_id("file-facts")).to_contain_text("1252")
     shot(page, "2-mapping", width)
-    accept_mapping(page)
+    job = ImportJob.objects.get()
+    ImportJob.objects.filter(pk=job.pk).update(options={"chunk_size": 4})
+    with check_as_a_job():
+        accept_mapping(page)
+        watch_the_check(page, job, width)
 
     # Step 3: the check names the two bad rows, column and problem; nothing is written yet.
     bad = page.get_by_test_id("bad-row")

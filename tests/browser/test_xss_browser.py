@@ -11,6 +11,8 @@ The create routes are taken from the OpenAPI document, the body of each from its
 the pages from the links of the site, one page per URL pattern, so that a route or page added
 later is covered without listing it here."""
 
+import csv
+import io
 import itertools
 import re
 from urllib.parse import urljoin, urlsplit
@@ -22,6 +24,7 @@ from django.utils import timezone
 
 from kreis.api import api
 from kreis.core.models import SavedView
+from kreis.migration.models import ImportJob
 from kreis.parties.models import Party
 from tests.conftest import client_for
 
@@ -328,6 +331,46 @@ def _hover_charts(page) -> None:
             page.wait_for_timeout(30)
 
 
+def _import_file() -> bytes:
+    """A CSV whose extra headers and whose cells are payloads (one row with a bad e-mail, so
+    the check lists it with its fix form), Windows line ends, semicolons."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, delimiter=";")
+    writer.writerow(["Vorname", "Nachname", "E-Mail", PAYLOADS[0], PAYLOADS[2], PAYLOADS[6]])
+    writer.writerow([PAYLOADS[1], PAYLOADS[0], "xss@example.de", *PAYLOADS[3:6]])
+    writer.writerow([PAYLOADS[7], PAYLOADS[8], PAYLOADS[3], PAYLOADS[4], PAYLOADS[5], "x"])
+    return buffer.getvalue().encode("utf-8")
+
+
+def _import_through_the_wizard(page, live_server):
+    """Upload the payload file through the wizard's multipart form under a payload name, and
+    stop at each of its pages: the mapping (headers, sample cells), the check (preview, the
+    row with a problem and its fix form), the import's page and the list. Yields each URL
+    with the page open on it."""
+    page.goto(f"{live_server.url}/imports/new/")
+    page.select_option("select[name=entity]", "person")
+    name = '<img src=x onerror="window.__xss=1"> x9.csv'  # no "/": a name, not a path
+    page.set_input_files(
+        "input[name=file]", {"name": name, "mimeType": "text/csv", "buffer": _import_file()}
+    )
+    page.locator("form[enctype] button[type=submit]").click()
+    page.wait_for_url(re.compile(r"/imports/\d+/mapping/$"))
+    page.get_by_text("window.__xss", exact=False).first.wait_for(state="attached")
+    yield page.url
+    page.locator("form.kreis-import-form button[type=submit]:not([form])").click()
+    page.wait_for_url(re.compile(r"/imports/\d+/check/$"))
+    page.get_by_test_id("bad-row").first.wait_for()
+    page.get_by_test_id("bad-row").first.locator("summary").click()  # the fix form, open
+    yield page.url
+    page.locator("#skip-invalid").check()
+    page.get_by_test_id("start-import").click()
+    page.wait_for_url(re.compile(r"/imports/\d+/$"))
+    page.get_by_test_id("import-summary").wait_for()
+    yield page.url
+    page.goto(f"{live_server.url}/imports/")
+    yield page.url
+
+
 def test_no_payload_runs_on_any_page(browser, live_server, dana, api_key_for, settings, tmp_path):
     settings.KREIS_WAREHOUSE = f"duckdb://{tmp_path}/w.duckdb"
     from django.core.management import call_command
@@ -373,9 +416,24 @@ def test_no_payload_runs_on_any_page(browser, live_server, dana, api_key_for, se
             found = page.evaluate(INJECTED)
             if found:
                 injected[url] = found[:2]
+        wizard = []
+        for url in _import_through_the_wizard(page, live_server):
+            wizard.append(urlsplit(url).path)
+            if page.evaluate("() => window.__xss !== undefined"):
+                ran[url] = True
+            found = page.evaluate(INJECTED)
+            if found:
+                injected[url] = found[:2]
     finally:
         context.close()
     assert created
+    assert [_route(path) for path in wizard] == [
+        "imports/<int:pk>/mapping/",
+        "imports/<int:pk>/check/",
+        "imports/<int:pk>/",
+        "imports/",
+    ]
+    assert ImportJob.objects.get().original_name.startswith("<img src=x")
     assert not dialogs, dialogs
     assert not ran, f"script ran on {sorted(ran)}"
     assert not injected, f"payload markup in the page: {injected}"

@@ -19,11 +19,12 @@ from __future__ import annotations
 import logging
 from collections import Counter
 from collections.abc import Callable
+from contextlib import nullcontext
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from django.db import transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from kreis.core import worker
 from kreis.migration.engine import (
@@ -179,7 +180,8 @@ def import_check_run(
         return None
     job = ImportJob.objects.select_related("created_by").get(pk=job_id)
     try:
-        report = _check_rows(job, preview_limit, progress)
+        with _importers_language(job):  # the problems are stored as text, read by the importer
+            report = _check_rows(job, preview_limit, progress)
         _finish(job, report)
     except CheckLost:
         pass
@@ -188,6 +190,13 @@ def import_check_run(
         _fail(job, exc)
     job.refresh_from_db()
     return job
+
+
+def _importers_language(job: ImportJob):
+    """The importer's chosen language; without one, the language already active (the
+    request's when checked at once, the default in a worker)."""
+    language = getattr(job.created_by, "language", "")
+    return translation.override(language) if language else nullcontext()
 
 
 def _check_rows(
