@@ -23,6 +23,7 @@ from kreis.core.api import router as core_router
 from kreis.core.api_support import ApiKeyBearer, BrowserSession
 from kreis.leads.api import router as leads_router
 from kreis.migration.api import router as imports_router
+from kreis.migration.backups.api import router as backups_router
 from kreis.migration.connectors.api import router as connectors_router
 from kreis.migration.exports.api import router as exports_router
 from kreis.parties.api import router as parties_router
@@ -62,6 +63,7 @@ api.add_router("/", commerce_router)
 api.add_router("/", analytics_router)
 api.add_router("/", imports_router)
 api.add_router("/", connectors_router)
+api.add_router("/", backups_router)
 api.add_router("/", exports_router)
 api.add_router("/", automation_router)
 

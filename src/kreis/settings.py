@@ -46,6 +46,18 @@ KREIS_CONNECTOR_FOLDERS = [
     Path(folder).expanduser().resolve()
     for folder in envlist("KREIS_CONNECTOR_FOLDERS", str(DATA_DIR / "connectors"))
 ]
+# Backups made in the web UI, the API and the nightly schedule go into this folder; the newest
+# KREIS_BACKUP_KEEP of them are kept. KREIS_BACKUP_HOUR: the nightly backup's hour in UTC
+# (before the 02:30 analytics), or "off".
+KREIS_BACKUP_DIR = Path(env("KREIS_BACKUP_DIR", str(DATA_DIR / "backups"))).expanduser().resolve()
+KREIS_BACKUP_KEEP = envint("KREIS_BACKUP_KEEP", 7)
+if KREIS_BACKUP_KEEP < 1:
+    raise config.ConfigError("KREIS_BACKUP_KEEP", "expected at least 1 (backups)")
+KREIS_BACKUP_HOUR = env("KREIS_BACKUP_HOUR", "1").strip().lower()
+if KREIS_BACKUP_HOUR != "off" and not (
+    KREIS_BACKUP_HOUR.isdigit() and 0 <= int(KREIS_BACKUP_HOUR) <= 23
+):
+    raise config.ConfigError("KREIS_BACKUP_HOUR", "expected an hour 0-23 (UTC) or 'off'")
 ALLOWED_HOSTS = envlist("ALLOWED_HOSTS", "127.0.0.1,localhost,[::1]")
 CSRF_TRUSTED_ORIGINS = envlist("CSRF_TRUSTED_ORIGINS", "")
 LOGIN_ATTEMPTS = envint("KREIS_LOGIN_ATTEMPTS", 5)

@@ -20,5 +20,6 @@ urlpatterns = [
     path("analytics/", include("kreis.analytics.urls")),
     path("integration/", include("kreis.automation.urls")),
     path("imports/", include("kreis.migration.urls")),
+    path("manage/backups/", include("kreis.migration.backups.urls")),
     path("", include("kreis.core.urls")),
 ]

@@ -315,6 +315,12 @@ def build_world(*, alice, bob, mia, charlie, dana, rory, north, south) -> World:
     o["connector"] = connector_create(
         actor=dana, name="ERP", kind="folder", location=str(folder), run_as=dana
     )
+    # A finished backup in the list (administrators only; its archive is not on disk).
+    from kreis.migration.models import Backup
+
+    o["backup"] = Backup.objects.create(
+        file_name="kreis-backup-20261206-000000.zip", status="done", created_by=dana, rows=1
+    )
     # alice's webhook subscription with one delivery in its log (made directly: saving
     # through the service would resolve the target's host name).
     from kreis.automation.models import WebhookDelivery, WebhookSubscription
@@ -394,6 +400,7 @@ PARAMS: dict[str, str] = {
     "delivery_id": "webhook_delivery",
     "import_id": "import_job",
     "template_id": "import_template",
+    "backup_id": "backup",
 }
 
 # Web routes name their object ``pk``: the path segment in front of it says which.
@@ -423,6 +430,7 @@ PK_BY_SEGMENT: dict[str, str] = {
     "webhooks": "webhook",
     "deliveries": "webhook_delivery",
     "imports": "import_job",
+    "backups": "backup",
 }
 
 # Routes whose object must be in a particular state (a done activity to reopen, a person's

@@ -105,6 +105,7 @@ SIDEBAR = (
             ),
             Link("analytics:settings", "gear", _("Analytics settings"), "/analytics/settings/"),
             Link("migration:connector_list", "plug", _("Connectors"), "/imports/connectors/"),
+            Link("backups:list", "archive", _("Backups"), "/manage/backups/"),
             Link("admin:index", "sliders", _("Django admin")),
         ),
         visible=_admin,

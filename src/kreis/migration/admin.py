@@ -2,6 +2,7 @@
 
 from django.contrib import admin
 
+from kreis.migration.backups import admin as backups_admin  # noqa: F401  (registers)
 from kreis.migration.connectors import admin as connectors_admin  # noqa: F401  (registers)
 from kreis.migration.models import ImportJob, ImportRowError, MappingTemplate
 

@@ -10,6 +10,7 @@ class MigrationConfig(AppConfig):
     verbose_name = _("Import and export")
 
     def ready(self) -> None:
-        # The connectors' jobs live in a subpackage, which Huey's autodiscovery of
-        # ``<app>.tasks`` does not reach.
+        # The connectors' and backups' jobs live in subpackages, which Huey's autodiscovery
+        # of ``<app>.tasks`` does not reach.
+        from kreis.migration.backups import tasks as backup_tasks  # noqa: F401
         from kreis.migration.connectors import tasks  # noqa: F401

@@ -301,3 +301,49 @@ class Connector(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class BackupStatus(models.TextChoices):
+    RUNNING = "running", _("Running")
+    DONE = "done", _("Done")
+    FAILED = "failed", _("Failed")
+
+
+class Backup(models.Model):
+    """An archive written by ``kreis.migration.backup.backup_write`` into the backup folder
+    (``KREIS_BACKUP_DIR``): by an administrator ("Back up now", the API) or the nightly
+    schedule. The row is the archive's entry in the list; the file is the archive itself."""
+
+    file_name = models.CharField(_("file"), max_length=100, unique=True)
+    status = models.CharField(
+        _("status"), max_length=10, choices=BackupStatus.choices, default=BackupStatus.RUNNING
+    )
+    scheduled = models.BooleanField(_("scheduled"), default=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("started by"),
+    )
+    started_at = models.DateTimeField(_("started"), auto_now_add=True)
+    finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+    # The progress bar's whole; the tables written so far are kept in the cache (the backup
+    # reads inside one snapshot transaction, so it does not write its own row meanwhile).
+    tables_total = models.PositiveIntegerField(default=0)
+    rows = models.PositiveBigIntegerField(_("rows"), default=0)
+    files = models.PositiveIntegerField(_("uploaded files"), default=0)
+    size_bytes = models.PositiveBigIntegerField(_("size"), default=0)
+    # The archive was read back after writing: every checksum and row count as its manifest
+    # says (``backup_verify``).
+    verified = models.BooleanField(_("verified"), default=False)
+    error = models.TextField(_("error"), blank=True)
+
+    class Meta:
+        verbose_name = _("backup")
+        verbose_name_plural = _("backups")
+        ordering = ["-started_at", "-pk"]
+
+    def __str__(self) -> str:
+        return self.file_name
