@@ -197,8 +197,8 @@ def raw(path: Path) -> dict:
     return {"rows": len(rows), "seconds": wall, "cpu": cpu}
 
 
-def engine(path: Path, duplicates: str) -> dict:
-    """The import through kreis.migration, then its undo."""
+def engine(path: Path, duplicates: str, undo: bool = True) -> dict:
+    """The import through kreis.migration, then (``undo``) its undo."""
     _django()
     from kreis.core.models import User
     from kreis.migration import services
@@ -219,9 +219,12 @@ def engine(path: Path, duplicates: str) -> dict:
         )
     created_at = time.perf_counter() - start
     services.import_start(actor=admin, job=job, background=False)
+    server = _server_cpu()
     start, cpu = time.perf_counter(), time.process_time()
     services.import_run(job.pk)
     wall, cpu = time.perf_counter() - start, time.process_time() - cpu
+    after = _server_cpu()
+    server = after[1] - server[1] if server and after and after[0] == server[0] else None
     job.refresh_from_db()
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     result = {
@@ -231,6 +234,7 @@ def engine(path: Path, duplicates: str) -> dict:
         "upload_seconds": created_at,
         "seconds": wall,
         "cpu": cpu,
+        "server_cpu": server,
         "peak_mb": peak,
         "created": job.created_count,
         "updated": job.updated_count,
@@ -238,6 +242,9 @@ def engine(path: Path, duplicates: str) -> dict:
         "failed": job.failed_count,
         "records": ImportRecord.objects.filter(job=job).count(),
     }
+    if not undo:
+        result["undo_status"], result["undo_seconds"] = "not run (--skip undo)", 0.0
+        return result
     start = time.perf_counter()
     try:
         job = services.import_undo(actor=admin, job=job, background=False)
@@ -246,6 +253,23 @@ def engine(path: Path, duplicates: str) -> dict:
         result["undo_status"] = f"failed: {type(exc).__name__}: {exc}"
     result["undo_seconds"] = time.perf_counter() - start
     return result
+
+
+def _server_cpu() -> tuple[int, float] | None:
+    """The PostgreSQL backend of this connection and its CPU seconds so far (a server on this
+    machine: its /proc entry), else None; the import's COPYs and index upkeep run there."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        return None
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        pid = cursor.fetchone()[0]
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return pid, (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def api(rows: int, lines: int, tag: str, seed: int) -> dict:
@@ -384,7 +408,7 @@ def main() -> int:
     parser.add_argument(
         "--duplicates", default="update", choices=["update", "skip", "create", "merge"]
     )
-    parser.add_argument("--skip", nargs="*", default=[], choices=["raw", "import", "api"])
+    parser.add_argument("--skip", nargs="*", default=[], choices=["raw", "import", "undo", "api"])
     parser.add_argument("--phase", help=argparse.SUPPRESS)
     parser.add_argument(
         "--tag", default=f"{int(time.time()) % 1_000_000:x}", help=argparse.SUPPRESS
@@ -395,7 +419,7 @@ def main() -> int:
         result = {
             "generate": lambda: generate(path, args.rows, args.seed, args.tag),
             "raw": lambda: raw(path),
-            "import": lambda: engine(path, args.duplicates),
+            "import": lambda: engine(path, args.duplicates, undo="undo" not in args.skip),
             "api": lambda: api(args.api_rows, args.lines, args.tag, args.seed),
         }[args.phase]()
         print(json.dumps(result, default=str))
@@ -411,6 +435,7 @@ def main() -> int:
         *("--rows", str(args.rows), "--seed", str(args.seed), "--work", str(args.work)),
         *("--tag", args.tag, "--api-rows", str(args.api_rows), "--lines", str(args.lines)),
         *("--duplicates", args.duplicates),
+        *(["--skip", *args.skip] if args.skip else []),
     ]
     made = _phase("generate", *common)
     print(
@@ -428,12 +453,15 @@ def main() -> int:
         rate = r["rows"] / r["seconds"]
         print(
             f"import ({r['status']}{': ' + r['error'] if r['error'] else ''}): "
-            f"{r['seconds']:.1f} s wall, {r['cpu']:.1f} s CPU, {rate:,.0f} rows/s"
+            f"{r['seconds']:.1f} s wall, {r['cpu']:.1f} s CPU"
+            + (f" + {r['server_cpu']:.1f} s server CPU" if r.get("server_cpu") is not None else "")
+            + f", {rate:,.0f} rows/s"
             + (
                 f" = {rate / (base['rows'] / base['seconds']):.1%} of raw"
                 if "raw" not in args.skip
                 else ""
             )
+            + f", {r['rows'] / r['cpu']:,.0f} rows per CPU second of the process"
             + f"; peak RSS {r['peak_mb']:,.0f} MB; upload+count {r['upload_seconds']:.1f} s"
         )
         print(

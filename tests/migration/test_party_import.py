@@ -215,3 +215,33 @@ def test_merge_mode_uses_the_undoable_merge(alice):
     assert known.industry == ""
     assert list(known.contact_points.values_list("value", flat=True)) == ["info@alpha.de"]
     assert Party.objects.count() == 1
+
+
+def test_a_person_with_a_first_name_and_no_last_name_is_an_invalid_row(alice):
+    """As the API (``PersonCreate.last_name``: at least one character) refuses it."""
+    rows = [("K-7", "Anna", "", "anna@example.de", "", "", "", "", ""), ROWS[2]]
+    job = _persons(alice, rows, options={"skip_invalid": True})
+    assert (job.status, job.created_count, job.failed_count) == (ImportStatus.DONE, 1, 1)
+    error = job.row_errors.get()
+    assert (error.row, error.column, error.message) == (
+        2,
+        "Nachname",
+        "A person needs a last name.",
+    )
+    assert not Party.objects.filter(first_name="Anna").exists()
+    assert Party.objects.filter(external_id="K-3", last_name="Weber").exists()
+
+
+def test_the_missing_last_name_is_reported_in_german(alice):
+    from django.utils import translation
+
+    from kreis.migration.engine import Context, SourceRow, handler_for
+
+    values = {"first_name": "Anna", "last_name": "", "email": "anna@example.de"}
+    ctx = Context(entity="person", actor=alice, mapping=MAPPING)
+    with translation.override("de"):
+        prepared, found = handler_for("person").prepare([SourceRow(2, [], values)], ctx)
+    assert prepared == []
+    assert [(p.row, p.column, p.message) for p in found] == [
+        (2, "Nachname", "Eine Person braucht einen Nachnamen.")
+    ]

@@ -75,6 +75,32 @@ def _preparer(field: models.Field):
     return lambda value: field.get_db_prep_save(value, connection)
 
 
+_MISSING = object()
+
+
+def _prepare_column(values, rows, index: int, name: str, default: Any, prepare) -> None:
+    """The database's form of one column's given values, in place; a value the same object
+    as the row before's (``now``) is prepared once, and so is an empty dict (``custom``)."""
+    last: Any = _MISSING
+    prepared: Any = None
+    empty: Any = _MISSING
+    for out, row in zip(values, rows, strict=True):
+        value = row.get(name, _MISSING)
+        if value is _MISSING:
+            out[index] = default
+        elif value is None:
+            out[index] = None
+        elif value is last:
+            out[index] = prepared
+        elif type(value) is dict and not value:
+            if empty is _MISSING:
+                empty = prepare(value)
+            out[index] = empty
+        else:
+            last, prepared = value, prepare(value)
+            out[index] = prepared
+
+
 def insert_rows(model: type[models.Model], rows: Sequence[Mapping[str, Any]]) -> int:
     """Insert ``rows`` (``attname`` → value; the primary key included when reserved) into
     ``model``'s table. Returns the number of rows."""
@@ -84,12 +110,11 @@ def insert_rows(model: type[models.Model], rows: Sequence[Mapping[str, Any]]) ->
         raise RuntimeError("insert_rows must run inside transaction.atomic")
     now = timezone.now()
     fields = _columns(model)
-    present = set().union(*(r.keys() for r in rows[:1]))
+    present = rows[0].keys()
     pk = model._meta.pk
     if pk.attname not in present:
         fields = [f for f in fields if f is not pk]
     names, defaults, preparers = [], [], []
-    missing = object()
     for f in fields:
         names.append(f.attname)
         if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False):
@@ -101,23 +126,13 @@ def insert_rows(model: type[models.Model], rows: Sequence[Mapping[str, Any]]) ->
             default = prepare(default)
         defaults.append(default)
         preparers.append(prepare)
-    values = []
-    last: dict[str, Any] = {}
-    for row in rows:
-        out = []
-        for name, default, prepare in zip(names, defaults, preparers, strict=True):
-            value = row.get(name, missing)
-            if value is missing:
-                out.append(default)
-            elif value is None or prepare is None:
-                out.append(value)
-            elif value is last.get(name, missing):
-                out.append(last[name + ":db"])  # the same object as the row before (now)
-            else:
-                prepared = prepare(value)
-                last[name], last[name + ":db"] = value, prepared
-                out.append(prepared)
-        values.append(out)
+    # Row by row only the look-ups (a missing column takes its default, prepared once);
+    # then column by column the few values that need preparing (JSON, dates).
+    pairs = list(zip(names, defaults, strict=True))
+    values = [[row.get(name, default) for name, default in pairs] for row in rows]
+    for index, (name, default, prepare) in enumerate(zip(names, defaults, preparers, strict=True)):
+        if prepare is not None:
+            _prepare_column(values, rows, index, name, default, prepare)
     table = connection.ops.quote_name(model._meta.db_table)
     columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
     with connection.cursor() as cursor:
@@ -134,3 +149,29 @@ def insert_rows(model: type[models.Model], rows: Sequence[Mapping[str, Any]]) ->
                     part,
                 )
     return len(values)
+
+
+def update_rows(
+    model: type[models.Model], objs: Sequence[models.Model], fields: Sequence[str]
+) -> int:
+    """Write ``fields`` (names or attnames) of ``objs`` as they are on the instances: what
+    ``QuerySet.bulk_update`` does, without its ``CASE WHEN`` per column and row (which cost
+    ~5 ms a row for an import's updates): one prepared ``UPDATE … WHERE pk = %s`` run for
+    all rows by ``executemany``. As ``bulk_update``: no signals, no ``auto_now``."""
+    if not objs or not fields:
+        return 0
+    if not connection.in_atomic_block:
+        raise RuntimeError("update_rows must run inside transaction.atomic")
+    meta = model._meta
+    columns = list(dict.fromkeys(meta.get_field(name) for name in fields))
+    quote = connection.ops.quote_name
+    assignments = ", ".join(f"{quote(f.column)} = %s" for f in columns)
+    sql = f"UPDATE {quote(meta.db_table)} SET {assignments} WHERE {quote(meta.pk.column)} = %s"  # noqa: S608
+    params = [
+        [f.get_db_prep_save(getattr(obj, f.attname), connection) for f in columns] + [obj.pk]
+        for obj in objs
+    ]
+    with connection.cursor() as cursor:
+        for start in range(0, len(params), _CHUNK):
+            cursor.executemany(sql, params[start : start + _CHUNK])
+    return len(params)

@@ -5,9 +5,11 @@ undoing it. ``kreis.migration.tasks`` runs these in the job queue; ``services`` 
 
 from __future__ import annotations
 
+import gc
 import json
 import logging
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
@@ -126,10 +128,13 @@ def import_run(
     try:
         handler = handler_for(job.entity)
         ctx = job_context(job, actor=job.created_by, dry_run=False)
-        for chunk in chunks(job_rows(job, first=job.rows_done), chunk_size(job), handler=handler):
-            _import_chunk(job, handler, chunk, ctx)
-            if progress is not None:
-                progress(job)
+        with fewer_collections() as collect:
+            rows = job_rows(job, first=job.rows_done)
+            for chunk in chunks(rows, chunk_size(job), handler=handler):
+                _import_chunk(job, handler, chunk, ctx)
+                collect()
+                if progress is not None:
+                    progress(job)
         status, error = ImportStatus.DONE, ""
     except ImportLost:
         return job
@@ -146,6 +151,26 @@ def import_run(
         if ended:
             transaction.on_commit(lambda: import_finished.send(sender=ImportJob, job=job))
     return job
+
+
+@contextmanager
+def fewer_collections():
+    """Python's cycle collector only between chunks, for the run. A chunk makes ~100 objects
+    a row that live until the chunk ends; collected as they came, the collector passed over
+    them (and over all of Django's objects) so often that it took a quarter of an import's
+    CPU. Here the objects alive before the run are frozen (left out of collections), the
+    automatic collection is off, and the young generations are collected after each chunk
+    (call the yielded function): the chunk's cycles are freed then, so memory stays bounded
+    by a chunk."""
+    enabled = gc.isenabled()
+    gc.freeze()
+    gc.disable()
+    try:
+        yield lambda: gc.collect(1)
+    finally:
+        if enabled:
+            gc.enable()
+        gc.unfreeze()
 
 
 def _import_chunk(job: ImportJob, handler: Handler, chunk: list[SourceRow], ctx: Context) -> None:

@@ -100,6 +100,9 @@ def _row_args(reader: RowReader, kind: str) -> tuple[dict[str, Any], dict[str, s
         first, _space, last = values["full_name"].rpartition(" ")
         args["first_name"], args["last_name"] = first, last
         origin["first_name"] = origin["last_name"] = "full_name"
+    if kind == PartyKind.PERSON and args.get("first_name") and not args.get("last_name"):
+        # As the API (``PersonCreate``): a person with a first name has a last name too.
+        reader.problem("last_name", _("A person needs a last name."))
     if kind == PartyKind.ORGANIZATION:
         args.pop("first_name", None)
         args.pop("last_name", None)
@@ -240,6 +243,8 @@ class PartyHandler(Handler):
             records += self._merge(merging, ctx)
         updating = [p for p in prepared if p.action == Action.UPDATE and p.existing_id]
         if updating:
+            # The rows created above may have made the organisation an update names.
+            self._reuse_new_organizations(updating, ctx)
             records += self._new_organizations(updating, ctx)
             records += self._update(updating, ctx)
         return records

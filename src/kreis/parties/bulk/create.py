@@ -137,16 +137,27 @@ class BulkCreated:
     errors: list[RowError] = field(default_factory=list)
 
 
+def _messages(exc: ValidationError) -> list[str]:
+    """The error's messages, its traceback let go. A ``ValidationError`` lists itself
+    (``error_list``): a cycle that, through the traceback's frames, kept a whole import chunk
+    alive until the cycle collector's next pass (and made that pass long)."""
+    exc.__traceback__ = None
+    return exc.messages
+
+
 # --- normalising, with repeated values looked up once --------------------------------------
 
 _NORMALIZERS = {ContactKind.EMAIL: normalize_email, ContactKind.PHONE: normalize_phone}
 _normalized: dict[tuple[str, str, str], tuple[str, str]] = {}
 
 
-def normalized_contact(kind: str, raw: str) -> tuple[str, str]:
-    """``(value, "")`` or ``("", message)``. Kept per process (bounded): phonenumbers takes
-    ~40 µs a number, and an import repeats company switchboards and e-mail domains."""
-    key = (kind, raw, translation.get_language() or "")
+def normalized_contact(kind: str, raw: str, language: str | None = None) -> tuple[str, str]:
+    """``(value, "")`` or ``("", message)``. Kept per process (bounded): an import repeats
+    company switchboards. ``language``: the active one (the message's), when the caller
+    knows it already (asking costs more than the look-up)."""
+    if language is None:
+        language = translation.get_language() or ""
+    key = (kind, raw, language)
     found = _normalized.get(key)
     if found is None:
         if kind == ContactKind.SOCIAL:
@@ -156,7 +167,7 @@ def normalized_contact(kind: str, raw: str) -> tuple[str, str]:
             try:
                 found = (_NORMALIZERS[kind](raw), "")
             except ValidationError as exc:
-                found = ("", exc.messages[0])
+                found = ("", _messages(exc)[0])
         if len(_normalized) > 200_000:
             _normalized.clear()
         _normalized[key] = found
@@ -176,6 +187,7 @@ class _Lookups:
             self.default_team = Team.objects.filter(pk__in=actor.team_ids()).order_by("pk").first()
         self.assignments: dict[tuple[int | None, int | None], dict[str, list[str]]] = {}
         self.custom_fields = custom_fields_for("party")
+        self.language = translation.get_language() or ""
 
     def assignment_errors(self, owner: User | None, team: Team | None) -> dict[str, list[str]]:
         key = (owner.pk if owner else None, team.pk if team else None)
@@ -222,7 +234,7 @@ def _clean_row(
             try:
                 value = (normalize_vat_id if name == "vat_id" else normalize_iban)(value)
             except ValidationError as exc:
-                problems[name].extend(exc.messages)
+                problems[name].extend(_messages(exc))
                 continue
         if name == "external_id" and not value:
             value = None
@@ -232,7 +244,7 @@ def _clean_row(
             try:
                 value = _clean_field(_PARTY_FIELDS[name], value)
             except ValidationError as exc:
-                problems[name].extend(exc.messages)
+                problems[name].extend(_messages(exc))
                 continue
         fields[name] = value
     if kind == PartyKind.PERSON:
@@ -250,6 +262,7 @@ def _clean_row(
         custom = clean_custom_values("party", custom_given, fields=lookups.custom_fields)
     except ValidationError as exc:
         custom = {}
+        exc.__traceback__ = None  # see _messages
         for name, texts in exc.message_dict.items():
             problems[name].extend(texts)
     contacts: list[tuple[str, str, str, bool]] = []
@@ -261,7 +274,9 @@ def _clean_row(
         items = row.get(key) or ()
         points = []
         for i, item in enumerate(items):
-            value, message = normalized_contact(contact_kind, str(item.get("value", "")))
+            value, message = normalized_contact(
+                contact_kind, str(item.get("value", "")), lookups.language
+            )
             if message:
                 problems[f"{key}.{i}"].append(message)
                 continue
@@ -285,7 +300,7 @@ def _clean_row(
             try:
                 address[name] = _clean_field(model_field, value)
             except ValidationError as exc:
-                problems[f"addresses.{i}.{name}"].extend(exc.messages)
+                problems[f"addresses.{i}.{name}"].extend(_messages(exc))
         address["is_primary"] = is_primary
         addresses.append(address)
     if addresses and not any(a["is_primary"] for a in addresses):
@@ -513,19 +528,21 @@ def _history_rows(model: type[Party] | type[Employment], rows: list[dict], *, ac
     """simple-history's "created" row of each inserted row (what ``bulk_history_create``
     writes), with reserved ids so the tags' history can point at them."""
     history = model.history.model  # type: ignore[union-attr]
-    tracked = [f.attname for f in history.tracked_fields]
     ids = reserve_ids(history, len(rows))
-    out = []
-    for history_id, row in zip(ids, rows, strict=True):
-        record = {name: row[name] for name in tracked if name in row}
-        record.update(
-            history_id=history_id,
-            history_date=now,
-            history_type="+",
-            history_change_reason=None,
-            history_user_id=actor.pk if actor is not None else None,
-        )
-        out.append(record)
+    user_id = actor.pk if actor is not None else None
+    # The row's own keys as they are: ``insert_rows`` takes the history table's columns
+    # (the tracked fields) and leaves the rest.
+    out = [
+        {
+            **row,
+            "history_id": history_id,
+            "history_date": now,
+            "history_type": "+",
+            "history_change_reason": None,
+            "history_user_id": user_id,
+        }
+        for history_id, row in zip(ids, rows, strict=True)
+    ]
     insert_rows(history, out)
     return ids
 

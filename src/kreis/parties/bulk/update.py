@@ -22,7 +22,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from kreis.core.bulkinsert import insert_rows
+from kreis.core.bulkinsert import insert_rows, update_rows
 from kreis.core.models import User
 from kreis.core.search import index_records
 from kreis.parties.bulk.create import PartyDraft, RowError
@@ -196,11 +196,11 @@ def party_drafts_update(
                 new_employments, default_user=actor, default_date=now
             )
         if address_updates:
-            Address.objects.bulk_update(address_updates, list(ADDRESS_FIELDS), batch_size=50)
+            update_rows(Address, address_updates, ADDRESS_FIELDS)
             for address in address_updates:
                 changed_parties[address.party_id].add("address")
         if employment_updates:
-            Employment.objects.bulk_update(employment_updates, ["position"], batch_size=50)
+            update_rows(Employment, employment_updates, ["position"])
             for employment in employment_updates:
                 changed_parties[employment.person_id].add("employment")
         _save_changed(
@@ -229,8 +229,7 @@ def _save_changed(
     columns = sorted({f for pk in fields_of for f in fields_of[pk] if hasattr(Party, f)} - {"tags"})
     for party in parties:
         party.updated_at = now
-    # Small batches: each is one CASE per column, and SQLite refuses deep expression trees.
-    Party.objects.bulk_update(parties, [*columns, "updated_at"], batch_size=50)
+    update_rows(Party, parties, [*columns, "updated_at"])
     history = Party.history.bulk_history_create(
         parties, update=True, default_user=actor, default_date=now
     )
