@@ -259,3 +259,26 @@ def test_the_progress_bar_follows_a_running_import_live(page, live_server, impor
     expect(page.get_by_test_id("summary-created")).to_have_text("6", timeout=8000)
     expect(bar).to_have_attribute("value", "6")
     assert page.console_errors == []
+
+
+def test_a_running_check_is_cancelled_and_started_again(page, live_server, importer):
+    """Cancel the check while it waits for the worker: the page says so and offers to check
+    again; checked again, the report shows when the worker is done."""
+    page.set_viewport_size({"width": 390, "height": 844})
+    sign_in(page, live_server, "alice")
+    upload_file(page, live_server)
+    job = ImportJob.objects.get()
+    with check_as_a_job():
+        accept_mapping(page)
+        page.get_by_test_id("cancel-check").click()
+        page.wait_for_url(re.compile(r"/imports/\d+/check/$"))
+        expect(page.get_by_test_id("start-check")).to_be_visible()
+        job.refresh_from_db()
+        assert job.status == ImportStatus.UPLOADED
+        shot(page, "3-check-cancelled", 390)
+        page.get_by_test_id("start-check").click()
+        expect(page.get_by_test_id("check-progress")).to_be_visible()
+        checks.import_check_run(job.pk)
+        expect(page.get_by_test_id("bad-row")).to_have_count(2, timeout=8000)
+    assert Party.objects.count() == 0
+    assert page.console_errors == []
