@@ -120,6 +120,28 @@ def test_a_small_file_is_checked_at_once_and_a_big_one_needs_a_worker(
     assert big.status == ImportStatus.UPLOADED
 
 
+def test_starting_a_big_unchecked_import_asks_for_the_check_job_first(alice, api_key_for, settings):
+    settings.KREIS_IMPORT_CHECK_AT_ONCE = 2
+    job = create(alice, firms(3))
+    with pytest.raises(ValidationError) as err:  # the request would wait for the check
+        services.import_start(actor=alice, job=job)
+    assert err.value.code == "not_checked"
+    assert "3 rows" in err.value.messages[0]
+    job.refresh_from_db()
+    assert job.status == ImportStatus.UPLOADED
+    client, key = client_for(alice), api_key_for(alice)
+    refused = api(client, key, "post", f"/imports/{job.pk}/start")
+    assert refused.status_code == 422
+    assert not Party.objects.exists()
+    # Checked (a job, run at once here), it starts; so does a start that checks in-process.
+    services.import_check_start(actor=alice, job=job)
+    assert services.import_start(actor=alice, job=job).status == ImportStatus.DONE
+    other = create(alice, firms(3, start=4))
+    services.import_start(actor=alice, job=other, background=False)
+    other.refresh_from_db()
+    assert (other.status, other.check_summary["valid"]) == (ImportStatus.QUEUED, 3)
+
+
 def test_cancelling_a_running_check_stops_it_without_writing(alice, check_as_job):
     job = create(alice, rows_with_problems(30, (1, 25)), options={"chunk_size": 10})
     job = services.import_check_start(actor=alice, job=job)

@@ -586,7 +586,8 @@ def import_start(*, actor: User | None, job: ImportJob, background: bool = True)
     for the caller to run with ``import_run`` (the CLI, with its progress bar).
 
     A new import needs every required field mapped, and — unless invalid rows are to be
-    skipped — a check without invalid rows (it runs the check if there was none). A failed
+    skipped — a check without invalid rows (it runs the check if there was none and the file
+    is small enough, ``check_at_once``; a queued start of a bigger one is refused). A failed
     import, or one whose worker died, resumes after its last committed chunk."""
     _require_own(actor, job)
     job.refresh_from_db()
@@ -604,6 +605,7 @@ def import_start(*, actor: User | None, job: ImportJob, background: bool = True)
             )
         if not job.options.get("skip_invalid"):
             if job.status != ImportStatus.VALIDATED:
+                _refuse_a_long_check(job, background)
                 import_check(actor=actor, job=job, preview_rows=0)
                 job.refresh_from_db()
             invalid = job.check_summary.get("invalid", 0)
@@ -631,6 +633,20 @@ def import_start(*, actor: User | None, job: ImportJob, background: bool = True)
             _enqueue("run_import", job.pk)
     job.refresh_from_db()
     return job
+
+
+def _refuse_a_long_check(job: ImportJob, background: bool) -> None:
+    """A start that would first have to check a big file here and now (the web or API
+    request waiting minutes) asks for the check job first instead."""
+    if background and not check_at_once(job):
+        raise ValidationError(
+            _(
+                "Check the rows first: the file has %(rows)s rows, too many to check while "
+                "you wait. Start the check, and the import when it is done."
+            )
+            % {"rows": job.total_rows},
+            code="not_checked",
+        )
 
 
 def _enqueue(task: str, *args: Any) -> None:
