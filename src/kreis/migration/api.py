@@ -238,7 +238,8 @@ def create_import(
     template's, else a recognised export's or suggestions from the header names.
     ``dry_run``: start the check of every row (see ``POST /imports/{id}/check``; the import
     comes back *checking*, or *validated* when it was small). ``start``: import at once when the
-    check finds no invalid rows or ``skip_invalid`` is set (202; follow ``GET /imports/{id}``).
+    check finds no invalid rows or ``skip_invalid`` is set (202; follow ``GET /imports/{id}``;
+    as for ``POST /imports/{id}/start``, a big file needs ``skip_invalid`` or a check first).
     A file too big, of another type or unsafe is refused (422) and nothing is stored."""
     template = None
     if template_id is not None:
@@ -386,6 +387,10 @@ def import_fix(request: HttpRequest, import_id: ObjectId, payload: FixIn):
     operation_id="import_start",
 )
 def import_start(request: HttpRequest, import_id: ObjectId):
+    """Queue the import (202). Unless ``skip_invalid`` is set it needs a check without
+    invalid rows: an unchecked file of up to ``KREIS_IMPORT_CHECK_AT_ONCE`` rows is checked
+    first within this request; a bigger one is refused (422, code ``not_checked``): start
+    the check, and the import when it is *validated*."""
     return Status(202, _start(request, _job(request, import_id)))
 
 
