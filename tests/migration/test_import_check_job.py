@@ -376,3 +376,18 @@ def test_api_check_of_another_users_import_is_404(alice, bob, api_key_for, check
     assert api(client, key, "post", f"/imports/{job.pk}/check").status_code == 404
     assert api(client, key, "get", f"/imports/{job.pk}/check").status_code == 404
     assert api(client, key, "post", f"/imports/{job.pk}/check/cancel").status_code == 404
+
+
+def test_fixing_a_row_updates_the_stored_report_and_its_preview(alice):
+    job = create(alice, rows_with_problems(4, (1,)))
+    job = services.import_check_start(actor=alice, job=job)  # small: checked at once
+    before = services.import_check_report(job)
+    assert [line.action for line in before.preview] == ["create", "invalid", "create", "create"]
+    assert (
+        services.import_fix_row(actor=alice, job=job, row=3, values={"E-Mail": "x@firma.de"}) == []
+    )
+    job.refresh_from_db()
+    after = services.import_check_report(job)
+    assert [line.action for line in after.preview] == ["create"] * 4
+    assert after.preview[1].values["email"] == "x@firma.de"
+    assert (after.valid, after.invalid, after.create, after.problems) == (4, 0, 4, [])
