@@ -88,10 +88,15 @@ def _decimal(value: Any, *, field: str, places: int, maximum: Decimal) -> Decima
         raise ValidationError({field: _("Must not be negative.")})
     if number >= maximum:
         raise ValidationError({field: _("The number is too large.")})
-    exponent = Decimal(1).scaleb(-places)
-    if number != number.quantize(exponent):
+    exponent = _EXPONENTS.get(places) or Decimal(1).scaleb(-places)
+    rounded = number.quantize(exponent)
+    if number != rounded:
         raise ValidationError({field: _("At most %(n)d decimal places.") % {"n": places}})
-    return number.quantize(exponent)
+    return rounded
+
+
+# 10⁻ⁿ per number of decimal places (a bulk request checks tens of thousands of amounts).
+_EXPONENTS = {places: Decimal(1).scaleb(-places) for places in range(7)}
 
 
 def line_amounts(
@@ -338,9 +343,13 @@ def _check_party(actor: User | None, party: Party | None, visible: set[int] | No
         visible.add(party.pk)
 
 
+# The kinds as a set: ``TransactionKind.values`` builds its list anew on every use.
+KINDS = frozenset(TransactionKind.values)
+
+
 def _check_header(txn: Transaction) -> None:
     errors: dict[str, list[str]] = {}
-    if txn.kind not in TransactionKind.values:
+    if txn.kind not in KINDS:
         errors["kind"] = [_("Choose order, invoice or return.")]
     if not isinstance(txn.date, dt.date):
         errors["date"] = [_("Enter a date.")]

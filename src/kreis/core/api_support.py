@@ -13,6 +13,7 @@ from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.http import Http404, HttpRequest
+from django.http.request import RawPostDataException
 from ninja import Field, Path, Schema
 from ninja.errors import AuthorizationError, HttpError, Throttled
 from ninja.pagination import PageNumberPagination
@@ -82,6 +83,27 @@ def _has_nul(value: Any) -> bool:
     return False
 
 
+# NUL as it can arrive: raw, JSON-escaped (\u0000, hex digits are only 0 here), URL-encoded.
+_NUL_SPELLINGS = (b"\x00", b"\\u0000", b"%00")
+
+
+def may_hold_nul(request: HttpRequest) -> bool:
+    """Whether a NUL character can be in any value the request brings (body, query string,
+    path): False only when none of its spellings occurs. Decided once per request."""
+    known = getattr(request, "_kreis_may_hold_nul", None)
+    if known is not None:
+        return known
+    try:
+        body = request.body
+    except RawPostDataException:  # a multipart upload, already streamed: assume it may
+        body = b"\x00"
+    query = request.META.get("QUERY_STRING", "").encode("latin-1", "replace")
+    raw = b"\n".join((body, query, request.path.encode("utf-8", "surrogatepass")))
+    found = any(spelling in raw for spelling in _NUL_SPELLINGS)
+    request._kreis_may_hold_nul = found  # type: ignore[attr-defined]
+    return found
+
+
 class Input(Schema):
     """Base of every write schema: a field the API does not accept is an error, not ignored."""
 
@@ -104,9 +126,14 @@ class Input(Schema):
 
     @field_validator("*", mode="after")
     @classmethod
-    def _no_nul_characters(cls, value: Any) -> Any:
+    def _no_nul_characters(cls, value: Any, info: ValidationInfo) -> Any:
         # PostgreSQL cannot store NUL in text; refuse it on every database alike — also
-        # inside lists (tags) and objects (custom fields).
+        # inside lists (tags) and objects (custom fields). A request whose raw text holds
+        # no NUL in any spelling cannot have one in a value: its fields skip the deep scan
+        # (a third of the validation of a bulk body of 1,000 items).
+        request = (info.context or {}).get("request")
+        if request is not None and not may_hold_nul(request):
+            return value
         if _has_nul(value):
             raise ValueError("must not contain NUL characters")
         return value
