@@ -17,7 +17,7 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from kreis.core.models import WorkerHeartbeat
-from kreis.migration import checks, queries, services
+from kreis.migration import checks, engine, queries, services
 from kreis.migration.models import ImportJob, ImportRowError, ImportStatus
 from kreis.parties.models import Party
 from tests.conftest import client_for
@@ -40,6 +40,14 @@ from tests.migration.test_wizard_pages import (
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("orgs")]
 
 BAD = ("Firma X", "kaputt", "KX")
+
+
+@pytest.fixture(autouse=True)
+def _real_handlers_loaded():
+    """The real organisation handler registered before ``orgs`` swaps it out, so that ``orgs``
+    puts it back afterwards (the wizard tests here load it with the persons' handler; popped,
+    it would be gone for later test modules)."""
+    engine.handler_for("organization")
 
 
 @pytest.fixture

@@ -2,8 +2,8 @@
 
 The same services as the web wizard and the API: the file is checked first (every row, the
 check job's code run in this process), then imported chunk by chunk in this process, each
-with a progress bar; the summary and the bad rows are printed. Exit status 1 when rows are invalid and not skipped (nothing is imported then),
-or when the import failed.
+with a progress bar; the summary and the bad rows are printed. Exit status 1 when rows are
+invalid and not skipped (nothing is imported then), or when the import failed.
 """
 
 from __future__ import annotations
