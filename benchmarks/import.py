@@ -102,7 +102,10 @@ def _phone(rng: random.Random, area: str) -> str:
     if style == 4:
         return f"0171-{number[:7]}"
     if style == 5:
-        return f"+44 20 7946 {rng.randint(1000, 9999)}"
+        # London, 8 digits: as many numbers as the German ones. (Until 2026-12-06 04:40 UTC
+        # "+44 20 7946 NNNN": 9,000 numbers for 1/8 of the rows, so most of those rows
+        # repeated an earlier row's phone and were matched as duplicates within the file.)
+        return f"+44 20 {rng.choice('378')}{number[-7:]:0>7}"
     if style == 6:
         return f"+49-{area[1:]}-{number}"
     return f"{area} {number}"
