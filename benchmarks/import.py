@@ -472,10 +472,12 @@ def main() -> int:
             f"  created {r['created']:,}, updated {r['updated']:,}, skipped {r['skipped']:,}, "
             f"failed {r['failed']:,}; {r['records']:,} undo records"
         )
-        print(
-            f"undo of the whole import: {r['undo_seconds']:.1f} s wall, {r['undo_cpu']:.1f} s CPU"
-            f" = {r['records'] / r['undo_seconds']:,.0f} records/s ({r['undo_status']})"
-        )
+        if "undo" not in args.skip:
+            print(
+                f"undo of the whole import: {r['undo_seconds']:.1f} s wall, "
+                f"{r['undo_cpu']:.1f} s CPU = {r['records'] / r['undo_seconds']:,.0f} records/s "
+                f"({r['undo_status']})"
+            )
     if "api" not in args.skip:
         a = _phase("api", *common)
         p, t = a["persons"], a["transactions"]
