@@ -236,3 +236,45 @@ def test_bulk_api_announces_the_new_parties_once_committed(
     finally:
         parties_bulk_created.disconnect(listen)
     assert heard == [(ok.json()["ids"], alice)]
+
+
+def test_two_rows_of_a_batch_updating_one_party_add_each_thing_once(alice):
+    """An import's chunk may hold two rows matching the same party (the same person twice):
+    the second row must not add the e-mail, tag, role, address or employment again (the
+    unique keys of roles, tags and employments failed the whole chunk before)."""
+    firm = services.party_create(actor=alice, kind="organization", name="Neu GmbH")
+    olga = services.party_create(
+        actor=alice, kind="person", first_name="Olga", last_name="Alt", tags=["Alt"]
+    )
+    row = {
+        "first_name": "Olga",
+        "last_name": "Alt",
+        "emails": [{"value": "olga@neu.de"}],
+        "tags": ["Neu"],
+        "roles": ["customer"],
+        "addresses": [{"street": "Hauptstr. 1", "postal_code": "10115", "city": "Berlin"}],
+        "organization": firm,
+    }
+    second = {**row, "position": "CFO", "addresses": [{"street": "Ring 2", "city": "Köln"}]}
+    drafts, errors = bulk.party_rows_clean(
+        actor=alice, rows=[row, second], kind="person", external_ids_taken=False
+    )
+    assert not errors
+    with transaction.atomic():
+        results, refused = bulk.party_drafts_update(
+            actor=alice, pairs=[(olga.pk, drafts[0]), (olga.pk, drafts[1])]
+        )
+    assert not refused
+    assert list(olga.contact_points.values_list("value", flat=True)) == ["olga@neu.de"]
+    assert sorted(t.name for t in olga.tags.all()) == ["Alt", "Neu"]
+    assert olga.role_values() == ["customer"]
+    assert list(olga.addresses.values_list("street", "city")) == [("Ring 2", "Köln")]
+    assert list(Employment.objects.filter(person=olga).values_list("organization", "position")) == [
+        (firm.pk, "CFO")
+    ]
+    # Undo of either record takes everything back.
+    with transaction.atomic():
+        bulk.party_updates_restore(actor=alice, befores=[(olga.pk, results[0].before)])
+    assert not olga.contact_points.exists()
+    assert not Employment.objects.filter(person=olga).exists()
+    assert [t.name for t in olga.tags.all()] == ["Alt"]

@@ -59,6 +59,20 @@ def _json(value: Any) -> Any:
     return str(value)
 
 
+class _PartyState:
+    """What a party has while a batch updates it: its rows as read, plus what the batch's
+    earlier rows added (written together after the loop)."""
+
+    def __init__(self, party: Party) -> None:
+        points = list(party.contact_points.all())
+        self.contacts = {(c.kind, c.value) for c in points}
+        self.primary_kinds = {c.kind for c in points if c.is_primary}
+        self.addresses: list[Address] = list(party.addresses.all())
+        self.roles = {r.role for r in party.role_assignments.all()}
+        self.tags = {t.pk for t in party.tags.all()}
+        self.employments = {e.organization_id: e for e in party.employments.all()}
+
+
 def _changed_fields(party: Party, draft: PartyDraft) -> dict[str, Any]:
     """Field → new value, for the fields the row fills with something else."""
     changes: dict[str, Any] = {}
@@ -102,6 +116,7 @@ def party_drafts_update(
     employment_updates: list[Employment] = []
     changed_parties: dict[int, set[str]] = defaultdict(set)
     befores: dict[int, dict[str, Any]] = {}
+    states: dict[int, _PartyState] = {}
     for pk, draft in pairs:
         party = parties.get(pk)
         if party is None or (actor is not None and not actor.has_perm("core.change_record", party)):
@@ -113,66 +128,67 @@ def party_drafts_update(
             before.setdefault(field, _json(getattr(party, field)))
             setattr(party, field, value)
             changed_parties[pk].add(field)
-        points = list(party.contact_points.all())
-        have = {(c.kind, c.value) for c in points}
-        primary_kinds = {c.kind for c in points if c.is_primary}
+        # What the party has, with what earlier rows of the batch gave it (two rows may
+        # update one party: the second must not add the same e-mail, tag or employment).
+        state = states.get(pk) or states.setdefault(pk, _PartyState(party))
         for kind, value, label, is_primary in draft.contacts:
-            if (kind, value) in have:
+            if (kind, value) in state.contacts:
                 continue
-            have.add((kind, value))
+            state.contacts.add((kind, value))
             new_points.append(
                 ContactPoint(
                     party_id=pk,
                     kind=kind,
                     value=value,
                     label=label,
-                    is_primary=is_primary and kind not in primary_kinds,
+                    is_primary=is_primary and kind not in state.primary_kinds,
                 )
             )
-            primary_kinds.add(kind)
-        addresses = list(party.addresses.all())
-        if draft.addresses and not addresses:
-            new_addresses.extend(Address(party_id=pk, **a) for a in draft.addresses)
+            state.primary_kinds.add(kind)
+        if draft.addresses and not state.addresses:
+            added_addresses = [Address(party_id=pk, **a) for a in draft.addresses]
+            new_addresses.extend(added_addresses)
+            state.addresses.extend(added_addresses)
         elif draft.addresses:
-            target = next((a for a in addresses if a.is_primary), addresses[0])
+            target = next((a for a in state.addresses if a.is_primary), state.addresses[0])
             row = draft.addresses[0]
             old = {f: getattr(target, f) for f in ADDRESS_FIELDS}
             given = {f: row[f] for f in ADDRESS_FIELDS if row.get(f) not in (None, "")}
             if any(old[f] != v for f, v in given.items()):
-                before.setdefault("address", {"id": target.pk, **old})
                 for f, v in given.items():
                     setattr(target, f, v)
-                address_updates.append(target)
-        have_roles = {r.role for r in party.role_assignments.all()}
-        new_roles.extend(
-            PartyRoleAssignment(party_id=pk, role=r) for r in draft.roles if r not in have_roles
-        )
-        have_tags = {t.pk for t in party.tags.all()}
+                if target.pk is not None:  # else added above, not yet written
+                    before.setdefault("address", {"id": target.pk, **old})
+                    address_updates.append(target)
+        for role in draft.roles:
+            if role not in state.roles:
+                state.roles.add(role)
+                new_roles.append(PartyRoleAssignment(party_id=pk, role=role))
         for name in draft.tags:
             tag = tags[name.casefold()]
-            if tag.pk not in have_tags:
-                have_tags.add(tag.pk)
+            if tag.pk not in state.tags:
+                state.tags.add(tag.pk)
                 new_links.append(Party.tags.through(party_id=pk, tag_id=tag.pk))
                 added["tags"].append(tag.pk)
                 changed_parties[pk].add("tags")
         if draft.organization is not None and draft.organization.pk:
-            current = next(
-                (e for e in party.employments.all() if e.organization_id == draft.organization.pk),
-                None,
-            )
+            current = state.employments.get(draft.organization.pk)
             if current is None:
-                new_employments.append(
-                    Employment(
-                        person_id=pk,
-                        organization_id=draft.organization.pk,
-                        position=draft.position,
-                        department=draft.department,
-                    )
+                current = Employment(
+                    person_id=pk,
+                    organization_id=draft.organization.pk,
+                    position=draft.position,
+                    department=draft.department,
                 )
+                new_employments.append(current)
+                state.employments[draft.organization.pk] = current
             elif draft.position and draft.position != current.position:
-                before.setdefault("employment", {"id": current.pk, "position": current.position})
+                if current.pk is not None:  # else added above, not yet written
+                    before.setdefault(
+                        "employment", {"id": current.pk, "position": current.position}
+                    )
+                    employment_updates.append(current)
                 current.position = draft.position
-                employment_updates.append(current)
         results.append(PartyUpdated(pk, before))
 
     now = timezone.now()
