@@ -222,6 +222,7 @@ def party_drafts_update(
         _save_changed(
             [parties[pk] for pk in changed_parties], changed_parties, actor=actor, now=now
         )
+    _let_go(parties.values())
     out = []
     for result in results:
         if result.party_id not in changed_parties:
@@ -255,7 +256,16 @@ def _save_changed(
         fresh = Party.objects.filter(pk__in=ids[start : start + 200]).prefetch_related(
             "contact_points", "employments__organization"
         )
-        index_records(list(fresh))
+        fresh = list(fresh)
+        index_records(fresh)
+        _let_go(fresh)
+
+
+def _let_go(parties: Iterable[Party]) -> None:
+    """Drop the parties' prefetched rows: each row caches its party (``fields_cache``), a
+    cycle per party that outlived the import's chunk."""
+    for party in parties:
+        party.__dict__.pop("_prefetched_objects_cache", None)
 
 
 def _history_tags(history: Iterable) -> None:
