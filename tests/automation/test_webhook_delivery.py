@@ -126,9 +126,7 @@ def test_deal_stage_change_event(
     assert body["data"]["from_stage"]["id"] != target.pk
 
 
-def test_phase_change_event(
-    receiver, subscribe, alice, django_capture_on_commit_callbacks
-):
+def test_phase_change_event(receiver, subscribe, alice, django_capture_on_commit_callbacks):
     from kreis.analytics.customer.services import phase_override_set
 
     party = party_services.party_create(actor=alice, kind="organization", name="Kunde AG")

@@ -245,3 +245,38 @@ def test_the_missing_last_name_is_reported_in_german(alice):
     assert [(p.row, p.column, p.message) for p in found] == [
         (2, "Nachname", "Eine Person braucht einen Nachnamen.")
     ]
+
+
+def test_undo_of_an_update_removes_only_the_tags_the_import_added(alice):
+    joerg = services.party_create(
+        actor=alice, kind="person", first_name="Jörg", last_name="Müller", external_id="K-1"
+    )
+    services.party_update(actor=alice, party=joerg, tags=["Stammkunde"])
+    other = services.party_create(actor=alice, kind="person", first_name="Eva", last_name="Roth")
+    services.party_update(actor=alice, party=other, tags=["Messe"])
+    header = ("Nr", "Vorname", "Nachname", "Tags")
+    job = run(
+        alice,
+        create(
+            alice,
+            "person",
+            header,
+            [("K-1", "Jörg", "Müller", "Messe, Newsletter")],
+            mapping={
+                "Nr": "external_id",
+                "Vorname": "first_name",
+                "Nachname": "last_name",
+                "Tags": "tags",
+            },
+            duplicate_mode="update",
+        ),
+    )
+    assert job.updated_count == 1, job.error
+    assert set(joerg.tags.values_list("name", flat=True)) == {"Stammkunde", "Messe", "Newsletter"}
+    from kreis.migration import services as imports
+
+    imports.import_undo(actor=alice, job=job, background=False)
+    assert set(joerg.tags.values_list("name", flat=True)) == {"Stammkunde"}
+    assert set(other.tags.values_list("name", flat=True)) == {
+        "Messe"
+    }  # the same tag on another party stays

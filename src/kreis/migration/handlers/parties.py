@@ -24,7 +24,6 @@ from typing import Any
 from babel import Locale
 from django.utils.translation import gettext as _
 
-from kreis.core.search import index_documents
 from kreis.migration.engine import (
     Action,
     Context,
@@ -381,8 +380,7 @@ class PartyHandler(Handler):
             {r.object_id for r in records if r.action == RecordAction.CREATED}, reverse=True
         )
         if created:
-            delete_by_ids(Party, created)
-            index_documents("party", [(pk, None) for pk in created])
+            delete_by_ids(Party, created)  # their search entries with them
 
 
 register_handler(PartyHandler("organization"))
