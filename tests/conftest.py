@@ -37,6 +37,17 @@ def _clear_cache():
     cache.clear()
 
 
+@pytest.fixture(autouse=True)
+def _no_worker_of_this_process(monkeypatch):
+    """A test that starts a heartbeat makes this process a job worker by name
+    (``worker.CURRENT_WORKER``), and every import or check run later in the process would
+    be claimed by that worker — gone from the next test's database, so the run looked
+    orphaned. Each test starts as a process that is no worker."""
+    from kreis.core import worker
+
+    monkeypatch.setattr(worker, "CURRENT_WORKER", None)
+
+
 @pytest.fixture
 def north(db):
     return TeamFactory(name="North")
