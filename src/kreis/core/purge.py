@@ -30,7 +30,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import cache
 
-from django.core.exceptions import FieldDoesNotExist
+from django.core.exceptions import FieldDoesNotExist, ImproperlyConfigured
 from django.db import connection, models
 from django.db.models.deletion import ProtectedError, RestrictedError
 
@@ -158,8 +158,10 @@ def _visit(where: Where, steps: list[Step], path: tuple[type[models.Model], ...]
                 )
             )
         elif on_delete is not models.DO_NOTHING:
-            raise NotImplementedError(
-                f"{child.__name__}.{field.name}: on_delete {on_delete.__name__} is not purged."
+            # SET_DEFAULT and SET(...) need a value per row; no Kreis model uses them, and a
+            # model that starts to must say here how its rows are purged, before any write.
+            raise ImproperlyConfigured(
+                f"{child.__name__}.{field.name}: on_delete {on_delete.__name__} cannot be purged."
             )
     history = _history_model(model)
     if history is not None:
