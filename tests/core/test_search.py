@@ -193,3 +193,50 @@ def test_only_what_the_user_may_see_competes_for_the_candidate_places(
     hits = client_for(charlie).get("/api/v1/search", {"q": "Müller"}, headers=headers).json()
     assert len(hits) == 2
     assert mine.pk not in [h["id"] for h in hits]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_many_entries_written_at_once_are_found_and_a_failed_write_leaves_no_trace(alice):
+    """Bulk writers fill the FTS table in one statement after the entries (SQLite); every
+    entry is found afterwards, the next single write still reaches the index, and a write
+    that fails midway leaves neither entries nor a deferred index behind."""
+    from django.db import IntegrityError, connection, transaction
+
+    from kreis.core.models import SearchEntry
+    from kreis.core.search import candidate_ids, insert_entries
+
+    def row(n, name):
+        return {
+            "entity": "party",
+            "object_id": n,
+            "title": name,
+            "url": f"/p/{n}/",
+            "text": fold(name),
+            "owner_id": alice.pk,
+            "team_id": None,
+        }
+
+    with transaction.atomic():
+        assert insert_entries([row(n, f"Kundin Nummer{n:03d} Bräuer") for n in range(50)]) == 50
+    found = candidate_ids("Nummer017 Braeuer")
+    assert found
+    assert SearchEntry.objects.get(pk=found[0]).object_id == 17
+    assert len(candidate_ids("Braeuer")) == 50
+
+    duplicate = (IntegrityError,)  # PostgreSQL's COPY raises the driver's own
+    if connection.vendor == "postgresql":
+        import psycopg
+
+        duplicate += (psycopg.IntegrityError,)
+    with pytest.raises(duplicate), transaction.atomic():  # object 3 is there already
+        insert_entries([row(n, f"Zweiter Versuch{n}") for n in range(3, 40)])
+    assert candidate_ids("Versuch") == []
+    assert SearchEntry.objects.count() == 50
+
+    with transaction.atomic():  # one entry: through the row trigger, which still fires
+        insert_entries([row(99, "Einzelne Zeile")])
+    assert len(candidate_ids("Einzelne")) == 1
+    if connection.vendor == "sqlite":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT COUNT(*) FROM core_searchfts_deferred")
+            assert cursor.fetchone()[0] == 0
