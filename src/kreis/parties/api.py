@@ -53,6 +53,12 @@ Sort = Literal[
     "-revenue_12m",
     "-clv_next_12",
     "clv_next_12",
+    "-last_nps",
+    "last_nps",
+    "-last_csat",
+    "last_csat",
+    "-last_loyalty",
+    "last_loyalty",
 ]
 AbcValue = Literal["A", "B", "C"]
 SegmentValue = Literal[tuple(RfmSegment.values)]  # type: ignore[valid-type]
@@ -135,6 +141,12 @@ class FiguresOut(Schema):
     lifecycle_override: bool
     won_back_at: date | None
     figures_computed_at: datetime | None
+    last_nps: int | None = Field(description="0–10 answer of the party's last survey with NPS.")
+    last_csat: float | None = Field(description="Mean 1–5 rating of the party's last survey.")
+    last_loyalty: float | None = Field(
+        description="Loyalty index 0–100 of the party's last survey (four factors)."
+    )
+    last_survey_answered_at: datetime | None
 
 
 class PartyOut(Schema):
@@ -303,6 +315,12 @@ def _crud(kind: str, path: str, out, create_schema, update_schema) -> None:
         clv_next_12_min: Amount | None = None,
         clv_next_12_max: Amount | None = None,
         clv_basis: BasisValue | None = None,
+        nps_min: Annotated[int, Field(ge=0, le=10)] | None = None,
+        nps_max: Annotated[int, Field(ge=0, le=10)] | None = None,
+        csat_min: Annotated[float, Field(ge=1, le=5)] | None = None,
+        csat_max: Annotated[float, Field(ge=1, le=5)] | None = None,
+        loyalty_min: Annotated[float, Field(ge=0, le=100)] | None = None,
+        loyalty_max: Annotated[float, Field(ge=0, le=100)] | None = None,
     ):
         figures = {
             "abc_class": abc_class,
@@ -313,6 +331,12 @@ def _crud(kind: str, path: str, out, create_schema, update_schema) -> None:
             "clv_next_12_min": clv_next_12_min,
             "clv_next_12_max": clv_next_12_max,
             "clv_basis": clv_basis,
+            "nps_min": nps_min,
+            "nps_max": nps_max,
+            "csat_min": csat_min,
+            "csat_max": csat_max,
+            "loyalty_min": loyalty_min,
+            "loyalty_max": loyalty_max,
         }
         return queries.party_list_for_user(
             figures={k: v for k, v in figures.items() if v is not None and v != ""},

@@ -44,6 +44,8 @@ FIGURE_CHOICES = {
     "clv_basis": ClvMarginBasis.values,
 }
 CLV_RANGES = ("clv_min", "clv_max", "clv_next_12_min", "clv_next_12_max")
+# The last survey answer's scores (kreis.feedback): number ranges like the CLV's.
+SURVEY_RANGES = ("nps_min", "nps_max", "csat_min", "csat_max", "loyalty_min", "loyalty_max")
 
 
 def _amount(text: str | None) -> Decimal | None:
@@ -60,7 +62,7 @@ def _figure_filters(query: Mapping[str, str]) -> dict:
     figures: dict = {
         name: query[name] for name, values in FIGURE_CHOICES.items() if query.get(name) in values
     }
-    for name in CLV_RANGES:
+    for name in (*CLV_RANGES, *SURVEY_RANGES):
         amount = _amount(query.get(name))
         if amount is not None:
             figures[name] = amount
@@ -115,6 +117,9 @@ COLUMNS = [
     Column("historical_value", lambda p: p.historical_value, NUMBER),
     Column("clv", lambda p: p.clv, NUMBER),
     Column("clv_next_12_months", _next_12_months, NUMBER),
+    Column("last_nps", lambda p: p.last_nps, NUMBER),
+    Column("last_csat", lambda p: p.last_csat, NUMBER),
+    Column("last_loyalty", lambda p: p.last_loyalty, NUMBER),
 ]
 
 

@@ -111,6 +111,8 @@ FIGURE_FIELDS = (
     "lifecycle_since",
     "figures_computed_at",
 )
+# Written by the survey answers (kreis.feedback): the party's last answer's scores.
+SURVEY_FIELDS = ("last_nps", "last_csat", "last_loyalty", "last_survey_answered_at")
 
 
 class Party(models.Model):
@@ -220,11 +222,24 @@ class Party(models.Model):
     lifecycle_note = models.CharField(_("phase note"), max_length=300, blank=True)
     won_back_at = models.DateField(_("won back"), null=True, blank=True)
     figures_computed_at = models.DateTimeField(_("figures computed"), null=True, blank=True)
+    # The last survey answer's scores (kreis.feedback), kept here so lists filter and sort by them.
+    last_nps = models.PositiveSmallIntegerField(
+        _("last NPS answer"), null=True, blank=True, help_text=_("0–10 from the last survey.")
+    )
+    last_csat = models.FloatField(
+        _("last CSAT"), null=True, blank=True, help_text=_("Mean 1–5 rating of the last survey.")
+    )
+    last_loyalty = models.FloatField(
+        _("last loyalty index"), null=True, blank=True, help_text=_("0–100 from the last survey.")
+    )
+    last_survey_answered_at = models.DateTimeField(_("last survey answer"), null=True, blank=True)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
     deleted_at = models.DateTimeField(_("deleted"), null=True, blank=True, db_index=True)
 
-    history = HistoricalRecords(excluded_fields=["updated_at", *FIGURE_FIELDS], m2m_fields=[tags])
+    history = HistoricalRecords(
+        excluded_fields=["updated_at", *FIGURE_FIELDS, *SURVEY_FIELDS], m2m_fields=[tags]
+    )
 
     class Meta:
         verbose_name = _("party")

@@ -48,6 +48,13 @@ SORTS = {
     # The CLV of the next 12 months is kept by the analytics beside the total (``clv``).
     "-clv_next_12": (F("customer_value__next_12_months").desc(nulls_last=True), "-pk"),
     "clv_next_12": (F("customer_value__next_12_months").asc(nulls_last=True), "pk"),
+    # The last survey answer's scores (kreis.feedback).
+    "-last_nps": (F("last_nps").desc(nulls_last=True), "-pk"),
+    "last_nps": (F("last_nps").asc(nulls_last=True), "pk"),
+    "-last_csat": (F("last_csat").desc(nulls_last=True), "-pk"),
+    "last_csat": (F("last_csat").asc(nulls_last=True), "pk"),
+    "-last_loyalty": (F("last_loyalty").desc(nulls_last=True), "-pk"),
+    "last_loyalty": (F("last_loyalty").asc(nulls_last=True), "pk"),
 }
 # Filters on the computed figures: GET parameter → model field.
 FIGURE_FILTERS = ("abc_class", "rfm_segment", "lifecycle_phase", "grade")
@@ -58,6 +65,12 @@ FIGURE_LOOKUPS = {
     "clv_next_12_min": "customer_value__next_12_months__gte",
     "clv_next_12_max": "customer_value__next_12_months__lte",
     "clv_basis": "customer_value__margin_basis",
+    "nps_min": "last_nps__gte",
+    "nps_max": "last_nps__lte",
+    "csat_min": "last_csat__gte",
+    "csat_max": "last_csat__lte",
+    "loyalty_min": "last_loyalty__gte",
+    "loyalty_max": "last_loyalty__lte",
 }
 
 
