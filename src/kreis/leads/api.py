@@ -49,6 +49,7 @@ class LeadOut(Schema):
     phone: str
     website: str
     source: str
+    referred_by_id: int | None
     budget: Decimal | None
     authority: str
     need: str
@@ -82,6 +83,7 @@ class LeadWrite(Input):
     phone: str | None = Field(None, max_length=40)
     website: str | None = Field(None, max_length=200)
     source: str | None = Field(None, max_length=100)
+    referred_by_id: IdValue | None = None
     budget: Money | None = None
     authority: str | None = Field(None, max_length=200)
     need: str | None = Field(None, max_length=20000)
@@ -139,7 +141,7 @@ class BulkCreated(Schema):
 
 
 # Fields a client may clear by sending null; for the others null means "leave as it is".
-NULLABLE = {"owner", "team", "budget", "timeline", "external_id"}
+NULLABLE = {"owner", "team", "referred_by", "budget", "timeline", "external_id"}
 
 
 def _write_args(request: HttpRequest, payload: Input) -> dict:
@@ -153,6 +155,11 @@ def _write_args(request: HttpRequest, payload: Input) -> dict:
     if "team_id" in data:
         team_id = data.pop("team_id")
         data["team"] = team_get_for_user(user=request.auth, pk=team_id) if team_id else None
+    if "referred_by_id" in data:
+        party_id = data.pop("referred_by_id")
+        data["referred_by"] = (
+            party_get_for_user(user=request.auth, pk=party_id, related=False) if party_id else None
+        )
     return {k: v for k, v in data.items() if v is not None or k in NULLABLE}
 
 

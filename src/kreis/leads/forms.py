@@ -25,6 +25,15 @@ SOURCES = [
 DUPLICATE_CHECK_FIELDS = ("first_name", "last_name", "company", "email", "phone")
 
 
+class OptionalPartyLookupField(PartyLookupField):
+    """A party lookup that may stay empty (``None``: use the match or create one)."""
+
+    def clean(self, value):
+        if not (value or "").strip():
+            return None
+        return super().clean(value)
+
+
 class LeadForm(CustomFieldsFormMixin, BootstrapMixin, forms.Form):
     salutation = forms.CharField(label=_("Salutation"), max_length=40, required=False)
     first_name = forms.CharField(label=_("First name"), max_length=100, required=False)
@@ -35,6 +44,11 @@ class LeadForm(CustomFieldsFormMixin, BootstrapMixin, forms.Form):
     phone = forms.CharField(label=_("Phone"), max_length=40, required=False)
     website = forms.URLField(label=_("Website"), required=False, assume_scheme="https")
     source = forms.CharField(label=_("Source"), max_length=100, required=False)
+    referred_by = OptionalPartyLookupField(
+        label=_("Referred by"),
+        required=False,
+        help_text=_("The existing customer who recommended this lead."),
+    )
     budget = forms.DecimalField(
         label=_("Budget"), max_digits=14, decimal_places=2, min_value=0, required=False
     )
@@ -64,9 +78,27 @@ class LeadForm(CustomFieldsFormMixin, BootstrapMixin, forms.Form):
         label=_("Notes"), required=False, widget=forms.Textarea(attrs={"rows": 3})
     )
 
-    def __init__(self, *args, custom: dict | None = None, exclude_pk: int | None = None, **kw):
+    def __init__(
+        self,
+        *args,
+        referrers,
+        custom: dict | None = None,
+        exclude_pk: int | None = None,
+        **kw,
+    ):
         super().__init__(*args, **kw)
         self.add_custom_fields("lead", initial=custom)
+        # The referring party: any party the user may see, suggested while typing.
+        self.fields["referred_by"].queryset = referrers
+        self.fields["referred_by"].widget.attrs.update(
+            {
+                "list": "lead-referrer-options",
+                "hx-get": reverse("leads:party_lookup"),
+                "hx-target": "#lead-referrer-options",
+                "hx-trigger": "input changed delay:200ms",
+                "hx-swap": "innerHTML",
+            }
+        )
         url = reverse("leads:duplicates") + (f"?exclude={exclude_pk}" if exclude_pk else "")
         for name in DUPLICATE_CHECK_FIELDS:
             self.fields[name].widget.attrs.update(
@@ -94,15 +126,6 @@ class LeadForm(CustomFieldsFormMixin, BootstrapMixin, forms.Form):
 class DisqualifyForm(BootstrapMixin, forms.Form):
     reason = forms.ChoiceField(label=_("Reason"), choices=[("", "—"), *DisqualifyReason.choices])
     note = forms.CharField(label=_("Note"), max_length=300, required=False)
-
-
-class OptionalPartyLookupField(PartyLookupField):
-    """A party lookup that may stay empty (``None``: use the match or create one)."""
-
-    def clean(self, value):
-        if not (value or "").strip():
-            return None
-        return super().clean(value)
 
 
 class ConvertForm(BootstrapMixin, forms.Form):

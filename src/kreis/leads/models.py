@@ -49,6 +49,15 @@ class Lead(models.Model):
     phone = models.CharField(_("phone"), max_length=40, blank=True, db_index=True)
     website = models.URLField(_("website"), blank=True)
     source = models.CharField(_("source"), max_length=100, blank=True)
+    # The existing customer who recommended the lead (DOMAIN.md §3: referrals).
+    referred_by = models.ForeignKey(
+        Party,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="referred_leads",
+        verbose_name=_("referred by"),
+    )
     # Qualification (BANT).
     budget = models.DecimalField(
         _("budget"), max_digits=14, decimal_places=2, null=True, blank=True

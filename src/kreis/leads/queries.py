@@ -81,7 +81,14 @@ def lead_list_for_user(
 
 
 # The relations the lead's page shows; the API shows their ids only (``related=()``).
-DETAIL_RELATED = ("owner", "team", "converted_person", "converted_organization", "converted_deal")
+DETAIL_RELATED = (
+    "owner",
+    "team",
+    "referred_by",
+    "converted_person",
+    "converted_organization",
+    "converted_deal",
+)
 
 
 # What a row of the lead list shows (kreis.leads.templatetags.lead_rows).

@@ -106,6 +106,7 @@ def _save(lead: Lead) -> None:
             "owner",
             "team",
             "tags",
+            "referred_by",
             "converted_person",
             "converted_organization",
             "converted_deal",
@@ -127,6 +128,7 @@ def lead_create(
     actor: User | None,
     owner: User | None = None,
     team: Team | None = None,
+    referred_by: Party | None = None,
     tags: Iterable[str] = (),
     custom: Mapping[str, Any] | None = None,
     **fields: Any,
@@ -134,6 +136,8 @@ def lead_create(
     """Create a lead (status new) with normalised e-mail and phone.
 
     Without an owner the acting user owns it; without a team, the actor's first team.
+    ``referred_by`` is the existing party who recommended the lead; the caller resolves it
+    among the parties the actor may see.
     """
     if actor is not None and actor.is_read_only:
         raise PermissionDenied
@@ -145,7 +149,13 @@ def lead_create(
     if team is None and actor is not None:
         team = Team.objects.filter(pk__in=actor.team_ids()).order_by("pk").first()
     check_assignment(actor=actor, owner=owner, team=team)
-    lead = Lead(owner=owner, team=team, status=LeadStatus.NEW, **_clean_scalars(fields))
+    lead = Lead(
+        owner=owner,
+        team=team,
+        referred_by=referred_by,
+        status=LeadStatus.NEW,
+        **_clean_scalars(fields),
+    )
     lead.custom = clean_custom_values("lead", dict(custom or {}))
     _save(lead)
     if tags:
@@ -160,6 +170,7 @@ def lead_update(
     lead: Lead,
     owner: User | None = _UNSET,
     team: Team | None = _UNSET,
+    referred_by: Party | None = _UNSET,
     tags: Iterable[str] | None = None,
     custom: Mapping[str, Any] | None = None,
     **changes: Any,
@@ -175,6 +186,8 @@ def lead_update(
     if (new_owner, new_team) != (lead.owner, lead.team):
         check_assignment(actor=actor, owner=new_owner, team=new_team)
     lead.owner, lead.team = new_owner, new_team
+    if referred_by is not _UNSET:
+        lead.referred_by = referred_by
     for field, value in _clean_scalars(changes).items():
         setattr(lead, field, value)
     if custom is not None:

@@ -107,7 +107,11 @@ def lead_create(request: HttpRequest) -> HttpResponse:
     if request.user.is_read_only:
         raise PermissionDenied
     team = Team.objects.filter(pk__in=request.user.team_ids()).order_by("pk").first()
-    form = LeadForm(request.POST or None, initial={"owner": request.user, "team": team})
+    form = LeadForm(
+        request.POST or None,
+        initial={"owner": request.user, "team": team},
+        referrers=party_list_for_user(user=request.user),
+    )
     if request.method == "POST" and form.is_valid():
         try:
             lead = services.lead_create(actor=request.user, **form.service_data())
@@ -126,8 +130,15 @@ def lead_edit(request: HttpRequest, pk: int) -> HttpResponse:
     initial = {
         **{f: getattr(lead, f) for f in LeadForm.base_fields if hasattr(lead, f)},
         "tags": ", ".join(t.name for t in lead.tags.all()),
+        "referred_by": f"{lead.referred_by} (#{lead.referred_by_id})" if lead.referred_by else "",
     }
-    form = LeadForm(request.POST or None, initial=initial, custom=lead.custom, exclude_pk=lead.pk)
+    form = LeadForm(
+        request.POST or None,
+        initial=initial,
+        custom=lead.custom,
+        exclude_pk=lead.pk,
+        referrers=party_list_for_user(user=request.user),
+    )
     if request.method == "POST" and form.is_valid():
         try:
             services.lead_update(actor=request.user, lead=lead, **form.service_data())
@@ -158,10 +169,16 @@ def lead_duplicates(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def party_lookup(request: HttpRequest) -> HttpResponse:
-    """Suggestions for the conversion form's person and organisation fields."""
+    """Suggestions for the conversion form's person and organisation fields and the lead
+    form's referring party."""
     kind = request.GET.get("kind", "")
     kind = kind if kind in PartyKind.values else ""
-    text = request.GET.get("person") or request.GET.get("organization") or ""
+    text = (
+        request.GET.get("person")
+        or request.GET.get("organization")
+        or request.GET.get("referred_by")
+        or ""
+    )
     text = re.sub(r"\s*\(#\d+\)?\s*$", "", text).strip()[:100]
     parties = []
     if len(text) >= 2:
