@@ -2,6 +2,7 @@
 
 from django.contrib import admin
 
+from kreis.analytics.kpis import admin as kpis_admin  # noqa: F401 — registers its models
 from kreis.analytics.margin.models import CostEntry, CostRule
 from kreis.analytics.scoring.models import (
     Criterion,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from ninja import Router
 
+from kreis.analytics.kpis.api import router as kpis_router
 from kreis.analytics.margin.api import router as margin_router
 from kreis.analytics.reports.api import router as reports_router
 from kreis.analytics.runs.api import router as runs_router
@@ -14,3 +15,4 @@ router.add_router("", runs_router)
 router.add_router("", margin_router)
 router.add_router("", scoring_router)
 router.add_router("", reports_router)
+router.add_router("", kpis_router)

@@ -1,6 +1,7 @@
 from django.urls import path  # noqa: F401
 
 from kreis.analytics.customer.views import party_urlpatterns
+from kreis.analytics.kpis.views import kpis_urlpatterns
 from kreis.analytics.margin.views import margin_urlpatterns
 from kreis.analytics.reports.views import pages_urlpatterns
 from kreis.analytics.runs.views import runs_urlpatterns
@@ -15,3 +16,4 @@ urlpatterns += party_urlpatterns
 urlpatterns += margin_urlpatterns
 urlpatterns += scoring_urlpatterns
 urlpatterns += pages_urlpatterns
+urlpatterns += kpis_urlpatterns

@@ -1,5 +1,6 @@
 // Charts of the analytical CRM. A chart is <div data-chart="URL">: the URL returns
-// {"option": <ECharts option>} built on the server. A data point with a "url" drills down to
+// {"option": <ECharts option>} built on the server (or <div data-chart-json="ID">: the same
+// payload embedded in the page by json_script). A data point with a "url" drills down to
 // that (filtered) list on click. <button data-chart-png="ID" data-filename="x.png"> downloads
 // the chart with that element id as PNG. No inline script: the CSP forbids it.
 //
@@ -204,6 +205,18 @@
   }
 
   function render(el) {
+    // <div data-chart-json="ID">: the option is already on the page, in the JSON of the
+    // <script type="application/json" id="ID"> that Django's json_script wrote.
+    if (el.dataset.chartJson) {
+      const source = document.getElementById(el.dataset.chartJson);
+      try {
+        const payload = JSON.parse(source.textContent);
+        draw(el, payload.option, payload.empty);
+      } catch (_error) {
+        setState(el, "failed", el.dataset.error || "The chart could not be loaded.");
+      }
+      return;
+    }
     fetch(el.dataset.chart, { headers: { Accept: "application/json" }, credentials: "same-origin" })
       .then((r) => (r.ok ? r.json() : Promise.reject(r.status)))
       .then((payload) => draw(el, payload.option, payload.empty))
@@ -211,7 +224,7 @@
   }
 
   function init(root) {
-    (root || document).querySelectorAll("[data-chart]").forEach((el) => {
+    (root || document).querySelectorAll("[data-chart], [data-chart-json]").forEach((el) => {
       el.setAttribute("aria-busy", "true");
       render(el);
     });
