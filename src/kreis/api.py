@@ -28,6 +28,7 @@ from kreis.migration.connectors.api import router as connectors_router
 from kreis.migration.exports.api import router as exports_router
 from kreis.parties.api import router as parties_router
 from kreis.sales.api import router as sales_router
+from kreis.service.api import router as service_router
 
 log = logging.getLogger("kreis.api")
 
@@ -66,6 +67,7 @@ api.add_router("/", connectors_router)
 api.add_router("/", backups_router)
 api.add_router("/", exports_router)
 api.add_router("/", automation_router)
+api.add_router("/", service_router)
 
 
 def problem(

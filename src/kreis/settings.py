@@ -79,6 +79,7 @@ INSTALLED_APPS = [
     "kreis.sales",
     "kreis.leads",
     "kreis.activities",
+    "kreis.service",
     "kreis.analytics",
     "kreis.migration",
     "kreis.automation",

@@ -1,0 +1,82 @@
+from django.contrib import admin
+from simple_history.admin import SimpleHistoryAdmin
+
+from kreis.service.models import (
+    AssignmentRule,
+    Case,
+    CaseCategory,
+    CaseMessage,
+    CaseTransition,
+    RootCause,
+    SlaPolicy,
+)
+
+
+@admin.register(CaseCategory)
+class CaseCategoryAdmin(admin.ModelAdmin):
+    list_display = ["name_en", "name_de", "kind", "is_active"]
+    list_filter = ["kind", "is_active"]
+    search_fields = ["name_en", "name_de"]
+
+
+@admin.register(RootCause)
+class RootCauseAdmin(admin.ModelAdmin):
+    list_display = ["name_en", "name_de", "is_active"]
+    list_filter = ["is_active"]
+    search_fields = ["name_en", "name_de", "description"]
+
+
+@admin.register(SlaPolicy)
+class SlaPolicyAdmin(admin.ModelAdmin):
+    list_display = [
+        "severity",
+        "hours_to_acknowledge",
+        "hours_to_resolve",
+        "day_start",
+        "day_end",
+        "weekdays",
+        "state",
+    ]
+
+
+@admin.register(AssignmentRule)
+class AssignmentRuleAdmin(admin.ModelAdmin):
+    list_display = [
+        "position",
+        "name",
+        "category",
+        "product",
+        "region",
+        "assign_user",
+        "assign_team",
+        "is_active",
+    ]
+    list_display_links = ["name"]
+    list_filter = ["is_active", "category"]
+    autocomplete_fields = ["assign_user"]
+    raw_id_fields = ["product"]
+
+
+class TransitionInline(admin.TabularInline):
+    model = CaseTransition
+    extra = 0
+    readonly_fields = ["actor", "from_status", "to_status", "note", "created_at"]
+    can_delete = False
+
+
+class MessageInline(admin.StackedInline):
+    model = CaseMessage
+    extra = 0
+    readonly_fields = ["kind", "author", "created_at"]
+
+
+@admin.register(Case)
+class CaseAdmin(SimpleHistoryAdmin):
+    list_display = ["number", "subject", "party", "status", "severity", "owner", "created_at"]
+    list_filter = ["status", "severity", "channel", "category", "waiting_for_customer"]
+    search_fields = ["number", "subject", "party__name"]
+    raw_id_fields = ["party", "contact", "product"]
+    autocomplete_fields = ["owner"]
+    readonly_fields = ["number", "created_at", "updated_at"]
+    date_hierarchy = "created_at"
+    inlines = [TransitionInline, MessageInline]

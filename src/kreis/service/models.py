@@ -1,0 +1,403 @@
+"""Complaint cases (DOMAIN.md §5): the direct process from acceptance to closing.
+
+A complaint is a ``Case`` of a party. It gets a number (``C-<year>-<000123>``) from a counter
+per year, an owner at once (``AssignmentRule``s, then round-robin among service agents), and
+due dates from the ``SlaPolicy`` of its severity, counted in business hours. Its status follows
+one flow (``kreis.service.services.TRANSITIONS``); every move is a ``CaseTransition`` row. While
+it waits for the customer the SLA clock stands still: the pause is added to the due dates when
+the customer answers. ``CaseMessage``s are internal notes (staff only, never shown to the
+customer) or replies to and messages from the customer.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.validators import MinValueValidator
+from django.db import models
+from django.utils.translation import get_language
+from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
+
+from kreis.commerce.models import Product
+from kreis.core.models import Team
+from kreis.parties.models import Party
+
+# The federal states of Germany (ISO 3166-2:DE) as the ``holidays`` package names them.
+BUNDESLAENDER = [
+    ("BB", "Brandenburg"),
+    ("BE", "Berlin"),
+    ("BW", "Baden-Württemberg"),
+    ("BY", "Bayern"),
+    ("HB", "Bremen"),
+    ("HE", "Hessen"),
+    ("HH", "Hamburg"),
+    ("MV", "Mecklenburg-Vorpommern"),
+    ("NI", "Niedersachsen"),
+    ("NW", "Nordrhein-Westfalen"),
+    ("RP", "Rheinland-Pfalz"),
+    ("SH", "Schleswig-Holstein"),
+    ("SL", "Saarland"),
+    ("SN", "Sachsen"),
+    ("ST", "Sachsen-Anhalt"),
+    ("TH", "Thüringen"),
+]
+
+
+class Channel(models.TextChoices):
+    FORM = "form", _("Web form")
+    EMAIL = "email", _("E-mail")
+    PHONE = "phone", _("Phone")
+    PERSONAL = "personal", _("In person")
+    API = "api", _("API")
+    LETTER = "letter", _("Letter")
+
+
+class Severity(models.TextChoices):
+    LOW = "low", _("Low")
+    MEDIUM = "medium", _("Medium")
+    HIGH = "high", _("High")
+    CRITICAL = "critical", _("Critical")
+
+
+# Severities that make an open case an Endangerment signal of the lifecycle.
+SEVERE = (Severity.HIGH, Severity.CRITICAL)
+
+
+class CaseStatus(models.TextChoices):
+    RECEIVED = "received", _("Received")
+    ACKNOWLEDGED = "acknowledged", _("Acknowledged")
+    IN_PROGRESS = "in_progress", _("In progress")
+    SOLUTION_PROPOSED = "solution_proposed", _("Solution proposed")
+    RESOLVED = "resolved", _("Resolved")
+    CLOSED = "closed", _("Closed")
+
+
+# Statuses of a case that is still being worked on.
+OPEN_STATUSES = (
+    CaseStatus.RECEIVED,
+    CaseStatus.ACKNOWLEDGED,
+    CaseStatus.IN_PROGRESS,
+    CaseStatus.SOLUTION_PROPOSED,
+)
+
+
+class CategoryKind(models.TextChoices):
+    DEFECT = "defect", _("Product defect")
+    WARRANTY = "warranty", _("Warranty")
+    DELIVERY = "delivery", _("Delivery")
+    BILLING = "billing", _("Billing")
+    SERVICE = "service", _("Service")
+    OTHER = "other", _("Other")
+
+
+class _Bilingual(models.Model):
+    """A configuration entry named in German and English; shown in the user's language."""
+
+    name_de = models.CharField(_("name (German)"), max_length=120)
+    name_en = models.CharField(_("name (English)"), max_length=120)
+    is_active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        abstract = True
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def name(self) -> str:
+        return self.name_de if (get_language() or "").startswith("de") else self.name_en
+
+
+class CaseCategory(_Bilingual):
+    kind = models.CharField(
+        _("kind"), max_length=12, choices=CategoryKind.choices, default=CategoryKind.OTHER
+    )
+
+    class Meta:
+        verbose_name = _("case category")
+        verbose_name_plural = _("case categories")
+        ordering = ["name_en", "pk"]
+
+
+class RootCause(_Bilingual):
+    description = models.TextField(_("description"), blank=True)
+
+    class Meta:
+        verbose_name = _("root cause")
+        verbose_name_plural = _("root causes")
+        ordering = ["name_en", "pk"]
+
+
+class SlaPolicy(models.Model):
+    """Time to acknowledge and to resolve for one severity, in business hours: the hours
+    between ``day_start`` and ``day_end`` on ``weekdays``, except German public holidays
+    (nationwide, plus those of ``state`` when one is set)."""
+
+    severity = models.CharField(_("severity"), max_length=10, choices=Severity.choices, unique=True)
+    hours_to_acknowledge = models.PositiveIntegerField(
+        _("hours to acknowledge"), validators=[MinValueValidator(1)]
+    )
+    hours_to_resolve = models.PositiveIntegerField(
+        _("hours to resolve"), validators=[MinValueValidator(1)]
+    )
+    day_start = models.TimeField(_("business day starts"), default="08:00")
+    day_end = models.TimeField(_("business day ends"), default="17:00")
+    weekdays = models.CharField(
+        _("business days"),
+        max_length=7,
+        default="12345",
+        help_text=_("ISO weekday numbers, 1 = Monday … 7 = Sunday, e.g. 12345."),
+    )
+    state = models.CharField(
+        _("federal state"),
+        max_length=2,
+        choices=BUNDESLAENDER,
+        blank=True,
+        help_text=_("Its public holidays count too; empty: nationwide holidays only."),
+    )
+
+    class Meta:
+        verbose_name = _("SLA policy")
+        verbose_name_plural = _("SLA policies")
+        ordering = ["severity"]
+
+    def __str__(self) -> str:
+        ack, resolve = self.hours_to_acknowledge, self.hours_to_resolve
+        return f"{self.get_severity_display()}: {ack} h / {resolve} h"
+
+
+class AssignmentRule(models.Model):
+    """The first active rule (by ``position``) whose category, product and region match a new
+    case gives it its owner: the named user, or round-robin among the team's service agents.
+    A blank criterion matches anything."""
+
+    position = models.PositiveIntegerField(_("position"), default=0)
+    name = models.CharField(_("name"), max_length=120)
+    category = models.ForeignKey(
+        CaseCategory, on_delete=models.CASCADE, null=True, blank=True, verbose_name=_("category")
+    )
+    product = models.ForeignKey(
+        Product, on_delete=models.CASCADE, null=True, blank=True, verbose_name=_("product")
+    )
+    region = models.CharField(_("region"), max_length=100, blank=True)
+    assign_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("assign to user"),
+    )
+    assign_team = models.ForeignKey(
+        Team,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("assign to team"),
+    )
+    is_active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        verbose_name = _("assignment rule")
+        verbose_name_plural = _("assignment rules")
+        ordering = ["position", "pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(assign_user__isnull=False) | models.Q(assign_team__isnull=False),
+                name="service_rule_assigns_someone",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class CaseCounter(models.Model):
+    """The last case number given in a year (incremented with an UPDATE: safe under
+    concurrency on SQLite and PostgreSQL)."""
+
+    year = models.PositiveIntegerField(primary_key=True)
+    last = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("case counter")
+        verbose_name_plural = _("case counters")
+
+    def __str__(self) -> str:
+        return f"{self.year}: {self.last}"
+
+
+class Case(models.Model):
+    number = models.CharField(_("number"), max_length=20, unique=True, editable=False)
+    party = models.ForeignKey(
+        Party, on_delete=models.CASCADE, related_name="cases", verbose_name=_("customer")
+    )
+    contact = models.ForeignKey(
+        Party,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="contact_cases",
+        verbose_name=_("contact person"),
+    )
+    channel = models.CharField(_("channel"), max_length=10, choices=Channel.choices)
+    category = models.ForeignKey(
+        CaseCategory, on_delete=models.PROTECT, related_name="cases", verbose_name=_("category")
+    )
+    product = models.ForeignKey(
+        Product,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="cases",
+        verbose_name=_("product"),
+    )
+    region = models.CharField(_("region"), max_length=100, blank=True)
+    severity = models.CharField(
+        _("severity"), max_length=10, choices=Severity.choices, default=Severity.MEDIUM
+    )
+    subject = models.CharField(_("subject"), max_length=200)
+    description = models.TextField(_("description"), blank=True)
+    language = models.CharField(
+        _("customer's language"), max_length=5, choices=settings.LANGUAGES, default="de"
+    )
+    status = models.CharField(
+        _("status"), max_length=20, choices=CaseStatus.choices, default=CaseStatus.RECEIVED
+    )
+    waiting_for_customer = models.BooleanField(_("waiting for the customer"), default=False)
+    waiting_since = models.DateTimeField(_("waiting since"), null=True, blank=True)
+    paused_seconds = models.PositiveIntegerField(
+        _("paused time (seconds)"),
+        default=0,
+        help_text=_("Time spent waiting for the customer; the SLA clock stood still."),
+    )
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="owned_cases",
+        verbose_name=_("owner"),
+    )
+    team = models.ForeignKey(
+        Team,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="cases",
+        verbose_name=_("team"),
+    )
+    root_cause = models.ForeignKey(
+        RootCause,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="cases",
+        verbose_name=_("root cause"),
+    )
+    ack_due_at = models.DateTimeField(_("acknowledge by"), null=True, blank=True)
+    resolve_due_at = models.DateTimeField(_("resolve by"), null=True, blank=True)
+    acknowledged_at = models.DateTimeField(_("acknowledged"), null=True, blank=True)
+    resolved_at = models.DateTimeField(_("resolved"), null=True, blank=True)
+    closed_at = models.DateTimeField(_("closed"), null=True, blank=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True, db_index=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    history = HistoricalRecords(excluded_fields=["updated_at"])
+
+    class Meta:
+        verbose_name = _("case")
+        verbose_name_plural = _("cases")
+        ordering = ["-created_at", "-pk"]
+        indexes = [
+            models.Index(fields=["status", "severity"], name="case_status_severity"),
+            models.Index(fields=["owner", "team"], name="case_owner_team"),
+            models.Index(fields=["party", "status"], name="case_party_status"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.number} {self.subject}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in OPEN_STATUSES
+
+    @property
+    def paused_hours(self) -> float:
+        return round(self.paused_seconds / 3600, 1)
+
+    def due_at(self):
+        """The next SLA deadline: acknowledge while not acknowledged, then resolve."""
+        if not self.is_open:
+            return None
+        if self.acknowledged_at is None:
+            return self.ack_due_at
+        return self.resolve_due_at
+
+    def is_overdue(self, now=None) -> bool:
+        from django.utils import timezone
+
+        due = self.due_at()
+        return bool(due and not self.waiting_for_customer and due < (now or timezone.now()))
+
+
+class CaseTransition(models.Model):
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="transitions")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("by"),
+    )
+    from_status = models.CharField(_("from"), max_length=20, choices=CaseStatus.choices, blank=True)
+    to_status = models.CharField(_("to"), max_length=20, choices=CaseStatus.choices)
+    note = models.CharField(_("note"), max_length=500, blank=True)
+    created_at = models.DateTimeField(_("when"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("case transition")
+        verbose_name_plural = _("case transitions")
+        ordering = ["created_at", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.case_id}: {self.from_status or '—'} → {self.to_status}"
+
+
+class MessageKind(models.TextChoices):
+    INTERNAL_NOTE = "internal_note", _("Internal note")
+    CUSTOMER_REPLY = "customer_reply", _("Reply to the customer")
+    CUSTOMER_MESSAGE = "customer_message", _("Message from the customer")
+
+
+# The kinds a customer may ever see (internal notes never).
+CUSTOMER_VISIBLE = (MessageKind.CUSTOMER_REPLY, MessageKind.CUSTOMER_MESSAGE)
+
+
+class CaseMessage(models.Model):
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="messages")
+    kind = models.CharField(_("kind"), max_length=20, choices=MessageKind.choices)
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("author"),
+    )
+    body = models.TextField(_("text"))
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("case message")
+        verbose_name_plural = _("case messages")
+        ordering = ["created_at", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.case_id} {self.kind}"
+
+    @property
+    def is_internal(self) -> bool:
+        return self.kind == MessageKind.INTERNAL_NOTE

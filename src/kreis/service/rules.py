@@ -1,0 +1,43 @@
+"""Who sees and handles complaint cases (django-rules predicates; ``queries.visible_cases`` is
+the same rule as a query).
+
+- Administrators and sales managers see and handle every case ("managers see all").
+- Everyone else sees the cases they own, the cases of their teams (service agents: their own
+  and their team's cases) and the cases of the customers they may see themselves (a sales rep
+  sees the complaints of his customers, as he sees their parties) — reading only.
+- Handling a case (transitions, notes, replies, assignment) needs ownership or the case's
+  team; read-only users handle nothing.
+"""
+
+from __future__ import annotations
+
+import rules
+
+from kreis.core.models import Role
+from kreis.core.rules import is_active_user, is_admin, is_in_team, is_owner, is_read_only
+
+
+@rules.predicate
+def sees_all_cases(user) -> bool:
+    return bool(
+        user
+        and user.is_authenticated
+        and user.is_active
+        and (user.is_admin or user.role == Role.SALES_MANAGER)
+    )
+
+
+@rules.predicate
+def sees_the_customer(user, case) -> bool:
+    party = getattr(case, "party", None)
+    return party is not None and user.has_perm("core.view_record", party)
+
+
+rules.add_perm(
+    "service.view_case",
+    is_admin | (is_active_user & (sees_all_cases | is_owner | is_in_team | sees_the_customer)),
+)
+rules.add_perm(
+    "service.change_case",
+    is_admin | (is_active_user & ~is_read_only & (sees_all_cases | is_owner | is_in_team)),
+)

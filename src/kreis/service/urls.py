@@ -1,0 +1,18 @@
+from django.urls import path
+
+from kreis.service import views
+
+app_name = "service"
+
+urlpatterns = [
+    path("", views.case_list, name="list"),
+    path("new/", views.case_create, name="create"),
+    path("party/<int:party_pk>/", views.party_cases, name="party_cases"),
+    path("<int:pk>/", views.case_detail, name="detail"),
+    path("<int:pk>/transition/", views.case_transition, name="transition"),
+    path("<int:pk>/waiting/", views.case_waiting, name="waiting"),
+    path("<int:pk>/note/", views.case_note, name="note"),
+    path("<int:pk>/reply/", views.case_reply, name="reply"),
+    path("<int:pk>/customer-message/", views.case_customer_message, name="customer_message"),
+    path("<int:pk>/assign/", views.case_assign, name="assign"),
+]
