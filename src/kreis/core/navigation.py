@@ -64,6 +64,7 @@ SIDEBAR = (
             Link("commerce:product_list", "box-seam", _("Products"), "/commerce/products/"),
             Link("sales:board", "kanban", _("Deals"), "/deals/"),
             Link("leads:list", "funnel", _("Leads"), "/leads/"),
+            Link("service:list", "exclamation-octagon", _("Cases"), "/cases/"),
             Link("activities:my_day", "calendar-check", _("My day"), "/activities/"),
             Link("core:team_list", "people", _("Teams"), "/teams/"),
             Link("core:notifications", "bell", _("Notifications"), "/notifications/"),
