@@ -101,9 +101,11 @@ def match_parties(
     external_ids = {d.fields["external_id"] for d in drafts if d.fields.get("external_id")}
     if external_ids:
         by_external = dict(
-            Party.objects.filter(external_id__in=external_ids, deleted_at__isnull=True).values_list(
-                "external_id", "pk"
-            )
+            # Unordered: by name (the default), SQLite walked the name index of every party
+            # instead of looking the external IDs up.
+            Party.objects.filter(external_id__in=external_ids, deleted_at__isnull=True)
+            .order_by()
+            .values_list("external_id", "pk")
         )
         for i, draft in enumerate(drafts):
             pk = by_external.get(draft.fields.get("external_id"))
