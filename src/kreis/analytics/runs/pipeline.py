@@ -241,7 +241,7 @@ def classify_phases(
             "p_alive": merged["p_alive"].astype("float64"),
             "terminated": merged["termination_announced"].fillna(False).astype(bool),
             "contract_end": pd.to_datetime(merged["contract_end"]).to_numpy("datetime64[D]"),
-            "open_severe_complaints": 0,
+            "open_severe_complaints": _open_severe_complaints(merged["party_id"]),
             "detractor_at": np.full(len(merged), np.datetime64("NaT"), dtype="datetime64[D]"),
             "prev_phase": merged["prev_phase"].fillna("").astype(str),
             "prev_since": pd.to_datetime(merged["prev_since"]).to_numpy("datetime64[D]"),
@@ -279,6 +279,26 @@ def _stored_phases() -> pd.DataFrame:
         index = table.schema.get_field_index(name)
         table = table.set_column(index, name, table[name].cast(pa.date32()))
     return table.to_pandas()
+
+
+OPEN_SEVERE_CASES = pa.schema([("party_id", pa.int64()), ("cases", pa.int64())])
+
+
+def _open_severe_complaints(party_ids: pd.Series) -> np.ndarray:
+    """Per party, its open complaint cases of high or critical severity (kreis.service), read
+    as Arrow columns in one grouped query."""
+    from kreis.service.models import OPEN_STATUSES, SEVERE, Case
+
+    table = connection.ops.quote_name(Case._meta.db_table)
+    statuses = ", ".join(f"'{s}'" for s in OPEN_STATUSES)  # the model's own choice values
+    severities = ", ".join(f"'{s}'" for s in SEVERE)
+    sql = (
+        f"SELECT party_id, COUNT(*) FROM {table} "  # noqa: S608  (constants, no input)
+        f"WHERE status IN ({statuses}) AND severity IN ({severities}) GROUP BY party_id"
+    )
+    counts = sqlarrow.read_table(sql, OPEN_SEVERE_CASES).to_pandas()
+    found = pd.Series(counts["cases"].to_numpy(), index=counts["party_id"].to_numpy())
+    return party_ids.map(found).fillna(0).astype("int64").to_numpy()
 
 
 # --- Writing the figures back -----------------------------------------------------------------
