@@ -2,8 +2,6 @@
 
 The same figures as the page (``queries.kpi_report``), for managers and administrators."""
 
-from __future__ import annotations
-
 import datetime as dt
 from decimal import Decimal
 from typing import Annotated, Literal

@@ -327,11 +327,13 @@ def _as_date(value) -> dt.date:
 def market_volumes(periods: Periods) -> dict[str, list[float | None]]:
     """The market volume per segment and period, from the entries whose period lies within
     it; None where the entries do not cover the whole period."""
-    entries = MarketVolume.objects.filter(start__lte=periods.end).order_by()
+    entries = MarketVolume.objects.filter(start__gte=periods.start, start__lte=periods.end)
+    entries = entries.order_by()
     entries = entries.values_list("segment", "grain", "start", "volume")
     volume: dict[str, list[float]] = defaultdict(lambda: [0.0] * len(periods))
     covered: dict[str, list[int]] = defaultdict(lambda: [0] * len(periods))
     for segment, grain, start, amount in entries:
+        volume[segment]  # the segment is shown, even where no period is covered
         if MONTHS_PER[grain] > MONTHS_PER[periods.grain]:
             continue  # a longer period is never split
         pos = periods.position(period_index(start, periods.grain))
