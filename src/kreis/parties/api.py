@@ -6,6 +6,7 @@ from typing import Annotated, Any, Literal
 
 from django.http import Http404, HttpRequest, HttpResponse
 from ninja import Field, Router, Schema, Status
+from ninja.decorators import decorate_view
 from ninja.pagination import paginate
 
 from kreis.core.api_support import (
@@ -18,6 +19,7 @@ from kreis.core.api_support import (
     SearchText,
     check_if_match,
     etag,
+    without_cycle_collection,
 )
 from kreis.core.queries import team_get_for_user, user_get_for_user
 from kreis.parties import bulk, queries, services
@@ -566,6 +568,7 @@ def _bulk_rows(request: HttpRequest, items: list) -> tuple[list[dict], list[bulk
     response={201: BulkCreated, **PROBLEM_RESPONSES},
     summary="Create up to 1,000 organisations at once (all or nothing; errors name the row)",
 )
+@decorate_view(without_cycle_collection)
 def organization_bulk(request: HttpRequest, payload: OrganizationBulk):
     rows, failed = _bulk_rows(request, payload.items)
     ids = bulk.parties_bulk_create_all_or_nothing(
@@ -580,6 +583,7 @@ def organization_bulk(request: HttpRequest, payload: OrganizationBulk):
     summary="Create up to 1,000 persons at once, optionally working for an organisation "
     "given by id or external_id (all or nothing; errors name the row)",
 )
+@decorate_view(without_cycle_collection)
 def person_bulk(request: HttpRequest, payload: PersonBulk):
     rows, failed = _bulk_rows(request, payload.items)
     ids = bulk.parties_bulk_create_all_or_nothing(
