@@ -21,6 +21,7 @@ from kreis.automation.api import router as automation_router
 from kreis.commerce.api import router as commerce_router
 from kreis.core.api import router as core_router
 from kreis.core.api_support import ApiKeyBearer, BrowserSession
+from kreis.feedback.api import router as feedback_router
 from kreis.leads.api import router as leads_router
 from kreis.migration.api import router as imports_router
 from kreis.migration.backups.api import router as backups_router
@@ -60,6 +61,7 @@ api.add_router("/", parties_router)
 api.add_router("/", leads_router)
 api.add_router("/", sales_router)
 api.add_router("/", activities_router)
+api.add_router("/", feedback_router)
 api.add_router("/", commerce_router)
 api.add_router("/", analytics_router)
 api.add_router("/", imports_router)

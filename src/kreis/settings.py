@@ -80,6 +80,7 @@ INSTALLED_APPS = [
     "kreis.leads",
     "kreis.activities",
     "kreis.service",
+    "kreis.feedback",
     "kreis.analytics",
     "kreis.migration",
     "kreis.automation",

@@ -16,6 +16,7 @@ urlpatterns = [
     path("leads/", include("kreis.leads.urls")),
     path("deals/", include("kreis.sales.urls")),
     path("activities/", include("kreis.activities.urls")),
+    path("surveys/", include("kreis.feedback.urls")),
     path("cases/", include("kreis.service.urls")),
     path("commerce/", include("kreis.commerce.urls")),
     path("analytics/", include("kreis.analytics.urls")),

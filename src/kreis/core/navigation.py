@@ -66,6 +66,7 @@ SIDEBAR = (
             Link("leads:list", "funnel", _("Leads"), "/leads/"),
             Link("service:list", "exclamation-octagon", _("Cases"), "/cases/"),
             Link("activities:my_day", "calendar-check", _("My day"), "/activities/"),
+            Link("feedback:list", "clipboard-data", _("Surveys"), "/surveys/"),
             Link("core:team_list", "people", _("Teams"), "/teams/"),
             Link("core:notifications", "bell", _("Notifications"), "/notifications/"),
         ),

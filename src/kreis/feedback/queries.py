@@ -1,0 +1,71 @@
+"""Reads of surveys, permission-aware: every view and API route fetches through these."""
+
+from __future__ import annotations
+
+from django.core.exceptions import PermissionDenied
+from django.db.models import Count, Q, QuerySet
+from django.http import Http404
+
+from kreis.core.models import User
+from kreis.core.queries import visible_records
+from kreis.feedback.models import Response, Survey
+from kreis.parties.models import Party
+
+
+def survey_list_for_user(*, user: User) -> QuerySet[Survey]:
+    if not user.has_perm("feedback.view_survey"):
+        return Survey.objects.none()
+    return Survey.objects.select_related("owner").annotate(
+        n_questions=Count("questions", distinct=True),
+        n_responses=Count("responses", distinct=True),
+    )
+
+
+def survey_get_for_user(*, user: User, pk: int, perm: str = "feedback.view_survey") -> Survey:
+    """The survey, or 404 when the user may not see surveys; 403 when they may see but not do
+    what ``perm`` asks (manage, enter answers)."""
+    if not user.has_perm("feedback.view_survey"):
+        raise Http404
+    survey = Survey.objects.select_related("owner", "target_view").filter(pk=pk).first()
+    if survey is None:
+        raise Http404
+    if perm != "feedback.view_survey" and not user.has_perm(perm, survey):
+        raise PermissionDenied
+    return survey
+
+
+def invitation_counts(survey: Survey) -> dict[str, int]:
+    return survey.invitations.aggregate(
+        invited=Count("id"),
+        answered=Count("id", filter=Q(answered_at__isnull=False)),
+        reminded=Count("id", filter=Q(reminded_at__isnull=False)),
+    )
+
+
+def visible_party_ids(*, user: User, party_ids) -> set[int]:
+    """Which of these parties the user may see: only those respondents are named to them."""
+    ids = {pk for pk in party_ids if pk}
+    if not ids:
+        return set()
+    visible = visible_records(Party.objects.filter(pk__in=ids), user=user)
+    return set(visible.values_list("pk", flat=True))
+
+
+def response_list_for_user(*, user: User, survey: Survey) -> QuerySet[Response]:
+    return survey.responses.select_related("party", "entered_by").order_by("-created_at", "-pk")
+
+
+def response_get_for_user(*, user: User, survey: Survey, pk: int) -> Response:
+    response = (
+        survey.responses.select_related("party", "entered_by")
+        .prefetch_related("answers__question")
+        .filter(pk=pk)
+        .first()
+    )
+    if response is None:
+        raise Http404
+    return response
+
+
+def party_visible(*, user: User, party: Party | None) -> bool:
+    return party is not None and user.has_perm("core.view_record", party)

@@ -1,0 +1,100 @@
+import pytest
+
+from kreis.core.models import Role
+from kreis.feedback import services
+from kreis.feedback.models import QuestionKind, SurveyMethod, SurveyPhase
+from kreis.parties.models import Address, ContactKind, ContactPoint
+from tests.factories import MembershipFactory, UserFactory
+from tests.parties.factories import PersonFactory
+
+
+@pytest.fixture
+def marta(north):
+    """Marketing, team North."""
+    user = UserFactory(username="marta", role=Role.MARKETING)
+    MembershipFactory(team=north, user=user)
+    return user
+
+
+@pytest.fixture
+def sam(north):
+    """A service agent of team North."""
+    user = UserFactory(username="sam", role=Role.SERVICE_AGENT)
+    MembershipFactory(team=north, user=user)
+    return user
+
+
+def person(*, team, owner=None, email="", country=None, **fields):
+    party = PersonFactory(team=team, owner=owner, **fields)
+    if email:
+        ContactPoint.objects.create(
+            party=party, kind=ContactKind.EMAIL, value=email, is_primary=True
+        )
+    if country:
+        Address.objects.create(party=party, street="Hauptstr. 1", city="Köln", country=country)
+    return party
+
+
+def build_survey(actor, *, anonymous=False, method=SurveyMethod.ONLINE, collect=True, **fields):
+    survey = services.survey_create(
+        actor=actor, name="Zufriedenheit 2026", anonymous=anonymous, method=method, **fields
+    )
+    q = {}
+    q["nps"] = services.question_add(
+        actor=actor,
+        survey=survey,
+        kind=QuestionKind.NPS,
+        text_de="Wie wahrscheinlich empfehlen Sie uns weiter?",
+        text_en="How likely are you to recommend us?",
+        loyalty_factor="recommend",
+    )
+    q["repurchase"] = services.question_add(
+        actor=actor,
+        survey=survey,
+        kind=QuestionKind.SCALE,
+        text_de="Werden Sie wieder bei uns kaufen?",
+        text_en="Will you buy from us again?",
+        loyalty_factor="repurchase",
+        dimension="product_quality",
+    )
+    q["switching"] = services.question_add(
+        actor=actor,
+        survey=survey,
+        kind=QuestionKind.SCALE,
+        text_de="Erwägen Sie einen Wechsel?",
+        text_en="Are you thinking of switching?",
+        loyalty_factor="switching",
+        required=False,
+    )
+    q["delivery"] = services.question_add(
+        actor=actor,
+        survey=survey,
+        kind=QuestionKind.EXPECTATION,
+        text_de="Lieferzeit",
+        text_en="Delivery time",
+        dimension="process_service",
+        required=False,
+    )
+    q["channel"] = services.question_add(
+        actor=actor,
+        survey=survey,
+        kind=QuestionKind.MULTIPLE,
+        text_de="Wie bestellen Sie?",
+        text_en="How do you order?",
+        options_de="Telefon\nE-Mail\nShop",
+        options_en="Phone\nE-mail\nShop",
+        required=False,
+    )
+    q["text"] = services.question_add(
+        actor=actor,
+        survey=survey,
+        kind=QuestionKind.TEXT,
+        text_de="Was können wir besser machen?",
+        text_en="What could we do better?",
+        required=False,
+    )
+    if collect:
+        services.survey_move(actor=actor, survey=survey, to_phase=SurveyPhase.DESIGN)
+        services.survey_move(actor=actor, survey=survey, to_phase=SurveyPhase.COLLECTION)
+        survey.refresh_from_db()
+    return survey, q
