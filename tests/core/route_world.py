@@ -78,6 +78,9 @@ COUNTED = [
     "core.Membership",
     "core.User",
     "core.CustomField",
+    "service.Case",
+    "service.CaseMessage",
+    "service.CaseTransition",
     "analytics.CostEntry",
     "analytics.CostRule",
     "analytics.ScoringModel",
@@ -167,6 +170,22 @@ def build_world(*, alice, bob, mia, charlie, dana, rory, north, south) -> World:
     )
 
     lead = lead_create(actor=alice, last_name=MARKER, company=f"{MARKER} Leads")
+    # alice's complaint case of her organisation (no service agent in the world: she owns it).
+    from kreis.service import services as cases
+    from kreis.service.models import CaseCategory, RootCause
+
+    o["case_category"] = CaseCategory.objects.filter(is_active=True).order_by("pk").first()
+    o["root_cause"] = RootCause.objects.filter(is_active=True).order_by("pk").first()
+    case = cases.case_create(
+        actor=alice,
+        party=org,
+        channel="phone",
+        category=o["case_category"],
+        subject=f"{MARKER} Pumpe undicht",
+        severity="high",
+    )
+    o["case"] = cases.case_transition(actor=alice, case=case, to_status="acknowledged")
+    o["case_note"] = cases.case_add_note(actor=alice, case=case, body=f"{MARKER} intern")
     o["lead"] = lead_set_status(actor=alice, lead=lead, status="contacted")
 
     pipeline = ensure_default_pipeline()
@@ -373,6 +392,7 @@ PARAMS: dict[str, str] = {
     "party_pk": "organization",
     "deal_id": "deal",
     "lead_id": "lead",
+    "case_id": "case",
     "activity_id": "task",
     "product_id": "product",
     "transaction_id": "transaction",
@@ -408,6 +428,7 @@ PK_BY_SEGMENT: dict[str, str] = {
     "parties": "organization",
     "merges": "merge",
     "leads": "lead",
+    "cases": "case",
     "deals": "deal",
     "pipelines": "pipeline",
     "stages": "stage",
@@ -819,9 +840,13 @@ BODY_IDS: dict[str, str] = {
     "team_id": "team",
     "deal_id": "deal",
     "lead_id": "lead",
+    "category_id": "case_category",
+    "root_cause_id": "root_cause",
+    "contact_id": "person",
 }
 BODY_VALUES: dict[str, dict[str, Any]] = {
     "lead_set_status": {"status": "qualified"},
+    "case_transition": {"to_status": "in_progress"},
 }
 
 

@@ -70,6 +70,8 @@ OWNED = {
     "webhook_delivery",
     "import_job",
     "import_template",
+    "case",
+    "case_note",
 }
 # Pages anyone may open: signing in, signing up, resetting a password, the health check.
 PUBLIC_PREFIXES = (
