@@ -242,7 +242,7 @@ def classify_phases(
             "terminated": merged["termination_announced"].fillna(False).astype(bool),
             "contract_end": pd.to_datetime(merged["contract_end"]).to_numpy("datetime64[D]"),
             "open_severe_complaints": _open_severe_complaints(merged["party_id"]),
-            "detractor_at": np.full(len(merged), np.datetime64("NaT"), dtype="datetime64[D]"),
+            "detractor_at": _last_detractor_answer(merged["party_id"]),
             "prev_phase": merged["prev_phase"].fillna("").astype(str),
             "prev_since": pd.to_datetime(merged["prev_since"]).to_numpy("datetime64[D]"),
             "won_back_at": pd.to_datetime(merged["prev_won_back_at"]).to_numpy("datetime64[D]"),
@@ -299,6 +299,26 @@ def _open_severe_complaints(party_ids: pd.Series) -> np.ndarray:
     counts = sqlarrow.read_table(sql, OPEN_SEVERE_CASES).to_pandas()
     found = pd.Series(counts["cases"].to_numpy(), index=counts["party_id"].to_numpy())
     return party_ids.map(found).fillna(0).astype("int64").to_numpy()
+
+
+LAST_DETRACTOR = pa.schema([("party_id", pa.int64()), ("day", pa.int32())])
+
+
+def _last_detractor_answer(party_ids: pd.Series) -> np.ndarray:
+    """Per party, the UTC date of its last survey answer of 0–6 on the NPS question
+    (kreis.feedback; anonymous answers have no party), NaT without one: one grouped read as
+    Arrow. The lifecycle rules decide whether it lies within the detractor window."""
+    from kreis.feedback.models import Response
+
+    table = connection.ops.quote_name(Response._meta.db_table)
+    day = warehouse._timestamp_day_sql("MAX(created_at)")
+    sql = (
+        f"SELECT party_id, {day} FROM {table} "  # noqa: S608  (constants, no input)
+        "WHERE party_id IS NOT NULL AND nps <= 6 GROUP BY party_id"
+    )
+    days = sqlarrow.read_table(sql, LAST_DETRACTOR).to_pandas()
+    found = pd.Series(days["day"].to_numpy(dtype="float64"), index=days["party_id"].to_numpy())
+    return _dates64(party_ids.map(found))
 
 
 # --- Writing the figures back -----------------------------------------------------------------
