@@ -20,6 +20,7 @@ Must run inside ``transaction.atomic``. No signals are sent (as with ``bulk_crea
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -78,27 +79,26 @@ def _preparer(field: models.Field):
 _MISSING = object()
 
 
-def _prepare_column(values, rows, index: int, name: str, default: Any, prepare) -> None:
-    """The database's form of one column's given values, in place; a value the same object
-    as the row before's (``now``) is prepared once, and so is an empty dict (``custom``)."""
+def _prepare_column(full: list[dict], rows, name: str, prepare) -> None:
+    """The database's form of one column's given values, in place in ``full`` (the rows with
+    their defaults, already prepared, filled in); a value the same object as the row
+    before's (``now``) is prepared once, and so is an empty dict (``custom``)."""
     last: Any = _MISSING
     prepared: Any = None
     empty: Any = _MISSING
-    for out, row in zip(values, rows, strict=True):
+    for out, row in zip(full, rows, strict=True):
         value = row.get(name, _MISSING)
-        if value is _MISSING:
-            out[index] = default
-        elif value is None:
-            out[index] = None
-        elif value is last:
-            out[index] = prepared
+        if value is _MISSING or value is None:
+            continue  # the default (prepared), or NULL
+        if value is last:
+            out[name] = prepared
         elif type(value) is dict and not value:
             if empty is _MISSING:
                 empty = prepare(value)
-            out[index] = empty
+            out[name] = empty
         else:
             last, prepared = value, prepare(value)
-            out[index] = prepared
+            out[name] = prepared
 
 
 def insert_rows(model: type[models.Model], rows: Sequence[Mapping[str, Any]]) -> int:
@@ -126,13 +126,21 @@ def insert_rows(model: type[models.Model], rows: Sequence[Mapping[str, Any]]) ->
             default = prepare(default)
         defaults.append(default)
         preparers.append(prepare)
-    # Row by row only the look-ups (a missing column takes its default, prepared once);
-    # then column by column the few values that need preparing (JSON, dates).
-    pairs = list(zip(names, defaults, strict=True))
-    values = [[row.get(name, default) for name, default in pairs] for row in rows]
-    for index, (name, default, prepare) in enumerate(zip(names, defaults, preparers, strict=True)):
+    # Row by row only a copy over the defaults (a missing column takes its default, prepared
+    # once) and the columns picked in order, both in C (a ``get`` per column and row in
+    # Python was a fifth of a bulk create's Python time: ~55 columns a party and a history
+    # row); then column by column the few values that need preparing (JSON, dates).
+    template = dict(zip(names, defaults, strict=True))
+    full = [{**template, **row} for row in rows]
+    for name, prepare in zip(names, preparers, strict=True):
         if prepare is not None:
-            _prepare_column(values, rows, index, name, default, prepare)
+            _prepare_column(full, rows, name, prepare)
+    if len(names) == 1:
+        values = [(row[names[0]],) for row in full]
+    else:
+        pick = operator.itemgetter(*names)
+        values = [pick(row) for row in full]
+    del full
     table = connection.ops.quote_name(model._meta.db_table)
     columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
     with connection.cursor() as cursor:
