@@ -230,3 +230,10 @@ def test_api_hides_cases_from_agents_of_other_teams(case, otto, api_key_for):
 
 def test_managers_see_every_case(case, mia, api_key_for):
     assert _api(mia, api_key_for)("get", f"/cases/{case.pk}").status_code == 200
+
+
+def test_new_case_from_the_party_page_has_the_customer_filled_in(alice, customer):
+    party_page = client_for(alice).get(f"/parties/{customer.pk}/").text
+    assert f"/cases/new/?party={customer.pk}" in party_page
+    form = client_for(alice).get(f"/cases/new/?party={customer.pk}").text
+    assert f"Pumpen Schulz GmbH (#{customer.pk})" in form

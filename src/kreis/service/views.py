@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
+from kreis.activities.forms import party_label
 from kreis.core.queries import team_list_for_user, user_list_for_user
 from kreis.core.web import apply_errors, is_htmx, parse_id, query_without_page
 from kreis.parties.queries import party_get_for_user, party_list_for_user
@@ -70,11 +71,13 @@ def case_create(request: HttpRequest) -> HttpResponse:
     if request.user.is_read_only:
         raise PermissionDenied
     parties = party_list_for_user(user=request.user)
-    form = CaseForm(
-        request.POST or None,
-        parties=parties,
-        initial={"language": request.user.language or request.LANGUAGE_CODE},
-    )
+    initial = {"language": request.user.language or request.LANGUAGE_CODE}
+    chosen = parse_id(request.GET.get("party"))
+    if chosen is not None:  # "New case" on a party's page
+        party = parties.filter(pk=chosen).first()
+        if party is not None:
+            initial["party"] = party_label(party)
+    form = CaseForm(request.POST or None, parties=parties, initial=initial)
     if request.method == "POST" and form.is_valid():
         try:
             case = services.case_create(actor=request.user, **form.service_data())
