@@ -12,7 +12,7 @@ from django.utils.translation import gettext as _
 
 from kreis.analytics.kpis.queries import CROSS_BUCKETS
 
-GRID = {"left": 8, "right": 16, "top": 40, "bottom": 8}
+GRID = {"left": 8, "right": 16, "top": 64, "bottom": 8}
 COLORS = ["#0d6efd", "#198754", "#fd7e14", "#6f42c1", "#dc3545", "#20c997", "#6c757d"]
 
 

@@ -91,6 +91,15 @@ class MarketVolume(models.Model):
     def end(self) -> dt.date:
         return period_end(self.start, self.grain)
 
+    @property
+    def label(self) -> str:
+        """2025, 2025-Q2 or 2025-04."""
+        if self.grain == Grain.YEAR:
+            return f"{self.start.year}"
+        if self.grain == Grain.QUARTER:
+            return f"{self.start.year}-Q{(self.start.month - 1) // 3 + 1}"
+        return f"{self.start:%Y-%m}"
+
     def clean(self) -> None:
         if (
             self.start

@@ -95,11 +95,7 @@ def period_index(day: dt.date, grain: str) -> int:
 
 
 def period_label(start: dt.date, grain: str) -> str:
-    if grain == Grain.YEAR:
-        return f"{start.year}"
-    if grain == Grain.QUARTER:
-        return f"{start.year}-Q{(start.month - 1) // 3 + 1}"
-    return f"{start:%Y-%m}"
+    return MarketVolume(start=start, grain=grain).label
 
 
 @dataclass(frozen=True)

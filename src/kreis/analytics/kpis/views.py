@@ -19,7 +19,7 @@ from kreis.analytics.kpis.models import Grain, MarketVolume, QualityCheck
 from kreis.commerce.models import Product
 from kreis.core.web import apply_errors, safe_next
 
-RECENT = 20
+RECENT = 12
 
 
 class Selection:
