@@ -72,6 +72,11 @@ COUNTED = [
     "sales.Stage",
     "sales.LostReason",
     "activities.Activity",
+    "feedback.Survey",
+    "feedback.Question",
+    "feedback.Response",
+    "feedback.Invitation",
+    "feedback.SurveyReport",
     "commerce.Product",
     "commerce.Transaction",
     "core.Team",
@@ -377,6 +382,51 @@ def build_world(*, alice, bob, mia, charlie, dana, rory, north, south) -> World:
         entity="organization",
         mapping={"Firma": "name", "E-Mail": "email"},
     )
+    # Surveys (managed by mia): one documented, with an answer of alice's person and its
+    # report; a draft to add questions to and delete; an anonymous online one collecting.
+    from kreis.feedback import reports as survey_reports
+    from kreis.feedback import services as surveys
+
+    survey = surveys.survey_create(actor=mia, name="Kundenzufriedenheit", method="phone")
+    o["survey_question"] = surveys.question_add(
+        actor=mia, survey=survey, kind="nps_0_10", text_de="Empfehlen?", text_en="Recommend?"
+    )
+    surveys.question_add(
+        actor=mia, survey=survey, kind="free_text", text_de="Was?", text_en="What?", required=False
+    )
+    for phase in ("design", "collection"):
+        surveys.survey_move(actor=mia, survey=survey, to_phase=phase)
+    o["survey_response"] = surveys.response_enter(
+        actor=dana,
+        survey=survey,
+        party=o["person"],
+        channel="phone",
+        raw_answers={o["survey_question"].pk: {"value": 4}},
+    )
+    for phase in ("analysis", "documentation"):
+        surveys.survey_move(actor=mia, survey=survey, to_phase=phase)
+    o["survey"] = survey
+    o["survey_report"] = survey_reports.report_create(actor=mia, survey=survey, language="de")
+    draft = surveys.survey_create(actor=mia, name="Entwurf", method="online")
+    surveys.question_add(
+        actor=mia, survey=draft, kind="scale_1_5", text_de="Zufrieden?", text_en="Satisfied?"
+    )
+    surveys.survey_move(actor=mia, survey=draft, to_phase="design")
+    o["draft_survey"] = draft
+    collecting = surveys.survey_create(
+        actor=mia, name="Laufend", method="online", anonymous=True, target_query="q=Niemand"
+    )
+    surveys.question_add(
+        actor=mia,
+        survey=collecting,
+        kind="free_text",
+        text_de="Was?",
+        text_en="What?",
+        required=False,
+    )
+    for phase in ("design", "collection"):
+        surveys.survey_move(actor=mia, survey=collecting, to_phase=phase)
+    o["collecting_survey"] = collecting
     # Records of every kind are fresh from the database (updated_at as stored).
     for obj in o.values():
         if hasattr(obj, "refresh_from_db"):
@@ -390,6 +440,11 @@ def build_world(*, alice, bob, mia, charlie, dana, rory, north, south) -> World:
 PARAMS: dict[str, str] = {
     "party_id": "organization",
     "party_pk": "organization",
+    "survey_id": "survey",
+    "question_id": "survey_question",
+    "question_pk": "survey_question",
+    "response_pk": "survey_response",
+    "report_pk": "survey_report",
     "deal_id": "deal",
     "lead_id": "lead",
     "case_id": "case",
@@ -426,6 +481,7 @@ PARAMS: dict[str, str] = {
 # Web routes name their object ``pk``: the path segment in front of it says which.
 PK_BY_SEGMENT: dict[str, str] = {
     "parties": "organization",
+    "surveys": "survey",
     "merges": "merge",
     "leads": "lead",
     "cases": "case",
@@ -463,12 +519,19 @@ STATE: dict[str, dict[str, str]] = {
     "person_detail": {"party_id": "person"},
     "person_update": {"party_id": "person"},
     "person_delete": {"party_id": "person"},
+    # A survey without answers to delete and add questions to; one collecting for the rest.
+    "survey_delete": {"survey_id": "draft_survey"},
+    "survey_question_add": {"survey_id": "draft_survey"},
+    "survey_invite": {"survey_id": "collecting_survey"},
+    "survey_remind": {"survey_id": "collecting_survey"},
+    "survey_response_enter": {"survey_id": "collecting_survey"},
 }
 
 # Other non-id parameters of web routes.
 STRINGS: dict[tuple[str, str], str] = {
     ("parties:create", "kind"): "organization",
     ("activities:create", "kind"): "task",
+    ("feedback:answer", "token"): "no-such-token",  # the public page of an unknown link
     ("analytics:chart", "name"): "revenue",
     ("migration:fix_row", "row"): "3",  # the import's bad row
     ("export_records", "type_"): "organization",
@@ -847,6 +910,7 @@ BODY_IDS: dict[str, str] = {
 BODY_VALUES: dict[str, dict[str, Any]] = {
     "lead_set_status": {"status": "qualified"},
     "case_transition": {"to_status": "in_progress"},
+    "survey_move": {"to_phase": "analysis"},  # back one, from documentation
 }
 
 

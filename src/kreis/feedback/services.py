@@ -159,6 +159,7 @@ def survey_move(
 ) -> SurveyPhaseChange:
     """Move a survey to the next phase (or back one) and record who, when, from, to and why."""
     _require(actor, "feedback.manage_survey", survey)
+    given = survey
     survey = Survey.objects.select_for_update().get(pk=survey.pk)
     if to_phase not in allowed_moves(survey):
         raise ValidationError(
@@ -171,6 +172,7 @@ def survey_move(
     )
     survey.phase = to_phase
     survey.save(update_fields=["phase", "updated_at"])
+    given.phase, given.updated_at = survey.phase, survey.updated_at  # the caller's copy too
     return change
 
 
