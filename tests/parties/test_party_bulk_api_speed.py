@@ -131,3 +131,50 @@ def test_the_persons_bulk_route_runs_without_the_collector(alice, api_key_for, c
     assert response.status_code == 201
     assert seen == [False]
     assert gc.isenabled()
+
+
+def test_a_required_custom_field_fails_every_item_without_it(alice, api_key_for):
+    from kreis.core.models import CustomField
+
+    CustomField.objects.create(
+        entity="party", key="segment", label="Segment", type="text", required=True
+    )
+    items = [_person(i) for i in range(4)]
+    items[1]["custom"] = {"segment": "KMU"}
+    items[2]["custom"] = {"segment": "x" * 5000}  # too long
+    response = _post(api_key_for(alice), "/persons/bulk", {"items": items})
+    assert response.status_code == 422
+    assert [(e["row"], e["field"]) for e in response.json()["errors"]] == [
+        (0, "custom.segment"),
+        (2, "custom.segment"),
+        (3, "custom.segment"),
+    ]
+    messages = [e["message"] for e in response.json()["errors"]]
+    assert messages[0] == messages[2] == "Segment is required."
+    items = [_person(i, custom={"segment": "KMU"}) for i in range(3)]
+    response = _post(api_key_for(alice), "/persons/bulk", {"items": items})
+    assert response.status_code == 201
+    assert {p.custom["segment"] for p in Party.objects.all()} == {"KMU"}
+
+
+def test_addresses_of_bulk_items_take_the_defaults_and_name_bad_fields(alice, api_key_for):
+    from kreis.parties.models import Address
+
+    key = api_key_for(alice)
+    items = [_person(i) for i in range(3)]
+    items[1]["addresses"] = [
+        {"street": "Ring 2", "city": "Köln"},
+        {"street": "x" * 201, "city": "Bonn", "kind": "billing"},
+    ]
+    response = _post(key, "/persons/bulk", {"items": items})
+    assert response.status_code == 422
+    assert [(e["row"], e["field"]) for e in response.json()["errors"]] == [
+        (1, "addresses.1.street")
+    ]
+    items[1]["addresses"][1]["street"] = "Ring 3"
+    assert _post(key, "/persons/bulk", {"items": items}).status_code == 201
+    first, second = Address.objects.filter(street__startswith="Ring").order_by("street")
+    assert (first.kind, first.country, first.postal_code, first.region) == ("office", "DE", "", "")
+    assert first.is_primary
+    assert not second.is_primary
+    assert second.kind == "billing"

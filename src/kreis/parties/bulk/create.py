@@ -75,22 +75,36 @@ def _plain_text(field: models.Field) -> bool:
     )
 
 
-_PLAIN = {f for f in (*_PARTY_FIELDS.values(), *_ADDRESS_FIELDS.values()) if _plain_text(f)}
+# Per field once, not per cell: whether it is plain text (then its blank rule and length).
+# A set of fields was asked per cell, and a model field's hash is Python code.
+_PLAIN_RULES: dict[models.Field, tuple[bool, int]] = {
+    f: (f.blank, f.max_length if f.max_length is not None else 1 << 62)
+    for f in (*_PARTY_FIELDS.values(), *_ADDRESS_FIELDS.values())
+    if _plain_text(f)
+}
+_PARTY_RULES = {name: (f, _PLAIN_RULES.get(f)) for name, f in _PARTY_FIELDS.items()}
+_NO_DEFAULT = object()
+# (name, field, plain rule, default): the default taken once where it is a constant.
+_ADDRESS_RULES = [
+    (
+        name,
+        f,
+        _PLAIN_RULES.get(f),
+        _NO_DEFAULT if f.has_default() and callable(f.default) else f.get_default(),
+    )
+    for name, f in _ADDRESS_FIELDS.items()
+]
 
 
-def _clean_field(field: models.Field, value: Any) -> Any:
+def _clean_field(field: models.Field, value: Any, plain: tuple[bool, int] | None = None) -> Any:
     """``field.clean`` (as ``full_clean`` checks it), without its machinery for plain text
-    within its length and not blank where it must not be: most cells of a batch."""
-    if (
-        field in _PLAIN
-        and type(value) is str
-        and (value or field.blank)
-        and (field.max_length is None or len(value) <= field.max_length)
-    ):
+    within its length and not blank where it must not be: most cells of a batch. ``plain``:
+    the field's ``_PLAIN_RULES`` entry, when the caller has it."""
+    if plain is None:
+        plain = _PLAIN_RULES.get(field)
+    if plain is not None and type(value) is str and (value or plain[0]) and len(value) <= plain[1]:
         return value
-    return field.clean(
-        value, None
-    )  # rows per INSERT: within SQLite's variable limit for every table here
+    return field.clean(value, None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -189,6 +203,23 @@ class _Lookups:
         self.assignments: dict[tuple[int | None, int | None], dict[str, list[str]]] = {}
         self.custom_fields = custom_fields_for("party")
         self.language = translation.get_language() or ""
+        self._without_custom: tuple[dict[str, Any], dict[str, list[str]]] | None = None
+
+    def custom_values(self, given: dict[str, Any]) -> tuple[dict[str, Any], dict[str, list[str]]]:
+        """The cleaned custom values of a row and the problems (``custom.<key>``, required
+        fields); for a row that names none (most rows) worked out once per batch."""
+        if not given and self._without_custom is not None:
+            custom, problems = self._without_custom
+            return dict(custom), problems
+        try:
+            result = (clean_custom_values("party", given, fields=self.custom_fields), {})
+        except ValidationError as exc:
+            exc.__traceback__ = None  # see _messages
+            result = ({}, exc.message_dict)
+        if not given:
+            self._without_custom = result
+            return dict(result[0]), result[1]
+        return result
 
     def assignment_errors(self, owner: User | None, team: Team | None) -> dict[str, list[str]]:
         key = (owner.pk if owner else None, team.pk if team else None)
@@ -239,11 +270,12 @@ def _clean_row(
                 continue
         if name == "external_id" and not value:
             value = None
-        if value is None and not _PARTY_FIELDS[name].null:
+        model_field, plain = _PARTY_RULES[name]
+        if value is None and not model_field.null:
             continue
         if name != "name" or value:
             try:
-                value = _clean_field(_PARTY_FIELDS[name], value)
+                value = _clean_field(model_field, value, plain)
             except ValidationError as exc:
                 problems[name].extend(_messages(exc))
                 continue
@@ -259,13 +291,9 @@ def _clean_row(
     elif not fields.get("name") and not problems.get("name"):
         problems["name"].append(_("An organisation needs a name."))
     custom_given = dict(row.get("custom") or {})
-    try:
-        custom = clean_custom_values("party", custom_given, fields=lookups.custom_fields)
-    except ValidationError as exc:
-        custom = {}
-        exc.__traceback__ = None  # see _messages
-        for name, texts in exc.message_dict.items():
-            problems[name].extend(texts)
+    custom, custom_problems = lookups.custom_values(custom_given)
+    for name, texts in custom_problems.items():
+        problems[name].extend(texts)
     contacts: list[tuple[str, str, str, bool]] = []
     for key, contact_kind in (
         ("emails", ContactKind.EMAIL),
@@ -294,12 +322,14 @@ def _clean_row(
         address = {k: (v.strip() if isinstance(v, str) else v) for k, v in item.items()}
         address["country"] = (address.get("country") or "DE").upper()
         is_primary = bool(address.pop("is_primary", False))
-        for name in set(address) - set(_ADDRESS_FIELDS):
+        for name in address.keys() - _ADDRESS_FIELDS.keys():
             problems[f"addresses.{i}.{name}"].append(_("This field cannot be set."))
-        for name, model_field in _ADDRESS_FIELDS.items():
-            value = address.get(name, model_field.get_default())
+        for name, model_field, plain, default in _ADDRESS_RULES:
+            value = address.get(name, _NO_DEFAULT)
+            if value is _NO_DEFAULT:
+                value = model_field.get_default() if default is _NO_DEFAULT else default
             try:
-                address[name] = _clean_field(model_field, value)
+                address[name] = _clean_field(model_field, value, plain)
             except ValidationError as exc:
                 problems[f"addresses.{i}.{name}"].extend(_messages(exc))
         address["is_primary"] = is_primary
