@@ -237,3 +237,15 @@ def test_new_case_from_the_party_page_has_the_customer_filled_in(alice, customer
     assert f"/cases/new/?party={customer.pk}" in party_page
     form = client_for(alice).get(f"/cases/new/?party={customer.pk}").text
     assert f"Pumpen Schulz GmbH (#{customer.pk})" in form
+
+
+def test_the_agent_sees_who_complains_but_no_link_to_a_record_he_may_not_open(
+    case, sam, alice, customer, api_key_for
+):
+    page = client_for(sam).get(f"/cases/{case.pk}/").text
+    assert "Pumpen Schulz GmbH" in page
+    assert f'href="/parties/{customer.pk}/"' not in page
+    assert f'href="/parties/{customer.pk}/"' in client_for(alice).get(f"/cases/{case.pk}/").text
+    assert _api(sam, api_key_for)("get", f"/cases/{case.pk}").json()["party_name"] == (
+        "Pumpen Schulz GmbH"
+    )

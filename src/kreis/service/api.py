@@ -2,9 +2,11 @@
 
 Who sees what is the rule of ``kreis.service.rules``: administrators and sales managers see
 every case; a service agent the cases they own and those of their teams; anyone the cases of
-the customers they may see themselves (read only). Handling a case needs ownership or its
-team (or seeing all); read-only users handle nothing. A case someone may not see is 404.
-The messages of a case include internal notes: this API is for staff, never for customers.
+the customers they may see themselves (read only). Whoever sees a case sees its customer's
+name (``party_name``): a complaint is not handled without knowing who complains. Handling a
+case needs ownership or its team (or seeing all); read-only users handle nothing. A case
+someone may not see is 404. The messages of a case include internal notes: this API is for
+staff, never for customers.
 """
 
 import datetime as dt
@@ -48,6 +50,7 @@ class CaseOut(Schema):
     id: int
     number: str
     party_id: int
+    party_name: str
     contact_id: int | None
     channel: str
     category_id: int
@@ -71,6 +74,11 @@ class CaseOut(Schema):
     overdue: bool
     created_at: dt.datetime
     updated_at: dt.datetime
+
+    @staticmethod
+    def resolve_party_name(obj) -> str:
+        # Whoever may see a case sees who complains (see kreis.service.rules).
+        return obj.party.name
 
     @staticmethod
     def resolve_overdue(obj) -> bool:
@@ -176,7 +184,7 @@ def case_list(
         overdue=overdue,
         open_only=open,
         sort=sort,
-    ).select_related(None)
+    )
 
 
 @router.post(

@@ -7,6 +7,9 @@ the same rule as a query).
   sees the complaints of his customers, as he sees their parties) — reading only.
 - Handling a case (transitions, notes, replies, assignment) needs ownership or the case's
   team; read-only users handle nothing.
+- Whoever sees a case sees the name of its customer (and the address replies go to), even
+  without access to the customer's record: an agent cannot handle a complaint without knowing
+  who complains. The link to the record follows the parties' own rule ("Hidden party").
 """
 
 from __future__ import annotations

@@ -106,6 +106,7 @@ def case_detail(request: HttpRequest, pk: int) -> HttpResponse:
         if can_change
         else [],
         "transition_form": TransitionForm(),
+        "can_resolve": can_change and CaseStatus.RESOLVED in services.allowed_transitions(case),
         "note_form": MessageForm(auto_id="note_%s"),
         "reply_form": MessageForm(auto_id="reply_%s"),
         "customer_form": MessageForm(auto_id="customer_%s"),
