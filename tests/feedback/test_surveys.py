@@ -323,3 +323,9 @@ def test_analysis_from_the_database_by_hand(marta, north):
     by_abc = data["breakdowns"]["abc_class"]
     assert by_abc["A"]["nps"] == pytest.approx(100.0)
     assert by_abc["C"]["nps"] == pytest.approx(-50.0)
+    # A: ratings 5, 4 → CSAT 100 %; loyalty (mean(100, 90) + mean(100, 75)) / 2 = 91.25.
+    # C: ratings 3, 2 → CSAT 0 %; loyalty (mean(70, 30) + mean(50, 25)) / 2 = 43.75.
+    assert by_abc["A"]["csat"] == pytest.approx(100.0)
+    assert by_abc["A"]["loyalty"] == pytest.approx(91.25)
+    assert by_abc["C"]["csat"] == pytest.approx(0.0)
+    assert by_abc["C"]["loyalty"] == pytest.approx(43.75)

@@ -27,7 +27,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from django.db.models import Count, F, Q
+from django.db.models import Avg, Count, Q, Sum
 
 from kreis.feedback.models import Answer, LoyaltyFactor, QuestionKind, Response, Survey
 
@@ -138,57 +138,95 @@ def respondent_scores(questions: Iterable, values: Mapping[int, list[int]]) -> d
             ratings.append(got[0])
         if q.loyalty_factor and q.kind in (QuestionKind.NPS, QuestionKind.SCALE):
             factors[q.loyalty_factor].append(loyalty_score(q.loyalty_factor, q.kind, got[0]))
+    factor_means = {f: sum(v) / len(v) for f, v in factors.items()}
     return {
         "nps": nps_value,
         "csat": sum(ratings) / len(ratings) if ratings else None,
-        "loyalty": loyalty_index({f: sum(v) / len(v) for f, v in factors.items()}),
+        "loyalty": loyalty_index(factor_means),
+        "scale_answers": len(ratings),
+        "satisfied_answers": sum(1 for r in ratings if r >= 4),
+        "factors": factor_means,
     }
 
 
 # --- The survey's analysis, from SQL aggregates ------------------------------------------------
 
 BREAKDOWNS = ("abc_class", "lifecycle_phase", "segment")
+FACTOR_COLUMNS = {f: f"loyalty_{f}" for f in LoyaltyFactor.values}
 
 
-def _value_counts(survey: Survey, group: str | None = None) -> dict:
-    """{(group value, question id): {value: count}} for the survey's scored answers."""
-    fields = ["question_id", "value"]
-    if group:
-        fields.insert(0, f"response__{group}")
+def _value_counts(questions: list) -> dict[int, dict]:
+    """{question id: {value: count}} of the scored answers (not SOLL/IST, not free text): one
+    aggregate that the (question, value, value2) index answers without reading the table."""
+    scored = [
+        q.pk for q in questions if q.kind not in (QuestionKind.TEXT, QuestionKind.EXPECTATION)
+    ]
+    out: dict[int, dict] = defaultdict(dict)
     rows = (
-        Answer.objects.filter(question__survey=survey, value__isnull=False)
-        .exclude(question__kind__in=[QuestionKind.TEXT, QuestionKind.EXPECTATION])
-        .values(*fields)
+        Answer.objects.filter(question_id__in=scored, value__isnull=False)
+        .values_list("question_id", "value")
         .annotate(n=Count("id"))
         .order_by()
     )
-    out: dict = defaultdict(dict)
-    for row in rows:
-        key = (row[f"response__{group}"] if group else "", row["question_id"])
-        out[key][row["value"]] = row["n"]
+    for question_id, value, n in rows:
+        out[question_id][value] = n
     return out
 
 
-def _expectation_counts(survey: Survey) -> dict[int, dict]:
+def _expectation_counts(questions: list) -> dict[int, dict]:
+    """Per SOLL/IST item the shares of delighted, satisfied and dissatisfied answers, from the
+    count per (expectation, performance) pair: at most 25 rows an item."""
+    ids = [q.pk for q in questions if q.kind == QuestionKind.EXPECTATION]
+    tallies: dict[int, list[int]] = defaultdict(lambda: [0, 0, 0])
     rows = (
-        Answer.objects.filter(
-            question__survey=survey,
-            question__kind=QuestionKind.EXPECTATION,
-            value__isnull=False,
-            value2__isnull=False,
-        )
-        .values("question_id")
-        .annotate(
-            delighted=Count("id", filter=Q(value2__gt=F("value"))),
-            satisfied=Count("id", filter=Q(value2=F("value"))),
-            dissatisfied=Count("id", filter=Q(value2__lt=F("value"))),
-        )
+        Answer.objects.filter(question_id__in=ids, value__isnull=False, value2__isnull=False)
+        .values_list("question_id", "value", "value2")
+        .annotate(n=Count("id"))
         .order_by()
     )
-    return {
-        r["question_id"]: expectation_shares(r["delighted"], r["satisfied"], r["dissatisfied"])
-        for r in rows
-    }
+    for question_id, soll, ist, n in rows:
+        tallies[question_id][0 if ist > soll else 1 if ist == soll else 2] += n
+    return {q: expectation_shares(*t) for q, t in tallies.items()}
+
+
+def _breakdown(survey: Survey, group: str) -> dict[str, dict]:
+    """CSAT, NPS with its CI and the loyalty index per value of ``group`` (ABC class, phase,
+    segment as at the answer), from the respondents' parts stored on each response: one
+    aggregate over the survey's responses. The group's loyalty index is the mean of its
+    factors' mean respondent scores (a respondent's factor score: the mean of their answers
+    to that factor's questions)."""
+    factor_avgs = {f: Avg(column) for f, column in FACTOR_COLUMNS.items()}
+    rows = (
+        Response.objects.filter(survey=survey)
+        .values(group)
+        .annotate(
+            promoters=Count("id", filter=Q(nps__gte=9)),
+            passives=Count("id", filter=Q(nps__gte=7, nps__lte=8)),
+            detractors=Count("id", filter=Q(nps__lte=6)),
+            scale_n=Sum("scale_answers"),
+            satisfied_n=Sum("satisfied_answers"),
+            **factor_avgs,
+        )
+        .order_by(group)
+    )
+    out = {}
+    for row in rows:
+        result = nps({10: row["promoters"], 7: row["passives"], 0: row["detractors"]})
+        factors = {f: row[f] for f in FACTOR_COLUMNS if row[f] is not None}
+        scale_n = row["scale_n"] or 0
+        out[row[group] or ""] = {
+            "csat": 100.0 * (row["satisfied_n"] or 0) / scale_n if scale_n else None,
+            "csat_n": scale_n,
+            "nps": result.nps,
+            "nps_ci": [result.ci_low, result.ci_high],
+            "nps_n": result.n,
+            "promoters": result.promoters,
+            "passives": result.passives,
+            "detractors": result.detractors,
+            "loyalty": loyalty_index(factors),
+            "loyalty_factors": factors,
+        }
+    return out
 
 
 def _scores(questions: list, counts: Mapping[int, Mapping[int, int]]) -> dict:
@@ -228,8 +266,8 @@ def _scores(questions: list, counts: Mapping[int, Mapping[int, int]]) -> dict:
 def survey_analysis(survey: Survey, *, free_text_limit: int = 200) -> dict:
     """Every score of a survey, per question and overall, with the breakdowns."""
     questions = list(survey.questions.all())
-    counts = {q: c for (_, q), c in _value_counts(survey).items()}
-    expectation = _expectation_counts(survey)
+    counts = _value_counts(questions)
+    expectation = _expectation_counts(questions)
     per_question = []
     for q in questions:
         qc = counts.get(q.pk, {})
@@ -252,17 +290,12 @@ def survey_analysis(survey: Survey, *, free_text_limit: int = 200) -> dict:
         elif q.kind == QuestionKind.EXPECTATION:
             item |= expectation.get(q.pk, expectation_shares(0, 0, 0))
         per_question.append(item)
-    breakdowns = {}
-    for group in BREAKDOWNS:
-        grouped: dict = defaultdict(dict)
-        for (g, q), c in _value_counts(survey, group).items():
-            grouped[g or ""][q] = c
-        breakdowns[group] = {g: _scores(questions, c) for g, c in sorted(grouped.items())}
+    breakdowns = {group: _breakdown(survey, group) for group in BREAKDOWNS}
     text_ids = [q.pk for q in questions if q.kind == QuestionKind.TEXT]
     free_text = list(
         Answer.objects.filter(question_id__in=text_ids)
         .exclude(text="")
-        .order_by("-response__created_at", "-pk")
+        .order_by("-pk")  # the newest first: answers are written in order
         .values("question_id", "text", "response_id", "response__party_id")[:free_text_limit]
     )
     return {

@@ -274,6 +274,15 @@ class Response(models.Model):
     abc_class = models.CharField(_("ABC class"), max_length=1, blank=True)
     lifecycle_phase = models.CharField(_("lifecycle phase"), max_length=14, blank=True)
     segment = models.CharField(_("RFM segment"), max_length=20, blank=True)
+    # The respondent's part of the scores, kept per response so that a breakdown is one
+    # aggregate over the responses: CSAT's counts (answers of 1-5, of them 4-5) and each
+    # loyalty factor's 0-100 score (switching already reversed).
+    scale_answers = models.PositiveSmallIntegerField(default=0, editable=False)
+    satisfied_answers = models.PositiveSmallIntegerField(default=0, editable=False)
+    loyalty_recommend = models.FloatField(null=True, blank=True, editable=False)
+    loyalty_repurchase = models.FloatField(null=True, blank=True, editable=False)
+    loyalty_comparison = models.FloatField(null=True, blank=True, editable=False)
+    loyalty_switching = models.FloatField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(_("answered"), auto_now_add=True)
 
     class Meta:
@@ -302,7 +311,10 @@ class Answer(models.Model):
     class Meta:
         verbose_name = _("answer")
         verbose_name_plural = _("answers")
-        indexes = [models.Index(fields=["question", "value"], name="answer_question_value")]
+        # Covers the analysis' count per question and value (and SOLL/IST pair).
+        indexes = [
+            models.Index(fields=["question", "value", "value2"], name="answer_question_values")
+        ]
 
     def __str__(self) -> str:
         return f"{self.question_id}: {self.value if self.value is not None else self.text[:40]}"

@@ -531,6 +531,9 @@ def _record(
         abc_class=stored_party.abc_class if stored_party else "",
         lifecycle_phase=stored_party.lifecycle_phase if stored_party else "",
         segment=stored_party.rfm_segment if stored_party else "",
+        scale_answers=scores["scale_answers"],
+        satisfied_answers=scores["satisfied_answers"],
+        **{f"loyalty_{factor}": score for factor, score in scores["factors"].items()},
     )
     Answer.objects.bulk_create(
         [Answer(response=response, question=q, value=v, value2=v2, text=t) for q, v, v2, t in rows]

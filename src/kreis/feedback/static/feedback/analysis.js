@@ -13,9 +13,9 @@
       var instance = window.echarts.init(box);
       instance.setOption({
         tooltip: { trigger: "axis" },
-        grid: { left: 8, right: 8, bottom: 8, top: 16, containLabel: true },
+        grid: { left: 8, right: 8, bottom: 8, top: 12, containLabel: true },
         xAxis: { type: "category", data: chart.labels },
-        yAxis: { type: "value", name: isShare ? data.share_label : data.count_label },
+        yAxis: { type: "value", minInterval: 1, max: isShare ? 100 : null },
         series: [{
           type: "bar",
           name: isShare ? data.share_label : data.count_label,
