@@ -3,13 +3,16 @@
 import datetime as dt
 from decimal import Decimal
 
+import numpy as np
+import pandas as pd
 import pytest
 
+from kreis.analytics.customer.lifecycle import describe
 from kreis.analytics.runs import pipeline
 from kreis.commerce import services as commerce
 from kreis.parties.models import Party, PartyKind, PartyRole, PartyRoleAssignment
 from kreis.service import services
-from kreis.service.models import CaseCategory, RootCause
+from kreis.service.models import Case, CaseCategory, RootCause, case_number_from_code
 
 pytestmark = pytest.mark.django_db
 TODAY = dt.date(2026, 6, 30)
@@ -57,10 +60,19 @@ def test_open_severe_complaints_are_counted_per_party():
         closed = services.case_transition(
             actor=None, case=closed, to_status=status, root_cause=RootCause.objects.first()
         )
-    import pandas as pd
 
-    counts = pipeline._open_severe_complaints(pd.Series([a.pk, b.pk, 999_999]))
-    assert counts.tolist() == [2, 0, 0]
+    found = pipeline._open_severe_complaints(pd.Series([a.pk, b.pk, 999_999]))
+    assert found["count"].tolist() == [2, 0, 0]
+    oldest = case_number_from_code(int(found["case"][0]))
+    assert oldest == Case.objects.filter(party=a, severity="high").get().number
+    assert np.isnan(found["case"][1:]).all()
+
+
+def test_case_numbers_survive_their_number_code():
+    from kreis.service.models import case_number_code
+
+    for number in ("C-2026-000123", "C-2031-999999", "C-2026-1234567"):
+        assert case_number_from_code(case_number_code(number)) == number
 
 
 def test_an_open_high_severity_case_puts_the_customer_in_endangerment():
@@ -73,6 +85,9 @@ def test_an_open_high_severity_case_puts_the_customer_in_endangerment():
     assert angry.lifecycle_phase == "endangerment"
     assert angry.lifecycle_reason == "endangerment.complaint"
     assert angry.lifecycle_facts["complaints"] == 1
+    assert describe(angry.lifecycle_reason, angry.lifecycle_facts) == (
+        f"Endangerment: open high-severity complaint {case.number}"
+    )
     assert calm.lifecycle_reason != "endangerment.complaint"
     for status in ("in_progress", "resolved", "closed"):
         case = services.case_transition(

@@ -213,6 +213,20 @@ class AssignmentRule(models.Model):
         return self.name
 
 
+def case_number_code(number: str) -> int:
+    """ "C-2026-000123" as one integer (2026000000123), for numeric columns such as the
+    lifecycle's facts; ``case_number_from_code`` turns it back."""
+    _prefix, year, sequence = number.split("-")
+    return int(year) * CODE_FACTOR + int(sequence)
+
+
+def case_number_from_code(code: int) -> str:
+    return f"C-{code // CODE_FACTOR}-{code % CODE_FACTOR:06d}"
+
+
+CODE_FACTOR = 10**9
+
+
 class CaseCounter(models.Model):
     """The last case number given in a year (incremented with an UPDATE: safe under
     concurrency on SQLite and PostgreSQL)."""

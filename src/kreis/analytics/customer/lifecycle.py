@@ -176,6 +176,13 @@ def classify(
     terminated = _numbers(features["terminated"], fill=0.0) != 0
     contract_end = _days(features["contract_end"])
     complaints = _numbers(features["open_severe_complaints"], fill=0.0)
+    # The oldest open severe case as a number code (kreis.service.models.case_number_code),
+    # named in the reason; optional, as callers without cases leave it out.
+    complaint_case = (
+        _numbers(features["complaint_case"])
+        if "complaint_case" in features
+        else np.full(len(features), np.nan)
+    )
     detractor_at = _days(features["detractor_at"])
     prev_abstinent = (
         features["prev_phase"].eq(Phase.ABSTINENCE.value).to_numpy(dtype=bool, na_value=False)
@@ -255,6 +262,7 @@ def classify(
         contract_end=contract_end,
         days_left=contract_end - today,
         complaints=complaints,
+        complaint_case=complaint_case,
         detractor_at=detractor_at,
         won_back_at=won_back_at,
         since_won_back=today - won_back_at,
@@ -391,6 +399,7 @@ def _fact_specs(rules: LifecycleRules) -> dict[str, _FactSpec]:
             "abstinent_since": ("abstinent_since", _iso),
         },
         **dict.fromkeys(_RISK_SIGNALS, _ENDANGERMENT),
+        "endangerment.complaint": {**_ENDANGERMENT, "case": ("complaint_case", _ints)},
         "endangerment.one_purchase": {
             "p_alive": ("p_alive", _PROBABILITY),
             "days": ("since_last", _ints),
@@ -639,6 +648,16 @@ def _contract_end(facts: dict) -> str:
 
 def _complaints(facts: dict) -> str:
     count = int(facts["complaints"])
+    if facts.get("case"):
+        from kreis.service.models import case_number_from_code
+
+        number = case_number_from_code(int(facts["case"]))
+        text = ngettext(
+            "Endangerment: open high-severity complaint %(case)s",
+            "Endangerment: %(count)s open high-severity complaints, the oldest %(case)s",
+            count,
+        ) % {"count": count, "case": number}
+        return _endangerment(text, facts)
     text = ngettext(
         "Endangerment: %(count)s open high-severity complaint",
         "Endangerment: %(count)s open high-severity complaints",

@@ -230,6 +230,7 @@ def classify_phases(
 ) -> pd.DataFrame:
     """Lifecycle phase per party (DOMAIN.md §2), from the figures and the stored phase."""
     merged = frame.merge(stored, on="party_id", how="left")
+    complaints = _open_severe_complaints(merged["party_id"])
     features = pd.DataFrame(
         {
             "party_id": merged["party_id"],
@@ -241,7 +242,8 @@ def classify_phases(
             "p_alive": merged["p_alive"].astype("float64"),
             "terminated": merged["termination_announced"].fillna(False).astype(bool),
             "contract_end": pd.to_datetime(merged["contract_end"]).to_numpy("datetime64[D]"),
-            "open_severe_complaints": _open_severe_complaints(merged["party_id"]),
+            "complaint_case": complaints["case"],
+            "open_severe_complaints": complaints["count"],
             "detractor_at": _last_detractor_answer(merged["party_id"]),
             "prev_phase": merged["prev_phase"].fillna("").astype(str),
             "prev_since": pd.to_datetime(merged["prev_since"]).to_numpy("datetime64[D]"),
@@ -281,24 +283,33 @@ def _stored_phases() -> pd.DataFrame:
     return table.to_pandas()
 
 
-OPEN_SEVERE_CASES = pa.schema([("party_id", pa.int64()), ("cases", pa.int64())])
+OPEN_SEVERE_CASES = pa.schema(
+    [("party_id", pa.int64()), ("cases", pa.int64()), ("oldest", pa.string())]
+)
 
 
-def _open_severe_complaints(party_ids: pd.Series) -> np.ndarray:
-    """Per party, its open complaint cases of high or critical severity (kreis.service), read
-    as Arrow columns in one grouped query."""
-    from kreis.service.models import OPEN_STATUSES, SEVERE, Case
+def _open_severe_complaints(party_ids: pd.Series) -> dict[str, np.ndarray]:
+    """Per party, how many open complaint cases of high or critical severity it has
+    (``count``) and the oldest one's number as a code (``case``, NaN for none;
+    kreis.service.models.case_number_code), read as Arrow columns in one grouped query."""
+    from kreis.service.models import OPEN_STATUSES, SEVERE, Case, case_number_code
 
     table = connection.ops.quote_name(Case._meta.db_table)
     statuses = ", ".join(f"'{s}'" for s in OPEN_STATUSES)  # the model's own choice values
     severities = ", ".join(f"'{s}'" for s in SEVERE)
     sql = (
-        f"SELECT party_id, COUNT(*) FROM {table} "  # noqa: S608  (constants, no input)
+        f"SELECT party_id, COUNT(*), MIN(number) FROM {table} "  # noqa: S608  (constants)
         f"WHERE status IN ({statuses}) AND severity IN ({severities}) GROUP BY party_id"
     )
     counts = sqlarrow.read_table(sql, OPEN_SEVERE_CASES).to_pandas()
-    found = pd.Series(counts["cases"].to_numpy(), index=counts["party_id"].to_numpy())
-    return party_ids.map(found).fillna(0).astype("int64").to_numpy()
+    index = counts["party_id"].to_numpy()
+    found = pd.Series(counts["cases"].to_numpy(), index=index)
+    # Numbers (six-digit sequences) sort by year, then sequence: the smallest is the oldest.
+    oldest = pd.Series([float(case_number_code(n)) for n in counts["oldest"]], index=index)
+    return {
+        "count": party_ids.map(found).fillna(0).astype("int64").to_numpy(),
+        "case": party_ids.map(oldest).astype("float64").to_numpy(),
+    }
 
 
 LAST_DETRACTOR = pa.schema([("party_id", pa.int64()), ("day", pa.int32())])
