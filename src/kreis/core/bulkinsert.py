@@ -132,8 +132,11 @@ def insert_rows(model: type[models.Model], rows: Sequence[Mapping[str, Any]]) ->
     # row); then column by column the few values that need preparing (JSON, dates).
     template = dict(zip(names, defaults, strict=True))
     full = [{**template, **row} for row in rows]
+    # Only the columns some row gives: most of a party's dates, amounts and figures are
+    # left to their defaults, and a column no row names is its default throughout.
+    given = set().union(*(row.keys() for row in rows))
     for name, prepare in zip(names, preparers, strict=True):
-        if prepare is not None:
+        if prepare is not None and name in given:
             _prepare_column(full, rows, name, prepare)
     if len(names) == 1:
         values = [(row[names[0]],) for row in full]
