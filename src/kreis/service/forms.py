@@ -54,6 +54,22 @@ class CaseForm(BootstrapMixin, forms.Form):
     description = forms.CharField(label=_("Description"), widget=forms.Textarea, required=False)
     language = forms.ChoiceField(label=_("Customer's language"), choices=settings.LANGUAGES)
 
+    field_order = [
+        "party",
+        "sender_name",
+        "sender_email",
+        "sender_phone",
+        "create_new_party",
+        "subject",
+        "description",
+        "category",
+        "severity",
+        "channel",
+        "product",
+        "region",
+        "language",
+    ]
+
     def __init__(self, *args, parties, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["party"].queryset = parties
