@@ -95,7 +95,7 @@ def test_a_market_volume_must_start_on_its_periods_first_day(mia):
         "/analytics/kpis/market-volumes/",
         {"segment": "", "grain": "quarter", "start": "2025-05-01", "volume": "100"},
     )
-    assert response.status_code == 400
+    assert response.status_code == 200  # the page again, with the error at the field
     assert "A period starts on the first day" in response.content.decode()
     assert not MarketVolume.objects.exists()
 
@@ -107,7 +107,7 @@ def test_a_quality_check_is_recorded_and_checked(mia):
         "/analytics/kpis/quality-checks/",
         {"date": "2025-01-10", "stage": "trade", "checked_units": 10, "defective_units": 11},
     )
-    assert too_many.status_code == 400
+    assert too_many.status_code == 200
     assert "More units cannot be defective" in too_many.content.decode()
     ok = client.post(
         "/analytics/kpis/quality-checks/",

@@ -44,7 +44,7 @@ class Selection:
         )
 
 
-def _page(request: HttpRequest, *, volume_form=None, check_form=None, status=200) -> HttpResponse:
+def _page(request: HttpRequest, *, volume_form=None, check_form=None) -> HttpResponse:
     queries.check_view(request.user)
     selection = Selection(request)
     today = timezone.localdate()
@@ -86,7 +86,7 @@ def _page(request: HttpRequest, *, volume_form=None, check_form=None, status=200
             .distinct()[:200]
         ),
     }
-    return render(request, "analytics/kpis/page.html", context, status=status)
+    return render(request, "analytics/kpis/page.html", context)
 
 
 @login_required
@@ -113,7 +113,7 @@ def market_volume_add(request: HttpRequest) -> HttpResponse:
             text = _("Market volume saved.") if created else _("Market volume replaced.")
             messages.success(request, f"{text} {record}")
             return redirect(safe_next(request, reverse("analytics:kpis")))
-    return _page(request, volume_form=form, status=400)
+    return _page(request, volume_form=form)
 
 
 @login_required
@@ -139,7 +139,7 @@ def quality_check_add(request: HttpRequest) -> HttpResponse:
         else:
             messages.success(request, _("Quality check recorded."))
             return redirect(safe_next(request, reverse("analytics:kpis")))
-    return _page(request, check_form=form, status=400)
+    return _page(request, check_form=form)
 
 
 @login_required
