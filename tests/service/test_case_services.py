@@ -138,6 +138,11 @@ def test_waiting_for_the_customer_pauses_the_clock(alice, customer, defect, time
     case.refresh_from_db()
     assert case.waiting_for_customer is False
     assert case.paused_seconds == 3 * 3600
+    waits = CaseTransition.objects.filter(case=case).exclude(event__in=["received", "status"])
+    assert list(waits.values_list("event", "from_status", "to_status")) == [
+        ("wait", "in_progress", "in_progress"),
+        ("resume", "in_progress", "in_progress"),
+    ]
     # Due Wednesday 16:00; three business hours later is Thursday 10:00 (the night skipped).
     assert resolve_due == dt.datetime(2026, 12, 2, 16, tzinfo=BERLIN)
     assert case.resolve_due_at == dt.datetime(2026, 12, 3, 10, tzinfo=BERLIN)
@@ -170,6 +175,8 @@ def test_every_transition_is_recorded_with_who_when_from_to(alice, customer, def
         ("resolved", "closed"),
         ("closed", "in_progress"),
     ]
+    events = list(CaseTransition.objects.filter(case=case).values_list("event", flat=True))
+    assert events == ["received"] + ["status"] * 6
     assert set(CaseTransition.objects.filter(case=case).values_list("actor", flat=True)) == {
         alice.pk
     }

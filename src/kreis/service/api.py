@@ -126,6 +126,7 @@ class MessageOut(Schema):
 
 class TransitionOut(Schema):
     id: int
+    event: str
     actor_id: int | None
     from_status: str
     to_status: str

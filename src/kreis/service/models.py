@@ -356,8 +356,21 @@ class Case(models.Model):
         return bool(due and not self.waiting_for_customer and due < (now or timezone.now()))
 
 
+class TransitionEvent(models.TextChoices):
+    RECEIVED = "received", _("Case received")
+    STATUS = "status", _("Status changed")
+    WAIT = "wait", _("Waiting for the customer")
+    RESUME = "resume", _("No longer waiting for the customer")
+
+
 class CaseTransition(models.Model):
+    """One entry of the case's flow: a status change (who, when, from, to, why), its receipt,
+    or the start or end of a wait for the customer (status unchanged)."""
+
     case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="transitions")
+    event = models.CharField(
+        _("event"), max_length=10, choices=TransitionEvent.choices, default=TransitionEvent.STATUS
+    )
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.SET_NULL,

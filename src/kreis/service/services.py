@@ -42,6 +42,7 @@ from kreis.service.models import (
     RootCause,
     Severity,
     SlaPolicy,
+    TransitionEvent,
 )
 from kreis.service.sla import BusinessCalendar, add_business_hours, business_hours_between
 
@@ -270,9 +271,20 @@ def _send_customer_mail(case: Case, *, template: str, extra: dict | None = None)
     return body
 
 
-def _transition_row(case: Case, actor: User | None, before: str, note: str = "") -> None:
+def _transition_row(
+    case: Case,
+    actor: User | None,
+    before: str,
+    note: str = "",
+    event: str = TransitionEvent.STATUS,
+) -> None:
     CaseTransition.objects.create(
-        case=case, actor=actor, from_status=before, to_status=case.status, note=note[:500]
+        case=case,
+        actor=actor,
+        event=event,
+        from_status=before,
+        to_status=case.status,
+        note=note.strip()[:500],
     )
 
 
@@ -361,7 +373,7 @@ def case_create(
         resolve_due_at=resolve_due,
     )
     _save(case)
-    _transition_row(case, actor, "", _("Case received via %s") % case.get_channel_display())
+    _transition_row(case, actor, "", event=TransitionEvent.RECEIVED)
     if acknowledge and customer_email(case):
         body = _send_customer_mail(case, template="acknowledgement")
         CaseMessage.objects.create(case=case, kind=MessageKind.CUSTOMER_REPLY, body=body)
@@ -447,12 +459,11 @@ def case_set_waiting(*, actor: User | None, case: Case, waiting: bool, note: str
     if waiting:
         case.waiting_for_customer = True
         case.waiting_since = now
-        text = _("Waiting for the customer")
     else:
         _resume_clock(case, now)
-        text = _("No longer waiting for the customer")
     _save(case)
-    _transition_row(case, actor, case.status, " · ".join(x for x in (text, note.strip()) if x))
+    event = TransitionEvent.WAIT if waiting else TransitionEvent.RESUME
+    _transition_row(case, actor, case.status, note, event=event)
     return case
 
 
