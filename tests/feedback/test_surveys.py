@@ -11,7 +11,14 @@ from django.utils import timezone
 
 from kreis.activities.models import Activity
 from kreis.feedback import analysis, services
-from kreis.feedback.models import Answer, Invitation, Response, SurveyMethod, SurveyPhase
+from kreis.feedback.models import (
+    Answer,
+    Invitation,
+    Response,
+    Survey,
+    SurveyMethod,
+    SurveyPhase,
+)
 from kreis.feedback.services import TokenState
 from tests.conftest import client_for
 from tests.feedback.conftest import build_survey, person
@@ -329,3 +336,75 @@ def test_analysis_from_the_database_by_hand(marta, north):
     assert by_abc["A"]["loyalty"] == pytest.approx(91.25)
     assert by_abc["C"]["csat"] == pytest.approx(0.0)
     assert by_abc["C"]["loyalty"] == pytest.approx(43.75)
+
+
+def test_report_is_archived_with_the_survey_as_html_and_pdf(marta, north):
+    survey, q = build_survey(marta, method=SurveyMethod.PERSONAL)
+    services.response_enter(
+        actor=marta,
+        survey=survey,
+        party=person(team=north),
+        channel="personal",
+        raw_answers={q["nps"].pk: {"value": 10}, q["repurchase"].pk: {"value": 4}},
+    )
+    client = client_for(marta)
+    assert client.post(f"/surveys/{survey.pk}/reports/").status_code == 302  # not yet: analysis
+    assert not survey.reports.exists()
+    for phase in (SurveyPhase.ANALYSIS, SurveyPhase.DOCUMENTATION):
+        services.survey_move(actor=marta, survey=survey, to_phase=phase)
+    created = client.post(f"/surveys/{survey.pk}/reports/")
+    report = survey.reports.get()
+    assert created["Location"] == f"/surveys/{survey.pk}/reports/{report.pk}/"
+    assert "NPS" in report.html
+    assert "100,0" in report.html or "100.0" in report.html
+    assert "<svg" in report.html
+    assert bytes(report.pdf).startswith(b"%PDF")
+    page = client.get(f"/surveys/{survey.pk}/reports/{report.pk}/")
+    assert page.status_code == 200
+    pdf = client.get(f"/surveys/{survey.pk}/reports/{report.pk}.pdf")
+    assert pdf["Content-Type"] == "application/pdf"
+    assert pdf.content.startswith(b"%PDF")
+
+
+def test_pages_build_a_survey_and_enter_an_answer(marta, sam, north):
+    client = client_for(marta)
+    created = client.post(
+        "/surveys/new/",
+        {"name": "Telefonumfrage", "method": "phone", "language": "de", "link_valid_days": "30"},
+    )
+    survey = Survey.objects.get(name="Telefonumfrage")
+    assert created["Location"] == f"/surveys/{survey.pk}/"
+    bad = client.post(
+        f"/surveys/{survey.pk}/questions/add/",
+        {"new-kind": "single_choice", "new-text_de": "Welche?", "new-text_en": "Which?"},
+    )
+    assert bad.status_code == 422
+    assert "Welche?" in bad.content.decode()  # what was typed is kept
+    for text, kind in (("Empfehlen?", "nps_0_10"), ("Zufrieden?", "scale_1_5")):
+        client.post(
+            f"/surveys/{survey.pk}/questions/add/",
+            {"new-kind": kind, "new-text_de": text, "new-text_en": text, "new-required": "on"},
+        )
+    first, second = survey.questions.all()
+    client.post(f"/surveys/{survey.pk}/questions/{second.pk}/move/", {"step": "up"})
+    assert list(survey.questions.values_list("pk", flat=True)) == [second.pk, first.pk]
+    for phase in ("design", "collection"):
+        client.post(f"/surveys/{survey.pk}/move/", {"to_phase": phase})
+    survey.refresh_from_db()
+    assert survey.phase == "collection"
+    listing = client.get("/surveys/").content.decode()
+    assert "Telefonumfrage" in listing
+    customer = person(team=north, first_name="Karl", last_name="Kunde")
+    entry = client_for(sam).post(
+        f"/surveys/{survey.pk}/enter/",
+        {
+            "party": f"Karl Kunde (#{customer.pk})",
+            "channel": "phone",
+            "language": "de",
+            f"q{first.pk}": "9",
+            f"q{second.pk}": "5",
+        },
+    )
+    assert entry.status_code == 302
+    response = Response.objects.get(survey=survey)
+    assert (response.party, response.entered_by, response.nps) == (customer, sam, 9)

@@ -3,22 +3,28 @@
 from __future__ import annotations
 
 from django.core.exceptions import PermissionDenied
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, IntegerField, OuterRef, Q, QuerySet, Subquery
 from django.http import Http404
 
 from kreis.core.models import User
 from kreis.core.queries import visible_records
-from kreis.feedback.models import Response, Survey
+from kreis.feedback.models import Question, Response, Survey
 from kreis.parties.models import Party
 
 
 def survey_list_for_user(*, user: User) -> QuerySet[Survey]:
     if not user.has_perm("feedback.view_survey"):
         return Survey.objects.none()
+    # Counted in subqueries: a join of both would multiply a big survey's rows.
     return Survey.objects.select_related("owner").annotate(
-        n_questions=Count("questions", distinct=True),
-        n_responses=Count("responses", distinct=True),
+        n_questions=_count(Question),
+        n_responses=_count(Response),
     )
+
+
+def _count(model) -> Subquery:
+    rows = model.objects.filter(survey=OuterRef("pk")).order_by().values("survey")
+    return Subquery(rows.annotate(n=Count("pk")).values("n"), output_field=IntegerField())
 
 
 def survey_get_for_user(*, user: User, pk: int, perm: str = "feedback.view_survey") -> Survey:
