@@ -408,3 +408,15 @@ def test_pages_build_a_survey_and_enter_an_answer(marta, sam, north):
     assert entry.status_code == 302
     response = Response.objects.get(survey=survey)
     assert (response.party, response.entered_by, response.nps) == (customer, sam, 9)
+
+
+def test_admin_lists_surveys_and_keeps_a_collecting_questionnaire(marta, dana):
+    survey, q = build_survey(marta)
+    client = client_for(dana)
+    dana.is_staff = True
+    dana.is_superuser = True
+    dana.save()
+    assert client.get("/django-admin/feedback/survey/").status_code == 200
+    page = client.get(f"/django-admin/feedback/survey/{survey.pk}/change/").content.decode()
+    assert q["nps"].text_de in page
+    assert 'name="questions-0-text_de"' not in page  # read-only while collecting

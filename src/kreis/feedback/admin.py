@@ -16,6 +16,18 @@ class QuestionInline(admin.TabularInline):
     extra = 0
     fields = ["position", "kind", "text_de", "text_en", "required", "dimension", "loyalty_factor"]
 
+    # As on the survey page: questions change only in the definition and design phases.
+    def has_add_permission(self, request, obj=None) -> bool:
+        return (obj is None or obj.questions_editable) and super().has_add_permission(request, obj)
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        editable = obj is None or obj.questions_editable
+        return editable and super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        editable = obj is None or obj.questions_editable
+        return editable and super().has_delete_permission(request, obj)
+
 
 class PhaseChangeInline(admin.TabularInline):
     model = SurveyPhaseChange
