@@ -308,3 +308,13 @@ def test_runs_list_shows_how_many_seconds_a_run_took(dana):
     )
     page = client_for(dana).get("/analytics/runs/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
     assert "83.4" in page
+
+
+def test_cli_refreshes_the_warehouse_fully_and_shows_progress(shop, capsys):
+    call_command("warehouse", "refresh", "--full", verbosity=2)
+    captured = capsys.readouterr()
+    assert captured.out.startswith("full refresh in ")
+    assert "fact_sales" in captured.out
+    assert "%]" in captured.err  # the progress lines at verbosity 2
+    call_command("warehouse", "refresh")
+    assert capsys.readouterr().out.startswith("incremental refresh in ")

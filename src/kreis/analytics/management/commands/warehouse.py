@@ -20,6 +20,7 @@ class Command(BaseCommand):
         sub.add_parser("info", help="Show where the warehouse is and its tables' row counts.")
 
     def handle(self, *args, action: str, full: bool = False, **options) -> None:
+        self.verbosity = options.get("verbosity", 1)
         try:
             if action == "info":
                 self.stdout.write(f"warehouse: {warehouse.location()}")
