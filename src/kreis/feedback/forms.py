@@ -43,13 +43,13 @@ class QuestionForm(BootstrapMixin, forms.ModelForm):
         model = Question
         fields = [
             "kind",
+            "dimension",
+            "loyalty_factor",
             "text_de",
             "text_en",
             "options_de",
             "options_en",
             "required",
-            "dimension",
-            "loyalty_factor",
         ]
         widgets = {
             "options_de": forms.Textarea(attrs={"rows": 3}),
