@@ -420,3 +420,19 @@ def test_admin_lists_surveys_and_keeps_a_collecting_questionnaire(marta, dana):
     page = client.get(f"/django-admin/feedback/survey/{survey.pk}/change/").content.decode()
     assert q["nps"].text_de in page
     assert 'name="questions-0-text_de"' not in page  # read-only while collecting
+
+
+def test_answer_posts_are_limited_per_address(
+    marta, north, django_capture_on_commit_callbacks, monkeypatch
+):
+    from kreis.feedback import views
+
+    _s, q, _r, _de, _en, _none = _invite(marta, north, django_capture_on_commit_callbacks)
+    monkeypatch.setattr(views, "ANSWER_POSTS_PER_IP", 2)
+    url = f"/surveys/a/{_token(mail.outbox[0])}/"
+    visitor = client_for(marta).__class__()
+    assert visitor.post(url, {}).status_code == 422
+    assert visitor.post(url, {}).status_code == 422
+    refused = visitor.post(url, {f"q{q['nps'].pk}": "9", f"q{q['repurchase'].pk}": "5"})
+    assert refused.status_code == 429
+    assert not Response.objects.exists()
