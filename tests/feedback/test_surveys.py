@@ -20,6 +20,7 @@ from kreis.feedback.models import (
     SurveyPhase,
 )
 from kreis.feedback.services import TokenState
+from kreis.parties.models import Party
 from tests.conftest import client_for
 from tests.feedback.conftest import build_survey, person
 
@@ -436,3 +437,18 @@ def test_answer_posts_are_limited_per_address(
     refused = visitor.post(url, {f"q{q['nps'].pk}": "9", f"q{q['repurchase'].pk}": "5"})
     assert refused.status_code == 429
     assert not Response.objects.exists()
+
+
+def test_answer_of_a_party_deleted_since_the_invitation_is_kept_unnamed(
+    marta, north, django_capture_on_commit_callbacks
+):
+    survey, q, _r, de, _en, _none = _invite(marta, north, django_capture_on_commit_callbacks)
+    token = _token(next(m for m in mail.outbox if m.to == ["anna@example.de"]))
+    Party.objects.filter(pk=de.pk).update(deleted_at=timezone.now())
+    services.response_submit_online(
+        raw_token=token, raw_answers={q["nps"].pk: {"value": 8}, q["repurchase"].pk: {"value": 4}}
+    )
+    response = Response.objects.get(survey=survey)
+    assert response.party_id is None
+    assert response.nps == 8
+    assert not Activity.objects.filter(party=de).exists()

@@ -520,7 +520,9 @@ def _record(
         if value is not None:
             values.setdefault(q.pk, []).append(value)
     scores = analysis.respondent_scores(questions, values)
-    stored_party = None if survey.anonymous else party
+    # A party deleted since it was invited keeps no new data: its answer counts unnamed.
+    alive = party is not None and party.deleted_at is None
+    stored_party = party if alive and not survey.anonymous else None
     response = Response.objects.create(
         survey=survey,
         party=stored_party,
