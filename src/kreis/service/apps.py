@@ -8,6 +8,9 @@ class ServiceConfig(AppConfig):
     verbose_name = _("Service")
 
     def ready(self) -> None:
+        # The permission predicates (service.view_case, service.change_case), registered for
+        # every door: pages, API, CLI and jobs.
+        import kreis.service.rules  # noqa: F401
         from kreis.core.demo import register_demo_step
         from kreis.core.search import register_indexer
         from kreis.service.demo import create_cases
