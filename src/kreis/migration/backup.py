@@ -56,12 +56,17 @@ from django.utils.duration import duration_iso_string
 FORMAT = "kreis-backup/1"
 MANIFEST = "manifest.json"
 CHUNK = 5000
-# Tables ``migrate`` fills by itself (content types, permissions, and the default pipeline
-# with its stages and lost reasons from sales' data migration): an instance holding only
-# these is empty. A restore empties them and puts the backup's rows in, so that the ids that
-# history, permissions and deals point to are the backup's.
+# Tables ``migrate`` fills by itself (content types, permissions, the default pipeline with
+# its stages and lost reasons from sales' data migration, the default SLA policies, case
+# categories and root causes from service's): an instance holding only these is empty. A
+# restore empties them and puts the backup's rows in, so that the ids that history,
+# permissions, deals and cases point to are the backup's.
 SEEDED_BY_MIGRATE = frozenset(
-    {"django_content_type", "auth_permission", "sales_pipeline", "sales_stage", "sales_lostreason"}
+    {
+        *("django_content_type", "auth_permission"),
+        *("sales_pipeline", "sales_stage", "sales_lostreason"),
+        *("service_slapolicy", "service_casecategory", "service_rootcause"),
+    }
 )
 
 
