@@ -179,8 +179,10 @@ def build_world(*, alice, bob, mia, charlie, dana, rory, north, south) -> World:
     lead = lead_create(actor=alice, last_name=MARKER, company=f"{MARKER} Leads")
     # alice's complaint case of her organisation (no service agent in the world: she owns it).
     from kreis.service import services as cases
+    from kreis.service.defaults import ensure_defaults
     from kreis.service.models import CaseCategory, RootCause
 
+    ensure_defaults()  # a transactional test before may have flushed what migrate made
     o["case_category"] = CaseCategory.objects.filter(is_active=True).order_by("pk").first()
     o["root_cause"] = RootCause.objects.filter(is_active=True).order_by("pk").first()
     case = cases.case_create(

@@ -4,6 +4,7 @@ agent of another team (otto, Support South)."""
 import pytest
 
 from kreis.core.models import Role
+from kreis.service.defaults import ensure_defaults
 from kreis.service.models import CaseCategory, RootCause
 from tests.factories import MembershipFactory, TeamFactory, UserFactory
 
@@ -41,16 +42,19 @@ def otto(support_south):
 
 @pytest.fixture
 def defect(db):
+    ensure_defaults()  # gone if a transactional test flushed the tables before
     return CaseCategory.objects.get(kind="defect")
 
 
 @pytest.fixture
 def billing(db):
+    ensure_defaults()  # gone if a transactional test flushed the tables before
     return CaseCategory.objects.get(kind="billing")
 
 
 @pytest.fixture
 def root_cause(db):
+    ensure_defaults()  # gone if a transactional test flushed the tables before
     return RootCause.objects.get(name_en="Manufacturing fault")
 
 

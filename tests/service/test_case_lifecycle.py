@@ -12,6 +12,7 @@ from kreis.analytics.runs import pipeline
 from kreis.commerce import services as commerce
 from kreis.parties.models import Party, PartyKind, PartyRole, PartyRoleAssignment
 from kreis.service import services
+from kreis.service.defaults import ensure_defaults
 from kreis.service.models import Case, CaseCategory, RootCause, case_number_from_code
 
 pytestmark = pytest.mark.django_db
@@ -38,6 +39,7 @@ def regular_customer(name: str) -> Party:
 
 
 def complaint(party: Party, severity: str):
+    ensure_defaults()  # gone if a transactional test flushed the tables before
     return services.case_create(
         actor=None,
         party=party,
