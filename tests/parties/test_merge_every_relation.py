@@ -140,6 +140,54 @@ def _score_record(party, world):
     )
 
 
+def _survey(party):
+    return apps.get_model("feedback", "Survey").objects.create(name=f"Umfrage {party.pk}")
+
+
+def _invitation(party, world):
+    import secrets
+
+    return apps.get_model("feedback", "Invitation").objects.create(
+        survey=_survey(party),
+        party=party,
+        email=f"kunde{party.pk}@example.de",
+        language="de",
+        token_hash=secrets.token_hex(32),
+        expires_at=timezone.now() + dt.timedelta(days=30),
+    )
+
+
+def _response(party, world):
+    return apps.get_model("feedback", "Response").objects.create(
+        survey=_survey(party), party=party, channel="phone", language="de", nps=9
+    )
+
+
+def _case(party, world, *, contact=None):
+    from kreis.service.defaults import ensure_defaults
+
+    ensure_defaults()
+    category = apps.get_model("service", "CaseCategory").objects.order_by("pk").first()
+    return apps.get_model("service", "Case").objects.create(
+        number=f"C-2026-{party.pk:06d}{'P' if contact else ''}",
+        party=world["third_org"] if contact else party,
+        contact=contact,
+        channel="phone",
+        category=category,
+        severity="high",
+        subject=f"Reklamation {party.pk}",
+        language="de",
+    )
+
+
+def _case_as_contact(party, world):
+    return _case(party, world, contact=party)
+
+
+def _referral(party, world):
+    return LeadFactory(referred_by=party)
+
+
 # (model, field) -> (kind of party the field holds, or None for both; row builder)
 BUILDERS = {
     ("parties.party_tags", "party"): (None, _tag),
@@ -160,6 +208,11 @@ BUILDERS = {
     ("analytics.phasechange", "party"): (None, _phase_change),
     ("analytics.costentry", "party"): (None, _cost_entry),
     ("analytics.scorerecord", "party"): (None, _score_record),
+    ("feedback.invitation", "party"): (None, _invitation),
+    ("feedback.response", "party"): (None, _response),
+    ("service.case", "party"): (None, _case),
+    ("service.case", "contact"): ("person", _case_as_contact),
+    ("leads.lead", "referred_by"): (None, _referral),
 }
 
 
