@@ -24,6 +24,7 @@ COMMANDS = {
     "restore": ("restore", "restore a backup archive into an empty instance", True),
     "connectors": ("connectors", "list connectors or run one now", True),
     "webhooks": ("webhooks", "list webhooks and deliveries, redeliver failed ones, test", True),
+    "kpis": ("kpis", "print the satisfaction KPIs of a period (--start --end --grain)", True),
     "check": ("check", "check settings, database, job queue and data folder", False),
 }
 
