@@ -452,3 +452,10 @@ def test_answer_of_a_party_deleted_since_the_invitation_is_kept_unnamed(
     assert response.party_id is None
     assert response.nps == 8
     assert not Activity.objects.filter(party=de).exists()
+
+
+def test_the_global_search_finds_surveys_for_those_who_may_see_them(marta, alice, rory):
+    survey = build_survey(marta, collect=False)[0]
+    for user, found in ((marta, True), (rory, True), (alice, False)):  # alice: a sales rep
+        page = client_for(user).get("/search/", {"q": "zufriedenheit"}).content.decode()
+        assert (f"/surveys/{survey.pk}/" in page) is found, user.username

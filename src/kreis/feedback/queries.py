@@ -5,9 +5,11 @@ from __future__ import annotations
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count, IntegerField, OuterRef, Q, QuerySet, Subquery
 from django.http import Http404
+from django.urls import reverse
 
 from kreis.core.models import User
 from kreis.core.queries import visible_records
+from kreis.core.search import SearchHit
 from kreis.feedback.models import Question, Response, Survey
 from kreis.parties.models import Party
 
@@ -20,6 +22,25 @@ def survey_list_for_user(*, user: User) -> QuerySet[Survey]:
         n_questions=_count(Question),
         n_responses=_count(Response),
     )
+
+
+def survey_search_hits(*, user: User, text: str, limit: int = 8) -> list[SearchHit]:
+    """Surveys by name for the global search, only for users who may see surveys (a role
+    permission: the search index's owner/team rule would show them to reps)."""
+    if len(text) < 2 or not user.has_perm("feedback.view_survey"):
+        return []
+    surveys = Survey.objects.filter(name__icontains=text).order_by("-created_at", "-pk")
+    return [
+        SearchHit(
+            title=survey.name,
+            subtitle=survey.get_phase_display(),
+            url=reverse("feedback:detail", args=[survey.pk]),
+            icon="clipboard-data",
+            entity="survey",
+            object_id=survey.pk,
+        )
+        for survey in surveys[:limit]
+    ]
 
 
 def _count(model) -> Subquery:
