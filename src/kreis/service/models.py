@@ -12,12 +12,13 @@ customer) or replies to and messages from the customer.
 from __future__ import annotations
 
 from django.conf import settings
-from django.core.validators import MinValueValidator
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
+from kreis.activities.models import Activity
 from kreis.commerce.models import Product
 from kreis.core.models import Team
 from kreis.parties.models import Party
@@ -415,6 +416,8 @@ class CaseMessage(models.Model):
         verbose_name=_("author"),
     )
     body = models.TextField(_("text"))
+    # The Message-ID of the e-mail it came in as (complaint mailbox): a mail is taken once.
+    email_message_id = models.CharField(max_length=255, blank=True, db_index=True, editable=False)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
 
     class Meta:
@@ -428,3 +431,396 @@ class CaseMessage(models.Model):
     @property
     def is_internal(self) -> bool:
         return self.kind == MessageKind.INTERNAL_NOTE
+
+
+# --- Issue 12, second part: the rest of the direct process and the indirect process ----------
+
+
+class ServiceSettings(models.Model):
+    """One row (pk 1): how complaint intake and processing behave. Edited by administrators;
+    ``ServiceSettings.load()`` gives the row, created with the defaults on first use."""
+
+    form_enabled = models.BooleanField(
+        _("public complaint form enabled"),
+        default=True,
+        help_text=_("The form at /complaint/ that customers fill in, on its own or embedded."),
+    )
+    form_allowed_origins = models.TextField(
+        _("websites that may embed the form"),
+        blank=True,
+        help_text=_(
+            "One origin per line, e.g. https://www.example.com; empty: the form can only be "
+            "shown on Kreis itself."
+        ),
+    )
+    form_category = models.ForeignKey(
+        CaseCategory,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("category of form complaints"),
+        help_text=_("Used when the visitor picks none; empty: the first active category."),
+    )
+    form_min_seconds = models.PositiveSmallIntegerField(
+        _("minimum seconds before a form is sent"),
+        default=3,
+        help_text=_("Faster submissions are treated as spam (time trap)."),
+    )
+    form_posts_per_hour = models.PositiveSmallIntegerField(
+        _("form submissions per IP address and hour"),
+        default=10,
+        validators=[MinValueValidator(1)],
+    )
+    hourly_rate = models.DecimalField(
+        _("hourly rate for handling time"),
+        max_digits=8,
+        decimal_places=2,
+        default=60,
+        validators=[MinValueValidator(0)],
+        help_text=_("Handling hours × this rate is a case's handling cost (CM III)."),
+    )
+    rating_link_days = models.PositiveSmallIntegerField(
+        _("days the rating link stays valid"), default=30, validators=[MinValueValidator(1)]
+    )
+
+    class Meta:
+        verbose_name = _("complaint settings")
+        verbose_name_plural = _("complaint settings")
+
+    def __str__(self) -> str:
+        return str(_("Complaint settings"))
+
+    def save(self, *args, **kwargs) -> None:
+        self.pk = 1
+        super().save(*args, **kwargs)
+
+    @classmethod
+    def load(cls) -> ServiceSettings:
+        return cls.objects.get_or_create(pk=1)[0]
+
+    def allowed_origins(self) -> list[str]:
+        return [
+            line.strip().rstrip("/")
+            for line in self.form_allowed_origins.splitlines()
+            if line.strip()
+        ]
+
+
+class RatingToken(models.Model):
+    """The link in the closing e-mail through which the customer rates the resolution: only the
+    SHA-256 of the 256-bit token is stored; it works once and until ``expires_at``."""
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="rating_tokens")
+    token_hash = models.CharField(max_length=64, unique=True, editable=False)
+    created_at = models.DateTimeField(_("sent"), auto_now_add=True)
+    expires_at = models.DateTimeField(_("expires"))
+    used_at = models.DateTimeField(_("used"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("rating link")
+        verbose_name_plural = _("rating links")
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.case_id} {self.created_at:%Y-%m-%d}"
+
+
+class CaseRating(models.Model):
+    """The customer's rating of a case's resolution, 1 (very poor) to 5 (very good). A rating
+    of 1 or 2 is an Endangerment signal of the lifecycle."""
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="ratings")
+    rating = models.PositiveSmallIntegerField(
+        _("rating"), validators=[MinValueValidator(1), MaxValueValidator(5)]
+    )
+    comment = models.TextField(_("comment"), blank=True)
+    created_at = models.DateTimeField(_("rated"), auto_now_add=True, db_index=True)
+
+    class Meta:
+        verbose_name = _("resolution rating")
+        verbose_name_plural = _("resolution ratings")
+        ordering = ["-created_at", "-pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(rating__gte=1, rating__lte=5), name="service_rating_1_to_5"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.case_id}: {self.rating}"
+
+
+class CaseTask(models.Model):
+    """A task (an activity of kind task) that hangs on a case."""
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="task_links")
+    activity = models.OneToOneField(
+        Activity, on_delete=models.CASCADE, related_name="case_link", verbose_name=_("task")
+    )
+
+    class Meta:
+        verbose_name = _("case task")
+        verbose_name_plural = _("case tasks")
+        ordering = ["pk"]
+
+    def __str__(self) -> str:
+        return f"{self.case_id} → {self.activity_id}"
+
+
+class SupplierRequestStatus(models.TextChoices):
+    OPEN = "open", _("Waiting for the supplier")
+    ANSWERED = "answered", _("Answered")
+    WITHDRAWN = "withdrawn", _("Withdrawn")
+
+
+class SupplierRequest(models.Model):
+    """A case passed to a supplier (a party with the supplier role) and the supplier's answer."""
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="supplier_requests")
+    supplier = models.ForeignKey(
+        Party,
+        on_delete=models.PROTECT,
+        related_name="supplier_requests",
+        verbose_name=_("supplier"),
+    )
+    message = models.TextField(_("message to the supplier"))
+    sent_to = models.EmailField(_("sent to"), blank=True)
+    sent_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("sent by"),
+    )
+    sent_at = models.DateTimeField(_("sent"), auto_now_add=True)
+    status = models.CharField(
+        _("status"),
+        max_length=10,
+        choices=SupplierRequestStatus.choices,
+        default=SupplierRequestStatus.OPEN,
+    )
+    answer = models.TextField(_("supplier's answer"), blank=True)
+    answered_at = models.DateTimeField(_("answered"), null=True, blank=True)
+    answer_recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("answer recorded by"),
+    )
+
+    class Meta:
+        verbose_name = _("supplier request")
+        verbose_name_plural = _("supplier requests")
+        ordering = ["sent_at", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.case_id} → {self.supplier_id}"
+
+
+class CostKind(models.TextChoices):
+    GOODWILL = "goodwill", _("Goodwill")
+    REPLACEMENT = "replacement", _("Replacement")
+    HANDLING = "handling", _("Handling time")
+
+
+class CaseCost(models.Model):
+    """A cost of a case. Goodwill and replacement are amounts; handling is hours × the hourly
+    rate of the day it was entered. Each becomes the customer's CM III cost entry
+    (``cost_entry``, category complaint), kept in step when the cost changes or goes."""
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="costs")
+    kind = models.CharField(_("kind"), max_length=12, choices=CostKind.choices)
+    date = models.DateField(_("date"))
+    hours = models.DecimalField(
+        _("hours"),
+        max_digits=7,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(0)],
+    )
+    hourly_rate = models.DecimalField(
+        _("hourly rate"),
+        max_digits=8,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(0)],
+    )
+    amount = models.DecimalField(
+        _("amount"), max_digits=12, decimal_places=2, validators=[MinValueValidator(0)]
+    )
+    note = models.CharField(_("note"), max_length=300, blank=True)
+    cost_entry = models.OneToOneField(
+        "analytics.CostEntry",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="case_cost",
+        editable=False,
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("entered by"),
+    )
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("case cost")
+        verbose_name_plural = _("case costs")
+        ordering = ["date", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.case_id} {self.kind} {self.amount}"
+
+
+class ActionStatus(models.TextChoices):
+    PLANNED = "planned", _("Planned")
+    IN_PROGRESS = "in_progress", _("In progress")
+    DONE = "done", _("Done")
+    CANCELLED = "cancelled", _("Cancelled")
+
+
+class ImprovementAction(models.Model):
+    """Information usage (DOMAIN.md §5): a measure against a root cause. Its effect is shown as
+    the cases of that root cause in equal periods before and after ``effective_on``."""
+
+    root_cause = models.ForeignKey(
+        RootCause, on_delete=models.PROTECT, related_name="actions", verbose_name=_("root cause")
+    )
+    title = models.CharField(_("title"), max_length=200)
+    description = models.TextField(_("description"), blank=True)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="improvement_actions",
+        verbose_name=_("owner"),
+    )
+    due_date = models.DateField(_("due date"), null=True, blank=True)
+    status = models.CharField(
+        _("status"), max_length=12, choices=ActionStatus.choices, default=ActionStatus.PLANNED
+    )
+    effective_on = models.DateField(
+        _("effective from"),
+        null=True,
+        blank=True,
+        help_text=_("The day the measure took effect; set when it is done, if empty."),
+    )
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    history = HistoricalRecords(excluded_fields=["updated_at"])
+
+    class Meta:
+        verbose_name = _("improvement action")
+        verbose_name_plural = _("improvement actions")
+        ordering = ["status", "due_date", "pk"]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class ReportFrequency(models.TextChoices):
+    WEEKLY = "weekly", _("Weekly")
+    MONTHLY = "monthly", _("Monthly")
+
+
+class ReportSubscription(models.Model):
+    """A user who gets the complaint report as PDF by e-mail, weekly or monthly."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="complaint_report_subscriptions",
+        verbose_name=_("user"),
+    )
+    frequency = models.CharField(_("frequency"), max_length=8, choices=ReportFrequency.choices)
+    is_active = models.BooleanField(_("active"), default=True)
+    last_sent_at = models.DateTimeField(_("last sent"), null=True, blank=True, editable=False)
+
+    class Meta:
+        verbose_name = _("complaint report subscription")
+        verbose_name_plural = _("complaint report subscriptions")
+        ordering = ["user", "frequency"]
+        constraints = [
+            models.UniqueConstraint(fields=["user", "frequency"], name="service_report_sub_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} ({self.frequency})"
+
+
+class ComplaintReport(models.Model):
+    """A complaint report as sent: its period and the PDF, archived."""
+
+    frequency = models.CharField(_("frequency"), max_length=8, choices=ReportFrequency.choices)
+    period_start = models.DateField(_("from"))
+    period_end = models.DateField(_("to"))
+    language = models.CharField(_("language"), max_length=5, choices=settings.LANGUAGES)
+    pdf = models.BinaryField(_("PDF"), editable=False)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    sent_to = models.PositiveIntegerField(_("sent to (subscribers)"), default=0)
+
+    class Meta:
+        verbose_name = _("complaint report")
+        verbose_name_plural = _("complaint reports")
+        ordering = ["-period_end", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.frequency} {self.period_start}–{self.period_end}"
+
+
+class ComplaintMailbox(models.Model):
+    """An IMAP mailbox polled for complaints: a new mail opens a case, a mail whose subject
+    names a case number adds to that case. The password is stored encrypted
+    (``kreis.core.crypto``) and never shown back."""
+
+    name = models.CharField(_("name"), max_length=120)
+    host = models.CharField(_("IMAP server"), max_length=255)
+    port = models.PositiveIntegerField(_("port"), default=993)
+    security = models.CharField(
+        _("connection security"),
+        max_length=8,
+        choices=[("ssl", "SSL/TLS"), ("starttls", "STARTTLS"), ("none", _("none (loopback only)"))],
+        default="ssl",
+    )
+    username = models.CharField(_("user name"), max_length=255)
+    password_encrypted = models.TextField(editable=False, blank=True)
+    folder = models.CharField(_("folder"), max_length=255, default="INBOX")
+    processed_folder = models.CharField(
+        _("move processed mail to"),
+        max_length=255,
+        blank=True,
+        help_text=_("Empty: processed mail is flagged as seen and stays in the folder."),
+    )
+    category = models.ForeignKey(
+        CaseCategory,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("category of new cases"),
+    )
+    is_active = models.BooleanField(_("active"), default=True)
+    uidvalidity = models.BigIntegerField(null=True, blank=True, editable=False)
+    last_uid = models.BigIntegerField(default=0, editable=False)
+    last_polled_at = models.DateTimeField(_("last polled"), null=True, blank=True, editable=False)
+    last_error = models.TextField(_("last error"), blank=True, editable=False)
+
+    class Meta:
+        verbose_name = _("complaint mailbox")
+        verbose_name_plural = _("complaint mailboxes")
+        ordering = ["name", "pk"]
+
+    def __str__(self) -> str:
+        return self.name
