@@ -824,3 +824,28 @@ class ComplaintMailbox(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class MailTemplate(models.Model):
+    """An administrator's wording of one customer e-mail (acknowledgement, reply, closing with
+    the rating link, supplier request …) in one language. Subject and body are Django
+    templates over ``case`` (and the mail's extras, e.g. ``rating_url``); without an active
+    row the wording shipped with Kreis is used."""
+
+    key = models.CharField(_("e-mail"), max_length=40)
+    language = models.CharField(_("language"), max_length=5, choices=settings.LANGUAGES)
+    subject = models.CharField(_("subject"), max_length=200)
+    body = models.TextField(_("text"))
+    is_active = models.BooleanField(_("active"), default=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("e-mail template")
+        verbose_name_plural = _("e-mail templates")
+        ordering = ["key", "language"]
+        constraints = [
+            models.UniqueConstraint(fields=["key", "language"], name="service_mailtemplate_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.key} ({self.language})"
