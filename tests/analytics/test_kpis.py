@@ -237,6 +237,8 @@ def test_the_api_gives_the_numbers_of_the_page(shop, dana, api_key_for):
         "price-tolerance",
         "referrals",
         "quality",
+        "defects",
+        "warranty",
     }
     # Each chart is on the page with its data and its formula written out.
     html = page.content.decode()

@@ -69,6 +69,26 @@ class QualitySeries(Schema):
     defect_pct: list[float | None]
 
 
+class DefectCategorySeries(Schema):
+    segment: str = Field(description="A product category; empty: cases without a product.")
+    cases: list[int]
+    units: list[float] | None
+    per_1000: list[float | None]
+
+
+class DefectSeries(Schema):
+    cases: list[int] = Field(description="Cases of the kind “product defect” received.")
+    units: list[float] | None = Field(description="Units sold; null without the warehouse.")
+    per_1000: list[float | None]
+    by_category: list[DefectCategorySeries]
+
+
+class WarrantySeries(Schema):
+    claims: list[int]
+    cost: list[float] = Field(description="Σ costs recorded on the period's warranty cases.")
+    cost_per_claim: list[float | None]
+
+
 class KpiReport(Schema):
     start: dt.date
     end: dt.date
@@ -85,6 +105,8 @@ class KpiReport(Schema):
     price_tolerance: PriceToleranceSeries | None
     referrals: ReferralSeries
     quality: list[QualitySeries]
+    defects: DefectSeries
+    warranty: WarrantySeries
     formulas: dict[str, str]
 
 

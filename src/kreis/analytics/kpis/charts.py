@@ -194,7 +194,53 @@ def kpi_charts(report: dict) -> list[KpiChart]:
             option,
         )
     )
+    charts += complaint_charts(report)
     return charts
+
+
+def complaint_charts(report: dict) -> list[KpiChart]:
+    """Defect frequency per 1,000 units (overall and per product category) and warranty
+    claims (count and cost), from the complaint cases (``kpis.complaints``)."""
+    labels = report["periods"]
+    defects = report["defects"]
+    option = _base(labels, second_axis=_("Defect cases"))
+    option["yAxis"][0]["name"] = _("per 1,000 units")
+    option["series"] = [_line(_("All products"), defects["per_1000"])]
+    option["series"] += [
+        _line(row["segment"] or _("No product category"), row["per_1000"])
+        for row in defects["by_category"]
+    ]
+    option["series"].append(_bar(_("Defect cases"), defects["cases"], axis=1))
+    defect_chart = KpiChart(
+        "defects",
+        _("Defect frequency per 1,000 units"),
+        _(
+            "Defect frequency = complaint cases of the kind “product defect” received in the "
+            "period ÷ units sold in the period (orders and invoices minus returns) × 1,000; per "
+            "product category: the defect cases on products of the category ÷ the units of "
+            "the category. Cases without a product count in the total only."
+        ),
+        option,
+    )
+    warranty = report["warranty"]
+    option = _base(labels, second_axis=_("Cost"))
+    option["yAxis"][0]["name"] = _("Claims")
+    option["series"] = [
+        _bar(_("Warranty claims"), warranty["claims"]),
+        _line(_("Cost of the claims"), warranty["cost"], axis=1),
+        _line(_("Cost per claim"), warranty["cost_per_claim"], axis=1),
+    ]
+    warranty_chart = KpiChart(
+        "warranty",
+        _("Warranty claims: count and cost"),
+        _(
+            "Warranty claims = complaint cases of the kind “warranty” received in the period. "
+            "Cost = Σ amounts of the costs recorded on those cases (goodwill, replacement, "
+            "handling time), whenever entered; cost per claim = cost ÷ claims."
+        ),
+        option,
+    )
+    return [defect_chart, warranty_chart]
 
 
 def formulas(report: dict) -> dict[str, str]:

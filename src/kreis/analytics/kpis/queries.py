@@ -23,6 +23,7 @@ dashboard's and the contribution margin's: orders and invoices minus returns.
 - Referrals(P) = leads created in P with a referring party (``Lead.referred_by``); of them,
   those converted so far.
 - Defect share(stage, P) = Σ defective units ÷ Σ checked units of the quality checks in P.
+- Defect frequency and warranty claims (complaint cases): ``kreis.analytics.kpis.complaints``.
 """
 
 from __future__ import annotations
@@ -438,18 +439,23 @@ def kpi_report(
         con = warehouse.connect(read_only=True)
     except (warehouse.WarehouseBusy, warehouse.WarehouseError):
         con = None
-    segments = None
+    # The complaint KPIs build on this module's helpers (imported here, not at the top).
+    from kreis.analytics.kpis import complaints
+
+    segments = segment_units = None
     try:
         if con is None:
             raise WarehouseUnavailable
         t = visible_tables(warehouse.tables(con), user or _Everyone())
         report["revenue"] = revenue_units(t, periods)
         segments = revenue_by_segment(t, periods)
+        segment_units = complaints.units_by_segment(t, periods)
         report["repurchase"] = repurchase(t, periods, today=today)
         report["cross_buying"] = cross_buying(t, periods)
         report["price_tolerance"] = price_tolerance(t, periods)
     except (WarehouseUnavailable, warehouse.WarehouseBusy):
         report["warehouse"] = False
+        segment_units = None
         for key in ("revenue", "repurchase", "cross_buying", "price_tolerance"):
             report[key] = None
     finally:
@@ -458,6 +464,13 @@ def kpi_report(
     report["market_share"] = market_share(segments, periods)
     report["referrals"] = referrals(user, periods)
     report["quality"] = quality(periods)
+    report["defects"] = complaints.defect_frequency(
+        user,
+        periods,
+        units=report["revenue"]["units"] if report["revenue"] else None,
+        segment_units=segment_units,
+    )
+    report["warranty"] = complaints.warranty_claims(user, periods)
     return report
 
 

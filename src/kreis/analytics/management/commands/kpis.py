@@ -17,7 +17,8 @@ from kreis.core.models import User
 class Command(BaseCommand):
     help = (
         "Print the objective satisfaction KPIs (revenue, units, market share, repurchase rate, "
-        "cross-buying, price tolerance, referrals, quality checks) per month, quarter or year."
+        "cross-buying, price tolerance, referrals, quality checks, defect frequency, warranty "
+        "claims) per month, quarter or year."
     )
 
     def add_arguments(self, parser) -> None:
@@ -73,6 +74,20 @@ class Command(BaseCommand):
         ]
         for row in report["quality"]:
             rows.append((f"defect share % {row['stage']}", row["defect_pct"]))
+        defects = report["defects"]
+        rows += [
+            ("defect cases", defects["cases"]),
+            ("defects per 1,000 units", defects["per_1000"]),
+        ]
+        for row in defects["by_category"]:
+            name = row["segment"] or "(no product)"
+            rows.append((f"defects per 1,000 units {name}", row["per_1000"]))
+        warranty = report["warranty"]
+        rows += [
+            ("warranty claims", warranty["claims"]),
+            ("warranty cost", warranty["cost"]),
+            ("warranty cost per claim", warranty["cost_per_claim"]),
+        ]
         width = max(len(name) for name, _values in rows)
         cell = max(10, *(len(p) for p in report["periods"]))
         lines = [" " * width + "".join(f"{p:>{cell + 2}}" for p in report["periods"])]
