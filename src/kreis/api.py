@@ -29,6 +29,7 @@ from kreis.migration.connectors.api import router as connectors_router
 from kreis.migration.exports.api import router as exports_router
 from kreis.parties.api import router as parties_router
 from kreis.sales.api import router as sales_router
+from kreis.service.analysis.api import router as case_analysis_router
 from kreis.service.api import router as service_router
 
 log = logging.getLogger("kreis.api")
@@ -69,6 +70,8 @@ api.add_router("/", connectors_router)
 api.add_router("/", backups_router)
 api.add_router("/", exports_router)
 api.add_router("/", automation_router)
+# Before the cases router: its /cases/{case_id} would take /cases/analysis.
+api.add_router("/", case_analysis_router)
 api.add_router("/", service_router)
 
 

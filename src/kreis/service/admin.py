@@ -1,6 +1,7 @@
 from django.contrib import admin
 from simple_history.admin import SimpleHistoryAdmin
 
+from kreis.service.analysis import admin as _reports_admin  # noqa: F401  (reports' admin)
 from kreis.service.models import (
     AssignmentRule,
     Case,

@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import include, path
 
 from kreis.service import views
 
@@ -6,6 +6,7 @@ app_name = "service"
 
 urlpatterns = [
     path("", views.case_list, name="list"),
+    path("", include("kreis.service.analysis.urls")),
     path("new/", views.case_create, name="create"),
     path("party/<int:party_pk>/", views.party_cases, name="party_cases"),
     path("<int:pk>/", views.case_detail, name="detail"),

@@ -13,7 +13,10 @@ from importlib import import_module
 
 from django.core.management.base import BaseCommand
 
-SUBCOMMAND_MODULES = ("kreis.service.management.commands._cases_bulk",)
+SUBCOMMAND_MODULES = (
+    "kreis.service.management.commands._cases_bulk",
+    "kreis.service.management.commands._cases_report",
+)
 
 
 class Command(BaseCommand):
