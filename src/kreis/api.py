@@ -31,6 +31,7 @@ from kreis.parties.api import router as parties_router
 from kreis.sales.api import router as sales_router
 from kreis.service.analysis.api import router as case_analysis_router
 from kreis.service.api import router as service_router
+from kreis.service.api_config import router as service_config_router
 
 log = logging.getLogger("kreis.api")
 
@@ -73,6 +74,7 @@ api.add_router("/", automation_router)
 # Before the cases router: its /cases/{case_id} would take /cases/analysis.
 api.add_router("/", case_analysis_router)
 api.add_router("/", service_router)
+api.add_router("/", service_config_router)
 
 
 def problem(

@@ -24,6 +24,8 @@ HTTPS = envbool("KREIS_HTTPS", False)
 globals().update(config.email_settings(env("EMAIL_URL")))
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", "Kreis <kreis@localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
+# Key(s) that encrypt stored passwords (kreis.core.crypto); empty: credentials.key in DATA_DIR.
+KREIS_CREDENTIALS_KEY = env("KREIS_CREDENTIALS_KEY", "")
 LANGUAGE_CODE = env("KREIS_LANGUAGE", "en")
 if LANGUAGE_CODE not in {"en", "de"}:
     raise config.ConfigError("KREIS_LANGUAGE", f"expected 'en' or 'de', got {LANGUAGE_CODE!r}")

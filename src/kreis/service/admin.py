@@ -2,6 +2,7 @@ from django.contrib import admin
 from simple_history.admin import SimpleHistoryAdmin
 
 from kreis.service.analysis import admin as _reports_admin  # noqa: F401  (reports' admin)
+from kreis.service import admin_config  # noqa: F401  (registers the e-mail templates' admin)
 from kreis.service.models import (
     AssignmentRule,
     Case,
@@ -38,6 +39,7 @@ class SlaPolicyAdmin(admin.ModelAdmin):
         "weekdays",
         "state",
     ]
+    list_filter = ["state"]
 
 
 @admin.register(AssignmentRule)
@@ -53,7 +55,9 @@ class AssignmentRuleAdmin(admin.ModelAdmin):
         "is_active",
     ]
     list_display_links = ["name"]
-    list_filter = ["is_active", "category"]
+    list_filter = ["is_active", "category", "assign_team"]
+    list_select_related = ["category", "product", "assign_user", "assign_team"]
+    search_fields = ["name", "region"]
     autocomplete_fields = ["assign_user"]
     raw_id_fields = ["product"]
 

@@ -11,7 +11,10 @@ customer) or replies to and messages from the customer.
 
 from __future__ import annotations
 
+import datetime as dt
+
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils.translation import get_language
@@ -166,6 +169,30 @@ class SlaPolicy(models.Model):
         ack, resolve = self.hours_to_acknowledge, self.hours_to_resolve
         return f"{self.get_severity_display()}: {ack} h / {resolve} h"
 
+    def clean(self) -> None:
+        errors = {}
+        # Times as strings are what clean_fields could not convert (its own error is given).
+        times = isinstance(self.day_start, dt.time) and isinstance(self.day_end, dt.time)
+        if times and self.day_start >= self.day_end:
+            errors["day_end"] = _("The business day must end after it starts.")
+        days = self.weekdays or ""
+        if not days or any(d not in "1234567" for d in days) or len(set(days)) != len(days):
+            errors["weekdays"] = _(
+                "Give each business day once as a digit from 1 (Monday) to 7 (Sunday), e.g. 12345."
+            )
+        ack, resolve = self.hours_to_acknowledge, self.hours_to_resolve
+        if isinstance(ack, int) and isinstance(resolve, int) and ack > resolve:
+            errors["hours_to_acknowledge"] = _("Acknowledging cannot take longer than resolving.")
+        if not errors and times and isinstance(resolve, int):
+            start = self.day_start.hour * 60 + self.day_start.minute
+            per_week = (self.day_end.hour * 60 + self.day_end.minute - start) * len(days) / 60
+            if per_week > 0 and resolve / per_week * 7 > 5 * 365:
+                errors["hours_to_resolve"] = _(
+                    "With these business hours resolving would take more than five years."
+                )
+        if errors:
+            raise ValidationError(errors)
+
 
 class AssignmentRule(models.Model):
     """The first active rule (by ``position``) whose category, product and region match a new
@@ -212,6 +239,12 @@ class AssignmentRule(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def clean(self) -> None:
+        if self.assign_user_id is None and self.assign_team_id is None:
+            raise ValidationError(
+                {"assign_user": _("A rule assigns to a user or a team: choose at least one.")}
+            )
 
 
 def case_number_code(number: str) -> int:
@@ -849,3 +882,9 @@ class MailTemplate(models.Model):
 
     def __str__(self) -> str:
         return f"{self.key} ({self.language})"
+
+    def clean(self) -> None:
+        # Unknown keys, syntax errors and tags that could read other templates or settings.
+        from kreis.service.mailtemplates import validate_template
+
+        validate_template(key=self.key, subject=self.subject, body=self.body)

@@ -44,3 +44,10 @@ rules.add_perm(
     "service.change_case",
     is_admin | (is_active_user & ~is_read_only & (sees_all_cases | is_owner | is_in_team)),
 )
+
+# The complaint configuration (categories, root causes, SLA policies, assignment rules, e-mail
+# templates): administrators, in the Django admin and through /api/v1/cases/config/…; a
+# superuser or a group with the model permissions may too (Django's ModelBackend).
+for _model in ("casecategory", "rootcause", "slapolicy", "assignmentrule", "mailtemplate"):
+    for _action in ("view", "add", "change", "delete"):
+        rules.add_perm(f"service.{_action}_{_model}", is_admin)

@@ -20,8 +20,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 from django.db.models import F, Max
-from django.template.loader import render_to_string
-from django.utils import timezone, translation
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from kreis.commerce.models import Product
@@ -260,10 +259,9 @@ def _send_customer_mail(case: Case, *, template: str, extra: dict | None = None)
     """Render the customer's mail in their language; sent after the commit. Returns the body
     (kept as the reply in the case's timeline)."""
     to = customer_email(case)
-    with translation.override(case.language):
-        context = {"case": case, **(extra or {})}
-        subject = render_to_string(f"service/email/{template}_subject.txt", context).strip()
-        body = render_to_string(f"service/email/{template}_body.txt", context)
+    from kreis.service.mailtemplates import render_mail  # an administrator's wording first
+
+    subject, body = render_mail(template, {"case": case, **(extra or {})}, case.language)
     if to:
         transaction.on_commit(
             lambda: send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [to], fail_silently=False)

@@ -15,6 +15,7 @@ from django.core.management.base import BaseCommand
 
 SUBCOMMAND_MODULES = (
     "kreis.service.management.commands._cases_bulk",
+    "kreis.service.management.commands._cases_config",
     "kreis.service.management.commands._cases_report",
 )
 
