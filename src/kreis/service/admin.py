@@ -85,3 +85,6 @@ class CaseAdmin(SimpleHistoryAdmin):
     readonly_fields = ["number", "created_at", "updated_at"]
     date_hierarchy = "created_at"
     inlines = [TransitionInline, MessageInline]
+
+
+from kreis.service import admin_mailbox  # noqa: E402, F401  (the complaint mailboxes' admin)

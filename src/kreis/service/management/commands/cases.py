@@ -17,6 +17,7 @@ SUBCOMMAND_MODULES = (
     "kreis.service.management.commands._cases_bulk",
     "kreis.service.management.commands._cases_config",
     "kreis.service.management.commands._cases_report",
+    "kreis.service.management.commands._cases_mailbox",
 )
 
 
