@@ -10,7 +10,8 @@ The import reads a CSV of cases from another system, one case a row::
     anna@example.com,Product defect,high,Pump leaks,"Since Monday …",2025-03-04
 
 ``customer`` is the party's e-mail address or its external ID; ``category`` the category's
-German or English name; ``severity`` low|medium|high|critical (or the German names);
+German or English name; ``severity`` low|medium|high|critical (or the German names; default
+medium);
 ``created`` an ISO date or date and time (default: now). Every row is checked first; one bad
 row stops the import with the row's number and reason, and nothing is written. The whole file
 is written in one transaction. ``--dry-run`` checks without writing.
@@ -66,6 +67,7 @@ EXPORT_FIELDS = (
 )
 LIST_FIELDS = ("number", "status", "severity", "customer", "owner", "overdue", "subject")
 IMPORT_COLUMNS = ("customer", "category", "severity", "subject", "description", "created")
+REQUIRED_COLUMNS = ("customer", "category", "subject")
 SEVERITY_NAMES = {
     **{value: value for value in Severity.values},
     "niedrig": Severity.LOW,
@@ -267,7 +269,7 @@ def read_import(handle) -> tuple[list[_ImportRow], list[str]]:
     """Parse and check every row; (rows, errors) — errors name the line and the reason."""
     reader = csv.DictReader(handle)
     header = [name.strip().lower() for name in reader.fieldnames or []]
-    missing = [c for c in IMPORT_COLUMNS if c not in header and c not in ("description", "created")]
+    missing = [c for c in REQUIRED_COLUMNS if c not in header]
     if missing:
         return [], [f"the file lacks the column(s): {', '.join(missing)}"]
     reader.fieldnames = header
