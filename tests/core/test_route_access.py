@@ -81,6 +81,7 @@ PUBLIC_PREFIXES = (
     "/django-admin/logout/",
     "/language/",
     "/surveys/a/",  # a survey's answer page behind a contact's personal link
+    "/complaint/",  # the public complaint form, its embed variant and embed.js
 )
 REFUSED = {403, 404, 405}
 # What lists and searches are asked for: it finds alice's records, and its echo in a search box

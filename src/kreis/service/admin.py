@@ -88,3 +88,4 @@ class CaseAdmin(SimpleHistoryAdmin):
 
 
 from kreis.service import admin_mailbox  # noqa: E402, F401  (the complaint mailboxes' admin)
+from kreis.service.public_form import admin as _public_form_admin  # noqa: E402, F401

@@ -1,6 +1,7 @@
 from django.urls import include, path
 
 from kreis.service import views
+from kreis.service.public_form import views as public_form
 
 app_name = "service"
 
@@ -8,6 +9,7 @@ urlpatterns = [
     path("", views.case_list, name="list"),
     path("", include("kreis.service.analysis.urls")),
     path("new/", views.case_create, name="create"),
+    path("public-form/", public_form.setup, name="public_form"),
     path("party/<int:party_pk>/", views.party_cases, name="party_cases"),
     path("<int:pk>/", views.case_detail, name="detail"),
     path("<int:pk>/transition/", views.case_transition, name="transition"),
