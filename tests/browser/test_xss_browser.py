@@ -264,6 +264,10 @@ def _special(path: str, corpus: Corpus) -> dict:
 
         ensure_defaults()
         return {"category_id": CaseCategory.objects.order_by("pk").first().pk}
+    if path == "/cases/config/assignment-rules":  # a rule assigns to someone: a user
+        from kreis.core.models import User
+
+        return {"assign_user_id": User.objects.filter(is_active=True).order_by("pk").first().pk}
     return {}
 
 

@@ -180,11 +180,15 @@ def build_world(*, alice, bob, mia, charlie, dana, rory, north, south) -> World:
     # alice's complaint case of her organisation (no service agent in the world: she owns it).
     from kreis.service import services as cases
     from kreis.service.defaults import ensure_defaults
-    from kreis.service.models import CaseCategory, RootCause
+    from kreis.service.models import AssignmentRule, CaseCategory, RootCause
 
     ensure_defaults()  # a transactional test before may have flushed what migrate made
     o["case_category"] = CaseCategory.objects.filter(is_active=True).order_by("pk").first()
     o["root_cause"] = RootCause.objects.filter(is_active=True).order_by("pk").first()
+    # An inactive rule (it assigns no case of the world) for the configuration routes.
+    o["assignment_rule"] = AssignmentRule.objects.create(
+        name="Nowhere", region="Nowhere", assign_user=alice, is_active=False
+    )
     case = cases.case_create(
         actor=alice,
         party=org,
@@ -467,6 +471,9 @@ PARAMS: dict[str, str] = {
     "deal_id": "deal",
     "lead_id": "lead",
     "case_id": "case",
+    "category_id": "case_category",
+    "root_cause_id": "root_cause",
+    "assignment_rule_id": "assignment_rule",
     "activity_id": "task",
     "product_id": "product",
     "transaction_id": "transaction",
@@ -552,6 +559,16 @@ STATE: dict[str, dict[str, str]] = {
 
 # Other non-id parameters of web routes.
 STRINGS: dict[tuple[str, str], str] = {
+    # The complaint configuration's natural keys: a severity, an e-mail and its language.
+    **{
+        (f"case_config_sla_policy_{action}", "severity"): "medium"
+        for action in ("detail", "set", "delete")
+    },
+    **{
+        (f"case_config_mail_template_{action}", name): value
+        for action in ("set", "delete", "preview")
+        for name, value in (("key", "acknowledgement"), ("language", "de"))
+    },
     ("parties:create", "kind"): "organization",
     ("activities:create", "kind"): "task",
     ("feedback:answer", "token"): "no-such-token",  # the public page of an unknown link
