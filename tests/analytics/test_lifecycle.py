@@ -500,8 +500,12 @@ def _mixture() -> pd.DataFrame:
             customer(party_id=16),
             # One purchase each; the repeat customers' median interval is 870 / 9 ≈ 97 days.
             customer(party_id=17, purchase_days=1, first_purchase=ago(185), last_purchase=ago(185)),
+            # A complaint's resolution rated 2 of 5 (kreis.service.rating).
+            customer(
+                party_id=18, poor_rating_at=ago(5), poor_rating=2, poor_rating_case=2026e9 + 7
+            ),
         ],
-        index=pd.RangeIndex(100, 117),
+        index=pd.RangeIndex(100, 118),
     )
 
 
@@ -534,7 +538,8 @@ def test_output_keeps_index_order_and_plain_json_facts():
 def test_numpy_day_dates_give_the_same_result_as_python_dates():
     features = _mixture()
     as_numpy = features.copy()
-    for column in ("first_purchase", "last_purchase", "contract_end", "detractor_at"):
+    dates = ("first_purchase", "last_purchase", "contract_end", "detractor_at", "poor_rating_at")
+    for column in dates:
         as_numpy[column] = pd.to_datetime(features[column]).to_numpy(dtype="datetime64[D]")
     for column in ("prev_since", "won_back_at"):
         as_numpy[column] = pd.to_datetime(features[column])

@@ -618,6 +618,7 @@ def _record_for(world: World, route: str, name: str, before: str) -> Any:
 class WebRoute:
     pattern: str  # the full route, e.g. "parties/<int:pk>/edit/"
     name: str  # "namespace:name", or the pattern if unnamed
+    ("service:rate", "token"): "no-such-token",  # the public rating page of an unknown link
     callback: Any
     model: Any = None  # the admin's model for django-admin routes
 

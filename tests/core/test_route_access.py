@@ -84,6 +84,7 @@ PUBLIC_PREFIXES = (
     "/complaint/",  # the public complaint form, its embed variant and embed.js
 )
 REFUSED = {403, 404, 405}
+    "/cases/rate/",  # a closed case's rating page behind the closing e-mail's personal link
 # What lists and searches are asked for: it finds alice's records, and its echo in a search box
 # is not the marker itself.
 SEARCH = MARKER[:5]

@@ -191,3 +191,19 @@ class IndexPaginator(Paginator):
         ids = list(self.object_list.values_list("pk", flat=True)[bottom:top])
         rows = {row.pk: row for row in self.object_list.filter(pk__in=ids)}
         return self._get_page([rows[pk] for pk in ids if pk in rows], number, self)
+
+
+def too_many_posts(request: HttpRequest, *, scope: str, limit: int, window: int) -> bool:
+    """Whether this address has sent more than ``limit`` POSTs to a public page (``scope``)
+    within ``window`` seconds: counted in the cache, so every app server counts together
+    when the cache is Redis."""
+    from allauth.core.internal.ratelimit import get_ip
+    from django.core.cache import cache
+
+    key = f"kreis:{scope}:{get_ip(request)}"
+    cache.add(key, 0, window)
+    try:
+        count = cache.incr(key)
+    except ValueError:  # expired between add and incr
+        cache.set(key, count := 1, window)
+    return count > limit

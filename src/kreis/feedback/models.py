@@ -8,13 +8,12 @@ option for multiple choice), narrow and indexed by question and value, so that t
 
 from __future__ import annotations
 
-import hashlib
-
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
+from kreis.core import tokens
 from kreis.core.models import SavedView, Team
 from kreis.parties.models import Party
 
@@ -205,9 +204,8 @@ class Question(models.Model):
         return [line.strip() for line in (raw or self.options_de).splitlines() if line.strip()]
 
 
-def hash_token(raw: str) -> str:
-    # The token carries 256 random bits: a plain SHA-256 leaves nothing to guess from.
-    return hashlib.sha256(raw.encode()).hexdigest()
+# An invitation's link is a personal link of kreis.core.tokens (256 random bits, SHA-256 kept).
+hash_token = tokens.hash_token
 
 
 class Invitation(models.Model):

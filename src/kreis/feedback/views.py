@@ -3,10 +3,8 @@ analysis, report; and the public page a contact answers on through a personal li
 
 from __future__ import annotations
 
-from allauth.core.internal.ratelimit import get_ip
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
@@ -17,7 +15,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.http import require_POST
 
-from kreis.core.web import apply_errors
+from kreis.core.web import apply_errors, too_many_posts
 from kreis.feedback import analysis, queries, reports, services
 from kreis.feedback.forms import QuestionForm, StaffEntryForm, SurveyForm
 from kreis.feedback.models import (
@@ -469,13 +467,9 @@ def report_pdf(request: HttpRequest, pk: int, report_pk: int) -> HttpResponse:
 
 
 def _too_many(request: HttpRequest) -> bool:
-    key = f"kreis:survey-answer:{get_ip(request)}"
-    cache.add(key, 0, ANSWER_WINDOW)
-    try:
-        count = cache.incr(key)
-    except ValueError:  # expired between add and incr
-        cache.set(key, count := 1, ANSWER_WINDOW)
-    return count > ANSWER_POSTS_PER_IP
+    return too_many_posts(
+        request, scope="survey-answer", limit=ANSWER_POSTS_PER_IP, window=ANSWER_WINDOW
+    )
 
 
 @never_cache

@@ -8,7 +8,9 @@ from kreis.service.models import (
     Case,
     CaseCategory,
     CaseMessage,
+    CaseRating,
     CaseTransition,
+    RatingToken,
     RootCause,
     SlaPolicy,
 )
@@ -85,6 +87,38 @@ class CaseAdmin(SimpleHistoryAdmin):
     readonly_fields = ["number", "created_at", "updated_at"]
     date_hierarchy = "created_at"
     inlines = [TransitionInline, MessageInline]
+
+
+class _ReadOnly(admin.ModelAdmin):
+    """Written only through the customer's rating link (kreis.service.rating)."""
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(CaseRating)
+class CaseRatingAdmin(_ReadOnly):
+    list_display = ["case", "rating", "comment", "created_at"]
+    list_filter = ["rating"]
+    search_fields = ["case__number", "comment"]
+    list_select_related = ["case"]
+    date_hierarchy = "created_at"
+
+
+@admin.register(RatingToken)
+class RatingTokenAdmin(_ReadOnly):
+    # The hash is left out: it is of no use to anyone reading it, and none to show.
+    list_display = ["case", "created_at", "expires_at", "used_at"]
+    list_select_related = ["case"]
+    search_fields = ["case__number"]
+    fields = ["case", "created_at", "expires_at", "used_at"]
+    readonly_fields = fields
 
 
 from kreis.service import admin_mailbox  # noqa: E402, F401  (the complaint mailboxes' admin)

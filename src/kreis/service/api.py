@@ -257,6 +257,7 @@ def case_transition(request: HttpRequest, case_id: ObjectId, payload: Transition
 
 
 @router.post(
+        base_url=request.build_absolute_uri("/"),
     "/cases/{case_id}/waiting",
     response={200: CaseOut, **PROBLEM_RESPONSES},
     summary="Wait for the customer (the SLA clock stops) or stop waiting",
@@ -296,6 +297,24 @@ def _message_route(path: str, operation_id: str, summary: str, service):
     @router.post(
         path,
         response={201: MessageOut, **PROBLEM_RESPONSES},
+class RatingOut(Schema):
+    id: int
+    rating: int = Field(description="1 (very poor) to 5 (very good)")
+    comment: str
+    created_at: dt.datetime
+
+
+@router.get(
+    "/cases/{case_id}/ratings",
+    response={200: list[RatingOut], **PROBLEM_RESPONSES},
+    summary="The customer's ratings of a case's resolution, newest first",
+    operation_id="case_rating_list",
+)
+def case_rating_list(request: HttpRequest, case_id: ObjectId):
+    case = queries.case_get_for_user(user=request.auth, pk=case_id)
+    return list(case.ratings.all())
+
+
         summary=summary,
         operation_id=operation_id,
     )

@@ -13,6 +13,7 @@ from kreis.service.models import (
     CaseCategory,
     CaseMessage,
     CaseStatus,
+    CaseRating,
     CaseTransition,
     RootCause,
 )
@@ -122,8 +123,9 @@ def case_get_for_user(*, user: User, pk: int, write: bool = False) -> Case:
 
 
 def case_timeline(*, case: Case, customer_view: bool = False) -> list[dict]:
-    """Transitions and messages of a case, oldest first. ``customer_view``: only what the
-    customer may see (replies and their own messages; never internal notes)."""
+    """Transitions, messages and resolution ratings of a case, oldest first.
+    ``customer_view``: only what the customer may see (replies and their own messages; never
+    internal notes)."""
     messages = CaseMessage.objects.filter(case=case).select_related("author")
     if customer_view:
         from kreis.service.models import CUSTOMER_VISIBLE
@@ -150,6 +152,8 @@ def open_severe_case_numbers(*, party_ids) -> dict[int, list[str]]:
     for party_id, number in rows:
         found.setdefault(party_id, []).append(number)
     return found
+    for r in CaseRating.objects.filter(case=case):  # the customer's rating, a system entry
+        entries.append({"type": "rating", "at": r.created_at, "item": r})
 
 
 def categories() -> QuerySet[CaseCategory]:

@@ -29,6 +29,7 @@ from kreis.core.search import index_record
 from kreis.core.services import check_assignment
 from kreis.parties.models import ContactKind, ContactPoint, Party, PartyKind
 from kreis.parties.normalize import normalize_email, normalize_phone
+from kreis.service import rating
 from kreis.service.models import (
     Case,
     CaseCategory,
@@ -404,9 +405,15 @@ def case_transition(
     to_status: str,
     note: str = "",
     root_cause: RootCause | None = None,
+    base_url: str = "",
 ) -> Case:
     """Move the case along its flow (``TRANSITIONS``) and record who, when, from, to and why.
-    Resolving needs the root cause; reopening (from resolved or closed) needs a note."""
+    Resolving needs the root cause; reopening (from resolved or closed) needs a note.
+
+    Closing sends the customer the closing e-mail with a personal rating link
+    (``kreis.service.rating``) under ``base_url``, the address Kreis is reached at (the web
+    page and the API pass the request's); without it (demo data, imports) no e-mail goes out.
+    Reopening ends the rating links not used yet."""
     _check_change(actor, case)
     case = Case.objects.select_for_update().get(pk=case.pk)
     before = case.status
@@ -440,6 +447,10 @@ def case_transition(
     case._change_reason = note[:100]  # type: ignore[attr-defined]
     _save(case)
     _transition_row(case, actor, before, note)
+    if to_status == S.CLOSED and base_url:
+        rating.closing_mail_send(case=case, base_url=base_url, now=now)
+    elif before in REOPENED_FROM:
+        rating.rating_links_end(case=case, now=now)
     return case
 
 

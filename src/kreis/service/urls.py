@@ -1,6 +1,6 @@
 from django.urls import include, path
 
-from kreis.service import views
+from kreis.service import views, views_rating
 from kreis.service.public_form import views as public_form
 
 app_name = "service"
@@ -18,4 +18,6 @@ urlpatterns = [
     path("<int:pk>/reply/", views.case_reply, name="reply"),
     path("<int:pk>/customer-message/", views.case_customer_message, name="customer_message"),
     path("<int:pk>/assign/", views.case_assign, name="assign"),
+    # Public: the customer's rating page behind the personal link of the closing e-mail.
+    path("rate/<str:token>/", views_rating.rate, name="rate"),
 ]

@@ -152,6 +152,7 @@ def case_transition(request: HttpRequest, pk: int) -> HttpResponse:
     except ValidationError as exc:
         return _failed(request, case, exc)
     return _done(request, case, _("Case is now “%s”.") % case.get_status_display())
+            base_url=request.build_absolute_uri("/"),
 
 
 @require_POST

@@ -20,7 +20,8 @@ The first matching rule wins (thresholds come from `LifecycleRules`):
    typical inter-purchase time of the repeat customers (``endangerment.one_purchase``: BG/NBD
    gives one-time buyers P(alive) = 1, so silence is their only signal); trailing-12-month
    revenue more than ``decline_pct`` below the 12 months before; an open high-severity
-   complaint; a detractor NPS answer in the last ``detractor_days``.
+   complaint; a detractor NPS answer in the last ``detractor_days``; a resolution rating of 1 or
+   2 (of 5) of a complaint case in the same window (``endangerment.poor_rating``).
 6. Socialization: first purchase less than ``socialization_days`` ago (``socialization.new``)
    or fewer than ``min_repeat_purchases`` purchase days (``socialization.few_purchases``).
 7. Growth: trailing-12-month revenue more than ``growth_pct`` above the 12 months before, or any
@@ -101,13 +102,14 @@ REASONS = (
     "endangerment.decline",
     "endangerment.complaint",
     "endangerment.detractor",
+    "endangerment.poor_rating",
     "socialization.new",
     "socialization.few_purchases",
     "growth.revenue_up",
     "maturity.stable",
 )
 _REASON_INDEX = {reason: i for i, reason in enumerate(REASONS)}
-_RISK_SIGNALS = REASONS[7:13]
+_RISK_SIGNALS = REASONS[7:14]
 
 INPUT_COLUMNS = (
     "party_id",
@@ -184,6 +186,17 @@ def classify(
         else np.full(len(features), np.nan)
     )
     detractor_at = _days(features["detractor_at"])
+    # The last poor resolution rating (kreis.service.rating): its day, its value and its
+    # case's number code; optional, as callers without cases leave them out.
+    poor_rating_at = (
+        _days(features["poor_rating_at"])
+        if "poor_rating_at" in features
+        else np.full(len(features), np.nan)
+    )
+    poor_rating, poor_rating_case = (
+        _numbers(features[name]) if name in features else np.full(len(features), np.nan)
+        for name in ("poor_rating", "poor_rating_case")
+    )
     prev_abstinent = (
         features["prev_phase"].eq(Phase.ABSTINENCE.value).to_numpy(dtype=bool, na_value=False)
     )
@@ -216,6 +229,7 @@ def classify(
         where=revenue_prev > 0,
     )
     since_detractor = today - detractor_at
+    since_poor_rating = today - poor_rating_at
     risks = (
         p_alive < rules.endangered_p_alive,
         (typical > 0) & (since_last > rules.recency_factor * typical),
@@ -223,6 +237,7 @@ def classify(
         change_pct < -rules.decline_pct,
         complaints > 0,
         (since_detractor >= 0) & (since_detractor <= rules.detractor_days),
+        (since_poor_rating >= 0) & (since_poor_rating <= rules.detractor_days),
     )
     conditions = (
         contract_ended,
@@ -264,6 +279,9 @@ def classify(
         complaints=complaints,
         complaint_case=complaint_case,
         detractor_at=detractor_at,
+        poor_rating_at=poor_rating_at,
+        poor_rating=poor_rating,
+        poor_rating_case=poor_rating_case,
         won_back_at=won_back_at,
         since_won_back=today - won_back_at,
         abstinent_since=np.where(won_back, prev_since, np.nan),
@@ -400,6 +418,12 @@ def _fact_specs(rules: LifecycleRules) -> dict[str, _FactSpec]:
         },
         **dict.fromkeys(_RISK_SIGNALS, _ENDANGERMENT),
         "endangerment.complaint": {**_ENDANGERMENT, "case": ("complaint_case", _ints)},
+        "endangerment.poor_rating": {
+            **_ENDANGERMENT,
+            "rating": ("poor_rating", _ints),
+            "case": ("poor_rating_case", _ints),
+            "rated_at": ("poor_rating_at", _iso),
+        },
         "endangerment.one_purchase": {
             "p_alive": ("p_alive", _PROBABILITY),
             "days": ("since_last", _ints),
@@ -666,6 +690,21 @@ def _complaints(facts: dict) -> str:
     return _endangerment(text, facts)
 
 
+def _poor_rating(facts: dict) -> str:
+    values = {"rating": int(facts["rating"]), "date": facts["rated_at"]}
+    if facts.get("case"):
+        from kreis.service.models import case_number_from_code
+
+        values["case"] = case_number_from_code(int(facts["case"]))
+        text = _(
+            "Endangerment: the resolution of complaint %(case)s was rated %(rating)s of 5 on "
+            "%(date)s"
+        )
+    else:
+        text = _("Endangerment: a complaint's resolution was rated %(rating)s of 5 on %(date)s")
+    return _endangerment(text % values, facts)
+
+
 def _first_purchase(facts: dict) -> str:
     days = _days_ago(facts)
     return ngettext(
@@ -733,6 +772,7 @@ _DESCRIBERS: dict[str, Callable[[dict], str]] = {
         % {"date": facts["detractor_at"]},
         facts,
     ),
+    "endangerment.poor_rating": _poor_rating,
     "socialization.new": _first_purchase,
     "socialization.few_purchases": _few_purchases,
     "growth.revenue_up": _growth,

@@ -245,6 +245,7 @@ def classify_phases(
             "complaint_case": complaints["case"],
             "open_severe_complaints": complaints["count"],
             "detractor_at": _last_detractor_answer(merged["party_id"]),
+            **_last_poor_rating(merged["party_id"]),
             "prev_phase": merged["prev_phase"].fillna("").astype(str),
             "prev_since": pd.to_datetime(merged["prev_since"]).to_numpy("datetime64[D]"),
             "won_back_at": pd.to_datetime(merged["prev_won_back_at"]).to_numpy("datetime64[D]"),
@@ -330,6 +331,44 @@ def _last_detractor_answer(party_ids: pd.Series) -> np.ndarray:
     days = sqlarrow.read_table(sql, LAST_DETRACTOR).to_pandas()
     found = pd.Series(days["day"].to_numpy(dtype="float64"), index=days["party_id"].to_numpy())
     return _dates64(party_ids.map(found))
+
+
+POOR_RATINGS = pa.schema(
+    [
+        ("party_id", pa.int64()),
+        ("day", pa.int32()),
+        ("rating", pa.int64()),
+        ("number", pa.string()),
+    ]
+)
+
+
+def _last_poor_rating(party_ids: pd.Series) -> dict[str, np.ndarray]:
+    """Per party, its last resolution rating of 1 or 2 (kreis.service.rating): the UTC date
+    (``poor_rating_at``, NaT without one), the rating and its case's number as a code
+    (kreis.service.models.case_number_code), read as Arrow in one query. The lifecycle rules
+    decide whether it lies within the window of detractor answers."""
+    from kreis.service.models import Case, CaseRating, case_number_code
+    from kreis.service.rating import POOR_RATING
+
+    rating = connection.ops.quote_name(CaseRating._meta.db_table)
+    case = connection.ops.quote_name(Case._meta.db_table)
+    day = warehouse._timestamp_day_sql("r.created_at")
+    sql = (
+        f"SELECT c.party_id, {day}, r.rating, c.number FROM {rating} r "  # noqa: S608
+        f"JOIN {case} c ON c.id = r.case_id WHERE r.rating <= {int(POOR_RATING)} "
+        "ORDER BY c.party_id, r.created_at, r.id"
+    )
+    rows = sqlarrow.read_table(sql, POOR_RATINGS).to_pandas()
+    last = rows.drop_duplicates("party_id", keep="last").set_index("party_id")
+    codes = pd.Series(
+        [float(case_number_code(n)) for n in last["number"]], index=last.index, dtype="float64"
+    )
+    return {
+        "poor_rating_at": _dates64(party_ids.map(last["day"].astype("float64"))),
+        "poor_rating": party_ids.map(last["rating"].astype("float64")).to_numpy("float64"),
+        "poor_rating_case": party_ids.map(codes).to_numpy("float64"),
+    }
 
 
 # --- Writing the figures back -----------------------------------------------------------------
