@@ -193,3 +193,8 @@ def page(browser):
     page.console_errors = errors
     yield page
     context.close()
+
+
+# A real IMAP server (Dovecot, tests/mailserver.py) for tests that fetch mail: one server per
+# test process (dovecot_server), a user with an empty mailbox per test (imap_user).
+from tests.mailserver import dovecot_server, imap_user  # noqa: E402, F401

@@ -68,7 +68,3 @@ def time_machine_at(monkeypatch):
         monkeypatch.setattr(timezone, "now", lambda: moment)
 
     return travel
-
-
-# A real IMAP server (Dovecot) for the complaint mailbox: one per test process, a user per test.
-from tests.mailserver import dovecot_server, imap_user  # noqa: E402, F401

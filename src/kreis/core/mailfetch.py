@@ -372,9 +372,14 @@ def check_account(account: MailAccount, folder: str) -> SelectedFolder:
 # --- Parsing --------------------------------------------------------------------------------
 
 
+# Detected charsets that fit nearly any short byte string and are never sent without a BOM.
+_IMPLAUSIBLE = ["utf_16", "utf_16_be", "utf_16_le", "utf_32", "utf_32_be", "utf_32_le"]
+
+
 def decode_bytes(data: bytes, charset: str | None = None) -> str:
-    """Text from bytes: the declared charset if it decodes them cleanly, else UTF-8, else the
-    charset ``charset-normalizer`` detects, else Windows-1252 (which decodes nearly anything)."""
+    """Text from bytes: the declared charset if it decodes them cleanly, else UTF-8, else
+    (for enough text to tell) the charset ``charset-normalizer`` detects, else Windows-1252 —
+    the usual charset of undeclared mail here, which decodes nearly anything."""
     for candidate in (charset, "utf-8"):
         if not candidate:
             continue
@@ -382,9 +387,10 @@ def decode_bytes(data: bytes, charset: str | None = None) -> str:
             return data.decode(candidate)
         except (LookupError, UnicodeDecodeError):
             continue
-    best = from_bytes(data).best() if data else None
-    if best is not None:
-        return str(best)
+    if len(data) >= 64:
+        best = from_bytes(data, cp_exclusion=_IMPLAUSIBLE).best()
+        if best is not None:
+            return str(best)
     return data.decode("cp1252", "replace")
 
 
@@ -607,7 +613,7 @@ class _TextExtractor(HTMLParser):
         elif tag == "pre":
             self.pre = max(0, self.pre - 1)
             self.parts.append("\n")
-        elif tag in _BLOCKS:
+        elif tag in _BLOCKS and tag != "li":  # the next item starts its own line
             self.parts.append("\n")
 
     def handle_data(self, data: str) -> None:
@@ -617,8 +623,9 @@ class _TextExtractor(HTMLParser):
 
 
 def html_to_text(html: str) -> str:
-    """Plain text of an HTML mail: the words and line structure, no markup, scripts, styles
-    or comments; character references resolved. The result is text — shown escaped like any
+    """Plain text of an HTML mail: the words and line structure (paragraphs, line breaks, list
+    items; preformatted lines), no markup, scripts, styles or comments; character references
+    resolved, runs of spaces as one. The result is text — shown escaped like any
     other — so nothing of the HTML can run in Kreis."""
     parser = _TextExtractor()
     try:
