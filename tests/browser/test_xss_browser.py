@@ -268,6 +268,20 @@ def _special(path: str, corpus: Corpus) -> dict:
         from kreis.core.models import User
 
         return {"assign_user_id": User.objects.filter(is_active=True).order_by("pk").first().pk}
+    if path == "/cases/{case_id}/supplier-requests":  # a party with the supplier role
+        from kreis.parties.models import PartyRoleAssignment
+
+        supplier = Party.objects.filter(kind="organization").order_by("-pk").first()
+        PartyRoleAssignment.objects.get_or_create(party=supplier, role="supplier")
+        return {"supplier_id": supplier.pk}
+    if path == "/cases/{case_id}/costs":  # handling time: hours × rate, both numbers
+        return {"kind": "handling", "hours": 2}
+    if path == "/improvement-actions":  # root causes are configured, not created by the API
+        from kreis.service.defaults import ensure_defaults
+        from kreis.service.models import RootCause
+
+        ensure_defaults()
+        return {"root_cause_id": RootCause.objects.order_by("pk").first().pk}
     return {}
 
 

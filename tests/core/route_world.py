@@ -86,6 +86,10 @@ COUNTED = [
     "service.Case",
     "service.CaseMessage",
     "service.CaseTransition",
+    "service.CaseTask",
+    "service.SupplierRequest",
+    "service.CaseCost",
+    "service.ImprovementAction",
     "analytics.CostEntry",
     "analytics.CostRule",
     "analytics.ScoringModel",
@@ -199,6 +203,49 @@ def build_world(*, alice, bob, mia, charlie, dana, rory, north, south) -> World:
     )
     o["case"] = cases.case_transition(actor=alice, case=case, to_status="acknowledged")
     o["case_note"] = cases.case_add_note(actor=alice, case=case, body=f"{MARKER} intern")
+    # An archived complaint report (the analysis page's archive: for managers only).
+    from kreis.service.models import ComplaintReport
+
+    o["complaint_report"] = ComplaintReport.objects.create(
+        frequency="weekly",
+        period_start=dt.date(2026, 3, 2),
+        period_end=dt.date(2026, 3, 8),
+        language="de",
+        pdf=b"%PDF-1.7 world",
+    )
+    # Its processing: a task, a request to a supplier (alice's supplier, no marker: the
+    # supplier is no complaint of hers), a goodwill cost (a CM III cost entry of the org);
+    # and an improvement action against the root cause (shared, planned by mia).
+    from kreis.service.improvement.services import improvement_action_create
+    from kreis.service.processing import services as processing
+
+    o["case_task"] = processing.case_task_create(
+        actor=alice,
+        case=o["case"],
+        title=f"{MARKER} Dichtung prüfen",
+        due_at=timezone.now() + dt.timedelta(days=1),
+    )
+    supplier = party_create(
+        actor=alice,
+        kind="organization",
+        name="Dichtungswerk AG",
+        emails=[{"value": "reklamation@dichtungswerk.example"}],
+        roles=["supplier"],
+    )
+    o["supplier"] = supplier
+    o["supplier_request"] = processing.supplier_request_create(
+        actor=alice, case=o["case"], supplier=supplier, message=f"{MARKER} bitte prüfen"
+    )
+    o["case_cost"] = processing.case_cost_create(
+        actor=alice,
+        case=o["case"],
+        kind="goodwill",
+        amount=Decimal("25"),
+        note=f"{MARKER} Gutschrift",
+    )
+    o["improvement_action"] = improvement_action_create(
+        actor=mia, root_cause=o["root_cause"], title="Dichtungen vor Versand prüfen"
+    )
     o["lead"] = lead_set_status(actor=alice, lead=lead, status="contacted")
 
     pipeline = ensure_default_pipeline()
@@ -504,6 +551,13 @@ PARAMS: dict[str, str] = {
     "backup_id": "backup",
     "volume_id": "market_volume",
     "check_id": "quality_check",
+    "task_id": "case_task",
+    "task_pk": "case_task",
+    "request_id": "supplier_request",
+    "request_pk": "supplier_request",
+    "cost_id": "case_cost",
+    "cost_pk": "case_cost",
+    "action_id": "improvement_action",
 }
 
 # Web routes name their object ``pk``: the path segment in front of it says which.
@@ -538,12 +592,15 @@ PK_BY_SEGMENT: dict[str, str] = {
     "backups": "backup",
     "market-volumes": "market_volume",
     "quality-checks": "quality_check",
+    "improvement-actions": "improvement_action",
+    "root-causes": "root_cause",
 }
 
 # Routes whose object must be in a particular state (a done activity to reopen, a person's
 # page …): route name or API operation id → {parameter: world record}.
 STATE: dict[str, dict[str, str]] = {
     "activities:reopen": {"pk": "done_task"},
+    "service:analysis_archived_report": {"pk": "complaint_report"},
     "activities:ical": {"pk": "meeting"},  # one meeting as .ics; a task is 404 by design
     "activity_reopen": {"activity_id": "done_task"},
     "person_detail": {"party_id": "person"},
@@ -572,6 +629,7 @@ STRINGS: dict[tuple[str, str], str] = {
     ("parties:create", "kind"): "organization",
     ("activities:create", "kind"): "task",
     ("feedback:answer", "token"): "no-such-token",  # the public page of an unknown link
+    ("service:rate", "token"): "no-such-token",  # the public rating page of an unknown link
     ("analytics:chart", "name"): "revenue",
     ("migration:fix_row", "row"): "3",  # the import's bad row
     ("export_records", "type_"): "organization",
@@ -618,7 +676,6 @@ def _record_for(world: World, route: str, name: str, before: str) -> Any:
 class WebRoute:
     pattern: str  # the full route, e.g. "parties/<int:pk>/edit/"
     name: str  # "namespace:name", or the pattern if unnamed
-    ("service:rate", "token"): "no-such-token",  # the public rating page of an unknown link
     callback: Any
     model: Any = None  # the admin's model for django-admin routes
 
@@ -947,6 +1004,7 @@ BODY_IDS: dict[str, str] = {
     "category_id": "case_category",
     "root_cause_id": "root_cause",
     "contact_id": "person",
+    "supplier_id": "supplier",
 }
 BODY_VALUES: dict[str, dict[str, Any]] = {
     "lead_set_status": {"status": "qualified"},

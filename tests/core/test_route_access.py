@@ -72,6 +72,9 @@ OWNED = {
     "import_template",
     "case",
     "case_note",
+    "case_task",
+    "supplier_request",
+    "case_cost",
 }
 # Pages anyone may open: signing in, signing up, resetting a password, the health check.
 PUBLIC_PREFIXES = (
@@ -81,10 +84,10 @@ PUBLIC_PREFIXES = (
     "/django-admin/logout/",
     "/language/",
     "/surveys/a/",  # a survey's answer page behind a contact's personal link
+    "/cases/rate/",  # a closed case's rating page behind the closing e-mail's personal link
     "/complaint/",  # the public complaint form, its embed variant and embed.js
 )
 REFUSED = {403, 404, 405}
-    "/cases/rate/",  # a closed case's rating page behind the closing e-mail's personal link
 # What lists and searches are asked for: it finds alice's records, and its echo in a search box
 # is not the marker itself.
 SEARCH = MARKER[:5]

@@ -184,6 +184,13 @@ def _case_as_contact(party, world):
     return _case(party, world, contact=party)
 
 
+def _supplier_request(party, world):
+    case = _case(world["third_person"], world)
+    return apps.get_model("service", "SupplierRequest").objects.create(
+        case=case, supplier=party, message=f"Bitte prüfen {party.pk}", sent_to="x@example.de"
+    )
+
+
 def _referral(party, world):
     return LeadFactory(referred_by=party)
 
@@ -213,6 +220,7 @@ BUILDERS = {
     ("service.case", "party"): (None, _case),
     ("service.case", "contact"): ("person", _case_as_contact),
     ("leads.lead", "referred_by"): (None, _referral),
+    ("service.supplierrequest", "supplier"): (None, _supplier_request),
 }
 
 

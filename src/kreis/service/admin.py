@@ -1,8 +1,8 @@
 from django.contrib import admin
 from simple_history.admin import SimpleHistoryAdmin
 
-from kreis.service.analysis import admin as _reports_admin  # noqa: F401  (reports' admin)
 from kreis.service import admin_config  # noqa: F401  (registers the e-mail templates' admin)
+from kreis.service.analysis import admin as _reports_admin  # noqa: F401  (reports' admin)
 from kreis.service.models import (
     AssignmentRule,
     Case,
@@ -120,6 +120,10 @@ class RatingTokenAdmin(_ReadOnly):
     fields = ["case", "created_at", "expires_at", "used_at"]
     readonly_fields = fields
 
+
+# The processing of a case and information usage register their own admins.
+from kreis.service.improvement import admin as _improvement_admin  # noqa: E402, F401
+from kreis.service.processing import admin as _processing_admin  # noqa: E402, F401
 
 from kreis.service import admin_mailbox  # noqa: E402, F401  (the complaint mailboxes' admin)
 from kreis.service.public_form import admin as _public_form_admin  # noqa: E402, F401

@@ -28,6 +28,7 @@ from kreis.core.api_support import (
 from kreis.core.queries import team_get_for_user, user_get_for_user
 from kreis.parties.queries import party_get_for_user
 from kreis.service import queries, services
+from kreis.service.improvement.api import router as improvement_router
 from kreis.service.models import (
     CUSTOMER_VISIBLE,
     CaseCategory,
@@ -37,6 +38,7 @@ from kreis.service.models import (
     RootCause,
     Severity,
 )
+from kreis.service.processing.api import router as processing_router
 
 router = Router(tags=["cases"])
 
@@ -172,6 +174,7 @@ def case_list(
     party_id: IdValue | None = None,
     overdue: bool = False,
     open: bool = False,  # noqa: A002  (the query parameter's name)
+    waiting_for_supplier: bool = False,
     sort: Sort = "-created",
 ):
     return queries.case_list_for_user(
@@ -184,6 +187,7 @@ def case_list(
         party_id=party_id,
         overdue=overdue,
         open_only=open,
+        waiting_for_supplier=waiting_for_supplier,
         sort=sort,
     )
 
@@ -253,11 +257,11 @@ def case_transition(request: HttpRequest, case_id: ObjectId, payload: Transition
         to_status=payload.to_status,
         note=payload.note,
         root_cause=_found(RootCause, payload.root_cause_id, "root_cause_id"),
+        base_url=request.build_absolute_uri("/"),
     )
 
 
 @router.post(
-        base_url=request.build_absolute_uri("/"),
     "/cases/{case_id}/waiting",
     response={200: CaseOut, **PROBLEM_RESPONSES},
     summary="Wait for the customer (the SLA clock stops) or stop waiting",
@@ -293,10 +297,6 @@ def case_message_list(request: HttpRequest, case_id: ObjectId, customer_visible:
     return list(messages)
 
 
-def _message_route(path: str, operation_id: str, summary: str, service):
-    @router.post(
-        path,
-        response={201: MessageOut, **PROBLEM_RESPONSES},
 class RatingOut(Schema):
     id: int
     rating: int = Field(description="1 (very poor) to 5 (very good)")
@@ -315,6 +315,10 @@ def case_rating_list(request: HttpRequest, case_id: ObjectId):
     return list(case.ratings.all())
 
 
+def _message_route(path: str, operation_id: str, summary: str, service):
+    @router.post(
+        path,
+        response={201: MessageOut, **PROBLEM_RESPONSES},
         summary=summary,
         operation_id=operation_id,
     )
@@ -361,3 +365,8 @@ def case_assign(request: HttpRequest, case_id: ObjectId, payload: AssignIn):
         owner=user_get_for_user(user=user, pk=payload.owner_id),
         team=team_get_for_user(user=user, pk=payload.team_id) if payload.team_id else None,
     )
+
+
+# Processing (tasks, supplier requests, costs) and information usage (improvement actions).
+router.add_router("", processing_router)
+router.add_router("", improvement_router)

@@ -12,8 +12,8 @@ from kreis.service.models import (
     Case,
     CaseCategory,
     CaseMessage,
-    CaseStatus,
     CaseRating,
+    CaseStatus,
     CaseTransition,
     RootCause,
 )
@@ -78,10 +78,20 @@ def case_list_for_user(
     party_id: int | None = None,
     overdue: bool = False,
     open_only: bool = False,
+    waiting_for_supplier: bool = False,
     search: str = "",
     sort: str = "-created",
 ) -> QuerySet[Case]:
-    qs = visible_cases(Case.objects.all(), user=user)
+    from django.db.models import Exists, OuterRef
+
+    from kreis.service.models import SupplierRequest
+
+    # Whether the case waits for a supplier's answer (an open request): shown in the list.
+    qs = visible_cases(Case.objects.all(), user=user).annotate(
+        waiting_supplier=Exists(SupplierRequest.objects.filter(case=OuterRef("pk"), status="open"))
+    )
+    if waiting_for_supplier:
+        qs = qs.filter(waiting_supplier=True)
     if status:
         qs = qs.filter(status=status)
     if severity:
@@ -135,6 +145,8 @@ def case_timeline(*, case: Case, customer_view: bool = False) -> list[dict]:
     entries = [{"type": "message", "at": m.created_at, "item": m} for m in messages]
     for t in CaseTransition.objects.filter(case=case).select_related("actor"):
         entries.append({"type": "transition", "at": t.created_at, "item": t})
+    for r in CaseRating.objects.filter(case=case):  # the customer's rating, a system entry
+        entries.append({"type": "rating", "at": r.created_at, "item": r})
     entries.sort(key=lambda e: (e["at"], 0 if e["type"] == "transition" else 1))
     return entries
 
@@ -152,8 +164,6 @@ def open_severe_case_numbers(*, party_ids) -> dict[int, list[str]]:
     for party_id, number in rows:
         found.setdefault(party_id, []).append(number)
     return found
-    for r in CaseRating.objects.filter(case=case):  # the customer's rating, a system entry
-        entries.append({"type": "rating", "at": r.created_at, "item": r})
 
 
 def categories() -> QuerySet[CaseCategory]:

@@ -45,6 +45,27 @@ rules.add_perm(
     is_admin | (is_active_user & ~is_read_only & (sees_all_cases | is_owner | is_in_team)),
 )
 
+
+# Improvement actions (information usage): every member of staff sees them and their effect;
+# service agents, sales managers and administrators plan them; an action's owner changes it.
+@rules.predicate
+def plans_improvements(user) -> bool:
+    return bool(
+        user
+        and user.is_authenticated
+        and user.is_active
+        and not user.is_read_only
+        and (user.is_admin or user.role in (Role.SALES_MANAGER, Role.SERVICE_AGENT))
+    )
+
+
+rules.add_perm("service.view_improvementaction", is_admin | is_active_user)
+rules.add_perm("service.add_improvementaction", plans_improvements)
+rules.add_perm(
+    "service.change_improvementaction",
+    plans_improvements | (is_active_user & ~is_read_only & is_owner),
+)
+
 # The complaint configuration (categories, root causes, SLA policies, assignment rules, e-mail
 # templates): administrators, in the Django admin and through /api/v1/cases/config/…; a
 # superuser or a group with the model permissions may too (Django's ModelBackend).

@@ -18,6 +18,8 @@ urlpatterns = [
     path("<int:pk>/reply/", views.case_reply, name="reply"),
     path("<int:pk>/customer-message/", views.case_customer_message, name="customer_message"),
     path("<int:pk>/assign/", views.case_assign, name="assign"),
+    path("", include("kreis.service.processing.urls")),
+    path("", include("kreis.service.improvement.urls")),
     # Public: the customer's rating page behind the personal link of the closing e-mail.
     path("rate/<str:token>/", views_rating.rate, name="rate"),
 ]

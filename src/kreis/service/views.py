@@ -19,6 +19,7 @@ from kreis.parties.queries import party_get_for_user, party_list_for_user
 from kreis.service import queries, services
 from kreis.service.forms import AssignForm, CaseForm, MessageForm, TransitionForm
 from kreis.service.models import CaseStatus, Severity
+from kreis.service.processing.forms import case_page_context
 
 PAGE_SIZE = 25
 SORTS = [
@@ -40,6 +41,7 @@ def _list_params(request: HttpRequest) -> dict:
         "owner_id": parse_id(get.get("owner")),
         "category_id": parse_id(get.get("category")),
         "overdue": get.get("overdue") == "1",
+        "waiting_for_supplier": get.get("supplier") == "1",
         "search": get.get("q", "").strip()[:100],
         "sort": sort if sort in queries.SORTS else "-created",
     }
@@ -120,6 +122,7 @@ def case_detail(request: HttpRequest, pk: int) -> HttpResponse:
             users=user_list_for_user(user=request.user).prefetch_related(None),
             teams=team_list_for_user(user=request.user),
         )
+    context |= case_page_context(user=request.user, case=case, can_change=can_change)
     return render(request, "service/detail.html", context)
 
 
@@ -148,11 +151,11 @@ def case_transition(request: HttpRequest, pk: int) -> HttpResponse:
             to_status=form.cleaned_data["to_status"],
             note=form.cleaned_data["note"],
             root_cause=form.cleaned_data["root_cause"],
+            base_url=request.build_absolute_uri("/"),
         )
     except ValidationError as exc:
         return _failed(request, case, exc)
     return _done(request, case, _("Case is now “%s”.") % case.get_status_display())
-            base_url=request.build_absolute_uri("/"),
 
 
 @require_POST
