@@ -10,6 +10,7 @@ from django.http import HttpRequest
 from ninja import Router
 
 from kreis.core.api_support import PROBLEM_RESPONSES
+from kreis.core.web import EARLIEST_DATE, LATEST_DATE
 from kreis.service.analysis import figures
 from kreis.service.analysis.figures import Period
 
@@ -32,6 +33,9 @@ def case_analysis(request: HttpRequest, start: dt.date | None = None, end: dt.da
     user = request.auth
     if not figures.may_view_analysis(user):
         raise PermissionDenied
+    for name, day in (("start", start), ("end", end)):
+        if day is not None and not EARLIEST_DATE <= day <= LATEST_DATE:
+            raise ValidationError({name: f"Give a day from {EARLIEST_DATE} to {LATEST_DATE}."})
     default = figures.last_days(30)
     end = end or (start + dt.timedelta(days=29) if start else default.end)
     start = start or end - dt.timedelta(days=29)
