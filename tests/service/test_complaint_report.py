@@ -28,7 +28,7 @@ from tests.service.test_case_smtp import smtp_inbox  # noqa: F401  (the aiosmtpd
 pytestmark = pytest.mark.django_db
 
 BERLIN = ZoneInfo("Europe/Berlin")
-WEEK = Period(dt.date(2026, 3, 2), dt.date(2026, 3, 8))
+WEEK = Period(dt.date(2026, 3, 2), dt.date(2026, 3, 8), grain="week")
 
 
 def pdf_text(pdf: bytes) -> bytes:
@@ -79,7 +79,7 @@ def admin_en(db):
 def test_periods_are_whole_weeks_and_months():
     assert reports.report_period("weekly", dt.date(2026, 3, 4)) == WEEK
     assert reports.report_period("monthly", dt.date(2026, 2, 10)) == Period(
-        dt.date(2026, 2, 1), dt.date(2026, 2, 28)
+        dt.date(2026, 2, 1), dt.date(2026, 2, 28), grain="month"
     )
     monday = dt.date(2026, 3, 9)
     assert reports.last_complete_period("weekly", monday) == WEEK

@@ -10,8 +10,8 @@ from django.utils.safestring import SafeString, mark_safe
 
 BLUE, RED, GREY = "#2f6fdf", "#dc3545", "#6c757d"
 LINE_COLORS = ("#2f6fdf", "#dc3545", "#198754", "#fd7e14", "#6f42c1")
-WIDTH, HEIGHT = 640, 240
-LEFT, RIGHT, TOP, BOTTOM = 40, 44, 12, 70
+WIDTH, HEIGHT = 560, 250
+LEFT, RIGHT, TOP, BOTTOM = 64, 44, 14, 78
 
 
 def _svg(parts: list[str], *, title: str, label: str) -> SafeString:
@@ -23,7 +23,7 @@ def _svg(parts: list[str], *, title: str, label: str) -> SafeString:
     return mark_safe(head + "".join(parts) + "</svg>")  # noqa: S308 - every text is escaped
 
 
-def _short(text: str, limit: int = 18) -> str:
+def _short(text: str, limit: int = 16) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
@@ -33,7 +33,7 @@ def _x_labels(labels: list[str], x_of, step: float) -> list[str]:
     for i, label in enumerate(labels):
         x = x_of(i)
         parts.append(
-            f'<text x="{x:.1f}" y="{base}" font-size="10" text-anchor="end" '
+            f'<text x="{x:.1f}" y="{base}" font-size="12" text-anchor="end" '
             f'transform="rotate(-35 {x:.1f} {base})">{escape(_short(label))}</text>'
         )
     return parts
@@ -47,13 +47,14 @@ def _axes(top: int, *, right_percent: bool) -> list[str]:
     ]
     for frac in (0, 0.5, 1):
         y = TOP + plot_h * (1 - frac)
-        value = round(top * frac)
+        value = top * frac
+        shown = f"{value:.0f}" if value == int(value) else f"{value:.1f}"
         parts.append(
-            f'<text x="{LEFT - 4}" y="{y + 3:.1f}" font-size="10" text-anchor="end">{value}</text>'
+            f'<text x="{LEFT - 4}" y="{y + 3:.1f}" font-size="12" text-anchor="end">{shown}</text>'
         )
         if right_percent:
             parts.append(
-                f'<text x="{WIDTH - RIGHT + 4}" y="{y + 3:.1f}" font-size="10">'
+                f'<text x="{WIDTH - RIGHT + 4}" y="{y + 3:.1f}" font-size="12">'
                 f"{round(100 * frac)} %</text>"
             )
     return parts
@@ -98,7 +99,7 @@ def pareto_svg(items: list[dict], *, title: str, label: str, line_label: str) ->
 
 
 def lines_svg(periods: list[str], series: list[dict], *, title: str, label: str) -> SafeString:
-    """One line per series over the periods, with a legend below."""
+    """One line per series over the periods (their short labels), with a legend below."""
     plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
     top = max([v for s in series for v in s["values"]] or [0]) or 1
     step = plot_w / max(len(periods) - 1, 1)
@@ -117,19 +118,19 @@ def lines_svg(periods: list[str], series: list[dict], *, title: str, label: str)
             f'<polyline points="{points}" fill="none" stroke="{color}" stroke-width="2">'
             f"<title>{escape(line['label'])}</title></polyline>"
         )
-        legend_x = LEFT + (n % 3) * 200
-        legend_y = HEIGHT - 22 + (n // 3) * 12
+        legend_x = LEFT + (n % 2) * 240
+        legend_y = HEIGHT - 34 + (n // 2) * 14
         parts.append(
             f'<rect x="{legend_x}" y="{legend_y - 8}" width="10" height="3" fill="{color}"/>'
-            f'<text x="{legend_x + 14}" y="{legend_y - 4}" font-size="10">'
-            f"{escape(_short(line['label'], 28))}</text>"
+            f'<text x="{legend_x + 14}" y="{legend_y - 4}" font-size="12">'
+            f"{escape(_short(line['label'], 30))}</text>"
         )
     base = HEIGHT - BOTTOM + 12
     for i, period in enumerate(periods):
         if i % 2 == 0 or i == len(periods) - 1:
             parts.append(
-                f'<text x="{x_of(i):.1f}" y="{base}" font-size="9" text-anchor="middle">'
-                f"{escape(period[2:])}</text>"
+                f'<text x="{x_of(i):.1f}" y="{base}" font-size="11" text-anchor="middle">'
+                f"{escape(period)}</text>"
             )
     return _svg(parts, title=title, label=label)
 
@@ -152,7 +153,7 @@ def histogram_svg(buckets: list[dict], *, title: str, label: str) -> SafeString:
         )
         if bucket["count"]:
             parts.append(
-                f'<text x="{x_of(i):.1f}" y="{TOP + plot_h - h - 3:.1f}" font-size="10" '
+                f'<text x="{x_of(i):.1f}" y="{TOP + plot_h - h - 3:.1f}" font-size="12" '
                 f'text-anchor="middle">{bucket["count"]}</text>'
             )
     parts += _x_labels([b["label"] for b in buckets], x_of, step)

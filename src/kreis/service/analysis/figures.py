@@ -149,6 +149,8 @@ def may_view_analysis(user: User) -> bool:
 class Period:
     start: dt.date
     end: dt.date
+    # The trend's grain: "week" or "month"; empty: weeks for periods up to 31 days, else months.
+    grain: str = ""
 
     def __post_init__(self) -> None:
         if self.end < self.start:
@@ -168,6 +170,8 @@ class Period:
 
     @property
     def weekly(self) -> bool:
+        if self.grain:
+            return self.grain == "week"
         return self.days <= WEEKLY_UP_TO_DAYS
 
 

@@ -46,11 +46,11 @@ def report_period(frequency: str, period_end: dt.date) -> Period:
     """The week (Monday–Sunday) or the calendar month that contains ``period_end``."""
     if frequency == ReportFrequency.WEEKLY:
         monday = period_end - dt.timedelta(days=period_end.weekday())
-        return Period(monday, monday + dt.timedelta(days=6))
+        return Period(monday, monday + dt.timedelta(days=6), grain="week")
     if frequency == ReportFrequency.MONTHLY:
         first = period_end.replace(day=1)
         following = (first + dt.timedelta(days=32)).replace(day=1)
-        return Period(first, following - dt.timedelta(days=1))
+        return Period(first, following - dt.timedelta(days=1), grain="month")
     raise ValueError(f"unknown frequency {frequency!r}")
 
 
@@ -103,7 +103,7 @@ def sections(data: dict) -> list[dict]:
                     line_label=_("80 % line"),
                 ),
                 "trend_svg": charts.lines_svg(
-                    table["trend"]["periods"],
+                    period_ticks(table["trend"]),
                     table["trend"]["series"],
                     title=f["trend"],
                     label=_("Trend") + ": " + title,
@@ -111,6 +111,15 @@ def sections(data: dict) -> list[dict]:
             }
         )
     return result
+
+
+def period_ticks(trend: dict) -> list[str]:
+    """Short labels of the trend's periods: month/year, or the week's Monday (day.month.)."""
+    days = [dt.date.fromisoformat(p) if isinstance(p, str) else p for p in trend["periods"]]
+    if trend["grain"] == "month":
+        return [f"{d:%m/%y}" for d in days]
+    german = (translation.get_language() or "").startswith("de")
+    return [f"{d:%d.%m.}" if german else f"{d:%m/%d}" for d in days]
 
 
 def durations(data: dict) -> list[tuple]:
@@ -168,8 +177,11 @@ table { border-collapse: collapse; width: 100%; margin-bottom: 8pt; }
 th, td { border-bottom: 0.5pt solid #ccc; padding: 2pt 4pt; text-align: left; vertical-align: top; }
 .text-end { text-align: right; }
 .meta, .formula, .text-body-secondary { color: #555; font-size: 8.5pt; }
-svg.case-chart { width: 100%; height: auto; }
-figure { margin: 4pt 0; page-break-inside: avoid; } .report-dimension { page-break-inside: avoid; }
+svg.case-chart { width: 130mm; height: auto; }
+figure { margin: 4pt 0; page-break-inside: avoid; } h3, h4 { page-break-after: avoid; }
+.badge { font-size: 7pt; font-weight: bold; color: #fff; background: #2f6fdf; padding: 0 2pt;
+  border-radius: 2pt; }
+.small { font-size: 8.5pt; } .duration-block { page-break-inside: avoid; }
 .visually-hidden { display: none; } a { color: #222; text-decoration: none; }
 .kpis td { width: 25%; }
 """
