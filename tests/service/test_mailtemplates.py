@@ -154,3 +154,11 @@ def test_the_admin_shows_variables_shipped_wording_and_a_preview(dana):
     assert "angenommen" in text
     listing = client_for(dana).get("/django-admin/service/mailtemplate/")
     assert listing.status_code == 200
+
+
+def test_an_administrator_who_is_no_superuser_finds_the_configuration_in_the_admin(dana):
+    dana.is_staff = True  # as kreis createuser --role admin makes them
+    dana.save()
+    index = client_for(dana).get("/django-admin/").content.decode()
+    for model in ("mailtemplate", "slapolicy", "assignmentrule", "casecategory", "rootcause"):
+        assert f"/django-admin/service/{model}/" in index

@@ -21,11 +21,19 @@ class MailTemplateForm(forms.ModelForm):
     class Meta:
         model = MailTemplate
         fields = ["key", "language", "subject", "body", "is_active"]
-        widgets = {"body": forms.Textarea(attrs={"rows": 16, "cols": 90})}
+        widgets = {
+            "subject": forms.TextInput(attrs={"class": "vLargeTextField"}),
+            "body": forms.Textarea(attrs={"rows": 16, "cols": 90}),
+        }
 
 
 def _pre(text: str):
-    return format_html('<pre style="white-space: pre-wrap; margin: 0">{}</pre>', text)
+    # A read-only text area: wraps long lines and is easy to copy from (the admin's CSP
+    # allows no inline styles).
+    rows = min(max(text.count("\n") + 2, 3), 24)
+    return format_html(
+        '<textarea readonly rows="{}" cols="90" class="vLargeTextField">{}</textarea>', rows, text
+    )
 
 
 @admin.register(MailTemplate)

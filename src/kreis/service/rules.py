@@ -72,6 +72,8 @@ rules.add_perm(
 for _model in ("casecategory", "rootcause", "slapolicy", "assignmentrule", "mailtemplate"):
     for _action in ("view", "add", "change", "delete"):
         rules.add_perm(f"service.{_action}_{_model}", is_admin)
+# The Django admin lists the app's models only to whom has the module permission.
+rules.add_perm("service", is_admin)
 
 # The complaint mailboxes (IMAP, with their encrypted passwords): administrators, in the
 # Django admin.
