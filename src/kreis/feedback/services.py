@@ -10,7 +10,7 @@ neither the party nor the customer's figures on the response, and writes no time
 from __future__ import annotations
 
 import secrets
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -320,10 +320,18 @@ def _require_collecting_online(survey: Survey) -> None:
 
 @transaction.atomic
 def survey_invite(
-    *, actor: User, survey: Survey, base_url: str, now: datetime | None = None
+    *,
+    actor: User,
+    survey: Survey,
+    base_url: str,
+    now: datetime | None = None,
+    deliver: bool = True,
+    progress: Callable[[int], None] | None = None,
 ) -> InviteResult:
     """Invite every party of the target group not yet invited: one personal link each, by
-    e-mail in the contact's language (sent once the transaction commits)."""
+    e-mail in the contact's language (sent once the transaction commits). ``deliver=False``
+    (demo data) records the invitations and sends nothing. ``progress`` hears the number of
+    parties gone through, every 500."""
     _require(actor, "feedback.manage_survey", survey)
     _require_collecting_online(survey)
     now = now or timezone.now()
@@ -331,7 +339,9 @@ def survey_invite(
     parties = target_parties(survey=survey, user=actor).prefetch_related("addresses").order_by("pk")
     outbox: list[tuple[Invitation, str]] = []
     without_email = already = 0
-    for party in parties.iterator(chunk_size=500):
+    for seen, party in enumerate(parties.iterator(chunk_size=500), start=1):
+        if progress is not None and seen % 500 == 0:
+            progress(seen)
         if party.pk in invited:
             already += 1
             continue
@@ -356,7 +366,8 @@ def survey_invite(
         for invitation, raw in outbox:
             _send(invitation, raw, base_url, reminder=False)
 
-    transaction.on_commit(send_all)
+    if deliver:
+        transaction.on_commit(send_all)
     return InviteResult(len(outbox), without_email, already)
 
 
