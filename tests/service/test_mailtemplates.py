@@ -162,3 +162,31 @@ def test_an_administrator_who_is_no_superuser_finds_the_configuration_in_the_adm
     index = client_for(dana).get("/django-admin/").content.decode()
     for model in ("mailtemplate", "slapolicy", "assignmentrule", "casecategory", "rootcause"):
         assert f"/django-admin/service/{model}/" in index
+
+
+def test_the_supplier_request_uses_the_administrators_wording(
+    alice, customer, defect, django_capture_on_commit_callbacks
+):
+    from kreis.service.processing.services import supplier_request_create
+
+    supplier = party_create(
+        actor=alice,
+        kind="organization",
+        name="Dichtungswerk AG",
+        roles=["supplier"],
+        emails=[{"value": "reklamation@dichtungswerk.example"}],
+    )
+    case = _case(alice, customer, defect, "de")
+    for language in ("de", "en"):
+        MailTemplate.objects.create(
+            key="supplier_request",
+            language=language,
+            subject="{{ case.number }} an {{ supplier.name }}",
+            body="{{ request.message }} ({{ case.customer }})",
+        )
+    mail.outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        supplier_request_create(actor=alice, case=case, supplier=supplier, message="Prüfen")
+    [sent] = mail.outbox
+    assert sent.subject == f"{case.number} an Dichtungswerk AG"
+    assert sent.body == "Prüfen (Pumpen Schulz GmbH)"

@@ -30,8 +30,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.mail import send_mail
 from django.db import transaction
 from django.db.models import Sum
-from django.template.loader import render_to_string
-from django.utils import timezone, translation
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from kreis.activities.models import ActivityKind
@@ -39,6 +38,7 @@ from kreis.activities.services import activity_complete, activity_create, activi
 from kreis.core.models import User
 from kreis.core.services import check_assignment
 from kreis.parties.models import Address, ContactKind, ContactPoint, Party, PartyRole
+from kreis.service.mailtemplates import render_mail
 from kreis.service.models import (
     Case,
     CaseCost,
@@ -220,10 +220,9 @@ def supplier_request_create(
         case=case, supplier=supplier, message=message, sent_to=to, sent_by=actor
     )
     fallback = (actor.language if actor else "") or settings.LANGUAGE_CODE
-    with translation.override(supplier_language(supplier, fallback)):
-        context = {"case": case, "request": request, "supplier": supplier}
-        subject = render_to_string("service/email/supplier_request_subject.txt", context).strip()
-        body = render_to_string("service/email/supplier_request_body.txt", context)
+    context = {"case": case, "request": request, "supplier": supplier}
+    # An administrator's wording first (kreis.service.mailtemplates), else the shipped one.
+    subject, body = render_mail("supplier_request", context, supplier_language(supplier, fallback))
     if to:
         transaction.on_commit(
             lambda: send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [to], fail_silently=False)
