@@ -22,7 +22,6 @@ from kreis.core.api_support import (
     IdValue,
     Input,
     ObjectId,
-    Pagination,
     SearchText,
 )
 from kreis.core.queries import team_get_for_user, user_get_for_user
@@ -38,6 +37,7 @@ from kreis.service.models import (
     RootCause,
     Severity,
 )
+from kreis.service.paging import IdsFirstPagination
 from kreis.service.processing.api import router as processing_router
 
 router = Router(tags=["cases"])
@@ -163,7 +163,7 @@ def _found(model, pk: int | None, field: str):
 
 
 @router.get("/cases", response=list[CaseOut], summary="List cases", operation_id="case_list")
-@paginate(Pagination)
+@paginate(IdsFirstPagination)
 def case_list(
     request: HttpRequest,
     q: SearchText = "",

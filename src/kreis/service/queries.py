@@ -7,6 +7,7 @@ from django.http import Http404
 from django.utils import timezone
 
 from kreis.core.models import User
+from kreis.parties.models import Party
 from kreis.service.models import (
     OPEN_STATUSES,
     Case,
@@ -30,6 +31,13 @@ SORTS = {
 }
 
 
+# Up to this many customers of the user are passed to the case query as a list of ids.
+MAX_LISTED_PARTIES = 1000
+
+# What a case number is made of: a search with any other character cannot match one.
+NUMBER_CHARACTERS = frozenset("C-0123456789")
+
+
 def visible_cases(queryset: QuerySet[Case], *, user: User) -> QuerySet[Case]:
     """The query form of ``service.view_case``."""
     if not user.is_authenticated or not user.is_active:
@@ -37,11 +45,19 @@ def visible_cases(queryset: QuerySet[Case], *, user: User) -> QuerySet[Case]:
     if sees_all_cases(user):
         return queryset
     teams = user.team_ids()
+    # The customers' rule by the parties' ids, not a join: with the join in the OR the database
+    # walks every case with its party (a COUNT over 100,000 cases: 700 ms on SQLite). As three
+    # IN terms each is answered from an index (owner, team, party) and the results merged;
+    # PostgreSQL merges them only for a list of ids, not for a subquery (then it reads every
+    # case), so a short list is fetched first and a long one stays a subquery.
+    parties = (
+        Party.objects.filter(Q(owner_id=user.pk) | Q(team_id__in=teams)).order_by().values("pk")
+    )
+    party_ids = list(parties.values_list("pk", flat=True)[: MAX_LISTED_PARTIES + 1])
     return queryset.filter(
         Q(owner_id=user.pk)
         | Q(team_id__in=teams)
-        | Q(party__owner_id=user.pk)
-        | Q(party__team_id__in=teams)
+        | Q(party_id__in=parties if len(party_ids) > MAX_LISTED_PARTIES else party_ids)
     )
 
 
@@ -107,11 +123,14 @@ def case_list_for_user(
     if overdue:
         qs = qs.filter(overdue_q())
     if search:
-        qs = qs.filter(
-            Q(number__icontains=search)
-            | Q(subject__icontains=search)
-            | Q(party__name__icontains=search)
+        # The matching customers first (one pass over the parties), not a join that compares
+        # every case's party name.
+        matches = Q(subject__icontains=search) | Q(
+            party_id__in=Party.objects.filter(name__icontains=search).values("pk")
         )
+        if set(search.upper()) <= NUMBER_CHARACTERS:  # a number ("C-2026-000123") or part
+            matches |= Q(number__icontains=search)
+        qs = qs.filter(matches)
     if sort == "-severity":
         qs = qs.annotate(severity_rank=_severity_rank())
     return qs.select_related("party", "owner", "category").order_by(
