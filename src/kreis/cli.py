@@ -25,6 +25,8 @@ COMMANDS = {
     "connectors": ("connectors", "list connectors or run one now", True),
     "webhooks": ("webhooks", "list webhooks and deliveries, redeliver failed ones, test", True),
     "kpis": ("kpis", "print the satisfaction KPIs of a period (--start --end --grain)", True),
+    "cases": ("cases", "complaint cases in bulk: list, export, import, close-resolved, …", True),
+    "surveys": ("surveys", "surveys: list, send-invitations, remind, analyse, report", True),
     "check": ("check", "check settings, database, job queue and data folder", False),
 }
 

@@ -116,7 +116,7 @@ def _user_option(parser) -> None:
     parser.add_argument("--user", help="only the cases this user may see (default: all)")
 
 
-def _cases(options, **filters):
+def _cases(options, sort: str = "created", **filters):
     """Cases for the listing and the export: through the permission-aware query."""
     user = None
     if options.get("user"):
@@ -127,7 +127,7 @@ def _cases(options, **filters):
         # The system's view (every case, as an administrator sees them): an unsaved
         # administrator, so the same query applies its filters without a permission filter.
         user = User(username="system", role=Role.ADMIN, is_active=True)
-    qs = queries.case_list_for_user(user=user, sort="created", **filters)
+    qs = queries.case_list_for_user(user=user, sort=sort, **filters)
     return qs.select_related("contact", "product", "team", "root_cause")
 
 
@@ -174,6 +174,7 @@ def _write_csv(stream, rows: list[dict], fields) -> None:
 def run_list(command, options) -> None:
     qs = _cases(
         options,
+        sort="-created",
         status=options["status"] or "",
         severity=options["severity"] or "",
         overdue=options["overdue"],
