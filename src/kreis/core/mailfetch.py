@@ -343,6 +343,8 @@ def _reason(exc: BaseException) -> str:
         return _("no answer in time")
     if isinstance(exc, ssl.SSLError):
         return _("TLS failed (%s)") % (exc.reason or exc)
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror  # "Connection refused", not the bare errno 111
     text = exc.args[0] if exc.args else exc
     if isinstance(text, bytes):
         text = text.decode("utf-8", "replace")

@@ -7,6 +7,7 @@ from __future__ import annotations
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
+from django.utils.text import capfirst
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
@@ -39,6 +40,10 @@ class ComplaintMailboxForm(forms.ModelForm):
             "processed_folder",
             "category",
         ]
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["password"].label = capfirst(self.fields["password"].label)
 
     def clean(self):
         data = super().clean()
@@ -89,7 +94,7 @@ class ComplaintMailboxAdmin(admin.ModelAdmin):
     list_filter = ["is_active", "security"]
     search_fields = ["name", "host", "username"]
     list_select_related = ["category"]
-    readonly_fields = ["last_polled_at", "last_error", "uidvalidity", "last_uid"]
+    readonly_fields = ["last_polled_at", "last_error", "folder_uidvalidity", "last_uid_taken"]
     actions = ["test_connection", "poll_now"]
     fieldsets = [
         (None, {"fields": ["name", "is_active", "category"]}),
@@ -108,8 +113,19 @@ class ComplaintMailboxAdmin(admin.ModelAdmin):
                 ),
             },
         ),
-        (_("State"), {"fields": ["last_polled_at", "last_error", "uidvalidity", "last_uid"]}),
+        (
+            _("State"),
+            {"fields": ["last_polled_at", "last_error", "folder_uidvalidity", "last_uid_taken"]},
+        ),
     ]
+
+    @admin.display(description=_("UIDVALIDITY of the folder"))
+    def folder_uidvalidity(self, obj: ComplaintMailbox):
+        return obj.uidvalidity if obj.uidvalidity is not None else "—"
+
+    @admin.display(description=_("last UID taken"))
+    def last_uid_taken(self, obj: ComplaintMailbox):
+        return obj.last_uid
 
     @admin.display(description=_("status"))
     def status(self, obj: ComplaintMailbox) -> str:
