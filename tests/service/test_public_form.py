@@ -61,10 +61,12 @@ def test_complaint_becomes_a_case_with_owner_due_date_and_acknowledgement(
     case = Case.objects.get()
     assert case.channel == "form"
     assert case.owner == form_ready
-    assert case.ack_due_at is not None and case.resolve_due_at is not None
+    assert case.ack_due_at is not None
+    assert case.resolve_due_at is not None
     assert case.category == defect
     assert case.language == "en"
-    assert "A-4711" in case.description and "The pump leaks since Monday." in case.description
+    assert "A-4711" in case.description
+    assert "The pump leaks since Monday." in case.description
     assert case.number in response.text
     assert "jana.weber@example.org" in response.text  # "we have sent a confirmation to …"
     assert [m.to for m in mail.outbox] == [["jana.weber@example.org"]]
@@ -200,7 +202,8 @@ def test_invalid_input_shows_the_form_again_with_errors_and_input(form_ready):
     assert 'value="jana.weber@"' in text
     assert 'value="A-4711"' in text
     assert "Enter a valid email address." in text
-    assert 'id="id_email_error"' in text and 'aria-invalid="true"' in text
+    assert 'id="id_email_error"' in text
+    assert 'aria-invalid="true"' in text
     assert "This does not look like a phone number" in text
     assert "This field is required." in text
     assert "autofocus" in text.split('name="email"')[1].split(">")[0]  # first error field
@@ -235,8 +238,10 @@ def test_a_german_complaint_is_a_german_case(form_ready):
 
 def test_form_page_is_keyboard_and_autofill_friendly(form_ready):
     text = Client().get("/complaint/").text
-    assert 'autocomplete="name"' in text and 'autocomplete="email"' in text
-    assert 'autocomplete="tel"' in text and 'type="tel"' in text
+    assert 'autocomplete="name"' in text
+    assert 'autocomplete="email"' in text
+    assert 'autocomplete="tel"' in text
+    assert 'type="tel"' in text
     assert '<label class="form-label" for="id_name">' in text
     assert "autofocus" in text.split('name="name"')[1].split(">")[0]
     honeypot = text.split('name="website"')[1].split(">")[0]
@@ -336,7 +341,8 @@ def test_embed_script_inserts_the_frame_and_checks_message_origin(db):
     assert "/complaint/embed/" in body
     assert "document.currentScript" in body
     assert "insertBefore(frame, script.nextSibling)" in body
-    assert "event.origin !== origin" in body and "event.source !== frame.contentWindow" in body
+    assert "event.origin !== origin" in body
+    assert "event.source !== frame.contentWindow" in body
 
 
 def test_administrator_sees_the_snippets(dana):
@@ -410,3 +416,10 @@ def test_admin_refuses_an_embedding_website_that_is_no_origin(db):
     )
     assert good.is_valid(), good.errors
     assert good.cleaned_data["form_allowed_origins"] == "https://www.shop.example"
+
+
+def test_thank_you_page_offers_no_language_switch(form_ready):
+    response = Client().post("/complaint/embed/", _data())
+    assert "language-switch" not in response.text
+    assert "language-switch" in Client().get("/complaint/embed/").text
+    assert Client().head("/complaint/").status_code == 200

@@ -82,7 +82,7 @@ def _page(request, template: str, context: dict, *, status: int = 200) -> HttpRe
 
 @never_cache
 @csrf_exempt
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 def complaint_form(request: HttpRequest, embed: bool = False) -> HttpResponse:
     """The public complaint form; ``embed``: without the page's chrome, for an iframe.
 
