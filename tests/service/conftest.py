@@ -68,3 +68,8 @@ def time_machine_at(monkeypatch):
         monkeypatch.setattr(timezone, "now", lambda: moment)
 
     return travel
+
+
+# The processing tests' case, customer, supplier and API caller (tests/service/test_case_*,
+# test_supplier, test_improvement_actions); a module's own fixture of the same name wins.
+from tests.service.processing_fixtures import api, case, customer, supplier  # noqa: E402, F401

@@ -11,7 +11,6 @@ from kreis.service.models import CaseCost, ServiceSettings
 from kreis.service.processing import services
 from tests.analytics.test_margin import PERIOD, shop, warehouse_tables  # noqa: F401
 from tests.conftest import client_for
-from tests.service.processing_fixtures import api, case, customer  # noqa: F401
 
 pytestmark = pytest.mark.django_db
 
@@ -89,7 +88,9 @@ def test_edit_and_delete_keep_the_cost_entry_in_step(case, sam):
 
 
 def test_the_cost_lowers_the_customers_cm3_at_once_and_not_after_it_is_gone(
-    shop, alice, sam, support, defect, monkeypatch
+    shop,  # noqa: F811  (the margin tests' fixture)
+    alice,
+    defect,
 ):
     from kreis.service import services as cases
 

@@ -10,7 +10,6 @@ from kreis.activities.models import Activity
 from kreis.service.models import CaseTask
 from kreis.service.processing import services
 from tests.conftest import client_for
-from tests.service.processing_fixtures import api, case, customer  # noqa: F401
 
 pytestmark = pytest.mark.django_db
 

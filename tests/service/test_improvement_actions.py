@@ -9,7 +9,6 @@ from django.utils import timezone
 from kreis.service.improvement import queries, services
 from kreis.service.models import Case, ImprovementAction
 from tests.conftest import client_for
-from tests.service.processing_fixtures import api, case, customer  # noqa: F401
 
 pytestmark = pytest.mark.django_db
 
@@ -92,7 +91,8 @@ def test_list_filters_and_highlights_overdue_actions(sam, root_cause):
     )
     client = client_for(sam)
     page = client.get("/cases/improvement-actions/").text
-    assert "Schulung" in page and "Fertig" in page
+    assert "Schulung" in page
+    assert "Fertig" in page
     assert f'class="table-danger" data-action="{late.pk}"' in page
     done_only = client.get("/cases/improvement-actions/", {"status": "done"}).text
     assert "Schulung" not in done_only
@@ -137,7 +137,8 @@ def test_api_creates_reads_the_effect_and_changes_an_action(sam, root_cause, api
     )
     assert created.status_code == 201, created.content
     body = created.json()
-    assert body["owner_id"] == sam.pk and body["effect"]["days"] == 0
+    assert body["owner_id"] == sam.pk
+    assert body["effect"]["days"] == 0
     detail = call("get", f"/improvement-actions/{body['id']}")
     assert detail.headers["ETag"]
     done = call("patch", f"/improvement-actions/{body['id']}", {"status": "done"}).json()

@@ -9,7 +9,6 @@ from kreis.parties.services import party_create
 from kreis.service.models import CaseMessage, SupplierRequest
 from kreis.service.processing import services
 from tests.conftest import client_for
-from tests.service.processing_fixtures import api, case, customer, supplier  # noqa: F401
 
 pytestmark = pytest.mark.django_db
 
@@ -46,7 +45,8 @@ def test_forwarding_sends_the_mail_in_german_and_records_request_and_note(
     assert "Bitte Dichtung prüfen." in sent.body
     assert "Sehr geehrte Damen und Herren" in sent.body  # the supplier is in Germany
     note = CaseMessage.objects.get(case=case, kind="internal_note")
-    assert "Dichtungswerk AG" in note.body and "Bitte Dichtung prüfen." in note.body
+    assert "Dichtungswerk AG" in note.body
+    assert "Bitte Dichtung prüfen." in note.body
     page = client_for(sam).get(f"/cases/{case.pk}/").text
     assert "Waiting for the supplier" in page
 
@@ -103,7 +103,8 @@ def test_case_list_filters_cases_waiting_for_a_supplier(case, sam, supplier, ali
     services.supplier_request_create(actor=sam, case=case, supplier=supplier, message="Bitte")
     client = client_for(sam)
     waiting = client.get("/cases/", {"supplier": "1"}).text
-    assert case.number in waiting and other.number not in waiting
+    assert case.number in waiting
+    assert other.number not in waiting
     assert "waiting for the supplier" in client.get("/cases/").text
 
 
@@ -127,7 +128,8 @@ def test_api_forwards_with_the_case_text_and_records_the_answer(case, sam, suppl
     created = call("post", f"/cases/{case.pk}/supplier-requests", {"supplier_id": supplier.pk})
     assert created.status_code == 201, created.content
     body = created.json()
-    assert case.number in body["message"] and body["status"] == "open"
+    assert case.number in body["message"]
+    assert body["status"] == "open"
     answered = call(
         "post",
         f"/cases/{case.pk}/supplier-requests/{body['id']}/answer",

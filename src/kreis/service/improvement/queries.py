@@ -162,7 +162,7 @@ class Effect:
         option = {
             "tooltip": {"trigger": "axis"},
             "legend": {"top": 0},
-            "grid": {"left": 8, "right": 16, "top": 36, "bottom": 8, "containLabel": True},
+            "grid": {"left": 8, "right": 16, "top": 36, "bottom": 24, "containLabel": True},
             "xAxis": {"type": "category", "data": self.labels, "axisLabel": {"hideOverlap": True}},
             "yAxis": {"type": "value", "minInterval": 1, "name": _("Cases")},
             "series": series,

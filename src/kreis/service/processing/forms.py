@@ -94,8 +94,11 @@ def case_page_context(*, user, case, can_change: bool) -> dict:
     from kreis.service.processing.services import case_cost_total, suppliers
 
     requests = list(queries.supplier_requests(case=case))
+    tasks = list(queries.case_tasks(case=case))
+    for task in tasks:  # the subject names the case (for My day); here it goes without saying
+        task.title = task.activity.subject.removeprefix(f"{case.number}: ")
     context = {
-        "case_tasks": list(queries.case_tasks(case=case)),
+        "case_tasks": tasks,
         "supplier_requests": requests,
         "open_supplier_requests": [r for r in requests if r.status == "open"],
         "case_costs": list(queries.case_costs(case=case)),
