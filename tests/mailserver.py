@@ -40,8 +40,6 @@ from pathlib import Path
 import pytest
 from imapclient import IMAPClient
 
-from tests.conftest import require
-
 USERS = 1000  # test users (one per test) a server offers
 SBIN = ("/usr/sbin", "/sbin", "/usr/local/sbin")
 
@@ -196,6 +194,7 @@ userdb passwd-file {{
 """
         return f"""{common}
 disable_plaintext_auth = no
+auth_failure_delay = 0
 mail_location = maildir:~/Maildir
 passdb {{
   driver = passwd-file
@@ -283,6 +282,8 @@ def _system_user(name: str) -> pwd.struct_passwd:
 
 @pytest.fixture(scope="session")
 def dovecot_server():
+    from tests.conftest import require  # here: tests/conftest.py imports this module
+
     binary = dovecot_binary()
     require(binary is not None, "Dovecot", "apt-get install dovecot-imapd")
     server = DovecotServer(binary)

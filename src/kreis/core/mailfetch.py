@@ -152,7 +152,7 @@ class MailSession:
             raise MailFetchError(
                 _("An unencrypted connection is only allowed to this machine (localhost).")
             )
-        context = ssl.create_default_context()
+        context = ssl.create_default_context() if account.security != "none" else None
         try:
             client = IMAPClient(
                 account.host,

@@ -175,6 +175,10 @@ def poll_mailbox(mailbox: ComplaintMailbox) -> PollResult:
         result.errors += 1
         result.problems.append(str(exc))
         log.warning("mailbox %s: %s", mailbox.pk, exc)
+    except Exception as exc:  # noqa: BLE001 (the other mailboxes are polled all the same)
+        result.errors += 1
+        result.problems.append(f"{type(exc).__name__}: {exc}")
+        log.exception("mailbox %s: the poll failed", mailbox.pk)
     now = timezone.now()
     error = "\n".join(result.problems)[:ERROR_MAX]
     ComplaintMailbox.objects.filter(pk=mailbox.pk).update(last_polled_at=now, last_error=error)
