@@ -339,3 +339,22 @@ def test_a_double_submit_is_counted_once(closed):
         rating.rating_submit(raw_token=raw, rating=4)
     assert getattr(refused.value, "code", None) == "used"
     assert CaseRating.objects.count() == 1
+
+
+def test_the_page_escapes_the_subject_and_needs_the_csrf_token(
+    alice, customer, defect, root_cause, django_capture_on_commit_callbacks
+):
+    case, path = closed_with_link(
+        alice,
+        customer,
+        defect,
+        root_cause,
+        django_capture_on_commit_callbacks,
+        subject='<script>alert("x")</script>',
+    )
+    page = Client().get(path)
+    assert '<script>alert("x")</script>' not in page.text
+    assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;" in page.text
+    forged = Client(enforce_csrf_checks=True).post(path, {"rating": "1"})
+    assert forged.status_code == 403
+    assert not CaseRating.objects.filter(case=case).exists()
