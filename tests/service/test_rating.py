@@ -358,3 +358,33 @@ def test_the_page_escapes_the_subject_and_needs_the_csrf_token(
     forged = Client(enforce_csrf_checks=True).post(path, {"rating": "1"})
     assert forged.status_code == 403
     assert not CaseRating.objects.filter(case=case).exists()
+
+
+def test_closing_resolved_cases_in_bulk_sends_the_links_with_a_base_url(
+    alice, customer, defect, root_cause, django_capture_on_commit_callbacks
+):
+    import io
+
+    from django.core.management import CommandError, call_command
+
+    case = open_case(alice, customer, defect)
+    for status in ("in_progress", "resolved"):
+        case = services.case_transition(
+            actor=alice, case=case, to_status=status, root_cause=root_cause
+        )
+    with pytest.raises(CommandError, match="base-url"):
+        call_command("cases", "close-resolved", "--older-than", "0", "--base-url", "crm.example")
+    with django_capture_on_commit_callbacks(execute=True):
+        call_command(
+            "cases",
+            "close-resolved",
+            "--older-than",
+            "0",
+            "--base-url",
+            "https://crm.example.com/",
+            stdout=io.StringIO(),
+        )
+    case.refresh_from_db()
+    assert case.status == "closed"
+    assert "https://crm.example.com/cases/rate/" in mail.outbox[-1].body
+    assert RatingToken.objects.filter(case=case).count() == 1

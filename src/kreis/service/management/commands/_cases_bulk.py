@@ -109,6 +109,13 @@ def register(subparsers) -> None:
     )
     closing.add_argument("--older-than", type=int, required=True, metavar="DAYS")
     closing.add_argument("--dry-run", action="store_true", help="only count them")
+    closing.add_argument(
+        "--base-url",
+        default="",
+        metavar="URL",
+        help="the address Kreis is reached at, e.g. https://crm.example.com/: each customer "
+        "then gets the closing e-mail with the link to rate the resolution (without it: none)",
+    )
     closing.set_defaults(run=run_close_resolved)
 
 
@@ -379,6 +386,9 @@ def run_close_resolved(command, options) -> None:
     days = options["older_than"]
     if days < 0:
         raise CommandError("--older-than must be 0 or more days")
+    base_url = options["base_url"]
+    if base_url and not base_url.startswith(("https://", "http://")):
+        raise CommandError("--base-url must be an address such as https://crm.example.com/")
     before = timezone.now() - dt.timedelta(days=days)
     cases = list(
         Case.objects.filter(status=CaseStatus.RESOLVED, resolved_at__lt=before).order_by("pk")
@@ -389,7 +399,13 @@ def run_close_resolved(command, options) -> None:
     note = f"Closed in bulk: resolved more than {days} days ago"
     closed = 0
     for case in cases:
-        services.case_transition(actor=None, case=case, to_status=CaseStatus.CLOSED, note=note)
+        services.case_transition(
+            actor=None,
+            case=case,
+            to_status=CaseStatus.CLOSED,
+            note=note,
+            base_url=base_url,
+        )
         closed += 1
         if sys.stdout.isatty() and closed % 100 == 0:
             command.stdout.write(f"  {closed}/{len(cases)} …")
