@@ -229,6 +229,7 @@ userdb {{
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             stderr=open(self.folder / "stderr.log", "wb"),  # noqa: SIM115 (closed with the process)
+            preexec_fn=_end_with_parent,  # noqa: PLW1509 (one prctl call, no locks)
         )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -271,6 +272,18 @@ userdb {{
         username, password = self._accounts[self._users]
         self._users += 1
         return ImapUser(server=self, username=username, password=password)
+
+
+def _end_with_parent() -> None:
+    """Linux: Dovecot gets SIGTERM when the test process dies (killed, no teardown), so no
+    server is left behind listening."""
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
 
 
 def _system_user(name: str) -> pwd.struct_passwd:
