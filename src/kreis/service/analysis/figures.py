@@ -46,8 +46,8 @@ from bisect import bisect_right
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db.models import Avg, Count, F, Q, QuerySet, Sum
-from django.db.models.functions import TruncMonth, TruncWeek
+from django.db.models import Avg, Count, F, IntegerField, Q, QuerySet, Sum, Value, When
+from django.db.models import Case as DbCase
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -258,15 +258,21 @@ def _trend_starts(period: Period) -> list[dt.date]:
     return starts
 
 
+def _bucket(starts: list[dt.datetime]) -> DbCase:
+    """The index of the period a case was received in, as plain SQL comparisons with the
+    periods' first moments (no per-row date function: SQLite's would run in Python)."""
+    whens = [When(created_at__lt=start, then=Value(i - 1)) for i, start in enumerate(starts[1:], 1)]
+    return DbCase(*whens, default=Value(len(starts) - 1), output_field=IntegerField())
+
+
 def trend(*, user: User | None, period: Period, dimension: str, top: list) -> dict:
     """Counts per week or month of the ``top`` values of ``dimension`` (one grouped query)."""
     starts = _trend_starts(period)
     tz = timezone.get_default_timezone()
-    low = dt.datetime.combine(starts[0], dt.time.min, tzinfo=tz)
+    moments = [dt.datetime.combine(start, dt.time.min, tzinfo=tz) for start in starts]
     high = period.bounds()[1]
     column = _column(dimension)
-    trunc = TruncWeek if period.weekly else TruncMonth
-    qs = _cases_for(user).filter(created_at__gte=low, created_at__lt=high)
+    qs = _cases_for(user).filter(created_at__gte=moments[0], created_at__lt=high)
     keys = [k for k in top if k is not None]
     condition = Q(**{f"{column}__in": keys})
     if None in top:
@@ -274,17 +280,14 @@ def trend(*, user: User | None, period: Period, dimension: str, top: list) -> di
     rows = (
         qs.filter(condition)
         .order_by()
-        .annotate(bucket=trunc("created_at", tzinfo=tz))
+        .annotate(bucket=_bucket(moments))
         .values("bucket", column)
         .annotate(n=Count("id"))
     )
-    index = {start: i for i, start in enumerate(starts)}
     series = {key: [0] * len(starts) for key in top}
     for row in rows:
-        bucket = row["bucket"]
-        day = bucket.astimezone(tz).date() if isinstance(bucket, dt.datetime) else bucket
-        if day in index and row[column] in series:
-            series[row[column]][index[day]] += row["n"]
+        if row[column] in series:
+            series[row[column]][row["bucket"]] += row["n"]
     return {
         "grain": "week" if period.weekly else "month",
         "periods": [s.isoformat() for s in starts],
