@@ -48,7 +48,9 @@ class SupplierAnswerForm(BootstrapMixin, forms.Form):
 
 class CaseCostForm(BootstrapMixin, forms.Form):
     kind = forms.ChoiceField(label=_("Kind"), choices=CostKind.choices)
-    date = forms.DateField(label=_("Date"), widget=forms.DateInput(attrs={"type": "date"}))
+    date = forms.DateField(
+        label=_("Date"), widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+    )
     amount = forms.DecimalField(
         label=_("Amount (EUR)"),
         max_digits=12,
