@@ -263,4 +263,6 @@ def test_connection_problems_are_told_plainly(imap_user):
         check_account(account(imap_user, port=1), "INBOX")
     with pytest.raises(MailFetchError, match="only allowed to this machine"):
         check_account(account(imap_user, host="imap.example.com"), "INBOX")
+    with pytest.raises(MailFetchError, match="metadata"):
+        check_account(account(imap_user, host="169.254.169.254", security="ssl"), "INBOX")
     assert check_account(account(imap_user), "INBOX").exists == 0

@@ -28,6 +28,10 @@ charset, else as UTF-8, else with the charset ``charset-normalizer`` detects; he
 turned into plain text (``html_to_text``: markup and scripts dropped, entities resolved, never
 rendered). Attachments are not read.
 
+*Where.* Security "none" (clear text) is refused unless the server is this machine; a cloud
+metadata address is refused always (``kreis.core.netguard.refuse_metadata``); every network
+step has a timeout.
+
 *Processed.* ``mark_processed`` flags messages \\Seen, or moves them to a folder (created if
 missing; MOVE when the server has it, else COPY, \\Deleted and UID EXPUNGE).
 """
@@ -52,6 +56,8 @@ from charset_normalizer import from_bytes
 from django.utils.translation import gettext as _
 from imapclient import IMAPClient
 from imapclient.exceptions import IMAPClientError, LoginError
+
+from kreis.core.netguard import TargetRefused, refuse_metadata
 
 SECURITY_CHOICES = ("ssl", "starttls", "none")
 DEFAULT_TIMEOUT = 30.0
@@ -152,6 +158,16 @@ class MailSession:
             raise MailFetchError(
                 _("An unencrypted connection is only allowed to this machine (localhost).")
             )
+        try:
+            found = socket.getaddrinfo(account.host, account.port, type=socket.SOCK_STREAM)
+            refuse_metadata(account.host, [str(info[4][0]) for info in found])
+        except TargetRefused as exc:  # a cloud metadata service hands out credentials
+            raise MailFetchError(str(exc)) from exc
+        except (OSError, UnicodeError) as exc:
+            raise MailFetchError(
+                _("Cannot connect to %(host)s:%(port)s: %(error)s")
+                % {"host": account.host, "port": account.port, "error": _reason(exc)}
+            ) from exc
         context = ssl.create_default_context() if account.security != "none" else None
         try:
             client = IMAPClient(
