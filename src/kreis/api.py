@@ -32,6 +32,7 @@ from kreis.sales.api import router as sales_router
 from kreis.service.analysis.api import router as case_analysis_router
 from kreis.service.api import router as service_router
 from kreis.service.api_config import router as service_config_router
+from kreis.service.public_form.api import router as service_settings_router
 
 log = logging.getLogger("kreis.api")
 
@@ -75,6 +76,7 @@ api.add_router("/", automation_router)
 api.add_router("/", case_analysis_router)
 api.add_router("/", service_router)
 api.add_router("/", service_config_router)
+api.add_router("/", service_settings_router)
 
 
 def problem(

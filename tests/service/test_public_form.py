@@ -1,6 +1,7 @@
 """The public complaint form: a customer files a complaint without signing in, on Kreis or
 embedded on the company's website; spam is kept out by honeypot, time trap and rate limit."""
 
+import json
 import time
 
 import pytest
@@ -423,3 +424,71 @@ def test_thank_you_page_offers_no_language_switch(form_ready):
     assert "language-switch" not in response.text
     assert "language-switch" in Client().get("/complaint/embed/").text
     assert Client().head("/complaint/").status_code == 200
+
+
+# --- The settings through the API and the permission rules ------------------------------------
+
+
+def _api(user, api_key_for):
+    key = api_key_for(user)
+    headers = {"authorization": f"Bearer {key}"}
+
+    def call(method, data=None):
+        client = Client(headers=headers)
+        if method == "get":
+            return client.get("/api/v1/cases/config/settings")
+        return client.patch(
+            "/api/v1/cases/config/settings", json.dumps(data), content_type="application/json"
+        )
+
+    return call
+
+
+def test_administrator_changes_the_form_settings_through_the_api(dana, api_key_for, billing):
+    call = _api(dana, api_key_for)
+    assert call("get").json()["form_enabled"] is True
+    response = call(
+        "patch",
+        {
+            "form_allowed_origins": ["https://www.shop.example/", "http://localhost:8200"],
+            "form_category_id": billing.pk,
+            "form_posts_per_hour": 5,
+        },
+    )
+    assert response.status_code == 200, response.content
+    body = response.json()
+    assert body["form_allowed_origins"] == ["https://www.shop.example", "http://localhost:8200"]
+    assert body["form_category_id"] == billing.pk
+    config = ServiceSettings.load()
+    assert config.form_posts_per_hour == 5
+    assert guard.embed_origins(config) == ["https://www.shop.example", "http://localhost:8200"]
+
+
+def test_settings_api_refuses_bad_origins_and_changes_nothing(dana, api_key_for):
+    call = _api(dana, api_key_for)
+    response = call(
+        "patch", {"form_allowed_origins": ["https://ok.example", "evil.example; script-src *"]}
+    )
+    assert response.status_code == 422
+    assert "evil.example" in response.content.decode()
+    assert ServiceSettings.load().form_allowed_origins == ""
+    assert call("patch", {"form_posts_per_hour": 0}).status_code == 422
+
+
+def test_only_administrators_see_and_change_the_settings(alice, mia, api_key_for):
+    for user in (alice, mia):
+        call = _api(user, api_key_for)
+        assert call("get").status_code == 403
+        assert call("patch", {"form_enabled": False}).status_code == 403
+    assert ServiceSettings.load().form_enabled is True
+
+
+def test_administrator_role_edits_the_settings_in_django_admin(dana):
+    dana.is_staff = True  # as kreis.core.services.user_create makes every administrator
+    dana.save()
+    client = client_for(dana)
+    page = client.get("/django-admin/service/servicesettings/", follow=True)
+    assert page.status_code == 200
+    assert page.redirect_chain[-1][0].endswith("/servicesettings/1/change/")
+    assert "form_allowed_origins" in page.text
+    assert client.get("/django-admin/service/servicesettings/add/").status_code == 403

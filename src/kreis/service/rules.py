@@ -79,3 +79,9 @@ rules.add_perm("service", is_admin)
 # Django admin.
 for _action in ("view", "add", "change", "delete"):
     rules.add_perm(f"service.{_action}_complaintmailbox", is_admin)
+
+# The complaint settings (the public form's options, the hourly rate, the rating link's days):
+# administrators, in the Django admin and through /api/v1/cases/config/settings. There is one
+# row: nobody adds or deletes it (the admin refuses both).
+for _action in ("view", "change"):
+    rules.add_perm(f"service.{_action}_servicesettings", is_admin)
