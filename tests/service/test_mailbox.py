@@ -332,6 +332,19 @@ def test_the_periodic_job_polls_the_active_mailboxes(imap_user, anna, defect):
     assert Case.objects.count() == 1
 
 
+def test_the_job_runs_every_five_minutes():
+    import datetime as dt
+
+    from huey.contrib.djhuey import HUEY
+
+    from kreis.service.tasks import poll_complaint_mailboxes
+
+    job = poll_complaint_mailboxes.task_class
+    assert job in HUEY._registry._periodic_tasks
+    minutes = [m for m in range(60) if job().validate_datetime(dt.datetime(2026, 12, 7, 9, m))]  # noqa: DTZ001
+    assert minutes == list(range(0, 60, 5))
+
+
 def test_cli_polls_a_mailbox_and_prints_a_summary(imap_user, anna, defect):
     imap_user.deliver(mail())
     imap_user.deliver(mail(sender="", message_id="<b@example.com>"))
