@@ -3,6 +3,7 @@ internal note, the answer recorded later, the "waiting for the supplier" filter.
 
 import pytest
 from django.core import mail
+from django.core.exceptions import ValidationError
 
 from kreis.parties.models import Address
 from kreis.parties.services import party_create
@@ -60,15 +61,26 @@ def test_a_supplier_abroad_is_written_to_in_english(
     assert "Our case number" in mail.outbox[0].body
 
 
-def test_a_party_without_the_supplier_role_is_refused_clearly(case, sam, customer, alice):
+def test_a_party_without_the_supplier_role_is_refused_clearly(case, sam, alice, dana):
     other = party_create(actor=alice, kind="organization", name="Kein Lieferant GmbH")
     response = client_for(sam).post(
         f"/cases/{case.pk}/supplier/", {"supplier": other.pk, "message": "Hallo"}
     )
-    # not offered in the form at all; through the service the error names the party
-    assert response.status_code == 200
-    with pytest.raises(Exception, match="Kein Lieferant GmbH is not a supplier"):
+    assert response.status_code == 200  # not offered in the form at all
+    # Through the service the error names the party for whoever may see it ...
+    with pytest.raises(ValidationError, match="Kein Lieferant GmbH is not a supplier"):
+        services.supplier_request_create(actor=dana, case=case, supplier=other, message="Hallo")
+    # ... and keeps the name of a party the agent may not open to itself.
+    with pytest.raises(ValidationError, match="This party is not a supplier.") as refused:
         services.supplier_request_create(actor=sam, case=case, supplier=other, message="Hallo")
+    assert "Kein Lieferant" not in str(refused.value)
+    api = client_for(sam).post(
+        f"/api/v1/cases/{case.pk}/supplier-requests",
+        {"supplier_id": other.pk},
+        content_type="application/json",
+    )
+    assert api.status_code == 422
+    assert "Kein Lieferant" not in api.text
     assert not SupplierRequest.objects.exists()
 
 

@@ -210,8 +210,11 @@ def supplier_request_create(
     request itself, and an internal note on the case."""
     _check_change(actor, case)
     if supplier.deleted_at is not None or not is_supplier(supplier):
-        text = _("%s is not a supplier: give the party the supplier role first.")
-        raise ValidationError({"supplier_id": text % supplier.name})
+        if actor is None or actor.has_perm("core.view_record", supplier):
+            text = _("%s is not a supplier: give the party the supplier role first.")
+            raise ValidationError({"supplier_id": text % supplier.name})
+        # Not a supplier, and a party the actor may not see: its name stays unsaid.
+        raise ValidationError({"supplier_id": _("This party is not a supplier.")})
     message = (message or "").strip()
     if not message:
         raise ValidationError({"message": _("Write the message to the supplier.")})
