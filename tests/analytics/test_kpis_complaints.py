@@ -1,7 +1,7 @@
-"""Complaint KPIs: defect frequency per 1,000 units and warranty claims by count and cost,
-hand-computed on the shop of ``test_kpis`` (units per quarter of 2025: Q1 17 — Tools 15,
-Paint 2 —, Q2 3 — Tools 0, Paint 3 —, Q3 5 — Paint 1, no category 4 —, Q4 0), on the page,
-in the API and on the command line.
+"""Complaint KPIs (``kpis.queries``, "Complaint figures"): defect frequency per 1,000 units
+and warranty claims by count and cost, hand-computed on the shop of ``test_kpis`` (units per
+quarter of 2025: Q1 17 — Tools 15, Paint 2 —, Q2 3 — Tools 0, Paint 3 —, Q3 5 — Paint 1,
+no category 4 —, Q4 0), on the page, in the API and on the command line.
 
 Cases, received:
 - defect on P1 (Tools) from A on 10 Feb and on 3 Mar, defect on P3 (Paint) from C on 2 May,
