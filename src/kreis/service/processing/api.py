@@ -36,7 +36,8 @@ class CaseTaskOut(Schema):
 
     @staticmethod
     def resolve_title(obj) -> str:
-        return obj.activity.subject
+        # The activity's subject names the case (for My day); the task's title does not.
+        return obj.activity.subject.removeprefix(f"{obj.case.number}: ")
 
     @staticmethod
     def resolve_due_at(obj) -> dt.datetime:

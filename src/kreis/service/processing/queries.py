@@ -21,7 +21,7 @@ def case_tasks(*, case: Case) -> QuerySet[CaseTask]:
     """The case's tasks (deleted activities left out): open ones first, by due date."""
     return (
         CaseTask.objects.filter(case=case, activity__deleted_at__isnull=True)
-        .select_related("activity", "activity__owner")
+        .select_related("case", "activity", "activity__owner")
         .order_by(F("activity__done_at").asc(nulls_first=True), "activity__occurred_at", "pk")
     )
 
