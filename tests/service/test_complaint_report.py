@@ -314,3 +314,18 @@ def test_the_cli_refuses_a_bad_date():
         call_command(
             "cases", "report", "--frequency", "weekly", "--period-end", "8.3.2026", "--send"
         )
+
+
+def test_an_administrator_subscribes_managers_in_the_django_admin_but_not_agents(mia, sam):
+    # An administrator who is no superuser: the admin pages follow the rules of service.rules.
+    admin_user = UserFactory(username="root", role=Role.ADMIN, is_staff=True)
+    client = Client()
+    client.force_login(admin_user)
+    url = "/django-admin/service/reportsubscription/add/"
+    refused = client.post(url, {"user": sam.pk, "frequency": "weekly", "is_active": "on"})
+    assert refused.status_code == 200
+    assert not ReportSubscription.objects.filter(user=sam).exists()
+    added = client.post(url, {"user": mia.pk, "frequency": "weekly", "is_active": "on"})
+    assert added.status_code == 302
+    assert ReportSubscription.objects.get(user=mia).is_active
+    assert client.get("/django-admin/service/complaintreport/").status_code == 200

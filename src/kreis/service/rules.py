@@ -85,3 +85,10 @@ for _action in ("view", "add", "change", "delete"):
 # row: nobody adds or deletes it (the admin refuses both).
 for _action in ("view", "change"):
     rules.add_perm(f"service.{_action}_servicesettings", is_admin)
+
+# The complaint reports' subscriptions (administrators subscribe users who see every case) and
+# the archive of sent reports (read and delete only): administrators, in the Django admin.
+for _action in ("view", "add", "change", "delete"):
+    rules.add_perm(f"service.{_action}_reportsubscription", is_admin)
+for _action in ("view", "delete"):
+    rules.add_perm(f"service.{_action}_complaintreport", is_admin)
