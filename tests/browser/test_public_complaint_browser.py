@@ -32,7 +32,8 @@ def agent(db):
     return user
 
 
-def test_file_a_complaint_fix_an_error_and_see_it_as_the_agent(page, live_server, agent):
+def test_file_a_complaint_fix_an_error_and_see_it_as_the_agent(page, kreis_server, agent):
+    live_server = kreis_server
     page.goto(f"{live_server.url}/complaint/")
     assert page.evaluate("document.activeElement.name") == "name"  # autofocus
     page.get_by_label("Your name").fill("Jana Weber")
@@ -76,7 +77,8 @@ def test_file_a_complaint_fix_an_error_and_see_it_as_the_agent(page, live_server
     assert page.get_by_text("Sam Service").first.is_visible()
 
 
-def test_german_form_at_phone_width(page, live_server, agent):
+def test_german_form_at_phone_width(page, kreis_server, agent):
+    live_server = kreis_server
     page.set_viewport_size({"width": 390, "height": 844})
     page.goto(f"{live_server.url}/complaint/?lang=de")
     assert page.locator("h1").inner_text() == "Beschwerde einreichen"
@@ -107,7 +109,8 @@ class _OneAppCallAtATime(ThreadedWSGIServer):
 
 @pytest.fixture
 def kreis_server(transactional_db, monkeypatch):
-    """Kreis on its own live server (localhost) for the pages embedded on the shop's site."""
+    """Kreis on a live server of these tests' own (localhost), serving connections in
+    parallel and requests one after another."""
     from pytest_django.live_server_helper import LiveServer
 
     monkeypatch.setattr(LiveServerThread, "server_class", _OneAppCallAtATime)

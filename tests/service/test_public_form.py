@@ -492,3 +492,23 @@ def test_administrator_role_edits_the_settings_in_django_admin(dana):
     assert page.redirect_chain[-1][0].endswith("/servicesettings/1/change/")
     assert "form_allowed_origins" in page.text
     assert client.get("/django-admin/service/servicesettings/add/").status_code == 403
+
+
+def test_a_customer_found_by_phone_is_never_shown_their_stored_address(form_ready, alice):
+    known = party_create(
+        actor=alice,
+        kind="person",
+        first_name="Jana",
+        last_name="Weber",
+        emails=[{"value": "jana.private@example.org"}],
+        phones=[{"value": "+49 40 555 0199"}],
+    )
+    response = Client().post("/complaint/", _data(email="someone@example.net", phone="040 5550199"))
+    case = Case.objects.get()
+    assert case.party == known
+    assert "jana.private" not in response.text
+    assert "someone@example.net" not in response.text  # no confirmation went there
+    assert case.number in response.text
+    # what the visitor typed stays on the case for the agent
+    assert "someone@example.net" in case.description
+    assert "040 5550199" in case.description

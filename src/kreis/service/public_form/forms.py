@@ -126,18 +126,19 @@ class ComplaintForm(BootstrapMixin, forms.Form):
         )
 
     def case_description(self) -> str:
-        """The complaint's text, with the order/customer number and the product the visitor
-        gave in front (labelled in the visitor's language, which is the case's)."""
+        """The complaint's text, with what the visitor gave about themselves in front (labelled
+        in the visitor's language, which is the case's): the case may be linked to a known
+        customer by the phone number alone, and the details typed must not be lost then."""
         data = self.cleaned_data
-        lines = []
-        if data.get("reference"):
-            label = gettext("Order or customer number")
-            lines.append(f"{label}: {data['reference'].strip()}")
-        if data.get("product"):
-            label = gettext("Product")
-            lines.append(f"{label}: {data['product'].strip()}")
-        text = data["description"].strip()
-        return "\n".join(lines) + ("\n\n" if lines else "") + text
+        given = [
+            (gettext("Name"), data.get("name")),
+            (gettext("E-mail"), data.get("email")),
+            (gettext("Phone"), data.get("phone")),
+            (gettext("Order or customer number"), data.get("reference")),
+            (gettext("Product"), data.get("product")),
+        ]
+        lines = [f"{label}: {value.strip()}" for label, value in given if (value or "").strip()]
+        return "\n".join(lines) + "\n\n" + data["description"].strip()
 
 
 class ServiceSettingsAdminForm(forms.ModelForm):

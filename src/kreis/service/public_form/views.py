@@ -164,7 +164,7 @@ def _submit(request: HttpRequest, config: ServiceSettings, context: dict) -> Htt
             return _page(
                 request,
                 "service/public/thanks.html",
-                context | {"number": case.number, "email": form.cleaned_data["email"]},
+                context | {"number": case.number, "email": _confirmed_to(case, form)},
             )
     else:
         form.is_valid()  # the field errors are shown too, with the visitor's input
@@ -174,6 +174,15 @@ def _submit(request: HttpRequest, config: ServiceSettings, context: dict) -> Htt
     if not context["embed"]:
         form.focus(form.first_error_field() or "name")
     return _page(request, "service/public/form.html", context, status=422)
+
+
+def _confirmed_to(case, form: ComplaintForm) -> str:
+    """The address typed, if the acknowledgement went to it. A case linked to a known
+    customer by the phone number alone is confirmed to the customer's own address, which a
+    visitor must never be shown."""
+    typed = form.cleaned_data["email"].strip()
+    sent_to = services.customer_email(case)
+    return typed if sent_to and sent_to.lower() == typed.lower() else ""
 
 
 def _create_case(form: ComplaintForm, config: ServiceSettings, language: str):
