@@ -35,64 +35,67 @@ def person(*, team, owner=None, email="", country=None, **fields):
     return party
 
 
+# The questions of ``build_survey``, in order: key, kind, German and English text, the rest.
+QUESTIONS = [
+    (
+        "nps",
+        QuestionKind.NPS,
+        "Wie wahrscheinlich empfehlen Sie uns weiter?",
+        "How likely are you to recommend us?",
+        {"loyalty_factor": "recommend"},
+    ),
+    (
+        "repurchase",
+        QuestionKind.SCALE,
+        "Werden Sie wieder bei uns kaufen?",
+        "Will you buy from us again?",
+        {"loyalty_factor": "repurchase", "dimension": "product_quality"},
+    ),
+    (
+        "switching",
+        QuestionKind.SCALE,
+        "Erwägen Sie einen Wechsel?",
+        "Are you thinking of switching?",
+        {"loyalty_factor": "switching", "required": False},
+    ),
+    (
+        "delivery",
+        QuestionKind.EXPECTATION,
+        "Lieferzeit",
+        "Delivery time",
+        {"dimension": "process_service", "required": False},
+    ),
+    (
+        "channel",
+        QuestionKind.MULTIPLE,
+        "Wie bestellen Sie?",
+        "How do you order?",
+        {
+            "options_de": "Telefon\nE-Mail\nShop",
+            "options_en": "Phone\nE-mail\nShop",
+            "required": False,
+        },
+    ),
+    (
+        "text",
+        QuestionKind.TEXT,
+        "Was können wir besser machen?",
+        "What could we do better?",
+        {"required": False},
+    ),
+]
+
+
 def build_survey(actor, *, anonymous=False, method=SurveyMethod.ONLINE, collect=True, **fields):
     survey = services.survey_create(
         actor=actor, name="Zufriedenheit 2026", anonymous=anonymous, method=method, **fields
     )
-    q = {}
-    q["nps"] = services.question_add(
-        actor=actor,
-        survey=survey,
-        kind=QuestionKind.NPS,
-        text_de="Wie wahrscheinlich empfehlen Sie uns weiter?",
-        text_en="How likely are you to recommend us?",
-        loyalty_factor="recommend",
-    )
-    q["repurchase"] = services.question_add(
-        actor=actor,
-        survey=survey,
-        kind=QuestionKind.SCALE,
-        text_de="Werden Sie wieder bei uns kaufen?",
-        text_en="Will you buy from us again?",
-        loyalty_factor="repurchase",
-        dimension="product_quality",
-    )
-    q["switching"] = services.question_add(
-        actor=actor,
-        survey=survey,
-        kind=QuestionKind.SCALE,
-        text_de="Erwägen Sie einen Wechsel?",
-        text_en="Are you thinking of switching?",
-        loyalty_factor="switching",
-        required=False,
-    )
-    q["delivery"] = services.question_add(
-        actor=actor,
-        survey=survey,
-        kind=QuestionKind.EXPECTATION,
-        text_de="Lieferzeit",
-        text_en="Delivery time",
-        dimension="process_service",
-        required=False,
-    )
-    q["channel"] = services.question_add(
-        actor=actor,
-        survey=survey,
-        kind=QuestionKind.MULTIPLE,
-        text_de="Wie bestellen Sie?",
-        text_en="How do you order?",
-        options_de="Telefon\nE-Mail\nShop",
-        options_en="Phone\nE-mail\nShop",
-        required=False,
-    )
-    q["text"] = services.question_add(
-        actor=actor,
-        survey=survey,
-        kind=QuestionKind.TEXT,
-        text_de="Was können wir besser machen?",
-        text_en="What could we do better?",
-        required=False,
-    )
+    q = {
+        key: services.question_add(
+            actor=actor, survey=survey, kind=kind, text_de=de, text_en=en, **extra
+        )
+        for key, kind, de, en, extra in QUESTIONS
+    }
     if collect:
         services.survey_move(actor=actor, survey=survey, to_phase=SurveyPhase.DESIGN)
         services.survey_move(actor=actor, survey=survey, to_phase=SurveyPhase.COLLECTION)

@@ -20,7 +20,7 @@ from kreis.core.api_support import (
     etag,
 )
 from kreis.core.models import SavedView
-from kreis.feedback import analysis, queries, services
+from kreis.feedback import queries, services
 from kreis.feedback.models import (
     BenefitDimension,
     LoyaltyFactor,
@@ -452,12 +452,4 @@ def response_enter(request: HttpRequest, survey_id: ObjectId, payload: ResponseI
     operation_id="survey_analysis",
 )
 def survey_analysis(request: HttpRequest, survey_id: ObjectId):
-    survey = _survey(request, survey_id)
-    data = analysis.survey_analysis(survey)
-    visible = queries.visible_party_ids(
-        user=request.auth, party_ids=[t["response__party_id"] for t in data["free_text"]]
-    )
-    for t in data["free_text"]:
-        if t["response__party_id"] not in visible:
-            t["response__party_id"] = None
-    return data
+    return queries.survey_analysis_for_user(user=request.auth, survey=_survey(request, survey_id))

@@ -10,6 +10,7 @@ from django.urls import reverse
 from kreis.core.models import User
 from kreis.core.queries import visible_records
 from kreis.core.search import SearchHit
+from kreis.feedback.analysis import survey_analysis
 from kreis.feedback.models import Question, Response, Survey
 from kreis.parties.models import Party
 
@@ -76,6 +77,19 @@ def visible_party_ids(*, user: User, party_ids) -> set[int]:
         return set()
     visible = visible_records(Party.objects.filter(pk__in=ids), user=user)
     return set(visible.values_list("pk", flat=True))
+
+
+def survey_analysis_for_user(*, user: User, survey: Survey) -> dict:
+    """The survey's analysis as the user may read it: a free-text answer names its respondent
+    (``response__party_id``) only where the user may see that party, else None."""
+    data = survey_analysis(survey)
+    visible = visible_party_ids(
+        user=user, party_ids=[t["response__party_id"] for t in data["free_text"]]
+    )
+    for t in data["free_text"]:
+        if t["response__party_id"] not in visible:
+            t["response__party_id"] = None
+    return data
 
 
 def response_list_for_user(*, user: User, survey: Survey) -> QuerySet[Response]:

@@ -16,7 +16,7 @@ from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.http import require_POST
 
 from kreis.core.web import apply_errors, too_many_posts
-from kreis.feedback import analysis, queries, reports, services
+from kreis.feedback import queries, reports, services
 from kreis.feedback.forms import QuestionForm, StaffEntryForm, SurveyForm
 from kreis.feedback.models import (
     PHASE_ORDER,
@@ -378,20 +378,17 @@ def response_detail(request: HttpRequest, pk: int, response_pk: int) -> HttpResp
 
 
 def _analysis_context(request: HttpRequest, survey) -> dict:
-    data = analysis.survey_analysis(survey)
+    data = queries.survey_analysis_for_user(user=request.user, survey=survey)
     language = translation.get_language() or "en"
     for item in data["questions"]:
         item["text"] = item["text_de"] if language == "de" else item["text_en"]
-    visible = queries.visible_party_ids(
-        user=request.user, party_ids=[t["response__party_id"] for t in data["free_text"]]
-    )
     texts = {q["id"]: q["text"] for q in data["questions"]}
     free_text = [
         {
             "question": texts.get(t["question_id"], ""),
             "text": t["text"],
             "response_id": t["response_id"],
-            "party_id": t["response__party_id"] if t["response__party_id"] in visible else None,
+            "party_id": t["response__party_id"],
         }
         for t in data["free_text"]
     ]
@@ -414,14 +411,7 @@ def survey_analysis(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 def survey_analysis_json(request: HttpRequest, pk: int) -> JsonResponse:
     survey = _survey(request, pk)
-    data = analysis.survey_analysis(survey)
-    visible = queries.visible_party_ids(
-        user=request.user, party_ids=[t["response__party_id"] for t in data["free_text"]]
-    )
-    for t in data["free_text"]:
-        if t["response__party_id"] not in visible:
-            t["response__party_id"] = None
-    return JsonResponse(data)
+    return JsonResponse(queries.survey_analysis_for_user(user=request.user, survey=survey))
 
 
 @login_required
