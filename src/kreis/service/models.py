@@ -362,6 +362,8 @@ class Case(models.Model):
             models.Index(fields=["status", "severity"], name="case_status_severity"),
             models.Index(fields=["owner", "team"], name="case_owner_team"),
             models.Index(fields=["party", "status"], name="case_party_status"),
+            # The case list sorted by due date (``queries.ORDERINGS["due"]``).
+            models.Index(fields=["resolve_due_at", "id"], name="case_resolve_due"),
         ]
 
     def __str__(self) -> str:
