@@ -6,6 +6,7 @@ from django.core import mail
 from django.core.exceptions import ValidationError
 
 from kreis.parties.services import party_create
+from kreis.service import mail as service_mail
 from kreis.service import mailtemplates, services
 from kreis.service.models import MailTemplate
 from tests.conftest import client_for
@@ -90,7 +91,7 @@ def test_an_inactive_template_is_not_used(
 
 def test_a_template_sees_values_not_the_objects_behind_them(alice, customer, defect):
     case = _case(alice, customer, defect, "de")
-    subject, body = mailtemplates.preview(
+    subject, body = service_mail.preview(
         key="acknowledgement",
         language="de",
         subject="{{ case.number }}\n{{ case.subject }}",  # one header line
@@ -136,8 +137,8 @@ def test_the_shipped_wording_is_a_valid_own_template():
         assert subject, key
         assert body, key
         mailtemplates.validate_template(key=key, subject=subject, body=body)
-        shipped = mailtemplates.preview(key=key, language="de")
-        own = mailtemplates.preview(key=key, language="de", subject=subject, body=body)
+        shipped = service_mail.preview(key=key, language="de")
+        own = service_mail.preview(key=key, language="de", subject=subject, body=body)
         assert own[0] == shipped[0], key
 
 

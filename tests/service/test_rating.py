@@ -14,8 +14,9 @@ from django.utils import timezone
 
 from kreis.activities.models import Activity
 from kreis.parties.services import party_create
-from kreis.service import rating, services, views_rating
+from kreis.service import rating, services
 from kreis.service.models import CaseMessage, CaseRating, RatingToken, ServiceSettings
+from kreis.service.rating import views as rating_views
 from tests.conftest import client_for
 from tests.factories import UserFactory
 from tests.service.test_case_smtp import smtp_inbox  # noqa: F401  (the aiosmtpd fixture)
@@ -211,7 +212,7 @@ def test_a_missing_or_wrong_rating_keeps_the_link(closed):
 
 def test_rating_posts_are_limited_per_address(closed, monkeypatch):
     _case, path = closed
-    monkeypatch.setattr(views_rating, "RATING_POSTS_PER_IP", 2)
+    monkeypatch.setattr(rating_views, "RATING_POSTS_PER_IP", 2)
     client = Client()
     assert client.post(path, {}).status_code == 422
     assert client.post(path, {}).status_code == 422

@@ -122,8 +122,7 @@ class RatingTokenAdmin(_ReadOnly):
 
 
 # The processing of a case and information usage register their own admins.
+from kreis.service import admin_mailbox  # noqa: E402, F401  (the complaint mailboxes' admin)
 from kreis.service.improvement import admin as _improvement_admin  # noqa: E402, F401
 from kreis.service.processing import admin as _processing_admin  # noqa: E402, F401
-
-from kreis.service import admin_mailbox  # noqa: E402, F401  (the complaint mailboxes' admin)
 from kreis.service.public_form import admin as _public_form_admin  # noqa: E402, F401

@@ -11,7 +11,7 @@ from django.core.exceptions import ValidationError
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
-from kreis.service import mailtemplates
+from kreis.service import mail, mailtemplates
 from kreis.service.models import Case, MailTemplate
 
 
@@ -102,7 +102,7 @@ class MailTemplateAdmin(admin.ModelAdmin):
         latest = Case.objects.select_related("party", "contact", "owner", "category")
         case = latest.order_by("-created_at", "-pk").first()
         try:
-            subject, body = mailtemplates.preview(
+            subject, body = mail.preview(
                 key=obj.key, language=obj.language, subject=obj.subject, body=obj.body, case=case
             )
         except ValidationError as exc:

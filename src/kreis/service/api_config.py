@@ -27,6 +27,7 @@ from pydantic import field_validator
 from kreis.commerce.models import Product
 from kreis.core.api_support import PROBLEM_RESPONSES, IdValue, Input, ObjectId
 from kreis.core.models import Team, User
+from kreis.service import mail as service_mail
 from kreis.service import mailtemplates, queries
 from kreis.service.config import config_entry_delete, config_entry_save, may
 from kreis.service.models import (
@@ -606,7 +607,7 @@ def mail_template_preview(
     case = None
     if payload.case_id is not None:
         case = queries.case_get_for_user(user=request.auth, pk=payload.case_id)
-    subject, body = mailtemplates.preview(
+    subject, body = service_mail.preview(
         key=key, language=language, subject=payload.subject, body=payload.body, case=case
     )
     return {"subject": subject, "body": body}

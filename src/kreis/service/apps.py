@@ -10,10 +10,9 @@ class ServiceConfig(AppConfig):
     def ready(self) -> None:
         # The permission predicates (service.view_case, service.change_case), registered for
         # every door: pages, API, CLI and jobs.
-        import kreis.service.rules  # noqa: F401
-
         # The complaint reports' periodic job (its module is no app's tasks.py).
         import kreis.service.analysis.tasks  # noqa: F401
+        import kreis.service.rules  # noqa: F401
         from kreis.core.demo import register_demo_step
         from kreis.core.search import register_indexer
         from kreis.service.demo import create_cases

@@ -26,11 +26,10 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.template import Context, Engine, Library, TemplateSyntaxError, defaulttags
 from django.template.loader import get_template, render_to_string
-from django.utils import timezone, translation
+from django.utils import timezone
 from django.utils.functional import Promise
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
@@ -304,43 +303,3 @@ def render_shipped(key: str, context: dict[str, Any]) -> tuple[str, str]:
     subject = render_to_string(f"service/email/{key}_subject.txt", context)
     body = render_to_string(f"service/email/{key}_body.txt", context)
     return _one_line(subject), body
-
-
-def render_mail(key: str, context: dict[str, Any], language: str) -> tuple[str, str]:
-    """Subject and body of mail ``key`` in ``language``: the active ``MailTemplate`` of key
-    and language when there is one, else the wording shipped with Kreis."""
-    from kreis.service.models import MailTemplate
-
-    language = language or settings.LANGUAGE_CODE
-    with translation.override(language):
-        own = MailTemplate.objects.filter(key=key, language=language, is_active=True).first()
-        if own is not None:
-            try:
-                return render_source(key, own.subject, own.body, context)
-            except Exception:
-                log.exception("E-mail template %s could not be rendered; shipped text used", own)
-        return render_shipped(key, context)
-
-
-def preview(
-    *, key: str, language: str, subject: str | None = None, body: str | None = None, case=None
-) -> tuple[str, str]:
-    """A mail as the recipient would get it, against ``case`` (else an invented one): the
-    given subject and body, else the active template of key and language, else the shipped
-    wording. Raises ValidationError for a template that cannot be used."""
-    from kreis.service.models import MailTemplate
-
-    with translation.override(language):
-        context = sample_context(key, case)
-        if subject is None or body is None:
-            own = MailTemplate.objects.filter(key=key, language=language, is_active=True).first()
-            if own is None:
-                return render_shipped(key, context)
-            subject = own.subject if subject is None else subject
-            body = own.body if body is None else body
-        validate_template(key=key, subject=subject, body=body)
-        try:
-            return render_source(key, subject, body, context)
-        except Exception as exc:  # e.g. a filter given an argument it cannot use
-            message = gettext("The template has an error: %(error)s") % {"error": exc}
-            raise ValidationError({"body": message}) from exc

@@ -17,7 +17,6 @@ import logging
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 from django.db.models import F, Max
 from django.utils import timezone
@@ -30,6 +29,7 @@ from kreis.core.services import check_assignment
 from kreis.parties.models import ContactKind, ContactPoint, Party, PartyKind
 from kreis.parties.normalize import normalize_email, normalize_phone
 from kreis.service import rating
+from kreis.service.mail import customer_email, send_customer_mail
 from kreis.service.models import (
     Case,
     CaseCategory,
@@ -237,37 +237,7 @@ def party_for_sender(
     )
 
 
-def customer_email(case: Case) -> str:
-    """Where the customer's mail goes: the contact person's address, else the party's."""
-    for party in (case.contact, case.party):
-        if party is None:
-            continue
-        value = (
-            ContactPoint.objects.filter(party=party, kind=ContactKind.EMAIL)
-            .order_by("-is_primary", "pk")
-            .values_list("value", flat=True)
-            .first()
-        )
-        if value:
-            return value
-    return ""
-
-
 # --- Creating -------------------------------------------------------------------------------
-
-
-def _send_customer_mail(case: Case, *, template: str, extra: dict | None = None) -> str:
-    """Render the customer's mail in their language; sent after the commit. Returns the body
-    (kept as the reply in the case's timeline)."""
-    to = customer_email(case)
-    from kreis.service.mailtemplates import render_mail  # an administrator's wording first
-
-    subject, body = render_mail(template, {"case": case, **(extra or {})}, case.language)
-    if to:
-        transaction.on_commit(
-            lambda: send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [to], fail_silently=False)
-        )
-    return body
 
 
 def _transition_row(
@@ -374,7 +344,7 @@ def case_create(
     _save(case)
     _transition_row(case, actor, "", event=TransitionEvent.RECEIVED)
     if acknowledge and customer_email(case):
-        body = _send_customer_mail(case, template="acknowledgement")
+        body = send_customer_mail(case, template="acknowledgement")
         CaseMessage.objects.create(case=case, kind=MessageKind.CUSTOMER_REPLY, body=body)
     return case
 
@@ -496,7 +466,7 @@ def case_reply(*, actor: User | None, case: Case, body: str) -> CaseMessage:
     _check_change(actor, case)
     message = _message(actor, case, MessageKind.CUSTOMER_REPLY, body)
     if customer_email(case):
-        _send_customer_mail(case, template="reply", extra={"message": message})
+        send_customer_mail(case, template="reply", extra={"message": message})
     return message
 
 

@@ -1,7 +1,8 @@
 from django.urls import include, path
 
-from kreis.service import views, views_rating
+from kreis.service import views
 from kreis.service.public_form import views as public_form
+from kreis.service.rating import views as rating_views
 
 app_name = "service"
 
@@ -21,5 +22,5 @@ urlpatterns = [
     path("", include("kreis.service.processing.urls")),
     path("", include("kreis.service.improvement.urls")),
     # Public: the customer's rating page behind the personal link of the closing e-mail.
-    path("rate/<str:token>/", views_rating.rate, name="rate"),
+    path("rate/<str:token>/", rating_views.rate, name="rate"),
 ]

@@ -38,7 +38,7 @@ from kreis.activities.services import activity_complete, activity_create, activi
 from kreis.core.models import User
 from kreis.core.services import check_assignment
 from kreis.parties.models import Address, ContactKind, ContactPoint, Party, PartyRole
-from kreis.service.mailtemplates import render_mail
+from kreis.service.mail import render_mail
 from kreis.service.models import (
     Case,
     CaseCost,

@@ -16,8 +16,8 @@ from django.core.management.base import BaseCommand
 SUBCOMMAND_MODULES = (
     "kreis.service.management.commands._cases_bulk",
     "kreis.service.management.commands._cases_config",
-    "kreis.service.management.commands._cases_report",
     "kreis.service.management.commands._cases_mailbox",
+    "kreis.service.management.commands._cases_report",
 )
 
 

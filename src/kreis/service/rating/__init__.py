@@ -74,7 +74,7 @@ def closing_mail_send(*, case: Case, base_url: str, now: dt.datetime | None = No
     transaction commits; older links of the case stop working. The copy kept on the case (a
     reply to the customer) names the link without it: whoever reads the case cannot rate in
     the customer's place. False when the customer has no e-mail address (nothing is sent)."""
-    from kreis.service.services import _send_customer_mail, customer_email
+    from kreis.service.mail import customer_email, send_customer_mail
 
     if not customer_email(case):
         return False
@@ -86,7 +86,7 @@ def closing_mail_send(*, case: Case, base_url: str, now: dt.datetime | None = No
         case=case, token_hash=digest, expires_at=now + dt.timedelta(days=days)
     )
     url = rating_url(base_url, raw)
-    body = _send_customer_mail(
+    body = send_customer_mail(
         case, template="closing", extra={"url": url, "expires_at": link.expires_at}
     )
     with translation.override(case.language):
