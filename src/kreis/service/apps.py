@@ -8,9 +8,9 @@ class ServiceConfig(AppConfig):
     verbose_name = _("Service")
 
     def ready(self) -> None:
-        # The permission predicates (service.view_case, service.change_case), registered for
-        # every door: pages, API, CLI and jobs.
-        # The complaint reports' periodic job (its module is no app's tasks.py).
+        # The complaint reports' periodic job (its module is no app's tasks.py), and the
+        # permission predicates (service.view_case, service.change_case), registered for every
+        # door: pages, API, CLI and jobs.
         import kreis.service.analysis.tasks  # noqa: F401
         import kreis.service.rules  # noqa: F401
         from kreis.core.demo import register_demo_step
