@@ -601,6 +601,7 @@ PK_BY_SEGMENT: dict[str, str] = {
 STATE: dict[str, dict[str, str]] = {
     "activities:reopen": {"pk": "done_task"},
     "service:analysis_archived_report": {"pk": "complaint_report"},
+    "case_report_pdf": {"report_id": "complaint_report"},
     "activities:ical": {"pk": "meeting"},  # one meeting as .ics; a task is 404 by design
     "activity_reopen": {"activity_id": "done_task"},
     "person_detail": {"party_id": "person"},
@@ -626,6 +627,7 @@ STRINGS: dict[tuple[str, str], str] = {
         for action in ("set", "delete", "preview")
         for name, value in (("key", "acknowledgement"), ("language", "de"))
     },
+    ("case_report_subscription_set", "frequency"): "weekly",
     ("parties:create", "kind"): "organization",
     ("activities:create", "kind"): "task",
     ("feedback:answer", "token"): "no-such-token",  # the public page of an unknown link
