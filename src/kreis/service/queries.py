@@ -123,11 +123,7 @@ def case_list_for_user(
     if overdue:
         qs = qs.filter(overdue_q())
     if search:
-        # The matching customers first (one pass over the parties), not a join that compares
-        # every case's party name.
-        matches = Q(subject__icontains=search) | Q(
-            party_id__in=Party.objects.filter(name__icontains=search).values("pk")
-        )
+        matches = Q(subject__icontains=search) | Q(party_id__in=_parties_named(search))
         if set(search.upper()) <= NUMBER_CHARACTERS:  # a number ("C-2026-000123") or part
             matches |= Q(number__icontains=search)
         qs = qs.filter(matches)
@@ -136,6 +132,20 @@ def case_list_for_user(
     return qs.select_related("party", "owner", "category").order_by(
         *SORTS.get(sort, SORTS["-created"])
     )
+
+
+# Up to this many customers match a search by name, their ids go into the case query as a
+# list, so that PostgreSQL answers "subject matches OR one of these customers" from the
+# subject's trigram index and the party index together (a bitmap OR); with a subquery it
+# filters every visible case instead. A broader name ("GmbH") stays a subquery.
+PARTY_ID_LIST_LIMIT = 500
+
+
+def _parties_named(search: str):
+    """The customers whose name contains ``search``: their ids, or a subquery if many."""
+    parties = Party.objects.filter(name__icontains=search).values("pk")
+    ids = list(parties.values_list("pk", flat=True)[: PARTY_ID_LIST_LIMIT + 1])
+    return parties if len(ids) > PARTY_ID_LIST_LIMIT else ids
 
 
 def case_get_for_user(*, user: User, pk: int, write: bool = False) -> Case:
