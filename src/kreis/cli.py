@@ -26,6 +26,7 @@ COMMANDS = {
     "webhooks": ("webhooks", "list webhooks and deliveries, redeliver failed ones, test", True),
     "kpis": ("kpis", "print the satisfaction KPIs of a period (--start --end --grain)", True),
     "cases": ("cases", "complaint cases in bulk: list, export, import, close-resolved, …", True),
+    "marketing": ("marketing", "lead management: segments, campaigns, forms, consents, …", True),
     "surveys": ("surveys", "surveys: list, send-invitations, remind, analyse, report", True),
     "check": ("check", "check settings, database, job queue and data folder", False),
 }

@@ -81,6 +81,7 @@ INSTALLED_APPS = [
     "kreis.sales",
     "kreis.leads",
     "kreis.activities",
+    "kreis.marketing",
     "kreis.service",
     "kreis.feedback",
     "kreis.analytics",

@@ -18,6 +18,7 @@ urlpatterns = [
     path("activities/", include("kreis.activities.urls")),
     path("surveys/", include("kreis.feedback.urls")),
     path("cases/", include("kreis.service.urls")),
+    path("marketing/", include("kreis.marketing.urls")),
     path("complaint/", include("kreis.service.public_form.urls")),  # public: no sign-in
     path("commerce/", include("kreis.commerce.urls")),
     path("analytics/", include("kreis.analytics.urls")),

@@ -70,6 +70,14 @@ class Survey(models.Model):
         related_name="+",
         verbose_name=_("saved view"),
     )
+    target_segment = models.ForeignKey(
+        "marketing.Segment",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="surveys",
+        verbose_name=_("segment"),
+    )
     target_query = models.CharField(
         _("party list filters"),
         max_length=1000,

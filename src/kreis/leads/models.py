@@ -94,6 +94,23 @@ class Lead(models.Model):
     score = models.FloatField(_("score"), null=True, blank=True)
     grade = models.CharField(_("grade"), max_length=8, blank=True)
     scored_at = models.DateTimeField(_("scored"), null=True, blank=True)
+    # Lead management (kreis.marketing): what the handoff rules look at, the predictive score
+    # (0–100, a conversion probability in percent) and when the lead became marketing-qualified.
+    language = models.CharField(
+        _("language"), max_length=2, choices=[("de", _("German")), ("en", _("English"))], blank=True
+    )
+    territory = models.CharField(_("territory"), max_length=100, blank=True)
+    product_interest = models.ForeignKey(
+        "commerce.Product",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("product interest"),
+    )
+    predicted_score = models.FloatField(_("predicted score"), null=True, blank=True)
+    predicted_at = models.DateTimeField(_("predicted"), null=True, blank=True)
+    mql_at = models.DateTimeField(_("marketing-qualified"), null=True, blank=True)
     converted_at = models.DateTimeField(_("converted"), null=True, blank=True)
     converted_person = models.ForeignKey(
         Party, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
