@@ -11,3 +11,11 @@ class MarketingConfig(AppConfig):
         # The permission predicates (marketing.view, marketing.change_record, …), registered
         # for every door: pages, API, CLI and jobs.
         import kreis.marketing.rules  # noqa: F401
+
+        # Integration: party merges fold duplicate list places and campaign memberships.
+        from kreis.marketing.integration import receivers as integration
+
+        integration.register()
+
+        # Campaigns: touches from web forms, deal attribution.
+        import kreis.marketing.campaigns.receivers  # noqa: F401
