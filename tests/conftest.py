@@ -198,3 +198,13 @@ def page(browser):
 # A real IMAP server (Dovecot, tests/mailserver.py) for tests that fetch mail: one server per
 # test process (dovecot_server), a user with an empty mailbox per test (imap_user).
 from tests.mailserver import dovecot_server, imap_user  # noqa: E402, F401
+
+
+# A real SMTP server (aiosmtpd, tests/smtpserver.py) per test: Django's e-mail settings point
+# at it and ``smtp_inbox.messages`` holds (recipients, parsed message) of everything sent.
+@pytest.fixture
+def smtp_inbox(settings):
+    from tests.smtpserver import smtp_server
+
+    with smtp_server(settings) as inbox:
+        yield inbox
