@@ -1,0 +1,109 @@
+"""The predictive lead scoring page (/marketing/scoring/): the current model's cross-validated
+AUC, the features that weigh most, the trainings so far, "Train now" and the MQL threshold.
+Marketing users and everyone who sees lead management read it; administrators train and
+change the settings."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from kreis.marketing.models import LeadScoringModel, MarketingSettings
+from kreis.marketing.predictive import services
+from kreis.marketing.predictive.charts import weights_svg
+from kreis.marketing.predictive.features import NONE, label_of
+from kreis.marketing.predictive.forms import ScoringSettingsForm
+
+TOP_FEATURES = 10
+HISTORY = 20
+
+
+def _require(request: HttpRequest, perm: str) -> None:
+    if not request.user.has_perm(perm):
+        raise PermissionDenied
+
+
+def _features(row: LeadScoringModel | None) -> list[dict]:
+    if row is None:
+        return []
+    out = []
+    for item in row.importances[:TOP_FEATURES]:
+        value = item.get("value", "")
+        out.append(
+            {
+                "label": label_of(item["feature"]),
+                "value": "" if value == NONE else value,
+                "weight": float(item["weight"]),
+                "up": item.get("direction", "+") == "+",
+            }
+        )
+    return out
+
+
+def _page(request: HttpRequest, form: ScoringSettingsForm | None = None, status: int = 200):
+    current = services.current_model()
+    latest = services.latest_training()
+    features = _features(current)
+    config = MarketingSettings.load()
+    can_configure = request.user.has_perm("marketing.configure")
+    context = {
+        "current": current,
+        "latest": latest,
+        "features": features,
+        "chart": weights_svg(features, title=_("The features that weigh most"))
+        if features
+        else None,
+        "history": LeadScoringModel.objects.defer("model").order_by("-trained_at", "-pk")[:HISTORY],
+        "config": config,
+        "form": form or (ScoringSettingsForm(instance=config) if can_configure else None),
+        "can_configure": can_configure,
+        "open_count": services.open_leads().count(),
+        "mql_count": services.open_leads().filter(mql_at__isnull=False).count(),
+    }
+    return render(request, "marketing/predictive/page.html", context, status=status)
+
+
+@login_required
+def scoring_page(request: HttpRequest) -> HttpResponse:
+    _require(request, "marketing.view")
+    return _page(request)
+
+
+@login_required
+@require_POST
+def scoring_train(request: HttpRequest) -> HttpResponse:
+    """Train now (administrators). Training takes about a second for 2,000 decided leads, so
+    it runs in the request; the page shows the result."""
+    _require(request, "marketing.configure")
+    row = services.train_and_score()
+    if row.usable:
+        messages.success(
+            request,
+            _("Model trained: AUC %(auc).2f from %(samples)d decided leads; open leads scored.")
+            % {"auc": row.auc, "samples": row.samples},
+        )
+    else:
+        messages.warning(request, row.message)
+    return redirect("marketing:scoring:page")
+
+
+@login_required
+@require_POST
+def scoring_settings(request: HttpRequest) -> HttpResponse:
+    _require(request, "marketing.configure")
+    form = ScoringSettingsForm(request.POST, instance=MarketingSettings.load())
+    if not form.is_valid():
+        return _page(request, form=form, status=422)
+    form.save()
+    checked = services.check_mql()
+    messages.success(
+        request,
+        _("Settings saved. %(count)d leads newly reached the MQL threshold.")
+        % {"count": len(checked)},
+    )
+    return redirect("marketing:scoring:page")
