@@ -195,6 +195,90 @@ def _referral(party, world):
     return LeadFactory(referred_by=party)
 
 
+def _marketing(name):
+    return apps.get_model("marketing", name)
+
+
+def _segment_member(party, world):
+    segment = _marketing("Segment").objects.create(name=f"Liste {party.pk}", kind="static")
+    return _marketing("SegmentMember").objects.create(segment=segment, party=party)
+
+
+def _campaign(party, purpose):
+    return _marketing("Campaign").objects.create(
+        name=f"Messe {party.pk}", code=f"messe-{purpose}-{party.pk}", channel="event"
+    )
+
+
+def _campaign_member(party, world):
+    return _marketing("CampaignMember").objects.create(
+        campaign=_campaign(party, "member"), party=party, opened_at=timezone.now()
+    )
+
+
+def _campaign_touch(party, world):
+    return _marketing("CampaignTouch").objects.create(
+        campaign=_campaign(party, "touch"), party=party, kind="manual", at=timezone.now()
+    )
+
+
+def _consent(party, world):
+    return _marketing("Consent").objects.create(
+        party=party,
+        purpose="newsletter",
+        channel="email",
+        status="granted",
+        source="staff",
+        requested_at=timezone.now(),
+        confirmed_at=timezone.now(),
+    )
+
+
+def _lead_form(party):
+    return _marketing("LeadForm").objects.create(
+        name=f"Kontakt {party.pk}", key=f"kontakt-{party.pk}", fields=[]
+    )
+
+
+def _form_submission(party, world):
+    return _marketing("FormSubmission").objects.create(
+        form=_lead_form(party), party=party, outcome="party", data={"email": "x@example.de"}
+    )
+
+
+def _visitor(party, world, uid=""):
+    now = timezone.now()
+    return _marketing("Visitor").objects.create(
+        uid=uid or f"v-{party.pk}", party=party, consented_at=now, first_seen=now, last_seen=now
+    )
+
+
+def _page_visit(party, world):
+    visitor = _visitor(world["third_person"], world, uid=f"pv-{party.pk}")
+    return _marketing("PageVisit").objects.create(
+        visitor=visitor,
+        party=party,
+        url="https://example.de/preise",
+        path="/preise",
+        at=visitor.last_seen,
+    )
+
+
+def _content_download(party, world):
+    offer = _marketing("ContentOffer").objects.create(
+        name=f"Checkliste {party.pk}",
+        file="offers/checkliste.pdf",
+        filename="checkliste.pdf",
+        content_type="application/pdf",
+    )
+    return _marketing("ContentDownload").objects.create(
+        offer=offer,
+        party=party,
+        token_hash=f"{party.pk:064d}",
+        expires_at=timezone.now() + dt.timedelta(days=7),
+    )
+
+
 # (model, field) -> (kind of party the field holds, or None for both; row builder)
 BUILDERS = {
     ("parties.party_tags", "party"): (None, _tag),
@@ -221,6 +305,14 @@ BUILDERS = {
     ("service.case", "contact"): ("person", _case_as_contact),
     ("leads.lead", "referred_by"): (None, _referral),
     ("service.supplierrequest", "supplier"): (None, _supplier_request),
+    ("marketing.segmentmember", "party"): (None, _segment_member),
+    ("marketing.campaignmember", "party"): (None, _campaign_member),
+    ("marketing.campaigntouch", "party"): (None, _campaign_touch),
+    ("marketing.consent", "party"): (None, _consent),
+    ("marketing.formsubmission", "party"): (None, _form_submission),
+    ("marketing.visitor", "party"): (None, _visitor),
+    ("marketing.pagevisit", "party"): (None, _page_visit),
+    ("marketing.contentdownload", "party"): (None, _content_download),
 }
 
 

@@ -12,6 +12,16 @@ class MarketingConfig(AppConfig):
         # for every door: pages, API, CLI and jobs.
         import kreis.marketing.rules  # noqa: F401
 
+        # Segments: the nightly count, their search entries, the party list's segment filter.
+        from kreis.marketing.segments.apps import register as register_segments
+
+        register_segments()
+
+        # Web-to-lead forms: their search entries.
+        from kreis.marketing.webforms.search import register as register_form_search
+
+        register_form_search()
+
         # Integration: party merges fold duplicate list places and campaign memberships.
         from kreis.marketing.integration import receivers as integration
 
@@ -19,3 +29,24 @@ class MarketingConfig(AppConfig):
 
         # Campaigns: touches from web forms, deal attribution.
         import kreis.marketing.campaigns.receivers  # noqa: F401
+
+        # Handoff to sales: its permissions, the MQL and first-contact receivers, the SLA job.
+        import kreis.marketing.handoff.receivers  # noqa: F401
+        import kreis.marketing.handoff.rules  # noqa: F401
+        import kreis.marketing.handoff.tasks  # noqa: F401
+
+        # Predictive lead scoring: the weekly training and the nightly scoring with MQL check.
+        import kreis.marketing.predictive.tasks  # noqa: F401
+
+        # Website tracking: visitor linking on forms, visits following a converted lead,
+        # the nightly purge.
+        import kreis.marketing.tracking.receivers  # noqa: F401
+        import kreis.marketing.tracking.tasks  # noqa: F401
+
+        # Content offers: handed out after a form; the follow-up job.
+        import kreis.marketing.offers.receivers  # noqa: F401
+        import kreis.marketing.offers.tasks  # noqa: F401
+
+        # Consent: a converted lead's consents go to its person; pending opt-ins expire.
+        import kreis.marketing.consent.receivers  # noqa: F401
+        import kreis.marketing.consent.tasks  # noqa: F401

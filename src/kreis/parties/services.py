@@ -16,6 +16,7 @@ from kreis.core.customfields import clean_custom_values
 from kreis.core.models import Team, User
 from kreis.core.search import index_dependants, index_record
 from kreis.core.services import check_assignment
+from kreis.parties.merge_folds import FOLD_KEY_PREFIX, fold_duplicates, unfold_duplicates
 from kreis.parties.models import (
     Address,
     ContactKind,
@@ -495,7 +496,8 @@ def party_merge(
             else []
         ),
     }
-    moved: dict[str, list[int]] = {}
+    # Rows other apps fold (a campaign membership both had): into the survivor's, first.
+    moved: dict[str, list] = dict(fold_duplicates(survivor=survivor, merged=merged))
     for model, field in _references_to_party():
         if model is ContactPoint:
             source_rows = ContactPoint.objects.filter(party=merged).exclude(pk__in=duplicate_points)
@@ -586,6 +588,7 @@ def party_merge_undo(*, actor: User | None, merge: PartyMerge) -> MergeUndone:
         for key in list(moved)
         if key.startswith(PRIMARY_KEY_PREFIX)
     }
+    folded = {key: moved.pop(key) for key in list(moved) if key.startswith(FOLD_KEY_PREFIX)}
     kept_rows = 0
     for key, ids in moved.items():
         model, field = refs[key]
@@ -594,6 +597,8 @@ def party_merge_undo(*, actor: User | None, merge: PartyMerge) -> MergeUndone:
     for label, ids in primaries.items():
         model = ContactPoint if label == "parties.contactpoint" else Address
         model.objects.filter(pk__in=ids, party=merged).update(is_primary=True)
+    # After the moved rows are back: a folded duplicate returns beside them.
+    kept_rows += unfold_duplicates(notes=folded)
     after = _survivor_after_merge(merge)
     current = _jsonable({f: getattr(survivor, f) for f in MERGE_FIELDS})
     kept_fields = []
