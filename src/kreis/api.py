@@ -23,6 +23,14 @@ from kreis.core.api import router as core_router
 from kreis.core.api_support import ApiKeyBearer, BrowserSession
 from kreis.feedback.api import router as feedback_router
 from kreis.leads.api import router as leads_router
+from kreis.marketing.campaigns.api import router as campaigns_router
+from kreis.marketing.consent.api import router as consent_router
+from kreis.marketing.handoff.api import router as handoff_router
+from kreis.marketing.offers.api import router as offers_router
+from kreis.marketing.predictive.api import router as lead_scoring_router
+from kreis.marketing.segments.api import router as segments_router
+from kreis.marketing.tracking.api import router as tracking_router
+from kreis.marketing.webforms.api import router as webforms_router
 from kreis.migration.api import router as imports_router
 from kreis.migration.backups.api import router as backups_router
 from kreis.migration.connectors.api import router as connectors_router
@@ -62,6 +70,7 @@ api = NinjaAPI(
 api.add_router("/", core_router)
 api.add_router("/", parties_router)
 api.add_router("/", leads_router)
+api.add_router("/", webforms_router)
 api.add_router("/", sales_router)
 api.add_router("/", activities_router)
 api.add_router("/", feedback_router)
@@ -77,6 +86,13 @@ api.add_router("/", case_analysis_router)
 api.add_router("/", service_router)
 api.add_router("/", service_config_router)
 api.add_router("/", service_settings_router)
+api.add_router("/", segments_router)
+api.add_router("/", campaigns_router)
+api.add_router("/", handoff_router)
+api.add_router("/", lead_scoring_router)
+api.add_router("/", tracking_router)
+api.add_router("/", offers_router)
+api.add_router("/", consent_router)
 
 
 def problem(

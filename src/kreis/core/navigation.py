@@ -28,6 +28,10 @@ def _admin_or_manager(user) -> bool:
     return user.is_admin or user.role == Role.SALES_MANAGER
 
 
+def _marketing(user) -> bool:
+    return user.has_perm("marketing.view")
+
+
 @dataclass(frozen=True)
 class Link:
     url_name: str
@@ -70,6 +74,38 @@ SIDEBAR = (
             Link("core:team_list", "people", _("Teams"), "/teams/"),
             Link("core:notifications", "bell", _("Notifications"), "/notifications/"),
         ),
+    ),
+    Section(
+        _("Marketing"),
+        (
+            Link("marketing:campaign_list", "megaphone", _("Campaigns"), "/marketing/campaigns/"),
+            Link("marketing:webforms:list", "ui-checks", _("Web forms"), "/marketing/forms/"),
+            Link(
+                "marketing:scoring:page",
+                "bullseye",
+                _("Predictive scoring"),
+                "/marketing/scoring/",
+            ),
+            Link(
+                "marketing:tracking:overview",
+                "graph-up",
+                _("Website tracking"),
+                "/marketing/tracking/",
+            ),
+            Link(
+                "marketing:offers:list",
+                "file-earmark-arrow-down",
+                _("Content offers"),
+                "/marketing/offers/",
+            ),
+            Link(
+                "marketing:consent_texts",
+                "shield-check",
+                _("Consent texts"),
+                "/marketing/consent/texts/",
+            ),
+        ),
+        visible=_marketing,
     ),
     Section(
         _("Analytics"),
@@ -123,7 +159,7 @@ SIDEBAR = (
     ),
 )
 
-_VISIBILITY_RULES = (_admin, _admin_or_manager)
+_VISIBILITY_RULES = (_admin, _admin_or_manager, _marketing)
 _LINKS = tuple(link for section in SIDEBAR for link in section.links)
 _rendered: dict[tuple, str] = {}
 

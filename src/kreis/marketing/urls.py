@@ -5,4 +5,13 @@ from django.urls import include, path  # noqa: F401 (the parts' includes below)
 
 app_name = "marketing"
 
-urlpatterns: list = []
+urlpatterns: list = [
+    path("campaigns/", include("kreis.marketing.campaigns.urls")),
+    path("forms/", include("kreis.marketing.webforms.urls")),
+    path("tracking/", include("kreis.marketing.tracking.urls")),
+    path("offers/", include("kreis.marketing.offers.urls")),
+    path("segments/", include("kreis.marketing.segments.urls")),
+    path("scoring/", include("kreis.marketing.predictive.urls")),
+    path("consent/", include("kreis.marketing.consent.urls")),
+    path("handoff/", include("kreis.marketing.handoff.urls")),
+]
