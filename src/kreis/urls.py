@@ -20,6 +20,10 @@ urlpatterns = [
     path("cases/", include("kreis.service.urls")),
     path("marketing/", include("kreis.marketing.urls")),
     path("complaint/", include("kreis.service.public_form.urls")),  # public: no sign-in
+    path("consent/", include("kreis.marketing.consent.public_urls")),  # public: opt-in links
+    path("f/", include("kreis.marketing.webforms.public_urls")),  # public: web-to-lead forms
+    path("t/", include("kreis.marketing.tracking.public_urls")),  # public: tracking snippet
+    path("download/", include("kreis.marketing.offers.public_urls")),  # public: offer downloads
     path("commerce/", include("kreis.commerce.urls")),
     path("analytics/", include("kreis.analytics.urls")),
     path("integration/", include("kreis.automation.urls")),

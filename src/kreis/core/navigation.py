@@ -79,6 +79,7 @@ SIDEBAR = (
         _("Marketing"),
         (
             Link("marketing:campaign_list", "megaphone", _("Campaigns"), "/marketing/campaigns/"),
+            Link("marketing:segments:list", "diagram-3", _("Segments"), "/marketing/segments/"),
             Link("marketing:webforms:list", "ui-checks", _("Web forms"), "/marketing/forms/"),
             Link(
                 "marketing:scoring:page",
@@ -103,6 +104,12 @@ SIDEBAR = (
                 "shield-check",
                 _("Consent texts"),
                 "/marketing/consent/texts/",
+            ),
+            Link(
+                "marketing:handoff_queue",
+                "person-check",
+                _("Lead handoff"),
+                "/marketing/handoff/",
             ),
         ),
         visible=_marketing,

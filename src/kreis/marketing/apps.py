@@ -29,6 +29,14 @@ class MarketingConfig(AppConfig):
 
         # Campaigns: touches from web forms, deal attribution.
         import kreis.marketing.campaigns.receivers  # noqa: F401
+        from kreis.core.demo import register_demo_step
+        from kreis.core.search import register_search_provider
+        from kreis.marketing.campaigns.demo import create_campaigns
+        from kreis.marketing.campaigns.queries import campaign_search_hits
+
+        # Campaigns in the global search (for those who see lead management) and the demo.
+        register_search_provider(campaign_search_hits)
+        register_demo_step(create_campaigns, order=300)
 
         # Handoff to sales: its permissions, the MQL and first-contact receivers, the SLA job.
         import kreis.marketing.handoff.receivers  # noqa: F401

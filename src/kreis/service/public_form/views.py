@@ -19,6 +19,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods
 
+from kreis.core import publicforms
 from kreis.core.web import apply_errors
 from kreis.service import services
 from kreis.service.models import CaseCategory, Channel, ServiceSettings
@@ -49,34 +50,10 @@ def _language(request: HttpRequest) -> str:
     return "de" if (translation.get_language() or "").startswith("de") else "en"
 
 
-def _own_origin(request: HttpRequest) -> str:
-    return f"{request.scheme}://{request.get_host()}".lower()
-
-
-def _parent_origin(request: HttpRequest, origins: list[str]) -> str:
-    """The embedding page's origin, as embed.js passes it (?parent=), if it may embed the
-    form: the frame then tells it its height (postMessage to exactly that origin)."""
-    parent = (request.GET.get("parent") or "").strip().lower().rstrip("/")
-    return parent if parent in origins or parent == _own_origin(request) else ""
-
-
-def _allow_framing(response: HttpResponse, origins: list[str]) -> HttpResponse:
-    """The embed variant may be framed by Kreis itself and the configured websites (CSP
-    frame-ancestors, for this response only). X-Frame-Options cannot name other origins: with
-    websites configured it is left off (browsers obey frame-ancestors); without, SAMEORIGIN.
-    Every other page keeps DENY and frame-ancestors 'none' from the settings."""
-    response._csp_replace = {"frame-ancestors": ["'self'", *origins]}  # type: ignore[attr-defined]
-    if origins:
-        response.xframe_options_exempt = True  # type: ignore[attr-defined]
-    else:
-        response["X-Frame-Options"] = "SAMEORIGIN"
-    return response
-
-
 def _page(request, template: str, context: dict, *, status: int = 200) -> HttpResponse:
     response = render(request, template, context, status=status)
     if context["embed"]:
-        _allow_framing(response, context["origins"])
+        publicforms.allow_framing(response, context["origins"])
     return response
 
 
@@ -115,7 +92,7 @@ def complaint_form(request: HttpRequest, embed: bool = False) -> HttpResponse:
 
 
 def _context(request, config: ServiceSettings, *, language: str, embed: bool, origins) -> dict:
-    parent = _parent_origin(request, origins) if embed else ""
+    parent = publicforms.parent_origin(request, origins) if embed else ""
     keep = {"embed": "1"} if embed and request.resolver_match.url_name != "embed" else {}
     if parent:
         keep["parent"] = parent
@@ -141,9 +118,8 @@ def _submit(request: HttpRequest, config: ServiceSettings, context: dict) -> Htt
             context | {"state": "throttled", "minutes": max(1, math.ceil(wait / 60))},
             status=429,
         )
-        response["Retry-After"] = str(wait)
-        return response
-    if request.POST.get(guard.HONEYPOT, "").strip():
+        return publicforms.throttled(response, wait)
+    if publicforms.honeypot_filled(request.POST):
         log.info("complaint form: honeypot filled, nothing created")
         return _page(request, "service/public/thanks.html", context | {"number": ""})
     form = ComplaintForm(request.POST)

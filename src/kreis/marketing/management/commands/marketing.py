@@ -13,7 +13,16 @@ from importlib import import_module
 
 from django.core.management.base import BaseCommand
 
-SUBCOMMAND_MODULES: tuple[str, ...] = ()
+SUBCOMMAND_MODULES: tuple[str, ...] = (
+    "kreis.marketing.management.commands._marketing_campaigns",
+    "kreis.marketing.management.commands._marketing_segments",
+    "kreis.marketing.management.commands._marketing_forms",
+    "kreis.marketing.management.commands._marketing_scoring",
+    "kreis.marketing.management.commands._marketing_tracking",
+    "kreis.marketing.management.commands._marketing_offers",
+    "kreis.marketing.management.commands._marketing_handoff",
+    "kreis.marketing.management.commands._marketing_consents",
+)
 
 
 class Command(BaseCommand):

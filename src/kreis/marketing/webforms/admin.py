@@ -1,0 +1,50 @@
+"""Web forms and their submissions in the Django admin (the builder is /marketing/forms/);
+a form's fields, consents and origins are checked by the same rules as in the builder."""
+
+from django import forms
+from django.contrib import admin
+from django.core.exceptions import ValidationError
+
+from kreis.marketing.models import FormSubmission, LeadForm
+from kreis.marketing.webforms.services import clean_definition
+
+
+class LeadFormAdminForm(forms.ModelForm):
+    class Meta:
+        model = LeadForm
+        fields = "__all__"  # noqa: DJ007 (the admin edits every field)
+
+    def clean(self):
+        data = super().clean()
+        try:
+            fields, purposes, origins = clean_definition(
+                fields=data.get("fields"),
+                consent_purposes=data.get("consent_purposes") or [],
+                allowed_origins=data.get("allowed_origins") or "",
+                redirect_url=data.get("redirect_url") or "",
+            )
+        except ValidationError as exc:
+            for field, messages in exc.message_dict.items():
+                self.add_error(field if field in self.fields else None, messages)
+        else:
+            data |= {"fields": fields, "consent_purposes": purposes, "allowed_origins": origins}
+        return data
+
+
+@admin.register(LeadForm)
+class LeadFormAdmin(admin.ModelAdmin):
+    form = LeadFormAdminForm
+    list_display = ("name", "key", "language", "campaign", "lead_source", "is_active", "updated_at")
+    list_filter = ("is_active", "language")
+    search_fields = ("name", "key", "title")
+    raw_id_fields = ("owner", "campaign")
+    readonly_fields = ("created_at", "updated_at")
+
+
+@admin.register(FormSubmission)
+class FormSubmissionAdmin(admin.ModelAdmin):
+    list_display = ("form", "created_at", "outcome", "lead", "party", "campaign", "utm_source")
+    list_filter = ("outcome", "form")
+    raw_id_fields = ("lead", "party", "campaign", "form")
+    readonly_fields = ("created_at",)
+    date_hierarchy = "created_at"

@@ -1,0 +1,687 @@
+"""Web-to-lead forms: building a form (its definition checked here) and taking a submission.
+
+``submit`` does everything a sent form causes, in one transaction:
+
+1. The input is checked against the form's fields (lead fields and lead custom fields); a
+   ``ValidationError`` keyed by the form's field keys says what is wrong.
+2. The lead is found through the duplicate matcher of lead imports
+   (``kreis.leads.bulk.match_leads``: the same normalised e-mail, else phone, else first and
+   last name at the same company; converted leads are not matched). A match is *updated*:
+   empty fields are filled, nothing is overwritten (outcome ``updated``).
+3. Without a matching lead, an e-mail address (or phone number) that belongs to a known
+   person (a contact point of a person, ``kreis.leads.queries.matching_person``) links the
+   submission to that person and creates no lead (outcome ``party``): the person is a contact
+   already, and a lead for them would be a duplicate sales has to clean up. The person's
+   timeline gets the note; the submission keeps everything that was typed.
+4. Otherwise a new lead (outcome ``created``) with the form's lead source and language.
+5. Each consent purpose the form asks for and the visitor ticked is recorded through
+   ``kreis.marketing.consent.services.request_consent`` (proof: time, IP, browser, the current
+   text version; advertising purposes start pending and get the double opt-in mail).
+6. A note on the lead's (or person's) timeline says which form was sent, with the message.
+7. ``kreis.marketing.signals.form_submitted`` goes out (campaign touch, visitor linking,
+   content offers, scoring).
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.core.validators import URLValidator
+from django.db import transaction
+from django.utils import translation
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from kreis.activities.models import ActivityKind
+from kreis.activities.services import activity_create
+from kreis.commerce.models import Product
+from kreis.core import publicforms
+from kreis.core.customfields import clean_custom_values, custom_fields_for
+from kreis.core.models import CustomField, User
+from kreis.leads import services as lead_services
+from kreis.leads.bulk import match_leads
+from kreis.leads.models import Lead
+from kreis.leads.queries import matching_person
+from kreis.marketing.models import (
+    MARKETING_PURPOSES,
+    Campaign,
+    ConsentChannel,
+    ConsentPurpose,
+    ConsentText,
+    FormSubmission,
+    LeadForm,
+    SubmissionOutcome,
+)
+from kreis.marketing.signals import form_submitted
+from kreis.parties.normalize import normalize_email
+
+CUSTOM_PREFIX = "custom."
+UTM_KEYS = ("utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content")
+MAX_FIELDS = 40
+MAX_MESSAGE = 5000
+
+
+@dataclass(frozen=True)
+class LeadField:
+    """A lead field a form may ask for: where it goes on the lead, its input type and length."""
+
+    key: str
+    target: str  # the Lead attribute
+    label: Any
+    type: str  # text, email, tel, url, textarea, product
+    max_length: int
+
+
+LEAD_FIELDS: dict[str, LeadField] = {
+    f.key: f
+    for f in (
+        LeadField("salutation", "salutation", gettext_lazy("Salutation"), "text", 40),
+        LeadField("first_name", "first_name", gettext_lazy("First name"), "text", 100),
+        LeadField("last_name", "last_name", gettext_lazy("Last name"), "text", 100),
+        LeadField("email", "email", gettext_lazy("E-mail"), "email", 254),
+        LeadField("phone", "phone", gettext_lazy("Phone"), "tel", 40),
+        LeadField("company", "company", gettext_lazy("Company"), "text", 200),
+        LeadField("position", "position", gettext_lazy("Position"), "text", 120),
+        LeadField("website", "website", gettext_lazy("Website"), "url", 200),
+        LeadField("territory", "territory", gettext_lazy("Region"), "text", 100),
+        LeadField(
+            "product_interest",
+            "product_interest",
+            gettext_lazy("Product of interest"),
+            "product",
+            0,
+        ),
+        LeadField("message", "notes", gettext_lazy("Message"), "textarea", MAX_MESSAGE),
+    )
+}
+# Lead fields the lead services set (the rest are set on the lead directly).
+_SERVICE_FIELDS = set(lead_services.SCALAR_FIELDS)
+# Each purpose's channel: what the consent allows to be used.
+PURPOSE_CHANNEL = {
+    ConsentPurpose.NEWSLETTER: ConsentChannel.EMAIL,
+    ConsentPurpose.MARKETING: ConsentChannel.EMAIL,
+    ConsentPurpose.EVENTS: ConsentChannel.EMAIL,
+    ConsentPurpose.PHONE: ConsentChannel.PHONE,
+    ConsentPurpose.TRACKING: ConsentChannel.WEB,
+}
+STAMP_SALT = "kreis.marketing.webforms.stamp"
+SCOPE = "lead-form"
+
+
+# --- the definition ---------------------------------------------------------------------------
+
+
+def custom_lead_fields() -> dict[str, CustomField]:
+    """The active custom fields of leads, by their key in a form (``custom.<key>``)."""
+    return {f"{CUSTOM_PREFIX}{f.key}": f for f in custom_fields_for("lead")}
+
+
+def field_choices() -> list[tuple[str, str]]:
+    """Every field a form may ask for, as (key, label) for the builder."""
+    choices = [(key, str(f.label)) for key, f in LEAD_FIELDS.items()]
+    choices += [(key, f.label) for key, f in custom_lead_fields().items()]
+    return choices
+
+
+def default_fields() -> list[dict[str, Any]]:
+    return [
+        {"key": "first_name", "label": "", "required": False},
+        {"key": "last_name", "label": "", "required": True},
+        {"key": "email", "label": "", "required": True},
+        {"key": "company", "label": "", "required": False},
+        {"key": "message", "label": "", "required": False},
+    ]
+
+
+def clean_definition(
+    *,
+    fields: Any,
+    consent_purposes: Any,
+    allowed_origins: str = "",
+    redirect_url: str = "",
+) -> tuple[list[dict[str, Any]], list[str], str]:
+    """The form's fields, consent purposes and allowed origins as stored, or a
+    ``ValidationError`` per part that says what is wrong."""
+    errors: dict[str, list[str]] = {}
+    custom = custom_lead_fields()
+    cleaned: list[dict[str, Any]] = []
+    problems: list[str] = []
+    if not isinstance(fields, list) or not fields:
+        problems.append(_("Add at least one field."))
+        fields = []
+    if len(fields) > MAX_FIELDS:
+        problems.append(_("A form has at most %(n)d fields.") % {"n": MAX_FIELDS})
+    seen: set[str] = set()
+    for position, row in enumerate(fields[:MAX_FIELDS], start=1):
+        if not isinstance(row, Mapping):
+            problems.append(_("Field %(n)d is not a field.") % {"n": position})
+            continue
+        key = str(row.get("key") or "").strip()
+        label = str(row.get("label") or "").strip()
+        if key not in LEAD_FIELDS and key not in custom:
+            problems.append(
+                _("Field %(n)d: there is no lead field “%(key)s”.")
+                % {
+                    "n": position,
+                    "key": key[:60],
+                }
+            )
+            continue
+        if key in seen:
+            problems.append(_("“%(label)s” is on the form twice.") % {"label": _label(key, custom)})
+            continue
+        if len(label) > 100:
+            problems.append(_("Field %(n)d: a label has at most 100 characters.") % {"n": position})
+            continue
+        seen.add(key)
+        cleaned.append({"key": key, "label": label, "required": bool(row.get("required"))})
+    required = {row["key"] for row in cleaned if row["required"]}
+    if cleaned and "last_name" not in required:
+        problems.append(_("Every lead needs a last name: put “Last name” on the form, required."))
+    for key, field in custom.items():
+        if field.required and key not in required:
+            problems.append(
+                _("The lead field “%(label)s” is required for every lead: add it, required.")
+                % {"label": field.label}
+            )
+    if problems:
+        errors["fields"] = problems
+
+    purposes: list[str] = []
+    if not isinstance(consent_purposes, list):
+        consent_purposes = []
+    for purpose in consent_purposes:
+        if purpose not in ConsentPurpose.values:
+            errors.setdefault("consent_purposes", []).append(
+                _("Unknown consent purpose “%(p)s”.") % {"p": str(purpose)[:40]}
+            )
+        elif purpose not in purposes:
+            purposes.append(purpose)
+    if any(p in MARKETING_PURPOSES for p in purposes) and "email" not in required:
+        errors.setdefault("consent_purposes", []).append(
+            _(
+                "Consent to advertising is confirmed by e-mail (double opt-in): "
+                "put “E-mail” on the form, required."
+            )
+        )
+
+    origins: list[str] = []
+    for line in (allowed_origins or "").splitlines():
+        value = line.strip().lower().rstrip("/")
+        if not value:
+            continue
+        if not publicforms.is_origin(value):
+            errors.setdefault("allowed_origins", []).append(
+                _("“%(o)s” is not a website origin like https://www.example.com.")
+                % {"o": line.strip()[:100]}
+            )
+        elif value not in origins:
+            origins.append(value)
+    if redirect_url:
+        try:
+            URLValidator(schemes=["http", "https"])(redirect_url)
+        except ValidationError:
+            errors["redirect_url"] = [_("Enter a web address starting with http:// or https://.")]
+    if errors:
+        raise ValidationError(errors)
+    return cleaned, purposes, "\n".join(origins)
+
+
+def _label(key: str, custom: Mapping[str, CustomField]) -> str:
+    if key in LEAD_FIELDS:
+        return str(LEAD_FIELDS[key].label)
+    return custom[key].label if key in custom else key
+
+
+def _check_key(key: str, pk: int | None) -> None:
+    if LeadForm.objects.filter(key=key).exclude(pk=pk).exists():
+        raise ValidationError({"key": _("Another form has this address.")})
+
+
+FORM_ATTRIBUTES = (
+    "name",
+    "key",
+    "language",
+    "title",
+    "intro",
+    "submit_label",
+    "thank_you_text",
+    "redirect_url",
+    "campaign",
+    "lead_source",
+    "is_active",
+)
+
+
+def _apply(form: LeadForm, data: Mapping[str, Any]) -> LeadForm:
+    unknown = set(data) - set(FORM_ATTRIBUTES) - {"fields", "consent_purposes", "allowed_origins"}
+    if unknown:
+        raise ValidationError({f: _("This field cannot be set.") for f in sorted(unknown)})
+    for attribute in FORM_ATTRIBUTES:
+        if attribute in data:
+            value = data[attribute]
+            setattr(form, attribute, value.strip() if isinstance(value, str) else value)
+    fields, purposes, origins = clean_definition(
+        fields=data.get("fields", form.fields),
+        consent_purposes=data.get("consent_purposes", form.consent_purposes),
+        allowed_origins=data.get("allowed_origins", form.allowed_origins),
+        redirect_url=form.redirect_url,
+    )
+    form.fields, form.consent_purposes, form.allowed_origins = fields, purposes, origins
+    if not form.lead_source:
+        form.lead_source = "web form"
+    form.full_clean(exclude=["owner", "campaign"], validate_unique=False)
+    _check_key(form.key, form.pk)
+    form.save()
+    from kreis.core.search import index_record
+
+    index_record(form)
+    return form
+
+
+def _check(actor: User | None, perm: str, form: LeadForm | None = None) -> None:
+    if actor is not None and not actor.has_perm(perm, form):
+        from django.core.exceptions import PermissionDenied
+
+        raise PermissionDenied
+
+
+@transaction.atomic
+def form_create(*, actor: User | None, **data: Any) -> LeadForm:
+    """A new form (owned by the actor) from its attributes, ``fields``, ``consent_purposes``
+    and ``allowed_origins`` (one origin per line)."""
+    _check(actor, "marketing.add")
+    form = LeadForm(owner=actor if actor is not None else None, fields=[], consent_purposes=[])
+    if "fields" not in data:
+        data = {**data, "fields": default_fields()}
+    return _apply(form, data)
+
+
+@transaction.atomic
+def form_update(*, actor: User | None, form: LeadForm, **data: Any) -> LeadForm:
+    """Change a form; only what is given changes."""
+    _check(actor, "marketing.change_record", form)
+    return _apply(form, data)
+
+
+@transaction.atomic
+def form_delete(*, actor: User | None, form: LeadForm) -> None:
+    """Delete a form with its submissions (the leads they made stay)."""
+    _check(actor, "marketing.change_record", form)
+    from kreis.core.models import SearchEntry
+    from kreis.marketing.webforms.search import ENTITY
+
+    SearchEntry.objects.filter(entity=ENTITY, object_id=form.pk).delete()
+    form.delete()
+
+
+# --- what the public form shows ---------------------------------------------------------------
+
+
+def consent_texts(form: LeadForm) -> list[ConsentText]:
+    """The current (newest) text of each purpose the form asks for, in the form's language,
+    in the form's order; a purpose without a text in that language is left out."""
+    if not form.consent_purposes:
+        return []
+    newest: dict[str, ConsentText] = {}
+    texts = ConsentText.objects.filter(
+        purpose__in=form.consent_purposes, language=form.language
+    ).order_by("purpose", "-version")
+    for text in texts:
+        newest.setdefault(text.purpose, text)
+    return [newest[p] for p in form.consent_purposes if p in newest]
+
+
+def public_fields(form: LeadForm) -> list[dict[str, Any]]:
+    """The form's fields as the visitor sees them: key, label, type, required, max length,
+    choices (custom choice fields, products); in the form's language."""
+    custom = custom_lead_fields()
+    products: list[tuple[str, str]] | None = None
+    shown = []
+    with translation.override(form.language):
+        for row in form.fields:
+            key = row["key"]
+            entry: dict[str, Any] = {"key": key, "required": bool(row.get("required"))}
+            if key in LEAD_FIELDS:
+                spec = LEAD_FIELDS[key]
+                entry |= {"label": row.get("label") or str(spec.label), "type": spec.type}
+                entry["max_length"] = spec.max_length or None
+                if spec.type == "product":
+                    if products is None:
+                        products = [
+                            (str(pk), name)
+                            for pk, name in Product.objects.filter(is_active=True)
+                            .order_by("name")
+                            .values_list("pk", "name")[:200]
+                        ]
+                    entry |= {"type": "choice", "choices": products}
+            elif key in custom:
+                field = custom[key]
+                entry |= {"label": row.get("label") or field.label, "help": field.help_text}
+                entry["type"] = _custom_type(field.type)
+                entry["max_length"] = 1000 if entry["type"] in ("text", "textarea") else None
+                if field.choices:
+                    entry["choices"] = [(c, c) for c in field.choices]
+            else:  # a custom field deactivated since: no longer asked
+                continue
+            shown.append(entry)
+    return shown
+
+
+def _custom_type(kind: str) -> str:
+    return {
+        "number": "number",
+        "money": "number",
+        "date": "date",
+        "boolean": "checkbox",
+        "choice": "choice",
+        "multi_choice": "multi",
+        "url": "url",
+    }.get(kind, "text")
+
+
+# --- a submission -----------------------------------------------------------------------------
+
+
+@dataclass
+class Cleaned:
+    lead: dict[str, Any]  # Lead attribute → value (non-empty only)
+    custom: dict[str, Any]  # custom field key (without prefix) → stored value
+    consents: list[str]  # purposes ticked (among those asked)
+    shown: dict[str, Any]  # form key → what was typed, as stored with the submission
+
+
+def _text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, list):
+        value = value[0] if value else ""
+    return str(value).strip()
+
+
+def validate(form: LeadForm, data: Mapping[str, Any]) -> Cleaned:
+    """The submission's values, or a ``ValidationError`` keyed by the form's field keys."""
+    errors: dict[str, list[str]] = {}
+    lead: dict[str, Any] = {}
+    custom_raw: dict[str, Any] = {}
+    shown: dict[str, Any] = {}
+    custom = custom_lead_fields()
+    for row in form.fields:
+        key, required = row["key"], bool(row.get("required"))
+        if key in LEAD_FIELDS:
+            spec = LEAD_FIELDS[key]
+            value = _text(data.get(key))
+            if "\x00" in value:
+                errors[key] = [_("This field must not contain NUL characters.")]
+                continue
+            if not value:
+                if required:
+                    errors[key] = [_("Please fill in this field.")]
+                continue
+            if spec.max_length and len(value) > spec.max_length:
+                errors[key] = [_("At most %(n)d characters.") % {"n": spec.max_length}]
+                continue
+            if spec.type == "email":
+                try:
+                    value = normalize_email(value)
+                except ValidationError:
+                    errors[key] = [_("Enter a valid e-mail address, e.g. name@example.com.")]
+                    continue
+            elif spec.type == "url":
+                if "://" not in value:
+                    value = f"https://{value}"
+                try:
+                    URLValidator(schemes=["http", "https"])(value)
+                except ValidationError:
+                    errors[key] = [_("Enter a web address, e.g. www.example.com.")]
+                    continue
+            elif spec.type == "product":
+                product = (
+                    Product.objects.filter(pk=int(value), is_active=True).first()
+                    if value.isdigit() and len(value) < 10
+                    else None
+                )
+                if product is None:
+                    errors[key] = [_("Choose one of the products.")]
+                    continue
+                shown[key] = product.name
+                lead[spec.target] = product
+                continue
+            shown[key] = value
+            lead[spec.target] = value
+        elif key in custom:
+            field = custom[key]
+            raw = data.get(key)
+            if field.type == "multi_choice":
+                raw = [v for v in (raw if isinstance(raw, list) else [raw]) if v not in (None, "")]
+            elif field.type == "boolean":
+                raw = _text(raw) in ("1", "on", "true", "yes") or raw is True
+            else:
+                raw = _text(raw)
+            if raw in ("", [], None) or (field.type == "boolean" and raw is False and required):
+                if required:
+                    errors[key] = [_("Please fill in this field.")]
+                continue
+            custom_raw[field.key] = raw
+            shown[key] = raw
+    if "phone" in lead:
+        try:
+            lead["phone"] = lead_services._clean_scalars({"phone": lead["phone"]})["phone"]
+            shown["phone"] = lead["phone"]
+        except ValidationError as exc:
+            errors["phone"] = exc.messages
+    custom_values: dict[str, Any] = {}
+    if custom_raw:
+        try:
+            custom_values = _custom_only(custom_raw, custom)
+        except ValidationError as exc:
+            for name, messages in exc.message_dict.items():
+                errors.setdefault(name, messages)
+    consents = [p for p in form.consent_purposes if _ticked(data, f"consent_{p}")]
+    if errors:
+        raise ValidationError(errors)
+    shown["consents"] = consents
+    return Cleaned(lead=lead, custom=custom_values, consents=consents, shown=shown)
+
+
+def _custom_only(values: dict[str, Any], custom: Mapping[str, CustomField]) -> dict[str, Any]:
+    """Custom values checked by the custom-field rules, without asking for required fields
+    the form does not carry (the builder makes sure it carries them)."""
+    fields = [f for f in custom.values() if f.key in values]
+    for field in fields:
+        field.required = False  # only these rows, in memory
+    return clean_custom_values("lead", values, fields=fields)
+
+
+def _ticked(data: Mapping[str, Any], name: str) -> bool:
+    value = data.get(name)
+    if isinstance(value, list):
+        value = value[-1] if value else ""
+    return value is True or str(value or "").strip().lower() in ("1", "on", "true", "yes")
+
+
+def _campaign(form: LeadForm, utm: Mapping[str, str]) -> Campaign | None:
+    if form.campaign_id is not None:
+        return form.campaign
+    code = (utm.get("utm_campaign") or "").strip()
+    if not code:
+        return None
+    from kreis.marketing.campaigns.services import campaign_for_utm
+
+    return campaign_for_utm(code)
+
+
+def _fill(lead: Lead, cleaned: Cleaned) -> tuple[dict[str, Any], dict[str, Any], list[str]]:
+    """What the submission adds to an existing lead: empty fields only, nothing overwritten.
+    Returns the changes for the lead service, the custom values, and the other fields set."""
+    changes: dict[str, Any] = {}
+    direct: list[str] = []
+    for target, value in cleaned.lead.items():
+        if target == "product_interest":
+            if lead.product_interest_id is None:
+                lead.product_interest = value
+                direct.append(target)
+        elif getattr(lead, target) in ("", None):
+            if target in _SERVICE_FIELDS:
+                changes[target] = value
+            else:
+                setattr(lead, target, value)
+                direct.append(target)
+    existing = lead.custom or {}
+    custom = {k: v for k, v in cleaned.custom.items() if existing.get(k) in (None, "", [])}
+    return changes, custom, direct
+
+
+def _note(form: LeadForm, cleaned: Cleaned, *, lead: Lead | None, party) -> None:
+    message = cleaned.lead.get("notes", "")
+    labels = {row["key"]: row for row in public_fields(form)}
+    lines = [
+        f"<li>{html.escape(str(labels[k]['label']))}: {html.escape(_shown(v))}</li>"
+        for k, v in cleaned.shown.items()
+        if k in labels and k != "message"
+    ]
+    body = f"<p>{html.escape(_('Web form “%(name)s” sent.') % {'name': form.name})}</p>"
+    if lines:
+        body += f"<ul>{''.join(lines)}</ul>"
+    if message:
+        body += f"<blockquote>{html.escape(message)}</blockquote>"
+    activity_create(
+        actor=None,
+        kind=ActivityKind.NOTE,
+        lead=lead,
+        party=party if lead is None else None,
+        subject=(_("Web form sent: %(name)s") % {"name": form.name})[:200],
+        body=body,
+    )
+
+
+def _shown(value: Any) -> str:
+    if isinstance(value, bool):
+        return _("yes") if value else _("no")
+    if isinstance(value, list):
+        return ", ".join(str(v) for v in value)
+    return str(value)
+
+
+def submit(
+    form: LeadForm,
+    data: Mapping[str, Any],
+    *,
+    ip: str | None,
+    user_agent: str,
+    page_url: str,
+    referrer: str,
+    utm: Mapping[str, str],
+    visitor_uid: str | None = None,
+    base_url: str | None = None,
+) -> FormSubmission:
+    """Take a sent form (see the module doc). ``data``: form key → value, and
+    ``consent_<purpose>`` for each consent box ticked. ``base_url``: the host the visitor
+    used, for the opt-in link when no public address is configured."""
+    with transaction.atomic():
+        cleaned = validate(form, data)
+        language = form.language
+        candidate = Lead(
+            **{k: v for k, v in cleaned.lead.items() if k in ("email", "phone", "first_name")},
+            last_name=cleaned.lead.get("last_name", ""),
+            company=cleaned.lead.get("company", ""),
+        )
+        match = match_leads(user=None, leads=[candidate])[0]
+        lead: Lead | None = None
+        party = None
+        if match is not None:
+            lead = Lead.objects.select_for_update().get(pk=match.lead_id)
+            changes, custom, direct = _fill(lead, cleaned)
+            if changes or custom or direct:
+                lead = lead_services.lead_update(
+                    actor=None, lead=lead, custom=custom or None, **changes
+                )
+            outcome = SubmissionOutcome.UPDATED
+        else:
+            party = matching_person(
+                user=None, email=cleaned.lead.get("email", ""), phone=cleaned.lead.get("phone", "")
+            )
+            if party is not None:
+                outcome = SubmissionOutcome.PARTY
+            else:
+                scalars = {k: v for k, v in cleaned.lead.items() if k in _SERVICE_FIELDS}
+                lead = Lead(
+                    source=form.lead_source,
+                    language=language,
+                    territory=cleaned.lead.get("territory", ""),
+                    product_interest=cleaned.lead.get("product_interest"),
+                )
+                lead = _create_lead(lead, scalars, cleaned.custom, form)
+                outcome = SubmissionOutcome.CREATED
+        utm = {k: (utm.get(k) or "")[:200] for k in UTM_KEYS}
+        submission = FormSubmission.objects.create(
+            form=form,
+            data=cleaned.shown,
+            lead=lead,
+            party=party,
+            outcome=outcome,
+            campaign=_campaign(form, utm),
+            page_url=(page_url or "")[:1000],
+            referrer=(referrer or "")[:1000],
+            ip_address=ip or None,
+            user_agent=(user_agent or "")[:400],
+            **utm,
+        )
+        if cleaned.consents:
+            _request_consents(
+                form,
+                cleaned,
+                lead=lead,
+                party=party,
+                ip=ip,
+                user_agent=user_agent,
+                base_url=base_url,
+            )
+        with translation.override(language):
+            _note(form, cleaned, lead=lead, party=party)
+        form_submitted.send(sender=LeadForm, submission=submission, visitor_uid=visitor_uid)
+    return submission
+
+
+def _create_lead(lead: Lead, scalars: dict[str, Any], custom: dict[str, Any], form) -> Lead:
+    """A new lead through the lead service (its rules, history and search entry), with the
+    fields the service does not set (language, region, product) given on the same row."""
+    created = lead_services.lead_create(
+        actor=None,
+        custom=custom or None,
+        source=form.lead_source,
+        **{k: v for k, v in scalars.items() if k != "source"},
+    )
+    extra = {
+        name: getattr(lead, name)
+        for name in ("language", "territory", "product_interest")
+        if getattr(lead, name) not in ("", None)
+    }
+    if extra:
+        for name, value in extra.items():
+            setattr(created, name, value)
+        created.save(update_fields=[*extra, "updated_at"])
+    return created
+
+
+def _request_consents(form, cleaned: Cleaned, *, lead, party, ip, user_agent, base_url) -> None:
+    from kreis.marketing.consent.services import request_consent
+
+    for purpose in cleaned.consents:
+        request_consent(
+            purpose=purpose,
+            channel=PURPOSE_CHANNEL[purpose],
+            email=cleaned.lead.get("email", ""),
+            language=form.language,
+            source="form",
+            lead=lead,
+            party=party,
+            ip=ip,
+            user_agent=user_agent or "",
+            base_url=base_url,
+            note=str(_("Web form “%(name)s”") % {"name": form.name})[:300],
+        )
