@@ -31,6 +31,7 @@ from kreis.feedback.models import (
     SurveyMethod,
     SurveyPhase,
 )
+from kreis.marketing.models import Segment
 from kreis.parties.queries import party_get_for_user
 
 router = Router(tags=["surveys"])
@@ -58,6 +59,7 @@ class SurveyOut(Schema):
     anonymous: bool
     language: str
     target_view_id: int | None
+    target_segment_id: int | None
     target_query: str
     link_valid_days: int
     owner_id: int | None
@@ -72,6 +74,9 @@ class SurveyWrite(Input):
     anonymous: bool | None = None
     language: Language | None = None
     target_view_id: IdValue | None = None
+    target_segment_id: IdValue | None = Field(
+        None, description="A segment: its members are the target group, before view and query."
+    )
     target_query: str | None = Field(None, max_length=1000, pattern=r"^[^\x00]*$")
     link_valid_days: int | None = Field(None, ge=1, le=365)
 
@@ -189,6 +194,14 @@ def _survey_args(request: HttpRequest, payload: Input) -> dict:
             if view is None:
                 raise ValidationError({"target_view_id": _("No such saved party view of yours.")})
         args["target_view"] = view
+    if "target_segment_id" in data:
+        segment_id = args.pop("target_segment_id", None)
+        segment = None
+        if segment_id:
+            segment = Segment.objects.filter(pk=segment_id).first()
+            if segment is None or not request.auth.has_perm("marketing.view_record", segment):
+                raise ValidationError({"target_segment_id": _("No such segment.")})
+        args["target_segment"] = segment
     return args
 
 

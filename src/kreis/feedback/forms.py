@@ -8,6 +8,7 @@ from django.utils.translation import gettext_lazy as _
 from kreis.core.forms import BootstrapMixin
 from kreis.core.models import SavedView, User
 from kreis.feedback.models import Question, ResponseChannel, Survey
+from kreis.marketing.segments.queries import segment_list_for_user
 from kreis.parties.forms import PartyLookupField, _lookup
 
 
@@ -21,6 +22,7 @@ class SurveyForm(BootstrapMixin, forms.ModelForm):
             "method",
             "anonymous",
             "language",
+            "target_segment",
             "target_view",
             "target_query",
             "link_valid_days",
@@ -36,6 +38,12 @@ class SurveyForm(BootstrapMixin, forms.ModelForm):
             user=user, list_name="parties"
         )
         self.fields["target_view"].empty_label = _("— the filters below —")
+        self.fields["target_segment"].queryset = segment_list_for_user(user=user)
+        self.fields["target_segment"].empty_label = _("— no segment —")
+        self.fields["target_segment"].help_text = _(
+            "When chosen, the segment's members are the target group (the saved view and the "
+            "filters below are then not used)."
+        )
 
 
 class QuestionForm(BootstrapMixin, forms.ModelForm):

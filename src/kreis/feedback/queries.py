@@ -54,7 +54,11 @@ def survey_get_for_user(*, user: User, pk: int, perm: str = "feedback.view_surve
     what ``perm`` asks (manage, enter answers)."""
     if not user.has_perm("feedback.view_survey"):
         raise Http404
-    survey = Survey.objects.select_related("owner", "target_view").filter(pk=pk).first()
+    survey = (
+        Survey.objects.select_related("owner", "target_view", "target_segment")
+        .filter(pk=pk)
+        .first()
+    )
     if survey is None:
         raise Http404
     if perm != "feedback.view_survey" and not user.has_perm(perm, survey):

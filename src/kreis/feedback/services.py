@@ -46,6 +46,8 @@ from kreis.feedback.models import (
     SurveyPhaseChange,
     hash_token,
 )
+from kreis.marketing.models import Segment
+from kreis.marketing.segments.queries import segment_parties
 from kreis.parties.exports import list_params
 from kreis.parties.models import ContactKind, Party
 from kreis.parties.queries import party_list_for_user
@@ -93,16 +95,26 @@ def _check_target(survey: Survey, actor: User | None) -> None:
         view = survey.target_view
         if view.user_id != actor.pk or view.list_name != "parties":
             raise ValidationError({"target_view": _("Choose one of your saved party views.")})
+    if survey.target_segment_id and actor is not None:
+        if not actor.has_perm("marketing.view_record", survey.target_segment):
+            raise ValidationError({"target_segment": _("Choose a segment you may see.")})
 
 
 @transaction.atomic
 def survey_create(
-    *, actor: User | None, name: str, target_view: SavedView | None = None, **fields: Any
+    *,
+    actor: User | None,
+    name: str,
+    target_view: SavedView | None = None,
+    target_segment: Segment | None = None,
+    **fields: Any,
 ) -> Survey:
     """A new survey in its definition phase, owned by the actor."""
     _require(actor, "feedback.manage_survey")
     _refuse_unknown(fields, SURVEY_FIELDS)
-    survey = Survey(name=name, target_view=target_view, owner=actor, **fields)
+    survey = Survey(
+        name=name, target_view=target_view, target_segment=target_segment, owner=actor, **fields
+    )
     _check_target(survey, actor)
     survey.full_clean(exclude=["owner", "team"])
     survey.save()
@@ -111,7 +123,12 @@ def survey_create(
 
 @transaction.atomic
 def survey_update(
-    *, actor: User | None, survey: Survey, target_view: Any = ..., **fields: Any
+    *,
+    actor: User | None,
+    survey: Survey,
+    target_view: Any = ...,
+    target_segment: Any = ...,
+    **fields: Any,
 ) -> Survey:
     """Change a survey's definition. Method and anonymity are fixed once collection began."""
     _require(actor, "feedback.manage_survey", survey)
@@ -124,6 +141,8 @@ def survey_update(
         setattr(survey, name, value)
     if target_view is not ...:
         survey.target_view = target_view
+    if target_segment is not ...:
+        survey.target_segment = target_segment
     _check_target(survey, actor)
     survey.full_clean(exclude=["owner", "team"])
     survey.save()
@@ -263,8 +282,11 @@ def question_move(*, actor: User | None, question: Question, step: int) -> None:
 
 
 def target_parties(*, survey: Survey, user: User):
-    """The parties of the survey's target group that the user may see: a saved view's filters
-    or the survey's own party-list filters, read as the party list reads them."""
+    """The parties of the survey's target group that the user may see: its segment's members
+    (first, when it has one), else a saved view's filters or the survey's own party-list
+    filters, read as the party list reads them."""
+    if survey.target_segment_id:
+        return segment_parties(survey.target_segment, user=user)
     query = survey.target_view.query if survey.target_view_id else survey.target_query
     params = list_params(QueryDict(query or ""))
     params["custom"] = None  # custom-field filters need the list's form; not part of a target

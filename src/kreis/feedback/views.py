@@ -117,7 +117,7 @@ def survey_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _target_count(survey, user) -> int | None:
-    if not survey.target_view_id and not survey.target_query:
+    if not survey.target_segment_id and not survey.target_view_id and not survey.target_query:
         return None
     return services.target_parties(survey=survey, user=user).count()
 

@@ -80,6 +80,12 @@ def list_params(query: Mapping[str, str]) -> dict:
         # Custom-field filters (cf_…) only when asked for: looking the fields up is a query.
         "custom": query if any(k.startswith(FORM_PREFIX) for k in query) else None,
         "figures": _figure_filters(query),
+        # Other apps' filters (a segment's members: ``segment=<id>``).
+        "extra": {
+            name: (query.get(name) or "").strip()[:50]
+            for name in queries.LIST_FILTERS
+            if query.get(name)
+        },
     }
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
@@ -74,6 +74,37 @@ FIGURE_LOOKUPS = {
 }
 
 
+@dataclass(frozen=True)
+class ListFilter:
+    """A party-list filter another app adds (``segment`` by kreis.marketing.segments):
+    ``apply(queryset, value, user)`` narrows the list, ``describe(value, user)`` names the
+    filter for the list's header (``None``: nothing to show)."""
+
+    apply: Callable[[QuerySet, str, User], QuerySet]
+    describe: Callable[[str, User], str | None]
+
+
+# Query parameter → filter; registered by the apps in ``AppConfig.ready``.
+LIST_FILTERS: dict[str, ListFilter] = {}
+
+
+def register_list_filter(name: str, list_filter: ListFilter) -> None:
+    LIST_FILTERS[name] = list_filter
+
+
+def describe_list_filters(
+    extra: Mapping[str, str] | None, *, user: User
+) -> list[tuple[str, str, str]]:
+    """(parameter, value, description) of the other apps' filters in use."""
+    described = []
+    for name, value in (extra or {}).items():
+        if name in LIST_FILTERS and value:
+            text = LIST_FILTERS[name].describe(value, user)
+            if text:
+                described.append((name, value, text))
+    return described
+
+
 def party_list_for_user(
     *,
     user: User,
@@ -86,8 +117,12 @@ def party_list_for_user(
     sort: str = "name",
     custom: Mapping[str, str] | None = None,
     figures: Mapping[str, str] | None = None,
+    extra: Mapping[str, str] | None = None,
 ) -> QuerySet[Party]:
     qs = visible_records(Party.objects.filter(deleted_at__isnull=True), user=user)
+    for name, value in (extra or {}).items():
+        if name in LIST_FILTERS and value:
+            qs = LIST_FILTERS[name].apply(qs, value, user)
     for name, value in (figures or {}).items():
         if name in FIGURE_FILTERS and value:
             qs = qs.filter(**{name: value})

@@ -62,6 +62,7 @@ def party_list(request: HttpRequest) -> HttpResponse:
     context = {
         "page": page,
         "params": params,
+        "list_filters": queries.describe_list_filters(params["extra"], user=request.user),
         "custom_filters": active_filters("party", request.GET),
         "custom_columns": custom_columns("party")[:3],
         "bulk_url": reverse("parties:bulk"),
