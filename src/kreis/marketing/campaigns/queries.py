@@ -236,3 +236,28 @@ def members_for_campaign(campaign: Campaign, *, response: str = "", search: str 
             | Q(party__name__icontains=search)
         )
     return members.order_by("pk")
+
+
+def campaign_search_hits(*, user, text: str, limit: int = 8) -> list:
+    """Campaigns by name or code for the global search, only for users who see lead
+    management (a role permission: the search index's owner/team rule would show them to
+    sales reps in the owner's team)."""
+    from django.urls import reverse
+
+    from kreis.core.search import SearchHit
+
+    text = text.strip()
+    if len(text) < 2 or not user.has_perm("marketing.view"):
+        return []
+    campaigns = Campaign.objects.filter(Q(name__icontains=text) | Q(code__icontains=text))
+    return [
+        SearchHit(
+            title=campaign.name,
+            subtitle=f"{campaign.get_channel_display()} · {campaign.get_status_display()}",
+            url=reverse("marketing:campaign_detail", args=[campaign.pk]),
+            icon="megaphone",
+            entity="campaign",
+            object_id=campaign.pk,
+        )
+        for campaign in campaigns.order_by("-starts_on", "-pk")[:limit]
+    ]

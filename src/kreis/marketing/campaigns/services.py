@@ -501,3 +501,99 @@ def members_of(campaign: Campaign):
     return campaign.members.select_related("lead", "party").filter(
         Q(lead__isnull=True) | Q(lead__deleted_at__isnull=True)
     )
+
+
+# --- responses from a file --------------------------------------------------------------------
+
+
+@dataclass
+class ResponsesImported:
+    updated: int
+    added: int
+    errors: list[str]
+
+
+def _parse_when(raw: str, now: datetime) -> datetime | None:
+    raw = (raw or "").strip()
+    if not raw:
+        return None
+    if raw.lower() in {"x", "yes", "ja", "1", "true"}:
+        return now
+    moment = datetime.fromisoformat(raw)
+    if timezone.is_naive(moment):
+        moment = timezone.make_aware(moment)
+    return moment
+
+
+def _find_person(row: dict) -> tuple[Lead | None, Party | None]:
+    from kreis.parties.models import ContactKind, ContactPoint
+    from kreis.parties.normalize import normalize_email
+
+    if (row.get("lead_id") or "").strip():
+        return Lead.objects.filter(pk=int(row["lead_id"]), deleted_at__isnull=True).first(), None
+    if (row.get("party_id") or "").strip():
+        return None, Party.objects.filter(pk=int(row["party_id"]), deleted_at__isnull=True).first()
+    email = normalize_email(row.get("email") or "")
+    if not email:
+        return None, None
+    lead = (
+        Lead.objects.filter(email=email, deleted_at__isnull=True)
+        .exclude(status="converted")
+        .order_by("pk")
+        .first()
+    )
+    if lead is not None:
+        return lead, None
+    point = (
+        ContactPoint.objects.filter(
+            kind=ContactKind.EMAIL, value=email, party__deleted_at__isnull=True
+        )
+        .order_by("pk")
+        .first()
+    )
+    return None, point.party if point else None
+
+
+@transaction.atomic
+def responses_import(
+    *, actor: User | None, campaign: Campaign, rows: Iterable[dict]
+) -> ResponsesImported:
+    """Set members' response times from rows (a CSV read as dicts): the person by ``lead_id``,
+    ``party_id`` or ``email`` (a lead that is not converted, else a contact with that
+    address); the columns ``sent``, ``opened``, ``clicked``, ``registered``, ``attended``,
+    ``responded`` hold an ISO date/time or ``x`` (now). A person not yet a member is added.
+    Rows that cannot be read are reported by line and skipped; an empty cell keeps the time
+    already recorded."""
+    check_change(actor, campaign)
+    now = timezone.now()
+    updated = added = 0
+    errors: list[str] = []
+    for line, row in enumerate(rows, start=2):
+        try:
+            lead, party = _find_person(row)
+        except ValueError:
+            errors.append(f"line {line}: the id is not a number")
+            continue
+        if lead is None and party is None:
+            errors.append(f"line {line}: no lead or contact found")
+            continue
+        times = {}
+        try:
+            for response in ResponseKind.values:
+                when = _parse_when(row.get(response) or "", now)
+                if when is not None:
+                    times[f"{response}_at"] = when
+        except ValueError:
+            errors.append(f"line {line}: a time is not an ISO date or time")
+            continue
+        lookup = {"lead": lead} if lead is not None else {"party": party}
+        member = CampaignMember.objects.filter(campaign=campaign, **lookup).first()
+        if member is None:
+            member = CampaignMember(campaign=campaign, **lookup)
+            added += 1
+        else:
+            updated += 1
+        for name, value in times.items():
+            setattr(member, name, value)
+        member.save()
+    return ResponsesImported(updated=updated, added=added, errors=errors)
