@@ -39,9 +39,16 @@ class MarketingConfig(AppConfig):
         register_demo_step(create_campaigns, order=300)
 
         # Handoff to sales: its permissions, the MQL and first-contact receivers, the SLA job.
+        # Consent: a converted lead's consents go to its person; pending opt-ins expire.
+        import kreis.marketing.consent.receivers  # noqa: F401
+        import kreis.marketing.consent.tasks  # noqa: F401
         import kreis.marketing.handoff.receivers  # noqa: F401
         import kreis.marketing.handoff.rules  # noqa: F401
         import kreis.marketing.handoff.tasks  # noqa: F401
+
+        # Content offers: handed out after a form; the follow-up job.
+        import kreis.marketing.offers.receivers  # noqa: F401
+        import kreis.marketing.offers.tasks  # noqa: F401
 
         # Predictive lead scoring: the weekly training and the nightly scoring with MQL check.
         import kreis.marketing.predictive.tasks  # noqa: F401
@@ -50,11 +57,3 @@ class MarketingConfig(AppConfig):
         # the nightly purge.
         import kreis.marketing.tracking.receivers  # noqa: F401
         import kreis.marketing.tracking.tasks  # noqa: F401
-
-        # Content offers: handed out after a form; the follow-up job.
-        import kreis.marketing.offers.receivers  # noqa: F401
-        import kreis.marketing.offers.tasks  # noqa: F401
-
-        # Consent: a converted lead's consents go to its person; pending opt-ins expire.
-        import kreis.marketing.consent.receivers  # noqa: F401
-        import kreis.marketing.consent.tasks  # noqa: F401
