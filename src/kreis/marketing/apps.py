@@ -38,8 +38,8 @@ class MarketingConfig(AppConfig):
         register_search_provider(campaign_search_hits)
         register_demo_step(create_campaigns, order=300)
 
-        # Handoff to sales: its permissions, the MQL and first-contact receivers, the SLA job.
         # Consent: a converted lead's consents go to its person; pending opt-ins expire.
+        # Handoff to sales: its permissions, the MQL and first-contact receivers, the SLA job.
         import kreis.marketing.consent.receivers  # noqa: F401
         import kreis.marketing.consent.tasks  # noqa: F401
         import kreis.marketing.handoff.receivers  # noqa: F401
