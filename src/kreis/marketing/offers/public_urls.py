@@ -1,0 +1,9 @@
+"""The public download link of a content offer (no sign-in): /download/<token>/."""
+
+from django.urls import path
+
+from kreis.marketing.offers import views
+
+app_name = "offers_public"
+
+urlpatterns = [path("<str:token>/", views.download, name="download")]
