@@ -47,6 +47,7 @@ from kreis.analytics.scoring.models import (
 from kreis.core.models import CustomField, CustomFieldType, User
 from kreis.leads.models import Lead, LeadStatus
 from kreis.leads.queries import lead_list_for_user
+from kreis.marketing.tracking import queries as tracking_queries
 from kreis.parties.models import (
     AbcClass,
     CompanySize,
@@ -155,6 +156,8 @@ def _lead_fields() -> list[Field]:
             (),
             engagement,
         ),
+        Field("website_visits_30d", _("Website visits, last 30 days"), n, (), engagement),
+        Field("pricing_visits_30d", _("Pricing page visits, last 30 days"), n, (), engagement),
     ]
 
 
@@ -361,6 +364,9 @@ DERIVED = {
     "company": ("company",),
 }
 PARTY_COUNTS = ("open_deals", "won_deals_12m", "activities_90d")
+# Lead management's website tracking: page visits per lead in the last 30 days (to pricing
+# pages only: paths containing one of kreis.marketing.tracking.queries.PRICING_PATHS).
+VISIT_COUNTS = {"website_visits_30d": (), "pricing_visits_30d": tracking_queries.PRICING_PATHS}
 
 
 def load_frame(
@@ -394,7 +400,7 @@ def load_frame(
     qs = queryset if queryset is not None else target_queryset(target)
     if ids is not None:
         qs = qs.filter(pk__in=list(ids))
-    counted = set(PARTY_COUNTS) | {"engagement"}
+    counted = set(PARTY_COUNTS) | set(VISIT_COUNTS) | {"engagement"}
     columns: list[str] = []
     annotations = {}
     for key in fields:
@@ -434,6 +440,13 @@ def load_frame(
             frame[key] = frame["id"].map(counts).fillna(0).to_numpy()
         elif key == "engagement":
             frame[key] = frame["id"].map(engagement(selected, now=now)).fillna(0).to_numpy()
+        elif key in VISIT_COUNTS:
+            counts = tracking_queries.visit_counts(
+                lead_ids=selected,
+                since=now - dt.timedelta(days=30),
+                path_contains=VISIT_COUNTS[key],
+            )
+            frame[key] = frame["id"].map(counts).fillna(0).to_numpy(dtype="float64")
         else:
             frame[key] = raw[key].to_numpy()
     if names:
