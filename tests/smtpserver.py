@@ -36,9 +36,9 @@ def free_port() -> int:
 
 
 def body_text(message: email.message.EmailMessage) -> str:
-    """The plain-text part of a message."""
+    """The plain-text part of a message, with the wire's CRLF line ends as newlines."""
     part = message.get_body(preferencelist=("plain",))
-    return part.get_content() if part is not None else ""
+    return part.get_content().replace("\r\n", "\n") if part is not None else ""
 
 
 @contextmanager

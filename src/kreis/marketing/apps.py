@@ -38,6 +38,16 @@ class MarketingConfig(AppConfig):
         register_search_provider(campaign_search_hits)
         register_demo_step(create_campaigns, order=300)
 
+        # Handoff to sales: demo rules and a month of handoffs, after the campaigns' leads.
+        from kreis.marketing.handoff.demo import create_handoffs
+
+        register_demo_step(create_handoffs, order=350)
+
+        # Integration: the demo's web form, opt-ins, visits, offer, segments and training.
+        from kreis.marketing.integration.demo import create_lead_management
+
+        register_demo_step(create_lead_management, order=400)
+
         # Consent: a converted lead's consents go to its person; pending opt-ins expire.
         # Handoff to sales: its permissions, the MQL and first-contact receivers, the SLA job.
         import kreis.marketing.consent.receivers  # noqa: F401
