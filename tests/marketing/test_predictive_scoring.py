@@ -12,6 +12,7 @@ from kreis.leads.models import DisqualifyReason, Lead, LeadStatus
 from kreis.marketing.models import LeadScoringModel, MarketingSettings, PageVisit, Visitor
 from kreis.marketing.predictive import services
 from kreis.marketing.signals import lead_qualified
+from tests.automation import receiver as receiver_module
 
 pytestmark = pytest.mark.django_db
 
@@ -121,10 +122,10 @@ def test_spam_is_not_learnt_from():
 def qualified_signals():
     received = []
 
-    def receiver(sender, lead, **kwargs):
+    def on_qualified(sender, lead, **kwargs):
         received.append(lead.pk)
 
-    lead_qualified.connect(receiver, dispatch_uid="test-predictive-mql")
+    lead_qualified.connect(on_qualified, dispatch_uid="test-predictive-mql")
     yield received
     lead_qualified.disconnect(dispatch_uid="test-predictive-mql")
 
@@ -176,3 +177,217 @@ def test_the_threshold_setting_is_validated():
         services.settings_update(actor=marketer, data={"mql_threshold": 50})
     services.settings_update(actor=admin, data={"mql_threshold": "55.5"})
     assert MarketingSettings.load().mql_threshold == 55.5
+
+
+# --- the event, the hooks ---------------------------------------------------------------------
+
+
+@pytest.fixture
+def webhook_receiver():
+    """A receiver on loopback that answers 200 (tests/automation's)."""
+    found, server = receiver_module.start()
+    yield found
+    server.shutdown()
+    server.server_close()
+
+
+def test_qualifying_sends_the_lead_qualified_webhook(
+    webhook_receiver, alice, dana, django_capture_on_commit_callbacks
+):
+    from standardwebhooks import Webhook
+
+    from kreis.automation import services as webhooks
+
+    receiver = webhook_receiver
+    _subscription, secret = webhooks.subscription_create(
+        actor=dana,
+        owner=alice,
+        name="MQL",
+        target_url=receiver.url,
+        events=["lead.qualified"],
+        allow_private_target=True,
+    )
+    lead = Lead.objects.create(last_name="Wexford", owner=alice, score=80)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.check_mql()
+    with django_capture_on_commit_callbacks(execute=True):
+        services.check_mql()  # not twice
+    arrived = [Webhook(secret).verify(r.body, r.headers) for r in receiver.received]
+    assert [(m["type"], m["data"]["id"]) for m in arrived] == [("lead.qualified", lead.pk)]
+    assert arrived[0]["data"]["mql_at"]
+
+
+def _rule_model(min_points_source: str = "web form"):
+    from kreis.analytics.scoring import services as scoring
+
+    model = scoring.scoring_model_create(
+        actor=None,
+        name="Lead fit",
+        target="lead",
+        criteria=[{"field": "source", "weight": 1, "thresholds": {min_points_source: 10}}],
+    )
+    scoring.scoring_model_make_primary(actor=None, model=model)
+    return model
+
+
+def test_the_rule_scoring_run_qualifies(qualified_signals):
+    from kreis.analytics.scoring import engine
+
+    fair = Lead.objects.create(last_name="Fair", source="fair")
+    other = Lead.objects.create(last_name="Other", source="cold call")
+    model = _rule_model("fair")  # making it primary applies it once
+    assert qualified_signals == [fair.pk]
+    engine.apply_model(model)
+    assert qualified_signals == [fair.pk]
+    other.refresh_from_db()
+    assert other.score == 0
+    assert other.mql_at is None
+
+
+def test_a_web_form_scores_and_qualifies_its_lead_at_once(qualified_signals):
+    from kreis.marketing.models import LeadForm
+    from kreis.marketing.webforms import services as webforms
+
+    _rule_model("web form")
+    form = LeadForm.objects.create(
+        name="Kontakt",
+        key="kontakt",
+        fields=[
+            {"key": "last_name", "label": "Name", "type": "text", "required": True},
+            {"key": "email", "label": "E-Mail", "type": "email", "required": True},
+        ],
+    )
+    submission = webforms.submit(
+        form,
+        {"last_name": "Neu", "email": "neu@example.com"},
+        ip="127.0.0.1",
+        user_agent="test",
+        page_url="https://example.com/kontakt",
+        referrer="",
+        utm={},
+    )
+    lead = Lead.objects.get(pk=submission.lead_id)
+    assert lead.score == 100
+    assert lead.scored_at is not None
+    assert lead.mql_at is not None
+    assert qualified_signals == [lead.pk]
+
+
+# --- page, API, CLI ---------------------------------------------------------------------------
+
+
+def test_the_page_tells_when_rules_apply_and_only_admins_train(dana, rory, alice):
+    from django.test import Client
+
+    from tests.conftest import client_for
+    from tests.factories import UserFactory
+
+    marketer = UserFactory(username="maren", role="marketing")
+    page = client_for(marketer).get("/marketing/scoring/")
+    assert page.status_code == 200
+    assert 'data-testid="rules-apply"' in page.content.decode()
+    assert "Too little history — the rule scores apply." in page.content.decode()
+    assert 'data-testid="train-now"' not in page.content.decode()
+    assert client_for(marketer).post("/marketing/scoring/train/").status_code == 403
+    assert client_for(marketer).post("/marketing/scoring/settings/", {}).status_code == 403
+    assert client_for(alice).get("/marketing/scoring/").status_code == 403
+    assert client_for(rory).get("/marketing/scoring/").status_code == 200
+    assert Client().get("/marketing/scoring/").status_code == 302
+    assert not LeadScoringModel.objects.exists()
+
+    make_history(120)
+    admin = client_for(dana)
+    assert 'data-testid="train-now"' in admin.get("/marketing/scoring/").content.decode()
+    response = admin.post("/marketing/scoring/train/", follow=True)
+    html = response.content.decode()
+    assert "Model trained: AUC" in html
+    assert 'data-testid="rules-apply"' not in html
+    assert "Pricing page visits" in html
+    assert "<svg" in html
+
+
+def test_the_threshold_form_keeps_what_was_typed(dana):
+    from tests.conftest import client_for
+
+    admin = client_for(dana)
+    bad = admin.post(
+        "/marketing/scoring/settings/", {"mql_threshold": "150", "min_training_leads": "40"}
+    )
+    assert bad.status_code == 422
+    assert 'value="150"' in bad.content.decode()
+    assert MarketingSettings.load().mql_threshold == 60
+    Lead.objects.create(last_name="Seventy", score=70)
+    ok = admin.post(
+        "/marketing/scoring/settings/", {"mql_threshold": "75", "min_training_leads": "50"}
+    )
+    assert ok.status_code == 302
+    config = MarketingSettings.load()
+    assert (config.mql_threshold, config.min_training_leads) == (75, 50)
+    assert not Lead.objects.filter(mql_at__isnull=False).exists()
+
+
+def _api(key, method, path, body=None):
+    import json
+
+    from django.test import Client
+
+    return getattr(Client(), method)(
+        f"/api/v1{path}",
+        json.dumps(body) if body is not None else None,
+        content_type="application/json",
+        HTTP_AUTHORIZATION=f"Bearer {key}",
+    )
+
+
+def test_the_api(dana, alice, api_key_for):
+    from tests.factories import UserFactory
+
+    marketer = api_key_for(UserFactory(username="maren", role="marketing"))
+    admin = api_key_for(dana)
+    rep = api_key_for(alice)
+    empty = _api(marketer, "get", "/lead-scoring/model").json()
+    assert empty["current"] is None
+    assert empty["rules_apply"] is True
+    assert _api(rep, "get", "/lead-scoring/model").status_code == 403
+    assert _api(marketer, "post", "/lead-scoring/train").status_code == 403
+    make_history(120)
+    trained = _api(admin, "post", "/lead-scoring/train")
+    assert trained.status_code == 201
+    assert trained.json()["usable"] is True
+    assert trained.json()["features"][0]["label"] in {"Source", "Pricing page visits"}
+    model = _api(marketer, "get", "/lead-scoring/model").json()
+    assert model["current"]["id"] == trained.json()["id"]
+    assert len(model["history"]) == 1
+
+    assert _api(marketer, "get", "/marketing/settings").status_code == 403
+    assert _api(admin, "get", "/marketing/settings").json()["mql_threshold"] == 60
+    refused = _api(admin, "put", "/marketing/settings", {"mql_threshold": -1})
+    assert refused.status_code == 422
+    assert "mql_threshold" in refused.content.decode()
+    assert _api(admin, "put", "/marketing/settings", {"bogus": 1}).status_code == 422
+    changed = _api(admin, "put", "/marketing/settings", {"mql_threshold": 72.5})
+    assert changed.status_code == 200
+    assert changed.json()["mql_threshold"] == 72.5
+    assert _api(marketer, "put", "/marketing/settings", {"mql_threshold": 1}).status_code == 403
+    assert MarketingSettings.load().mql_threshold == 72.5
+
+
+def test_the_cli():
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    out = StringIO()
+    call_command("marketing", "scoring", "train", stdout=out)
+    assert "not used" in out.getvalue()
+    make_history(120)
+    out = StringIO()
+    call_command("marketing", "scoring", "train", stdout=out)
+    assert "used: 120 decided leads" in out.getvalue()
+    Lead.objects.create(last_name="Open", source="referral")
+    out = StringIO()
+    call_command("marketing", "scoring", "score", stdout=out)
+    assert "1 open leads scored" in out.getvalue()
+    out = StringIO()
+    call_command("marketing", "scoring", "status", "--json", stdout=out)
+    assert '"rules_apply": false' in out.getvalue()

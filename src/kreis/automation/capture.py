@@ -9,6 +9,7 @@ this module listens (connected in ``AutomationConfig.ready``):
 - ``post_save`` of a new ``StageChange`` with a previous stage → ``deal.stage_changed``.
 - ``kreis.analytics.signals.phase_changed`` → ``party.phase_changed`` (one per customer).
 - ``kreis.migration.signals.import_finished`` → ``import.finished``.
+- ``kreis.marketing.signals.lead_qualified`` → ``lead.qualified`` (the MQL threshold reached).
 - ``kreis.parties.signals.parties_bulk_created`` → ``party.created`` for each new party.
 - ``kreis.core.signals.records_bulk_created`` → ``<record>.created`` for each new record.
 
@@ -169,6 +170,13 @@ def on_records_bulk_created(sender, ids, actor=None, **kwargs) -> None:
         _emit(events)
 
 
+def on_lead_qualified(sender, lead, **kwargs) -> None:
+    """A lead reached the MQL threshold: ``lead.qualified`` with the lead as it is now (its
+    ``mql_at``, rule ``score`` and ``predicted_score``)."""
+    if subscribers.wanted(WebhookEvent.LEAD_QUALIFIED):
+        _emit_record(WebhookEvent.LEAD_QUALIFIED, lead)
+
+
 def on_import_finished(sender, job, **kwargs) -> None:
     if not subscribers.wanted(WebhookEvent.IMPORT_FINISHED):
         return
@@ -198,6 +206,7 @@ def connect() -> None:
     """Connect the receivers (once, from ``AutomationConfig.ready``)."""
     from kreis.analytics.signals import phase_changed
     from kreis.core.signals import records_bulk_created
+    from kreis.marketing.signals import lead_qualified
     from kreis.migration.signals import import_finished
     from kreis.parties.signals import parties_bulk_created
 
@@ -211,5 +220,6 @@ def connect() -> None:
     )
     phase_changed.connect(on_phase_changed, dispatch_uid="webhooks-phase")
     import_finished.connect(on_import_finished, dispatch_uid="webhooks-import")
+    lead_qualified.connect(on_lead_qualified, dispatch_uid="webhooks-lead-qualified")
     parties_bulk_created.connect(on_records_bulk_created, dispatch_uid="webhooks-party-bulk")
     records_bulk_created.connect(on_records_bulk_created, dispatch_uid="webhooks-records-bulk")

@@ -26,6 +26,7 @@ class WebhookEvent(models.TextChoices):
     LEAD_CREATED = "lead.created", _("Lead created")
     LEAD_UPDATED = "lead.updated", _("Lead changed")
     LEAD_DELETED = "lead.deleted", _("Lead deleted")
+    LEAD_QUALIFIED = "lead.qualified", _("Lead marketing-qualified (MQL threshold reached)")
     DEAL_CREATED = "deal.created", _("Deal created")
     DEAL_UPDATED = "deal.updated", _("Deal changed")
     DEAL_DELETED = "deal.deleted", _("Deal deleted")

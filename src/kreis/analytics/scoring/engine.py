@@ -47,6 +47,7 @@ from kreis.analytics.scoring.models import (
 from kreis.core.models import CustomField, CustomFieldType, User
 from kreis.leads.models import Lead, LeadStatus
 from kreis.leads.queries import lead_list_for_user
+from kreis.marketing.predictive import services as predictive
 from kreis.marketing.tracking import queries as tracking_queries
 from kreis.parties.models import (
     AbcClass,
@@ -828,7 +829,33 @@ def apply_model(model: ScoringModel, *, now: dt.datetime | None = None) -> dict:
                     pk__in=target_queryset(model.target).values("pk")
                 ).update(score=None, grade="")
         ScoringModel.objects.filter(pk=model.pk).update(applied_at=now)
+    if primary and model.target == ScoringTarget.LEAD:
+        # Lead management: open leads whose score now reaches the MQL threshold qualify.
+        predictive.check_mql(now=now)
     return {"scored": len(result), "changed": changed, "written": written}
+
+
+def score_leads_now(ids: Sequence[int], *, now: dt.datetime | None = None) -> int:
+    """Score these open leads with the primary lead model right away (a web form changed
+    them) and write Lead.score/grade/scored_at; their score history follows with the next
+    run. Returns the number scored (0 without an active primary lead model)."""
+    model = (
+        ScoringModel.objects.filter(target=ScoringTarget.LEAD, is_primary=True, is_active=True)
+        .prefetch_related("criteria")
+        .first()
+    )
+    spec = spec_of(model) if model is not None else None
+    if spec is None or not spec.criteria or not ids:
+        return 0
+    now = now or timezone.now()
+    frame = load_frame(ScoringTarget.LEAD, spec.fields, ids=ids, now=now)
+    result = score_frame(spec, frame)
+    leads = [
+        Lead(pk=int(pk), score=float(score), grade=str(grade), scored_at=now)
+        for pk, score, grade in zip(frame["id"], result["score"], result["grade"], strict=True)
+    ]
+    Lead.objects.bulk_update(leads, ["score", "grade", "scored_at"])
+    return len(leads)
 
 
 def apply_active_models(now: dt.datetime | None = None) -> dict[str, int]:

@@ -8,14 +8,12 @@
   one is wrong (administrators).
 """
 
-from __future__ import annotations
-
 import datetime as dt
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest
-from ninja import Body, Router, Schema
+from ninja import Body, Router, Schema, Status
 
 from kreis.core.api_support import PROBLEM_RESPONSES
 from kreis.marketing.models import LeadScoringModel, MarketingSettings
@@ -114,7 +112,7 @@ def lead_scoring_model(request: HttpRequest):
 def lead_scoring_train(request: HttpRequest):
     _require(request, "marketing.configure")
     row = services.train_and_score()
-    return 201, training_out(row)
+    return Status(201, training_out(row))
 
 
 @router.get(
