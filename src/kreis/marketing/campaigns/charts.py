@@ -16,7 +16,7 @@ LABEL_W, BAR_H, GAP, TOP = 150, 26, 10, 8
 def _svg(parts: list[str], *, height: int, title: str, label: str) -> SafeString:
     head = (
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {height}" '
-        f'width="{WIDTH}" height="{height}" role="img" aria-label="{escape(label)}" '
+        f'width="100%" role="img" aria-label="{escape(label)}" '
         f'class="campaign-chart"><title>{escape(title)}</title>'
     )
     return mark_safe(head + "".join(parts) + "</svg>")  # noqa: S308 - every text is escaped
