@@ -96,6 +96,7 @@ COUNTED = [
     "analytics.UtilityOption",
     "analytics.MarketVolume",
     "analytics.QualityCheck",
+    "marketing.LeadForm",
 ]
 
 
@@ -497,6 +498,33 @@ def build_world(*, alice, bob, mia, charlie, dana, rory, north, south) -> World:
     for phase in ("design", "collection"):
         surveys.survey_move(actor=mia, survey=collecting, to_phase=phase)
     o["collecting_survey"] = collecting
+    # A web form (dana's) with one submission; its public pages are /f/world-form/….
+    from kreis.marketing.models import FormSubmission
+    from kreis.marketing.webforms import services as webforms
+
+    o["lead_form"] = webforms.form_create(
+        actor=dana, name=f"{MARKER} Kontaktformular", key="world-form", language="de"
+    )
+    o["form_submission"] = FormSubmission.objects.create(
+        form=o["lead_form"], data={"last_name": "Muster"}, outcome="party", utm_source="news"
+    )
+    # A consent of alice's organisation (documented by her) and the text it points at.
+    from kreis.marketing.consent import services as consents
+    from kreis.marketing.defaults import ensure_defaults
+
+    ensure_defaults()
+    o["consent"] = consents.request_consent(
+        purpose="marketing",
+        channel="email",
+        email="einkauf@example.org",
+        language="de",
+        source="staff",
+        party=o["organization"],
+        actor=alice,
+        basis="documented",
+        note=f"{MARKER} Messeformular",
+    )
+    o["consent_text"] = o["consent"].text
     # Records of every kind are fresh from the database (updated_at as stored).
     for obj in o.values():
         if hasattr(obj, "refresh_from_db"):
@@ -558,6 +586,8 @@ PARAMS: dict[str, str] = {
     "cost_id": "case_cost",
     "cost_pk": "case_cost",
     "action_id": "improvement_action",
+    "consent_id": "consent",
+    "form_id": "lead_form",
 }
 
 # Web routes name their object ``pk``: the path segment in front of it says which.
@@ -594,12 +624,17 @@ PK_BY_SEGMENT: dict[str, str] = {
     "quality-checks": "quality_check",
     "improvement-actions": "improvement_action",
     "root-causes": "root_cause",
+    "forms": "lead_form",
 }
 
 # Routes whose object must be in a particular state (a done activity to reopen, a person's
 # page …): route name or API operation id → {parameter: world record}.
 STATE: dict[str, dict[str, str]] = {
     "activities:reopen": {"pk": "done_task"},
+    "marketing:consent_lead": {"pk": "lead"},
+    "marketing:consent_record_lead": {"pk": "lead"},
+    "marketing:consent_withdraw": {"pk": "consent"},
+    "marketing:consent_text": {"pk": "consent_text"},
     "service:analysis_archived_report": {"pk": "complaint_report"},
     "case_report_pdf": {"report_id": "complaint_report"},
     "activities:ical": {"pk": "meeting"},  # one meeting as .ics; a task is 404 by design
@@ -632,7 +667,15 @@ STRINGS: dict[tuple[str, str], str] = {
     ("activities:create", "kind"): "task",
     ("feedback:answer", "token"): "no-such-token",  # the public page of an unknown link
     ("service:rate", "token"): "no-such-token",  # the public rating page of an unknown link
+    # the public opt-in and unsubscribe pages of an unknown link
+    ("consent_public:confirm", "token"): "no-such-token",
+    ("consent_public:unsubscribe", "token"): "no-such-token",
     ("analytics:chart", "name"): "revenue",
+    # the world's web form, by its public address key
+    **{
+        (f"webform_public:{n}", "key"): "world-form"
+        for n in ("form", "embed", "embed_js", "submit")
+    },
     ("migration:fix_row", "row"): "3",  # the import's bad row
     ("export_records", "type_"): "organization",
     # every list's export in another format than CSV: JSON carries every field as text

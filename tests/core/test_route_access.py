@@ -86,6 +86,8 @@ PUBLIC_PREFIXES = (
     "/surveys/a/",  # a survey's answer page behind a contact's personal link
     "/cases/rate/",  # a closed case's rating page behind the closing e-mail's personal link
     "/complaint/",  # the public complaint form, its embed variant and embed.js
+    "/consent/",  # the opt-in confirmation and unsubscribe pages behind a marketing mail's link
+    "/f/",  # the public web-to-lead forms, their embed variant, embed.js and JSON endpoint
 )
 REFUSED = {403, 404, 405}
 # What lists and searches are asked for: it finds alice's records, and its echo in a search box
