@@ -11,6 +11,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from kreis.marketing.models import LeadScoringModel, MarketingSettings
@@ -103,7 +104,11 @@ def scoring_settings(request: HttpRequest) -> HttpResponse:
     checked = services.check_mql()
     messages.success(
         request,
-        _("Settings saved. %(count)d leads newly reached the MQL threshold.")
+        ngettext(
+            "Settings saved. %(count)d lead newly reached the MQL threshold.",
+            "Settings saved. %(count)d leads newly reached the MQL threshold.",
+            len(checked),
+        )
         % {"count": len(checked)},
     )
     return redirect("marketing:scoring:page")
