@@ -97,6 +97,8 @@ COUNTED = [
     "analytics.MarketVolume",
     "analytics.QualityCheck",
     "marketing.LeadForm",
+    "marketing.LeadAssignmentRule",
+    "marketing.LeadHandoff",
 ]
 
 
@@ -525,6 +527,20 @@ def build_world(*, alice, bob, mia, charlie, dana, rory, north, south) -> World:
         note=f"{MARKER} Messeformular",
     )
     o["consent_text"] = o["consent"].text
+    # A lead assignment rule (North's members) and a handoff of alice's lead to her.
+    from kreis.marketing.models import LeadAssignmentRule, LeadHandoff
+
+    o["handoff_rule"] = LeadAssignmentRule.objects.create(name="North by turns", team=north)
+    handed = timezone.now()
+    o["lead_handoff"] = LeadHandoff.objects.create(
+        lead=o["lead"],
+        assigned_to=alice,
+        team=north,
+        rule=o["handoff_rule"],
+        reason="Rule North by turns",
+        assigned_at=handed,
+        due_at=handed + dt.timedelta(hours=24),
+    )
     # Records of every kind are fresh from the database (updated_at as stored).
     for obj in o.values():
         if hasattr(obj, "refresh_from_db"):
@@ -549,6 +565,8 @@ PARAMS: dict[str, str] = {
     "category_id": "case_category",
     "root_cause_id": "root_cause",
     "assignment_rule_id": "assignment_rule",
+    "handoff_rule_id": "handoff_rule",
+    "handoff_id": "lead_handoff",
     "activity_id": "task",
     "product_id": "product",
     "transaction_id": "transaction",
@@ -635,6 +653,9 @@ STATE: dict[str, dict[str, str]] = {
     "marketing:consent_record_lead": {"pk": "lead"},
     "marketing:consent_withdraw": {"pk": "consent"},
     "marketing:consent_text": {"pk": "consent_text"},
+    "marketing:handoff_rule_edit": {"pk": "handoff_rule"},
+    "marketing:handoff_rule_delete": {"pk": "handoff_rule"},
+    "marketing:handoff_rule_move": {"pk": "handoff_rule"},
     "service:analysis_archived_report": {"pk": "complaint_report"},
     "case_report_pdf": {"report_id": "complaint_report"},
     "activities:ical": {"pk": "meeting"},  # one meeting as .ics; a task is 404 by design

@@ -2,8 +2,6 @@
 ``/marketing/forms/{id}/submissions``. Visitors send forms through the public endpoint
 ``/f/<key>/submit``, not through this API."""
 
-from __future__ import annotations
-
 import datetime as dt
 from typing import Any, Literal
 

@@ -199,13 +199,14 @@ def embed_script(request: HttpRequest, key: str) -> HttpResponse:
     campaign) and sizes the frame to the form (only messages from Kreis's origin and that
     frame are taken)."""
     form = _form(key)
-    body = render_to_string(
-        "marketing/webforms/public/embed.js",
-        {
-            "embed_path": reverse("webform_public:embed", args=[form.key]),
-            "title": form.title or form.name,
-        },
-    )
+    with translation.override(form.language):
+        body = render_to_string(
+            "marketing/webforms/public/embed.js",
+            {
+                "embed_path": reverse("webform_public:embed", args=[form.key]),
+                "title": form.title or translation.gettext("Contact form"),
+            },
+        )
     response = HttpResponse(body, content_type="text/javascript; charset=utf-8")
     response["Cache-Control"] = "public, max-age=3600"
     return response

@@ -403,13 +403,18 @@ def _text(value: Any) -> str:
     return str(value).strip()
 
 
-def validate(form: LeadForm, data: Mapping[str, Any]) -> Cleaned:
-    """The submission's values, or a ``ValidationError`` keyed by the form's field keys."""
+def validate(
+    form: LeadForm, data: Mapping[str, Any], *, custom: Mapping[str, CustomField] | None = None
+) -> Cleaned:
+    """The submission's values, or a ``ValidationError`` keyed by the form's field keys.
+    ``custom``: the lead custom fields by form key, when the caller has them already."""
     errors: dict[str, list[str]] = {}
     lead: dict[str, Any] = {}
     custom_raw: dict[str, Any] = {}
     shown: dict[str, Any] = {}
-    custom = custom_lead_fields()
+    if custom is None and any(r["key"].startswith(CUSTOM_PREFIX) for r in form.fields):
+        custom = custom_lead_fields()
+    custom = custom or {}
     for row in form.fields:
         key, required = row["key"], bool(row.get("required"))
         if key in LEAD_FIELDS:
@@ -536,11 +541,25 @@ def _fill(lead: Lead, cleaned: Cleaned) -> tuple[dict[str, Any], dict[str, Any],
     return changes, custom, direct
 
 
-def _note(form: LeadForm, cleaned: Cleaned, *, lead: Lead | None, party) -> None:
+def _labels(form: LeadForm, custom: Mapping[str, CustomField]) -> dict[str, str]:
+    """Each field's label on the form (its own, else the field's name), in the active language."""
+    labels = {}
+    for row in form.fields:
+        key = row["key"]
+        if row.get("label"):
+            labels[key] = row["label"]
+        elif key in LEAD_FIELDS:
+            labels[key] = str(LEAD_FIELDS[key].label)
+        elif key in custom:
+            labels[key] = custom[key].label
+    return labels
+
+
+def _note(form: LeadForm, cleaned: Cleaned, *, lead: Lead | None, party, custom) -> None:
     message = cleaned.lead.get("notes", "")
-    labels = {row["key"]: row for row in public_fields(form)}
+    labels = _labels(form, custom)
     lines = [
-        f"<li>{html.escape(str(labels[k]['label']))}: {html.escape(_shown(v))}</li>"
+        f"<li>{html.escape(labels[k])}: {html.escape(_shown(v))}</li>"
         for k, v in cleaned.shown.items()
         if k in labels and k != "message"
     ]
@@ -582,8 +601,11 @@ def submit(
     """Take a sent form (see the module doc). ``data``: form key → value, and
     ``consent_<purpose>`` for each consent box ticked. ``base_url``: the host the visitor
     used, for the opt-in link when no public address is configured."""
+    custom: Mapping[str, CustomField] = {}
+    if any(r["key"].startswith(CUSTOM_PREFIX) for r in form.fields):
+        custom = custom_lead_fields()
     with transaction.atomic():
-        cleaned = validate(form, data)
+        cleaned = validate(form, data, custom=custom)
         language = form.language
         candidate = Lead(
             **{k: v for k, v in cleaned.lead.items() if k in ("email", "phone", "first_name")},
@@ -642,7 +664,7 @@ def submit(
                 base_url=base_url,
             )
         with translation.override(language):
-            _note(form, cleaned, lead=lead, party=party)
+            _note(form, cleaned, lead=lead, party=party, custom=custom)
         form_submitted.send(sender=LeadForm, submission=submission, visitor_uid=visitor_uid)
     return submission
 
@@ -662,9 +684,11 @@ def _create_lead(lead: Lead, scalars: dict[str, Any], custom: dict[str, Any], fo
         if getattr(lead, name) not in ("", None)
     }
     if extra:
+        # One UPDATE on the row just created (the creation's history row and search entry
+        # do not show these fields; a save would write a second history row for nothing).
         for name, value in extra.items():
             setattr(created, name, value)
-        created.save(update_fields=[*extra, "updated_at"])
+        Lead.objects.filter(pk=created.pk).update(**extra)
     return created
 
 
