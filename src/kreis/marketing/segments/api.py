@@ -1,8 +1,6 @@
 """API routes for segments: CRUD, live members and count, static members, the counts over
 time, saved views turned into segments, and the catalogue of condition fields."""
 
-from __future__ import annotations
-
 import datetime as dt
 from typing import Annotated, Any, Literal
 
