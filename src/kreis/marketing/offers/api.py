@@ -1,7 +1,6 @@
 """API routes of content offers: offers (upload as multipart), the links handed out, the
 follow-up rules, what the follow-ups sent, and running the follow-ups now."""
 
-
 import datetime as dt
 from typing import Annotated, Literal
 
@@ -169,17 +168,24 @@ def offer_list(request: HttpRequest):
 def offer_create(
     request: HttpRequest,
     file: File[UploadedFile],
-    name: Form[Name],
-    description: Form[Text] = "",
+    name: Form[str],
+    description: Form[str] = "",
     language: Form[Language] = "de",
-    topic: Form[Topic] = "",
-    position: Form[Position] = 0,
-    form_id: Form[IdValue | None] = None,
-    campaign_id: Form[IdValue | None] = None,
+    topic: Form[str] = "",
+    position: Form[int] = 0,
+    form_id: Form[int | None] = None,
+    campaign_id: Form[int | None] = None,
     is_active: Form[bool] = True,
 ):
     """A file of at most 20 MB whose content is a PDF, an office document, an image, a ZIP
     archive or text; anything else is refused (422) and nothing is stored."""
+    texts = {"name": name, "description": description, "topic": topic}
+    for key, value in texts.items():
+        if "\x00" in value:
+            raise ValidationError({key: _("This field must not contain NUL characters.")})
+    for key, value in {"form_id": form_id, "campaign_id": campaign_id}.items():
+        if value is not None and not 1 <= value <= 2**31 - 1:
+            raise ValidationError({key: _("Not a valid id.")})
     offer = services.offer_create(
         actor=request.auth,
         file=file,
