@@ -67,12 +67,17 @@ def test_the_party_page_shows_the_history_with_the_exact_text(alice, person, gra
     page = client_for(alice).get(f"/parties/{person.pk}/")
     assert f'hx-get="/marketing/consent/party/{person.pk}/"' in page.content.decode()
     card = client_for(alice).get(f"/marketing/consent/party/{person.pk}/").content.decode()
-    assert "Newsletter" in card and "Granted" in card
-    assert "198.51.100.7" in card and "203.0.113.5" in card and "Firefox/130" in card
+    assert "Newsletter" in card
+    assert "Granted" in card
+    assert "198.51.100.7" in card
+    assert "203.0.113.5" in card
+    assert "Firefox/130" in card
     assert "Version 1 (de)" in card
     assert granted.text.text in card  # the exact wording behind the version
-    assert "Confirmation e-mail sent" in card and "Confirmed" in card
-    assert "Record consent" in card and "Withdraw consent" in card
+    assert "Confirmation e-mail sent" in card
+    assert "Confirmed" in card
+    assert "Record consent" in card
+    assert "Withdraw consent" in card
 
 
 def test_a_rep_without_access_to_the_party_gets_404(charlie, person, granted, api_key_for):
@@ -90,7 +95,8 @@ def test_a_rep_without_access_to_the_party_gets_404(charlie, person, granted, ap
 def test_read_only_sees_but_cannot_withdraw(rory, person, granted):
     client = client_for(rory)
     card = client.get(f"/marketing/consent/party/{person.pk}/").content.decode()
-    assert "Newsletter" in card and "Withdraw consent" not in card
+    assert "Newsletter" in card
+    assert "Withdraw consent" not in card
     assert client.post(f"/marketing/consent/{granted.pk}/withdraw/").status_code == 403
     granted.refresh_from_db()
     assert granted.status == ConsentStatus.GRANTED
@@ -155,7 +161,8 @@ def test_consents_move_to_the_person_on_conversion(alice, north):
     lead_set_status(actor=alice, lead=lead, status="contacted")
     result = lead_convert(actor=alice, lead=lead, create_deal=False)
     consent.refresh_from_db()
-    assert consent.party == result.person and consent.lead == lead
+    assert consent.party == result.person
+    assert consent.lead == lead
     assert consent.events.filter(kind="moved").count() == 1
     assert services.may_contact(purpose="newsletter", channel="email", party=result.person)
     card = client_for(alice).get(f"/marketing/consent/party/{result.person.pk}/").content.decode()
@@ -167,8 +174,10 @@ def test_consents_move_to_the_person_on_conversion(alice, north):
 def test_the_api_gives_the_history_records_and_withdraws(alice, person, granted, api_key_for):
     api = _api(alice, api_key_for)
     [row] = api("get", f"/parties/{person.pk}/consents").json()
-    assert row["status"] == "granted" and row["text_version"] == 1
-    assert row["text"] == granted.text.text and row["confirmed_ip"] == "203.0.113.5"
+    assert row["status"] == "granted"
+    assert row["text_version"] == 1
+    assert row["text"] == granted.text.text
+    assert row["confirmed_ip"] == "203.0.113.5"
     assert [e["kind"] for e in row["events"]] == ["requested", "mail_sent", "confirmed"]
     made = api(
         "post",
@@ -176,11 +185,13 @@ def test_the_api_gives_the_history_records_and_withdraws(alice, person, granted,
         {"purpose": "events", "basis": "documented", "note": "Signed at the fair"},
     )
     assert made.status_code == 201, made.json()
-    assert made.json()["status"] == "granted" and made.json()["email"] == person_email(person)
+    assert made.json()["status"] == "granted"
+    assert made.json()["email"] == person_email(person)
     bad = api("post", f"/parties/{person.pk}/consents", {"purpose": "events", "basis": "visitor"})
     assert bad.status_code == 422
     gone = api("post", f"/marketing/consents/{granted.pk}/withdraw")
-    assert gone.status_code == 200 and gone.json()["status"] == "withdrawn"
+    assert gone.status_code == 200
+    assert gone.json()["status"] == "withdrawn"
     assert not services.may_contact(purpose="newsletter", channel="email", party=person)
 
 
@@ -217,7 +228,8 @@ def test_consent_texts_get_new_versions_never_edits(alice, dana, api_key_for):
         "/marketing/consent-texts",
         {"purpose": "newsletter", "language": "en", "text": "v3"},
     )
-    assert made.status_code == 201 and made.json()["version"] == 3
+    assert made.status_code == 201
+    assert made.json()["version"] == 3
     # A sales rep neither sees the texts page nor adds versions.
     assert client_for(alice).get("/marketing/consent/texts/").status_code == 403
     assert (
