@@ -84,3 +84,52 @@ def test_campaign_for_utm_ignores_case():
     assert campaign_for_utm("Spring-Fair-2027") == spring
     assert campaign_for_utm("") is None
     assert campaign_for_utm("other") is None
+
+
+def test_lead_and_deal_pages_show_their_campaigns(alice):
+    from django.urls import reverse
+
+    from tests.conftest import client_for
+
+    spring = campaign("spring")
+    lead = LeadFactory(status=LeadStatus.QUALIFIED, owner=alice, email="kim@example.org")
+    record_touch(campaign=spring, kind="form", at=timezone.now() - timedelta(days=3), lead=lead)
+    client = client_for(alice)
+    html = client.get(reverse("leads:detail", args=[lead.pk])).content.decode()
+    assert 'data-testid="campaign-attribution"' in html
+    assert "Spring" in html
+    # A sales rep sees the campaign's name, without a link into lead management.
+    assert reverse("marketing:campaign_detail", args=[spring.pk]) not in html
+    deal = lead_services.lead_convert(actor=alice, lead=lead, amount=100).deal
+    html = client.get(reverse("sales:detail", args=[deal.pk])).content.decode()
+    assert 'data-touch="first"' in html
+    assert "Spring" in html
+
+
+def test_responses_import_from_csv_by_cli(tmp_path, alice):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    mail = campaign("mail-2027")
+    lead = LeadFactory(owner=alice, email="ina@example.org")
+    path = tmp_path / "responses.csv"
+    path.write_text(
+        "email;sent;opened\nina@example.org;2027-01-05;x\nnobody@example.org;2027-01-05;\n",
+        encoding="utf-8",
+    )
+    out, err = StringIO(), StringIO()
+    call_command(
+        "marketing",
+        "campaigns",
+        "import-responses",
+        str(mail.pk),
+        str(path),
+        stdout=out,
+        stderr=err,
+    )
+    member = CampaignMember.objects.get(campaign=mail, lead=lead)
+    assert timezone.localtime(member.sent_at).date().isoformat() == "2027-01-05"
+    assert member.opened_at is not None
+    assert "1 added" in out.getvalue()
+    assert "line 3: no lead or contact found" in err.getvalue()

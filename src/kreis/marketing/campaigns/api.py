@@ -1,8 +1,6 @@
 """API routes for campaigns: CRUD, costs, members and their responses, the funnel, event
 registrations and attendance, and the first/last-touch attribution of a lead or deal."""
 
-from __future__ import annotations
-
 import datetime as dt
 from decimal import Decimal
 from typing import Literal
