@@ -18,7 +18,7 @@ database must equal the 201 answers (no lost or doubled submission).
     KREIS_DATA=/tmp/kd .venv/bin/python benchmarks/form_submissions.py --duration 20
     DATABASE_URL=postgres://… KREIS_DATA=/tmp/kd .venv/bin/python benchmarks/form_submissions.py
 
-Figures are appended to ``--out`` (default /tmp/bench/webforms.md). Loopback only.
+Figures are printed and appended to ``--out`` (Markdown) if given. Loopback only.
 """
 
 from __future__ import annotations
@@ -231,10 +231,16 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=6)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--threads", type=int, default=4)
-    parser.add_argument("--out", default="/tmp/bench/webforms.md")
-    parser.add_argument("--log", default="/tmp/bench/webforms-server.log")
+    parser.add_argument("--out", default=None, help="append the figures to this Markdown file")
+    parser.add_argument("--log", default=None, help="the server's log (default: a temp file)")
     args = parser.parse_args()
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    if args.out:
+        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    if args.log is None:
+        import tempfile
+
+        handle, args.log = tempfile.mkstemp(prefix="kreis-form-bench-", suffix=".log")
+        os.close(handle)
     _django()
     from django.db import connection
 
@@ -281,8 +287,9 @@ def main() -> None:
         "baseline's rate.\n"
     )
     text = "\n".join(lines)
-    with open(args.out, "a", encoding="utf-8") as out:
-        out.write(text + "\n")
+    if args.out:
+        with open(args.out, "a", encoding="utf-8") as out:
+            out.write(text + "\n")
     print(text)
     if lost:
         raise SystemExit(1)

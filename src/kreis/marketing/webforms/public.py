@@ -122,6 +122,14 @@ def _take(request: HttpRequest, form: LeadForm, data: dict[str, Any], tracking: 
     )
 
 
+def _downloads(request: HttpRequest, submission) -> list[dict[str, str]]:
+    """The content offers behind the form, handed out by the ``form_submitted`` receiver of
+    kreis.marketing.offers (``submission.offer_downloads``): a link each for the thanks."""
+    handed = getattr(submission, "offer_downloads", None) or []
+    base = publicforms.own_origin(request)
+    return [{"name": h.offer.name, "url": base + h.path} for h in handed]
+
+
 @never_cache
 @csrf_exempt
 @require_http_methods(["GET", "HEAD", "POST"])
@@ -169,7 +177,7 @@ def _submit_page(request: HttpRequest, form: LeadForm, context: dict) -> HttpRes
         if publicforms.claim_submission(SCOPE, stamp) is not None:
             return _thanks(request, form, context)  # sent before: a double click, a reload
         try:
-            _take(request, form, data, tracking)
+            submission = _take(request, form, data, tracking)
         except ValidationError as exc:
             publicforms.finish_submission(SCOPE, stamp, None)
             context["errors"] = exc.message_dict if hasattr(exc, "error_dict") else {}
@@ -180,6 +188,13 @@ def _submit_page(request: HttpRequest, form: LeadForm, context: dict) -> HttpRes
             raise
         else:
             publicforms.finish_submission(SCOPE, stamp, "sent")
+            downloads = _downloads(request, submission)
+            if downloads:  # the links are shown here, not lost to a redirect
+                return _page(
+                    request,
+                    "marketing/webforms/public/thanks.html",
+                    context | {"downloads": downloads},
+                )
             return _thanks(request, form, context)
     else:
         context["stamp_problem"] = verdict.value
@@ -348,7 +363,7 @@ def _submit_json(request: HttpRequest, form: LeadForm, origins: list[str]) -> Ht
         query = parse_qs(urlsplit(tracking["page_url"]).query)
         tracking |= {k: (query.get(k) or [""])[0] for k in UTM_KEYS}
     try:
-        _take(request, form, data, tracking)
+        submission = _take(request, form, data, tracking)
     except ValidationError as exc:
         publicforms.finish_submission(SCOPE, stamp, None)
         errors = exc.message_dict if hasattr(exc, "error_dict") else {"__all__": exc.messages}
@@ -359,4 +374,4 @@ def _submit_json(request: HttpRequest, form: LeadForm, origins: list[str]) -> Ht
         publicforms.finish_submission(SCOPE, stamp, None)
         raise
     publicforms.finish_submission(SCOPE, stamp, "sent")
-    return JsonResponse(thanks, status=201)
+    return JsonResponse(thanks | {"downloads": _downloads(request, submission)}, status=201)
