@@ -103,33 +103,51 @@ def _directions(pipeline) -> dict[str, tuple[str, str]]:
     coefficients = pipeline.named_steps["model"].coef_[0]
     best: dict[str, tuple[float, str]] = {}
     for name, weight in zip(names, coefficients, strict=True):
-        part, _sep, rest = name.partition("__")
-        if part == "category":
-            column = next(c for c in CATEGORICAL if rest.startswith(c + "_"))
-            value = rest[len(column) + 1 :]
-        else:
-            column, value = rest, ""
+        column = _column_of(name)
+        value = name.partition("__")[2][len(column) + 1 :] if name.startswith("category__") else ""
         if column not in best or abs(weight) > abs(best[column][0]):
             best[column] = (float(weight), value)
     return {c: ("+" if w >= 0 else "-", v) for c, (w, v) in best.items()}
 
 
-def _importances(pipeline, x, y) -> list[dict]:
-    from sklearn.inspection import permutation_importance
+def _column_of(name: str) -> str:
+    """The input column of an output column of the feature step ("category__source_web")."""
+    part, _sep, rest = name.partition("__")
+    if part == "category":
+        return next(c for c in CATEGORICAL if rest.startswith(c + "_"))
+    return rest
 
-    result = permutation_importance(
-        pipeline, x, y, scoring="roc_auc", n_repeats=5, random_state=0, n_jobs=1
-    )
+
+def _importances(pipeline, x, y, repeats: int = 5) -> list[dict]:
+    """Permutation importance of each input column: the mean drop of the AUC when its values
+    are shuffled between the leads. The features are transformed once and a column's block of
+    encoded columns is shuffled there (the same as shuffling the input column, since the
+    encoding works row by row) — sklearn's permutation_importance would encode the whole
+    frame again for every shuffle, 20 times slower."""
+    from sklearn.metrics import roc_auc_score
+
+    step, model = pipeline.named_steps["features"], pipeline.named_steps["model"]
+    encoded = step.transform(x)
+    encoded = encoded.toarray() if hasattr(encoded, "toarray") else np.asarray(encoded)
+    blocks: dict[str, list[int]] = {}
+    for index, name in enumerate(step.get_feature_names_out()):
+        blocks.setdefault(_column_of(name), []).append(index)
+    base = roc_auc_score(y, model.decision_function(encoded))
+    rng = np.random.default_rng(0)
     directions = _directions(pipeline)
-    rows = [
-        {
-            "feature": column,
-            "weight": round(float(weight), 4),
-            "direction": directions.get(column, ("+", ""))[0],
-            "value": directions.get(column, ("+", ""))[1],
-        }
-        for column, weight in zip(COLUMNS, result.importances_mean, strict=True)
-    ]
+    rows = []
+    for column in COLUMNS:
+        block = blocks.get(column, [])
+        drops = []
+        for _repeat in range(repeats if block else 0):
+            shuffled = encoded.copy()
+            shuffled[:, block] = encoded[rng.permutation(len(encoded))][:, block]
+            drops.append(base - roc_auc_score(y, model.decision_function(shuffled)))
+        sign, value = directions.get(column, ("+", ""))
+        weight = float(np.mean(drops)) if drops else 0.0
+        rows.append(
+            {"feature": column, "weight": round(weight, 4), "direction": sign, "value": value}
+        )
     rows.sort(key=lambda row: (-row["weight"], row["feature"]))
     return rows
 
