@@ -33,7 +33,9 @@ def _features(row: LeadScoringModel | None) -> list[dict]:
     if row is None:
         return []
     out = []
-    for item in row.importances[:TOP_FEATURES]:
+    # Features whose shuffling does not lower the AUC carry no weight: not shown.
+    weighty = [item for item in row.importances if item["weight"] > 0]
+    for item in weighty[:TOP_FEATURES]:
         value = item.get("value", "")
         out.append(
             {
