@@ -140,9 +140,9 @@ def test_rubbish_is_refused_and_stores_nothing():
 
 
 def test_too_many_requests_from_one_address_get_429(monkeypatch):
-    from kreis.marketing.tracking import views
+    from kreis.marketing.tracking import public
 
-    monkeypatch.setattr(views, "COLLECT_PER_MINUTE", 2)
+    monkeypatch.setattr(public, "COLLECT_PER_MINUTE", 2)
     client = Client()
     codes = [_collect(client, {"vid": VID, "visits": [_visit()]}).status_code for _ in range(3)]
     assert codes == [204, 204, 429]

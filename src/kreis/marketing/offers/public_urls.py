@@ -2,8 +2,8 @@
 
 from django.urls import path
 
-from kreis.marketing.offers import views
+from kreis.marketing.offers import public
 
 app_name = "offers_public"
 
-urlpatterns = [path("<str:token>/", views.download, name="download")]
+urlpatterns = [path("<str:token>/", public.download, name="download")]

@@ -7,11 +7,10 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.http import FileResponse, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
 from kreis.core.web import apply_errors
@@ -161,33 +160,3 @@ def sent_list(request: HttpRequest) -> HttpResponse:
         "marketing/offers/sent.html",
         {"page": page, "downloads": queries.downloads_for_user(user=request.user)[:50]},
     )
-
-
-# --- public -----------------------------------------------------------------------------------
-
-
-@never_cache
-@require_http_methods(["GET", "HEAD"])
-def download(request: HttpRequest, token: str) -> HttpResponse:
-    """``/download/<token>/``: the offer's file as an attachment, counted; an expired or
-    unknown link gets a page that says so."""
-    found, state = services.download_for_token(token)
-    if state != services.LinkState.VALID:
-        return render(
-            request,
-            "marketing/offers/link_invalid.html",
-            {"state": state, "offer": found.offer if found else None},
-            status=410 if state == services.LinkState.EXPIRED else 404,
-        )
-    if request.method == "GET":
-        services.download_open(found)
-    offer = found.offer
-    response = FileResponse(
-        offer.file.open("rb"),
-        as_attachment=True,
-        filename=offer.filename,
-        content_type=offer.content_type,
-    )
-    response["X-Content-Type-Options"] = "nosniff"
-    response["Referrer-Policy"] = "no-referrer"
-    return response

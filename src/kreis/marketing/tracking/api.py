@@ -1,7 +1,6 @@
 """API routes of website tracking: a lead's or contact's page visits, the overview figures,
 and the tracking settings (administrators)."""
 
-
 import datetime as dt
 from typing import Annotated
 

@@ -2,11 +2,11 @@
 
 from django.urls import path
 
-from kreis.marketing.tracking import views
+from kreis.marketing.tracking import public
 
 app_name = "tracking_public"
 
 urlpatterns = [
-    path("kreis.js", views.snippet, name="snippet"),
-    path("collect", views.collect, name="collect"),
+    path("kreis.js", public.snippet, name="snippet"),
+    path("collect", public.collect, name="collect"),
 ]
