@@ -134,7 +134,9 @@ def unsubscribe_token(consent: Consent) -> str:
     link keeps working), derived from the secret key and the consent, and only its SHA-256 is
     stored. Should the secret key change, the next mail's link is stored instead."""
     raw = salted_hmac(
-        _UNSUBSCRIBE_SALT, f"{consent.pk}:{consent.requested_at.isoformat()}"
+        _UNSUBSCRIBE_SALT,
+        f"{consent.pk}:{consent.requested_at.isoformat()}",
+        algorithm="sha256",
     ).hexdigest()
     digest = tokens.hash_token(raw)
     if consent.unsubscribe_hash != digest:
