@@ -99,6 +99,11 @@ COUNTED = [
     "marketing.LeadForm",
     "marketing.LeadAssignmentRule",
     "marketing.LeadHandoff",
+    "marketing.Campaign",
+    "marketing.CampaignCost",
+    "marketing.CampaignMember",
+    "marketing.Segment",
+    "marketing.SegmentMember",
 ]
 
 
@@ -541,6 +546,66 @@ def build_world(*, alice, bob, mia, charlie, dana, rory, north, south) -> World:
         assigned_at=handed,
         due_at=handed + dt.timedelta(hours=24),
     )
+    # A campaign (dana's) with a cost and alice's organisation as a member.
+    from kreis.marketing.models import Campaign, CampaignCost, CampaignMember
+
+    o["campaign"] = Campaign.objects.create(
+        name=f"{MARKER} Messe", code="world-fair", channel="event", owner=dana, event_capacity=50
+    )
+    o["campaign_cost"] = CampaignCost.objects.create(
+        campaign=o["campaign"], date=dt.date(2026, 3, 1), category="venue", amount=Decimal(500)
+    )
+    o["campaign_member"] = CampaignMember.objects.create(
+        campaign=o["campaign"], party=o["organization"]
+    )
+    # A segment (dana's static list) with alice's organisation on it, counted once.
+    from kreis.marketing.models import Segment, SegmentMember, SegmentSnapshot
+
+    o["segment"] = Segment.objects.create(
+        name=f"{MARKER} Zielgruppe", kind="static", owner=dana, member_count=1
+    )
+    o["segment_member"] = SegmentMember.objects.create(
+        segment=o["segment"], party=o["organization"]
+    )
+    o["segment_snapshot"] = SegmentSnapshot.objects.create(
+        segment=o["segment"], day=dt.date(2026, 3, 1), count=1
+    )
+    # A tracked visitor of alice's lead with a visit, a content offer behind the world's form
+    # with a download link handed to the lead, and a follow-up rule (website tracking, offers).
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from kreis.marketing.models import FollowUpRule, PageVisit, Visitor
+    from kreis.marketing.offers import services as offers
+
+    seen = timezone.now()
+    o["visitor"] = Visitor.objects.create(
+        uid="world-visitor-0123456789",
+        lead=o["lead"],
+        consented_at=seen,
+        first_seen=seen,
+        last_seen=seen,
+    )
+    o["page_visit"] = PageVisit.objects.create(
+        visitor=o["visitor"],
+        lead=o["lead"],
+        url="https://www.example.com/pricing",
+        path="/pricing",
+        title=f"{MARKER} Preise",
+        at=seen,
+    )
+    o["content_offer"] = offers.offer_create(
+        actor=dana,
+        file=SimpleUploadedFile("world.pdf", b"%PDF-1.4\n%%EOF\n"),
+        name=f"{MARKER} Whitepaper",
+        form=o["lead_form"],
+    )
+    o["content_download"] = offers.hand_out(o["content_offer"], lead=o["lead"])[0]
+    o["follow_up_rule"] = FollowUpRule.objects.create(
+        name=f"{MARKER} Preisinteresse",
+        trigger="visits",
+        path_contains="/pricing",
+        offer=o["content_offer"],
+    )
     # Records of every kind are fresh from the database (updated_at as stored).
     for obj in o.values():
         if hasattr(obj, "refresh_from_db"):
@@ -606,6 +671,12 @@ PARAMS: dict[str, str] = {
     "action_id": "improvement_action",
     "consent_id": "consent",
     "form_id": "lead_form",
+    "campaign_id": "campaign",
+    "member_id": "campaign_member",
+    "member_pk": "campaign_member",
+    "offer_id": "content_offer",
+    "visitor_id": "visitor",
+    "segment_id": "segment",
 }
 
 # Web routes name their object ``pk``: the path segment in front of it says which.
@@ -643,12 +714,23 @@ PK_BY_SEGMENT: dict[str, str] = {
     "improvement-actions": "improvement_action",
     "root-causes": "root_cause",
     "forms": "lead_form",
+    "campaigns": "campaign",
+    "offers": "content_offer",
+    "visitors": "visitor",
+    "segments": "segment",
 }
 
 # Routes whose object must be in a particular state (a done activity to reopen, a person's
 # page …): route name or API operation id → {parameter: world record}.
 STATE: dict[str, dict[str, str]] = {
     "activities:reopen": {"pk": "done_task"},
+    "marketing:tracking:party_visits": {"pk": "person"},
+    "marketing:offers:rule_edit": {"pk": "follow_up_rule"},
+    "marketing:offers:rule_delete": {"pk": "follow_up_rule"},
+    **{
+        f"follow_up_rule_{action}": {"rule_id": "follow_up_rule"}
+        for action in ("detail", "update", "delete")
+    },
     "marketing:consent_lead": {"pk": "lead"},
     "marketing:consent_record_lead": {"pk": "lead"},
     "marketing:consent_withdraw": {"pk": "consent"},
@@ -656,6 +738,8 @@ STATE: dict[str, dict[str, str]] = {
     "marketing:handoff_rule_edit": {"pk": "handoff_rule"},
     "marketing:handoff_rule_delete": {"pk": "handoff_rule"},
     "marketing:handoff_rule_move": {"pk": "handoff_rule"},
+    "marketing:campaign_cost_delete": {"pk": "campaign", "cost_pk": "campaign_cost"},
+    "campaign_cost_delete": {"cost_id": "campaign_cost"},
     "service:analysis_archived_report": {"pk": "complaint_report"},
     "case_report_pdf": {"report_id": "complaint_report"},
     "activities:ical": {"pk": "meeting"},  # one meeting as .ics; a task is 404 by design
@@ -692,6 +776,7 @@ STRINGS: dict[tuple[str, str], str] = {
     ("consent_public:confirm", "token"): "no-such-token",
     ("consent_public:unsubscribe", "token"): "no-such-token",
     ("analytics:chart", "name"): "revenue",
+    ("offers_public:download", "token"): "no-such-token",  # an unknown download link
     # the world's web form, by its public address key
     **{
         (f"webform_public:{n}", "key"): "world-form"
@@ -701,6 +786,7 @@ STRINGS: dict[tuple[str, str], str] = {
     ("export_records", "type_"): "organization",
     # every list's export in another format than CSV: JSON carries every field as text
     ("parties:export_as", "fmt"): "json",
+    ("marketing:segments:export", "fmt"): "json",
     ("leads:export_as", "fmt"): "json",
     ("sales:export_as", "fmt"): "json",
     ("activities:export_as", "fmt"): "json",
