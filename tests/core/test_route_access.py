@@ -88,6 +88,8 @@ PUBLIC_PREFIXES = (
     "/complaint/",  # the public complaint form, its embed variant and embed.js
     "/consent/",  # the opt-in confirmation and unsubscribe pages behind a marketing mail's link
     "/f/",  # the public web-to-lead forms, their embed variant, embed.js and JSON endpoint
+    "/t/",  # the website tracking snippet and its collector (consented visitors only)
+    "/download/",  # a content offer's download behind the link in the visitor's e-mail
 )
 REFUSED = {403, 404, 405}
 # What lists and searches are asked for: it finds alice's records, and its echo in a search box
