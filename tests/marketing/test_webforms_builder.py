@@ -138,11 +138,14 @@ def test_list_counts_submissions_and_detail_shows_them_with_snippets(molly, clie
     )
     staff = client_for(molly)
     listing = staff.get(reverse("marketing:webforms:list")).content.decode()
-    assert "Contact" in listing and "/f/contact/" in listing
+    assert "Contact" in listing
+    assert "/f/contact/" in listing
     detail = staff.get(reverse("marketing:webforms:detail", args=[form.pk])).content.decode()
-    assert "kim@kraus.example" in detail and "source: newsletter" in detail
+    assert "kim@kraus.example" in detail
+    assert "source: newsletter" in detail
     assert "https://search.example/" in detail
-    assert "/f/contact/embed.js" in detail and "&lt;iframe" in detail
+    assert "/f/contact/embed.js" in detail
+    assert "&lt;iframe" in detail
     export = staff.get(reverse("marketing:webforms:export", args=[form.pk]))
     assert b"kim@kraus.example" in b"".join(export.streaming_content)
 
@@ -214,7 +217,8 @@ def test_cli_lists_forms_and_exports_submissions(molly):
     )
     out = io.StringIO()
     call_command("marketing", "forms", "list", stdout=out)
-    assert "contact" in out.getvalue() and "1" in out.getvalue()
+    assert "contact" in out.getvalue()
+    assert "1" in out.getvalue()
     out = io.StringIO()
     call_command("marketing", "forms", "submissions", "contact", "--json", stdout=out)
     assert json.loads(out.getvalue())[0]["utm_campaign"] == "spring"
