@@ -238,7 +238,7 @@ def segment_delete(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_POST
 def segment_refresh(request: HttpRequest, pk: int) -> HttpResponse:
-    segment = queries.segment_get_for_user(user=request.user, pk=pk)
+    segment = queries.segment_get_for_user(user=request.user, pk=pk, write=True)
     count = services.refresh_count(segment)
     messages.success(
         request, ngettext("Counted: %(n)d member.", "Counted: %(n)d members.", count) % {"n": count}
