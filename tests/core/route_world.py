@@ -255,6 +255,8 @@ def build_world(*, alice, bob, mia, charlie, dana, rory, north, south) -> World:
         actor=mia, root_cause=o["root_cause"], title="Dichtungen vor Versand prüfen"
     )
     o["lead"] = lead_set_status(actor=alice, lead=lead, status="contacted")
+    # A new lead nobody has called yet: the one a hand-off to sales can take.
+    o["new_lead"] = lead_create(actor=alice, last_name=f"{MARKER} Neu", company=f"{MARKER} Neu")
 
     pipeline = ensure_default_pipeline()
     o["pipeline"] = pipeline
@@ -723,6 +725,7 @@ PK_BY_SEGMENT: dict[str, str] = {
 # Routes whose object must be in a particular state (a done activity to reopen, a person's
 # page …): route name or API operation id → {parameter: world record}.
 STATE: dict[str, dict[str, str]] = {
+    "lead_hand_off": {"lead_id": "new_lead"},
     "activities:reopen": {"pk": "done_task"},
     "marketing:tracking:party_visits": {"pk": "person"},
     "marketing:offers:rule_edit": {"pk": "follow_up_rule"},
@@ -786,7 +789,7 @@ STRINGS: dict[tuple[str, str], str] = {
     ("export_records", "type_"): "organization",
     # every list's export in another format than CSV: JSON carries every field as text
     ("parties:export_as", "fmt"): "json",
-    ("marketing:segments:export", "fmt"): "json",
+    ("segments:export", "fmt"): "csv",
     ("leads:export_as", "fmt"): "json",
     ("sales:export_as", "fmt"): "json",
     ("activities:export_as", "fmt"): "json",
@@ -1157,11 +1160,16 @@ BODY_IDS: dict[str, str] = {
     "root_cause_id": "root_cause",
     "contact_id": "person",
     "supplier_id": "supplier",
+    "member_ids": "campaign_member",
+    "party_ids": "organization",
+    "view_id": "saved_view",
+    "offer_id": "content_offer",
 }
 BODY_VALUES: dict[str, dict[str, Any]] = {
     "lead_set_status": {"status": "qualified"},
     "case_transition": {"to_status": "in_progress"},
     "survey_move": {"to_phase": "analysis"},  # back one, from documentation
+    "campaign_event_register": {"last_name": f"{MARKER} Gast"},
 }
 
 
@@ -1193,7 +1201,8 @@ def api_body(op: Operation, world: World) -> dict | None:
 def _value(schema: dict, node: dict, name: str, world: World, op: Operation) -> Any:
     node = _resolve(schema, node)
     if name in BODY_IDS:
-        return world[BODY_IDS[name]].pk
+        record = world[BODY_IDS[name]].pk
+        return [record] if node.get("type") == "array" else record
     if "anyOf" in node:
         return _value(schema, node["anyOf"][0], name, world, op)
     if "enum" in node:

@@ -348,6 +348,7 @@ def cost_list(request: HttpRequest, campaign_id: ObjectId):
 )
 def cost_create(request: HttpRequest, campaign_id: ObjectId, payload: CostIn):
     campaign = _campaign(request, campaign_id, CHANGE)
+    check_if_match(request, campaign)
     cost = services.cost_add(actor=request.auth, campaign=campaign, **payload.model_dump())
     return Status(201, cost)
 
@@ -385,6 +386,7 @@ def member_list(request: HttpRequest, campaign_id: ObjectId, response: ResponseN
 )
 def member_add(request: HttpRequest, campaign_id: ObjectId, payload: MembersIn):
     campaign = _campaign(request, campaign_id, CHANGE)
+    check_if_match(request, campaign)
     user = request.auth
     leads = [lead_get_for_user(user=user, pk=pk, related=()) for pk in payload.lead_ids]
     parties = [party_get_for_user(user=user, pk=pk) for pk in payload.party_ids]
@@ -412,6 +414,7 @@ def member_add(request: HttpRequest, campaign_id: ObjectId, payload: MembersIn):
 )
 def member_mark(request: HttpRequest, campaign_id: ObjectId, payload: MarkIn):
     campaign = _campaign(request, campaign_id, CHANGE)
+    check_if_match(request, campaign)
     changed = services.members_mark(
         actor=request.auth,
         campaign=campaign,
@@ -461,6 +464,7 @@ def member_delete(request: HttpRequest, campaign_id: ObjectId, member_id: Object
 )
 def event_register(request: HttpRequest, campaign_id: ObjectId, payload: RegistrationIn):
     campaign = _campaign(request, campaign_id, CHANGE)
+    check_if_match(request, campaign)
     user = request.auth
     lead = party = None
     if payload.lead_id is not None:

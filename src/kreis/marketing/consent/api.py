@@ -14,7 +14,7 @@ from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
 from ninja import Field, Router, Schema, Status
 
-from kreis.core.api_support import PROBLEM_RESPONSES, Input, ObjectId
+from kreis.core.api_support import PROBLEM_RESPONSES, Input, ObjectId, check_if_match
 from kreis.leads.queries import lead_get_for_user
 from kreis.marketing.consent import queries, services
 from kreis.marketing.models import (
@@ -164,6 +164,7 @@ def _record(request: HttpRequest, payload: ConsentIn, **subject) -> Consent:
 )
 def party_consent_record(request: HttpRequest, party_id: ObjectId, payload: ConsentIn):
     party = party_get_for_user(user=request.auth, pk=party_id, write=True, related=False)
+    check_if_match(request, party)
     return Status(201, _record(request, payload, party=party))
 
 
@@ -175,6 +176,7 @@ def party_consent_record(request: HttpRequest, party_id: ObjectId, payload: Cons
 )
 def lead_consent_record(request: HttpRequest, lead_id: ObjectId, payload: ConsentIn):
     lead = lead_get_for_user(user=request.auth, pk=lead_id, write=True, related=())
+    check_if_match(request, lead)
     return Status(201, _record(request, payload, lead=lead))
 
 

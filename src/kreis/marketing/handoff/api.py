@@ -25,6 +25,7 @@ from kreis.core.api_support import (
     Input,
     ObjectId,
     Pagination,
+    check_if_match,
 )
 from kreis.core.models import Team, User
 from kreis.leads.queries import lead_get_for_user
@@ -276,6 +277,7 @@ def lead_hand_off(request: HttpRequest, lead_id: ObjectId):
     lead = lead_get_for_user(user=request.auth, pk=lead_id, related=("owner", "team"))
     if not services.may_hand_off(request.auth, lead):
         raise Http404
+    check_if_match(request, lead)
     handoff = services.hand_off(lead, actor=request.auth)
     if handoff is None:
         raise ValidationError(

@@ -90,7 +90,7 @@ class CountOut(Schema):
     visible: int = Field(description="Of those, the parties you may see.")
 
 
-class MembersIn(Input):
+class SegmentMembersIn(Input):
     party_ids: list[IdValue] = Field(min_length=1, max_length=10_000)
 
 
@@ -297,8 +297,9 @@ def segment_count(request: HttpRequest, segment_id: ObjectId):
     summary="Put parties on a static segment's list",
     operation_id="segment_members_add",
 )
-def segment_members_add(request: HttpRequest, segment_id: ObjectId, payload: MembersIn):
+def segment_members_add(request: HttpRequest, segment_id: ObjectId, payload: SegmentMembersIn):
     segment = _segment(request, segment_id, write=True)
+    check_if_match(request, segment)
     added = services.members_add(actor=request.auth, segment=segment, party_ids=payload.party_ids)
     return {"changed": added, "count": segment.member_count or 0}
 
@@ -309,8 +310,9 @@ def segment_members_add(request: HttpRequest, segment_id: ObjectId, payload: Mem
     summary="Take parties off a static segment's list",
     operation_id="segment_members_remove",
 )
-def segment_members_remove(request: HttpRequest, segment_id: ObjectId, payload: MembersIn):
+def segment_members_remove(request: HttpRequest, segment_id: ObjectId, payload: SegmentMembersIn):
     segment = _segment(request, segment_id, write=True)
+    check_if_match(request, segment)
     removed = services.members_remove(
         actor=request.auth, segment=segment, party_ids=payload.party_ids
     )
