@@ -225,3 +225,46 @@ def test_withdraw_consent_by_the_one_click_link_of_a_marketing_mail(
     assert "Withdrawn" in row.inner_text()
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SHOTS / "consent-withdrawn-on-lead.png"), full_page=True)
+
+
+def test_build_a_segment_on_a_computed_figure_and_start_a_campaign_on_it(page, kreis_server, staff):
+    from kreis.parties.models import Party
+
+    base = kreis_server.url
+    mara = UserFactory(
+        username="mara", first_name="Mara", last_name="Marketing", role=Role.MARKETING
+    )
+    MembershipFactory(team=staff["north"], user=mara)
+    for name, abc in (("Hafenbau Vogt", "A"), ("Werft Nord", "A"), ("Kleinteile Süd", "C")):
+        Party.objects.create(kind="organization", name=name, abc_class=abc, owner=mara)
+
+    sign_in(page, kreis_server, "mara")
+    page.goto(f"{base}/marketing/segments/new/")
+    page.locator("#id_name").fill("A-Kunden")
+    page.locator("#c-0-field").select_option("abc_class")
+    page.locator("#c-0-op").select_option("eq")
+    page.locator("#c-0-value").fill("A")
+    # The live count while building: two of the three organisations are A customers.
+    page.get_by_test_id("preview-count").filter(has_text="2").wait_for()
+    page.get_by_role("button", name="Save").click()
+    page.wait_for_url(re.compile(r"/marketing/segments/\d+/$"))
+
+    page.goto(f"{base}/marketing/campaigns/new/")
+    page.locator("#id_name").fill("Frühjahr A-Kunden")
+    page.locator("#id_code").fill("fruehjahr-a")
+    page.locator("#id_channel").select_option("email")
+    page.locator("#id_target_segment").select_option(label="A-Kunden")
+    page.get_by_role("button", name=re.compile("Save|Create")).click()
+    page.wait_for_url(re.compile(r"/marketing/campaigns/\d+/$"))
+    members = page.get_by_test_id("campaign-members")
+    members.locator("select[name=segment]").select_option(label="A-Kunden")
+    members.get_by_role("button", name="Add members").click()
+    page.get_by_test_id("campaign-members").get_by_text("Hafenbau Vogt").wait_for()
+    text = page.get_by_test_id("campaign-members").inner_text()
+    assert "Werft Nord" in text
+    assert "Kleinteile Süd" not in text
+    campaign = Campaign.objects.get(code="fruehjahr-a")
+    assert campaign.target_segment.name == "A-Kunden"
+    assert campaign.members.count() == 2
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / "campaign-on-segment.png"), full_page=True)
