@@ -12,7 +12,6 @@ from kreis.service.models import AssignmentRule, CaseCategory, CaseRating, RootC
 from tests.browser.test_shell_browser import SHOTS, sign_in
 from tests.factories import TeamFactory
 from tests.service.conftest import agent
-from tests.service.test_case_smtp import smtp_inbox  # noqa: F401  (the aiosmtpd fixture)
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

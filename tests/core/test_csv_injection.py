@@ -27,6 +27,7 @@ from kreis.commerce.models import Product, Transaction, TransactionLine
 from kreis.core import services as core_services
 from kreis.core.web import csv_cell
 from kreis.leads.models import Lead
+from kreis.marketing.models import FormSubmission, LeadForm
 from kreis.parties import services as party_services
 from kreis.parties.models import Address, ContactPoint, Party, Tag
 from kreis.sales.models import Deal
@@ -126,7 +127,18 @@ def _text_fields(model) -> list[models.Field]:
 
 
 # Every model whose text a CSV export may show.
-TEXT_MODELS = [Party, Address, ContactPoint, Tag, Lead, Deal, Activity, Transaction, Product]
+TEXT_MODELS = [
+    Party,
+    Address,
+    ContactPoint,
+    Tag,
+    Lead,
+    Deal,
+    Activity,
+    Transaction,
+    Product,
+    FormSubmission,
+]
 
 
 def _fill(value: str) -> None:
@@ -205,6 +217,23 @@ def world(settings, tmp_path, dana, alice, north):
         mapping={"Firma": "name", "E-Mail": "email"},
     )
     imports.import_check(actor=dana, job=job)
+    # A web form whose submissions carry the dangerous values (its submissions export).
+    form = LeadForm.objects.create(
+        name="=Kontakt",
+        key="kontakt",
+        fields=[
+            {"key": "last_name", "label": "Nachname", "type": "text", "required": True},
+            {"key": "company", "label": "Firma", "type": "text", "required": False},
+        ],
+    )
+    for name in SEED:
+        FormSubmission.objects.create(
+            form=form,
+            data={"last_name": name, "company": name},
+            outcome="created",
+            referrer=name,
+            utm_source=name,
+        )
     return dana
 
 

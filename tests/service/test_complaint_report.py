@@ -23,7 +23,6 @@ from kreis.service.analysis import reports
 from kreis.service.analysis.figures import Period
 from kreis.service.models import Case, ComplaintReport, ReportSubscription
 from tests.factories import UserFactory
-from tests.service.test_case_smtp import smtp_inbox  # noqa: F401  (the aiosmtpd fixture)
 
 pytestmark = pytest.mark.django_db
 

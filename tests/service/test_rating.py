@@ -19,7 +19,6 @@ from kreis.service.models import CaseMessage, CaseRating, RatingToken, ServiceSe
 from kreis.service.rating import views as rating_views
 from tests.conftest import client_for
 from tests.factories import UserFactory
-from tests.service.test_case_smtp import smtp_inbox  # noqa: F401  (the aiosmtpd fixture)
 
 pytestmark = pytest.mark.django_db
 BASE = "http://testserver/"

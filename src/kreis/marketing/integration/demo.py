@@ -29,6 +29,7 @@ from django.core.files.base import ContentFile
 from django.db.models import Max
 from django.template.loader import render_to_string
 from django.utils import timezone
+from django.utils.text import slugify
 
 from kreis.activities.models import Activity
 from kreis.core.demo import DemoContext
@@ -252,8 +253,9 @@ def _submissions(rng, context: DemoContext, form, offer, now: dt.datetime, count
     for n in range(count):
         when = now - dt.timedelta(days=42 * (count - n) / count, minutes=rng.randint(0, 240))
         first, last = fake.first_name(), fake.last_name()
-        email = f"{first}.{last}.{n}@{fake.domain_word()}-demo.example".lower()
-        email = email.replace("ä", "ae").replace("ö", "oe").replace("ü", "ue").replace("ß", "ss")
+        # Names as Faker makes them ("von der Heide", "Özdemir"): letters and digits only.
+        local = ".".join(slugify(part.replace("ß", "ss")) for part in (first, last))
+        email = f"{local}.{n}@{slugify(fake.domain_word())}-demo.example"
         if n == count - 1 and sent:
             # Someone writes again: the duplicate matcher updates their lead.
             first, last = sent[0].data.get("first_name", ""), sent[0].data["last_name"]
