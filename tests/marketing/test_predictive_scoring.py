@@ -300,10 +300,98 @@ def test_the_page_tells_when_rules_apply_and_only_admins_train(dana, rory, alice
     assert 'data-testid="train-now"' in admin.get("/marketing/scoring/").content.decode()
     response = admin.post("/marketing/scoring/train/", follow=True)
     html = response.content.decode()
+    # Jobs run at once in tests: the queued training has finished when the page comes back.
     assert "Model trained: AUC" in html
+    assert 'data-testid="training-progress"' not in html
     assert 'data-testid="rules-apply"' not in html
     assert "Pricing page visits" in html
     assert "<svg" in html
+
+
+def test_too_little_history_does_not_need_scikit_learn(monkeypatch):
+    import sys
+
+    make_history(12)
+    for name in [m for m in sys.modules if m == "sklearn" or m.startswith("sklearn.")]:
+        monkeypatch.delitem(sys.modules, name)
+    monkeypatch.setitem(sys.modules, "sklearn", None)  # any import of it fails now
+    row = services.train()
+    assert row.usable is False
+    assert "12 of 40" in row.message
+
+
+def test_a_running_training_shows_its_step_and_blocks_train_now(dana):
+    from tests.conftest import client_for
+    from tests.factories import UserFactory
+
+    training_id = services.training_begin()
+    services.progress_recorder(training_id)(services.FOLD, 2, 5)
+    admin = client_for(dana)
+    html = admin.get("/marketing/scoring/").content.decode()
+    assert 'data-testid="training-progress"' in html
+    assert "Cross-validation: fold 2 of 5" in html
+    assert 'hx-trigger="every 2s"' in html
+    assert 'data-testid="train-now" disabled' in html
+
+    # The bar asks for itself: the fragment alone, still polling.
+    bar = admin.get("/marketing/scoring/", headers={"HX-Request": "true"})
+    assert "Cross-validation: fold 2 of 5" in bar.content.decode()
+    assert "<html" not in bar.content.decode()
+    assert "HX-Refresh" not in bar.headers
+
+    german = client_for(UserFactory(username="greta", role="marketing", language="de"))
+    services.progress_recorder(training_id)(services.SCORING, 300, 1200)
+    assert (
+        "Offene Leads werden bewertet: 300 von 1200"
+        in german.get("/marketing/scoring/", headers={"HX-Request": "true"}).content.decode()
+    )
+
+    # A second "Train now" meanwhile starts nothing.
+    refused = admin.post("/marketing/scoring/train/", follow=True).content.decode()
+    assert "A training is running already" in refused
+    assert not LeadScoringModel.objects.exists()
+
+    # Finished: the bar makes the page reload, which shows no bar and "Train now" again.
+    services.training_end(training_id, row=None)
+    bar = admin.get("/marketing/scoring/", headers={"HX-Request": "true"})
+    assert bar.headers["HX-Refresh"] == "true"
+    html = admin.get("/marketing/scoring/").content.decode()
+    assert 'data-testid="training-progress"' not in html
+    assert 'data-testid="train-now" disabled' not in html
+
+
+def test_the_training_job_reports_each_step_and_frees_the_slot():
+    from kreis.marketing.predictive.tasks import lead_scoring_train_enqueue
+
+    make_history(120)
+    Lead.objects.create(last_name="Open", source="referral")
+    seen = []
+    recorder = services.progress_recorder
+
+    def spying(training_id):
+        record = recorder(training_id)
+
+        def both(step, done, total):
+            record(step, done, total)
+            seen.append((step, done, total))
+
+        return both
+
+    services.progress_recorder = spying
+    try:
+        training_id = lead_scoring_train_enqueue()
+    finally:
+        services.progress_recorder = recorder
+    entry = services.training_progress(training_id)
+    assert entry["finished"] is True
+    assert entry["row"] == services.current_model().pk
+    assert services.running_training() is None
+    steps = [step for step, _done, _total in seen]
+    assert steps[0] == services.READING
+    folds = [(done, total) for step, done, total in seen if step == services.FOLD]
+    assert folds == [(k, 5) for k in range(1, 6)]
+    assert services.FITTING in steps
+    assert seen[-1] == (services.SCORING, 1, 1)
 
 
 def test_the_threshold_form_keeps_what_was_typed(dana):
@@ -381,9 +469,11 @@ def test_the_cli():
     call_command("marketing", "scoring", "train", stdout=out)
     assert "not used" in out.getvalue()
     make_history(120)
-    out = StringIO()
-    call_command("marketing", "scoring", "train", stdout=out)
+    out, err = StringIO(), StringIO()
+    call_command("marketing", "scoring", "train", stdout=out, stderr=err)
     assert "used: 120 decided leads" in out.getvalue()
+    assert "Reading the decided leads" in err.getvalue()
+    assert "Cross-validation: fold 5 of 5" in err.getvalue()
     Lead.objects.create(last_name="Open", source="referral")
     out = StringIO()
     call_command("marketing", "scoring", "score", stdout=out)

@@ -2,7 +2,10 @@
 
 - ``GET /lead-scoring/model``: the current model (the newest usable training, or null), the
   newest training and the history (marketing users, administrators; ``marketing.view``).
-- ``POST /lead-scoring/train``: train now (administrators; ``marketing.configure``).
+- ``POST /lead-scoring/train``: train now (administrators; ``marketing.configure``). It trains
+  synchronously, within the request (a few seconds for thousands of decided leads), and
+  answers with the training it made — an integrator gets the result without polling. The web
+  page queues its "Train now" as a job with a progress bar instead.
 - ``GET``/``PUT /marketing/settings``: every field of the lead management settings
   (``MarketingSettings``); ``PUT`` changes the fields sent, each validated, nothing saved when
   one is wrong (administrators).
@@ -110,6 +113,8 @@ def lead_scoring_model(request: HttpRequest):
     operation_id="lead_scoring_train",
 )
 def lead_scoring_train(request: HttpRequest):
+    """Trains within the request (synchronously) and answers with the new training, usable or
+    not (its ``message`` says why not); the open leads are scored with the current model."""
     _require(request, "marketing.configure")
     row = services.train_and_score()
     return Status(201, training_out(row))

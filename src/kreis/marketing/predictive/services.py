@@ -18,6 +18,13 @@ an AUC of at least ``MIN_AUC`` (a model no better than a coin would only add noi
 its ``message`` says why and the rule scores apply. The fitted pipeline is stored in the row
 (joblib bytes; loaded only from our own database). The newest usable row scores the leads.
 
+**Progress**: ``train`` and ``score_leads`` take an optional ``progress(step, done, total)``
+callback. "Train now" in the web UI runs as a job (``tasks.lead_scoring_train_now``) whose
+callback writes a progress entry per training into the Django cache (``training_begin``,
+``progress_recorder``, ``training_end``); the scoring page reads it (``running_training``) and
+shows the step while the job works. One training at a time: the slot is claimed with
+``cache.add``.
+
 **Scoring** (``score_leads``) writes ``Lead.predicted_score`` (probability × 100) and
 ``predicted_at`` of open leads, vectorised and with ``bulk_update``.
 
@@ -35,11 +42,13 @@ from __future__ import annotations
 import datetime as dt
 import io
 import time
-from collections.abc import Iterable
+import uuid
+from collections.abc import Callable, Iterable
 
 import joblib
 import numpy as np
 from django.conf import settings as django_settings
+from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import F, Q, QuerySet
@@ -58,6 +67,10 @@ MAX_FOLDS = 5
 BATCH = 1000
 
 _loaded: dict[int, object] = {}  # model row id → fitted pipeline
+
+# The steps of a training, in order, as the progress callback names them.
+QUEUED, READING, FOLD, FITTING, SCORING = "queued", "reading", "fold", "fitting", "scoring"
+Progress = Callable[[str, int, int], None]  # (step, done, total)
 
 
 def decided_leads() -> QuerySet:
@@ -166,13 +179,20 @@ def load_pipeline(row: LeadScoringModel):
     return _loaded[row.pk]
 
 
-def train(now: dt.datetime | None = None) -> LeadScoringModel:
-    """Train on the decided leads and store the result (usable or with the reason why not)."""
-    from sklearn.model_selection import StratifiedKFold, cross_val_score
+def _no_progress(step: str, done: int, total: int) -> None:
+    return None
 
+
+def train(now: dt.datetime | None = None, *, progress: Progress | None = None) -> LeadScoringModel:
+    """Train on the decided leads and store the result (usable or with the reason why not).
+    ``progress`` hears of each step: reading the decided leads, each cross-validation fold
+    (k of n), fitting on all of them. scikit-learn is imported only when there is enough
+    history to train on."""
+    progress = progress or _no_progress
     now = now or timezone.now()
     started = time.monotonic()
     config = MarketingSettings.load()
+    progress(READING, 0, 0)
     frame = lead_features(decided_leads(), decided=True)
     y = (frame["status"] == LeadStatus.CONVERTED).to_numpy(dtype="int64")
     samples, positives = len(y), int(y.sum())
@@ -191,9 +211,9 @@ def train(now: dt.datetime | None = None) -> LeadScoringModel:
         else:
             x = frame[COLUMNS]
             folds = min(MAX_FOLDS, positives, negatives)
+            aucs = _cross_validate(x, y, folds=folds, progress=progress)
+            progress(FITTING, 0, 1)
             pipeline = build_pipeline()
-            cv = StratifiedKFold(n_splits=folds, shuffle=True, random_state=0)
-            aucs = cross_val_score(pipeline, x, y, cv=cv, scoring="roc_auc")
             pipeline.fit(x, y)
             row.folds = folds
             row.auc = round(float(np.mean(aucs)), 4)
@@ -214,6 +234,24 @@ def train(now: dt.datetime | None = None) -> LeadScoringModel:
     return row
 
 
+def _cross_validate(x, y, *, folds: int, progress: Progress) -> list[float]:
+    """ROC AUC of each fold of a stratified k-fold cross-validation (what sklearn's
+    ``cross_val_score(..., scoring="roc_auc")`` computes), fold by fold so the progress can
+    tell which one is running."""
+    from sklearn.base import clone
+    from sklearn.metrics import roc_auc_score
+    from sklearn.model_selection import StratifiedKFold
+
+    template = build_pipeline()
+    cv = StratifiedKFold(n_splits=folds, shuffle=True, random_state=0)
+    aucs = []
+    for k, (learn, test) in enumerate(cv.split(x, y), start=1):
+        progress(FOLD, k, folds)
+        pipeline = clone(template).fit(x.iloc[learn], y[learn])
+        aucs.append(roc_auc_score(y[test], pipeline.predict_proba(x.iloc[test])[:, 1]))
+    return aucs
+
+
 def _open_subset(leads) -> QuerySet:
     """Open leads among ``leads`` (a queryset, leads or ids; None: all open leads)."""
     qs = open_leads()
@@ -225,17 +263,25 @@ def _open_subset(leads) -> QuerySet:
     return qs.filter(pk__in=ids)
 
 
-def score_leads(leads: Iterable | QuerySet | None = None, *, now: dt.datetime | None = None) -> int:
+def score_leads(
+    leads: Iterable | QuerySet | None = None,
+    *,
+    now: dt.datetime | None = None,
+    progress: Progress | None = None,
+) -> int:
     """Write the predicted score of these open leads (all open leads: None) with the current
-    model; nothing while no usable model exists. Returns the number of leads scored."""
+    model; nothing while no usable model exists. Returns the number of leads scored;
+    ``progress`` hears "scoring, i of N" after each batch."""
     row = current_model()
     if row is None:
         return 0
+    progress = progress or _no_progress
     now = now or timezone.now()
     pipeline = load_pipeline(row)
     qs = _open_subset(leads)
     total = 0
     ids = list(qs.order_by("pk").values_list("pk", flat=True))
+    progress(SCORING, 0, len(ids))
     for start in range(0, len(ids), 20 * BATCH):
         chunk = ids[start : start + 20 * BATCH]
         frame = lead_features(Lead.objects.filter(pk__in=chunk))
@@ -248,6 +294,7 @@ def score_leads(leads: Iterable | QuerySet | None = None, *, now: dt.datetime | 
         ]
         Lead.objects.bulk_update(updates, ["predicted_score", "predicted_at"], batch_size=BATCH)
         total += len(updates)
+        progress(SCORING, min(start + 20 * BATCH, len(ids)), len(ids))
     return total
 
 
@@ -332,13 +379,110 @@ def settings_update(*, actor, data: dict) -> MarketingSettings:
     return config
 
 
-def train_and_score(now: dt.datetime | None = None) -> LeadScoringModel:
+def train_and_score(
+    now: dt.datetime | None = None, *, progress: Progress | None = None
+) -> LeadScoringModel:
     """Train, then score the open leads with the current model and qualify who crossed the
     threshold (the weekly job, "Train now", the API and the CLI)."""
-    row = train(now=now)
-    score_leads(now=now)
+    row = train(now=now, progress=progress)
+    score_leads(now=now, progress=progress)
     check_mql(now=now)
     return row
+
+
+# --- progress of a training on demand ---------------------------------------------------------
+
+PROGRESS_SECONDS = 15 * 60  # an entry not written for this long belongs to a training that died
+_RUNNING_KEY = "kreis:lead-scoring-training:running"
+
+
+def _training_key(training_id: str) -> str:
+    return f"kreis:lead-scoring-training:{training_id}"
+
+
+def training_begin(*, now: dt.datetime | None = None) -> str | None:
+    """Claim the one training slot and put a progress entry for a new training (waiting for
+    the job worker) into the cache. Returns its id; None while another training runs."""
+    training_id = uuid.uuid4().hex
+    if not cache.add(_RUNNING_KEY, training_id, PROGRESS_SECONDS):
+        if running_training() is not None:
+            return None
+        cache.set(_RUNNING_KEY, training_id, PROGRESS_SECONDS)  # the slot's entry had expired
+    entry = {
+        "id": training_id,
+        "started_at": now or timezone.now(),
+        "step": QUEUED,
+        "done": 0,
+        "total": 0,
+        "finished": False,
+        "row": None,
+    }
+    cache.set(_training_key(training_id), entry, PROGRESS_SECONDS)
+    return training_id
+
+
+def training_progress(training_id: str) -> dict | None:
+    """The progress entry of a training: id, started_at, step, done, total, finished and the
+    ``LeadScoringModel`` id it made (once finished); None when unknown or expired."""
+    return cache.get(_training_key(training_id))
+
+
+def running_training() -> dict | None:
+    """The progress entry of the training that runs now, or None."""
+    training_id = cache.get(_RUNNING_KEY)
+    entry = training_progress(training_id) if training_id else None
+    return entry if entry and not entry["finished"] else None
+
+
+def progress_recorder(training_id: str) -> Progress:
+    """The progress callback of a training: every step updates its cache entry (and keeps
+    its claim on the training slot alive)."""
+
+    def record(step: str, done: int, total: int) -> None:
+        entry = training_progress(training_id)
+        if entry is None:
+            return
+        entry.update(step=step, done=done, total=total)
+        cache.set(_training_key(training_id), entry, PROGRESS_SECONDS)
+        cache.set(_RUNNING_KEY, training_id, PROGRESS_SECONDS)
+
+    return record
+
+
+def training_end(training_id: str, *, row: LeadScoringModel | None) -> None:
+    """Mark a training finished (``row``: what it made; None: it failed) and free the slot."""
+    entry = training_progress(training_id)
+    if entry is not None:
+        entry.update(finished=True, row=row.pk if row is not None else None)
+        cache.set(_training_key(training_id), entry, PROGRESS_SECONDS)
+    if cache.get(_RUNNING_KEY) == training_id:
+        cache.delete(_RUNNING_KEY)
+
+
+def progress_percent(entry: dict) -> int:
+    """How far a training is, 0–100: reading 0–10, the folds 10–60, fitting 60–80, scoring
+    80–100 (rough shares of the time each step takes)."""
+    share = float(entry["done"]) / entry["total"] if entry["total"] else 0.0
+    start, width = {QUEUED: (0, 0), READING: (0, 10), FOLD: (10, 50), FITTING: (60, 20)}.get(
+        entry["step"], (80, 20)
+    )
+    if entry["step"] == FOLD:  # fold k of n is running: k - 1 are done
+        share = (entry["done"] - 1) / entry["total"] if entry["total"] else 0.0
+    return max(0, min(100, round(start + width * share)))
+
+
+def progress_text(entry: dict) -> str:
+    """The step of a training in words (the scoring page, the CLI)."""
+    step, done, total = entry["step"], entry["done"], entry["total"]
+    if step == READING:
+        return _("Reading the decided leads …")
+    if step == FOLD:
+        return _("Cross-validation: fold %(k)d of %(n)d") % {"k": done, "n": total}
+    if step == FITTING:
+        return _("Fitting the model on all decided leads …")
+    if step == SCORING:
+        return _("Scoring the open leads: %(done)d of %(total)d") % {"done": done, "total": total}
+    return _("Waiting for the job worker …")
 
 
 def score_and_qualify(now: dt.datetime | None = None) -> tuple[int, int]:

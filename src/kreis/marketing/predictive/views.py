@@ -1,24 +1,28 @@
 """The predictive lead scoring page (/marketing/scoring/): the current model's cross-validated
 AUC, the features that weigh most, the trainings so far, "Train now" and the MQL threshold.
 Marketing users and everyone who sees lead management read it; administrators train and
-change the settings."""
+change the settings. While a training queued with "Train now" runs, the page shows its step
+in a progress bar that refreshes itself every two seconds (HTMX asks the page for the bar
+alone) and reloads the page when the training has finished."""
 
 from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
+from kreis.core.web import is_htmx
 from kreis.marketing.models import LeadScoringModel, MarketingSettings
 from kreis.marketing.predictive import services
 from kreis.marketing.predictive.charts import weights_svg
 from kreis.marketing.predictive.features import NONE, label_of
 from kreis.marketing.predictive.forms import ScoringSettingsForm
+from kreis.marketing.predictive.tasks import lead_scoring_train_enqueue
 
 TOP_FEATURES = 10
 HISTORY = 20
@@ -48,6 +52,17 @@ def _features(row: LeadScoringModel | None) -> list[dict]:
     return out
 
 
+def _training(entry: dict | None) -> dict | None:
+    """The running training as the progress bar shows it."""
+    if entry is None:
+        return None
+    return {
+        "started_at": entry["started_at"],
+        "percent": services.progress_percent(entry),
+        "text": services.progress_text(entry),
+    }
+
+
 def _page(request: HttpRequest, form: ScoringSettingsForm | None = None, status: int = 200):
     current = services.current_model()
     latest = services.latest_training()
@@ -65,6 +80,7 @@ def _page(request: HttpRequest, form: ScoringSettingsForm | None = None, status:
         "config": config,
         "form": form or (ScoringSettingsForm(instance=config) if can_configure else None),
         "can_configure": can_configure,
+        "training": _training(services.running_training()),
         "open_count": services.open_leads().count(),
         "mql_count": services.open_leads().filter(mql_at__isnull=False).count(),
     }
@@ -73,18 +89,39 @@ def _page(request: HttpRequest, form: ScoringSettingsForm | None = None, status:
 
 @login_required
 def scoring_page(request: HttpRequest) -> HttpResponse:
+    """The page; asked by its own progress bar (HTMX), the bar alone — or, once the training
+    has finished, a reload of the whole page with the new model."""
     _require(request, "marketing.view")
+    if is_htmx(request):
+        training = _training(services.running_training())
+        response = render(
+            request, "marketing/predictive/_training_progress.html", {"training": training}
+        )
+        if training is None:
+            response["HX-Refresh"] = "true"
+        return response
     return _page(request)
 
 
 @login_required
 @require_POST
 def scoring_train(request: HttpRequest) -> HttpResponse:
-    """Train now (administrators). Training takes about a second for 2,000 decided leads, so
-    it runs in the request; the page shows the result."""
+    """Train now (administrators): queued for the job worker; the page follows its progress.
+    When the job was done before the page is shown again (a quick worker, or tests that run
+    jobs at once), the message says what came out."""
     _require(request, "marketing.configure")
-    row = services.train_and_score()
-    if row.usable:
+    try:
+        training_id = lead_scoring_train_enqueue()
+    except ValidationError as error:
+        messages.warning(request, " ".join(error.messages))
+        return redirect("marketing:scoring:page")
+    entry = services.training_progress(training_id)
+    row = None
+    if entry and entry["finished"] and entry["row"]:
+        row = LeadScoringModel.objects.defer("model").filter(pk=entry["row"]).first()
+    if row is None:
+        messages.info(request, _("The training has started; this page shows how far it is."))
+    elif row.usable:
         messages.success(
             request,
             _("Model trained: AUC %(auc).2f from %(samples)d decided leads; open leads scored.")

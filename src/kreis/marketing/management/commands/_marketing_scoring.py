@@ -1,7 +1,9 @@
 """``kreis marketing scoring train|score|status``: the predictive lead score.
 
 - ``train``: train on the decided leads, score the open leads, qualify who crossed the MQL
-  threshold; prints the AUC and the top features (or why the rule scores apply).
+  threshold, here and now; a progress line on stderr follows the steps (redrawn in place on a
+  terminal, one line per step elsewhere); then prints the AUC and the top features (or why
+  the rule scores apply).
 - ``score``: score the open leads with the current model and run the MQL check.
 - ``status``: the current model, the newest training and the threshold (``--json``).
 """
@@ -38,11 +40,34 @@ def _describe(row) -> str:
     ).strip()
 
 
+def _progress_line(stream):
+    """The progress callback of ``train``: the step and how far, on ``stream``."""
+    terminal = stream.isatty()
+    shown: list[str] = []
+
+    def show(step: str, done: int, total: int) -> None:
+        entry = {"step": step, "done": done, "total": total}
+        line = f"{services.progress_percent(entry):3d} %  {services.progress_text(entry)}"
+        if shown and shown[-1] == line:
+            return
+        shown.append(line)
+        if terminal:
+            stream.write("\r" + line.ljust(70), ending="")
+            stream.flush()
+        else:
+            stream.write(line)
+
+    return show, terminal
+
+
 def run(command, options) -> None:
     out = command.stdout
     action = options["scoring_action"]
     if action == "train":
-        row = services.train_and_score()
+        progress, terminal = _progress_line(command.stderr)
+        row = services.train_and_score(progress=progress)
+        if terminal:
+            command.stderr.write("")
         out.write(_describe(row))
         for item in row.importances[:10]:
             value = f" = {item['value']}" if item.get("value") else ""
