@@ -138,6 +138,23 @@ def test_list_filters_sorts_and_paginates(api, alice, bob, north):
     assert api.get("/leads?status=bogus").status_code == 422
 
 
+def test_leads_carry_their_predicted_score_read_only(api, alice, north):
+    LeadFactory(owner=alice, team=north, last_name="Kalt", predicted_score=8.25)
+    LeadFactory(owner=alice, team=north, last_name="Neu")
+    LeadFactory(owner=alice, team=north, last_name="Heiss", predicted_score=87.5, score=40)
+    items = api.get("/leads?sort=-predicted").json()["items"]
+    assert [(x["last_name"], x["predicted_score"]) for x in items] == [
+        ("Heiss", 87.5),
+        ("Kalt", 8.25),
+        ("Neu", None),
+    ]
+    assert items[0]["score"] == 40
+    assert "predicted_at" in items[0]
+    refused = api.patch(f"/leads/{items[1]['id']}", {"predicted_score": 99})
+    assert refused.status_code == 422
+    assert Lead.objects.get(pk=items[1]["id"]).predicted_score == 8.25
+
+
 def test_stale_write_is_refused_with_412(api):
     lead = api.post("/leads", {"last_name": "Etag"}).json()
     first = api.get(f"/leads/{lead['id']}")

@@ -110,6 +110,30 @@ def test_list_page_keeps_a_constant_number_of_queries(alice, north, django_asser
     assert response.content.decode().count('name="ids"') == 25
 
 
+def test_list_shows_the_predicted_score_beside_the_rule_score_and_sorts_by_it(alice, north):
+    import re
+
+    LeadFactory(owner=alice, team=north, last_name="Kalt", score=12.4, predicted_score=8.2)
+    LeadFactory(owner=alice, team=north, last_name="Neu", score=None, predicted_score=None)
+    LeadFactory(owner=alice, team=north, last_name="Heiss", score=55.0, predicted_score=87.6)
+    body = client_for(alice).get("/leads/", {"sort": "-predicted"}).content.decode()
+    assert ">Predicted</th>" in body
+    assert 'value="-predicted" selected' in body
+    rows = re.findall(
+        r'<a href="/leads/\d+/">[^<]*?(\w+)</a>.*?<td[^>]*>([^<]*)</td>\s*'
+        r'<td[^>]*data-testid="predicted-score">([^<]*)</td>',
+        body,
+        re.S,
+    )
+    # Highest chance first, a lead without a prediction last; whole numbers, "—" for none.
+    assert [(name, predicted) for name, _score, predicted in rows] == [
+        ("Heiss", "88"),
+        ("Kalt", "8"),
+        ("Neu", "—"),
+    ]
+    assert [score for _name, score, _predicted in rows] == ["55", "12", "—"]
+
+
 def test_list_pages_keep_filters(alice, north):
     LeadFactory.create_batch(30, owner=alice, team=north, status="new")
     body = client_for(alice).get("/leads/", {"status": "new"}).content.decode()

@@ -21,7 +21,8 @@ from tests.leads.factories import LeadFactory
 
 pytestmark = pytest.mark.django_db
 
-# leads/_rows.html as it was before the rows were built in Python (commit ec506fa).
+# leads/_rows.html as it was before the rows were built in Python (commit ec506fa), with the
+# score and predicted score columns added since.
 TEMPLATE = (Path(__file__).parent / "lead_rows_before.html").read_text()
 
 

@@ -33,7 +33,9 @@ router = Router(tags=["leads"])
 
 StatusName = Literal[tuple(LeadStatus.values)]  # type: ignore[valid-type]
 ReasonName = Literal[tuple(DisqualifyReason.values)]  # type: ignore[valid-type]
-Sort = Literal["-created", "created", "name", "-name", "company", "-updated", "status"]
+Sort = Literal[
+    "-created", "created", "name", "-name", "company", "-updated", "status", "-score", "-predicted"
+]
 Money = Annotated[Decimal, Field(ge=0, max_digits=14, decimal_places=2)]
 
 
@@ -66,6 +68,12 @@ class LeadOut(Schema):
     converted_organization_id: int | None
     converted_deal_id: int | None
     external_id: str | None
+    # Read only: the rule score (kreis.analytics.scoring) and the predicted chance of
+    # conversion in percent (kreis.marketing.predictive), each with when it was computed.
+    score: float | None
+    scored_at: dt.datetime | None
+    predicted_score: float | None
+    predicted_at: dt.datetime | None
     created_at: dt.datetime
     updated_at: dt.datetime
 

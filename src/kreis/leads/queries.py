@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
-from django.db.models import Q, QuerySet
+from django.db.models import F, Q, QuerySet
 from django.http import Http404
 from django.utils.translation import gettext as _
 
@@ -32,6 +32,9 @@ SORTS = {
     "company": ("company", "last_name", "pk"),
     "-updated": ("-updated_at", "-pk"),
     "status": ("status", "-created_at", "-pk"),
+    # Highest first, leads without a score last.
+    "-score": (F("score").desc(nulls_last=True), "-created_at", "-pk"),
+    "-predicted": (F("predicted_score").desc(nulls_last=True), "-created_at", "-pk"),
 }
 
 
@@ -101,6 +104,8 @@ ROW_FIELDS = (
     "phone",
     "source",
     "custom",
+    "score",
+    "predicted_score",
     "owner__username",
     "owner__first_name",
     "owner__last_name",

@@ -40,6 +40,8 @@ SORTS = [
     ("-name", gettext_lazy("Name Z–A")),
     ("company", gettext_lazy("Company")),
     ("status", gettext_lazy("Status")),
+    ("-score", gettext_lazy("Score, highest first")),
+    ("-predicted", gettext_lazy("Predicted score, highest first")),
     ("-updated", gettext_lazy("Recently changed")),
 ]
 

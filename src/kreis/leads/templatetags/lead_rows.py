@@ -4,7 +4,8 @@ Rendered as a template, a row cost about 0.35 ms (an include for the status badg
 ``get_status_display``, a ``{% url %}``, a ``{% blocktranslate %}``, some twenty variables):
 8-9 ms for a page of 25. Here what every row shares (translations, the status labels, the
 read-only check) is made once per page and a row is one string format. The markup is exactly
-what the template made (tests/leads/test_lead_rows.py renders both and compares).
+what the template made (tests/leads/test_lead_rows.py renders both and compares). The rule
+score and the predicted score show as whole numbers ("—" when there is none).
 
     {% load lead_rows %}
     {% lead_rows page %}    the rows of ``page`` (leads/_rows.html), or the "no leads" row
@@ -15,6 +16,7 @@ Takes ``user`` and ``custom_columns`` from the template context, as the template
 from __future__ import annotations
 
 from django import template
+from django.template.defaultfilters import floatformat
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext
@@ -34,6 +36,9 @@ _ROW = (
     '    <td class="d-none d-md-table-cell">{company_or_dash}</td>\n'
     '    <td class="d-none d-lg-table-cell small">{contact}</td>\n'
     '    <td class="d-none d-lg-table-cell">{source}</td>\n'
+    '    <td class="d-none d-lg-table-cell text-end">{score}</td>\n'
+    '    <td class="d-none d-lg-table-cell text-end" data-testid="predicted-score">'
+    "{predicted}</td>\n"
     '    <td class="d-none d-md-table-cell">{owner}</td>\n'
     '    <td class="d-none d-xl-table-cell">{tags}</td>\n'
     "    {cells}\n"
@@ -44,7 +49,7 @@ _SELECT = (
     '<td class="kreis-check"><input type="checkbox" class="form-check-input" name="ids" '
     'value="{pk}" form="bulk-form" aria-label="{label}"></td>'
 )
-_EMPTY = '\n  <tr><td colspan="11" class="text-body-secondary">{}</td></tr>\n  '
+_EMPTY = '\n  <tr><td colspan="13" class="text-body-secondary">{}</td></tr>\n  '
 # leads/_status_badge.html's colours.
 _BADGES = {
     "new": "text-bg-info",
@@ -52,6 +57,11 @@ _BADGES = {
     "qualified": "text-bg-success",
     "disqualified": "text-bg-secondary",
 }
+
+
+def _whole(value: float | None) -> str:
+    """A score as a whole number, as ``floatformat:0`` shows it; "—" when there is none."""
+    return "—" if value is None else floatformat(value, 0)
 
 
 @register.simple_tag(takes_context=True)
@@ -84,6 +94,8 @@ def lead_rows(context, page) -> SafeString:
                 company_or_dash=company or "—",
                 contact=contact,
                 source=escape(lead.source) or "—",
+                score=_whole(lead.score),
+                predicted=_whole(lead.predicted_score),
                 owner=escape(lead.owner) if lead.owner else "—",
                 tags="".join(
                     f'<span class="badge text-bg-secondary me-1">{escape(t.name)}</span>'
