@@ -59,6 +59,41 @@ def test_rep_sees_only_his_own_handoffs(alice, bob, charlie, north, south):
     assert [h["id"] for h in api["items"]] == [mine.pk]
 
 
+def test_the_reason_shows_in_the_readers_language_on_pages_and_in_the_api(alice, mara, north):
+    from django.utils import translation
+
+    with translation.override("de"):  # handed off by a German user's request
+        handoff = handoff_to(alice, north, last_name="Grund")
+    greta = UserFactory(username="greta", role=Role.MARKETING, language="de")
+    english = client_for(mara).get("/marketing/handoff/").content.decode()
+    assert "Rule “only alice” — any lead; round-robin" in english
+    german = client_for(greta).get("/marketing/handoff/").content.decode()
+    assert "Regel „only alice“ — jeder Lead; reihum" in german
+    MembershipFactory(team=north, user=greta)  # marketing sees the lead through the team
+    panel = client_for(greta).get(f"/marketing/handoff/leads/{handoff.lead_id}/").content.decode()
+    assert "Regel „only alice“ — jeder Lead; reihum" in panel
+
+    item = client_for(mara).get("/api/v1/marketing/handoffs").json()["items"][0]
+    assert item["reason_code"] == "rule"
+    assert item["reason_params"] == {"rule": "only alice"}
+    assert item["reason"] == "Rule “only alice” — any lead; round-robin"
+    item = (
+        client_for(mara)
+        .get("/api/v1/marketing/handoffs", headers={"Accept-Language": "de"})
+        .json()["items"][0]
+    )
+    assert item["reason"] == "Regel „only alice“ — jeder Lead; reihum"
+
+    # Stored before reason codes: the text as it was, no code.
+    LeadHandoff.objects.filter(pk=handoff.pk).update(reason="Früher gespeicherter Grund")
+    assert (
+        "Früher gespeicherter Grund" in client_for(mara).get("/marketing/handoff/").content.decode()
+    )
+    item = client_for(mara).get("/api/v1/marketing/handoffs").json()["items"][0]
+    assert (item["reason_code"], item["reason_params"]) == (None, {})
+    assert item["reason"] == "Früher gespeicherter Grund"
+
+
 def test_manager_sees_his_teams_and_marketing_all(alice, charlie, mia, mara, north, south):
     handoff_to(alice, north, last_name="Nordmann")
     handoff_to(charlie, south, last_name="Suedmann")

@@ -74,8 +74,73 @@ def test_workload_cap_skips_the_full_rep_and_says_so(alice, bob, sla):
     LeadFactory(owner=bob, status=LeadStatus.CONVERTED)  # closed leads do not count
     handoff = services.hand_off(LeadFactory())
     assert handoff.assigned_to == bob
-    assert "Bob Becker had 0 of 2 open leads" in handoff.reason
-    assert "Alice Adler" in handoff.reason  # skipped at the cap
+    assert "Bob Becker had 0 of 2 open leads" in services.reason_text(handoff.reason)
+    assert "skipped at the cap: Alice Adler" in services.reason_text(handoff.reason)
+
+
+def test_the_reason_is_stored_without_language_and_worded_for_each_reader(alice, bob, sla):
+    from django.utils import translation
+
+    rule("DACH", users=[alice, bob], territory="DE", language="de", workload_cap=2)
+    LeadFactory.create_batch(2, owner=alice, status=LeadStatus.CONTACTED)
+    bob.language = "en"
+    bob.save()
+    with translation.override("de"):  # a German marketer hands it off
+        handoff = services.hand_off(LeadFactory(territory="DE", language="de"), now=T0)
+    handoff.refresh_from_db()
+    code, params = services.reason_decode(handoff.reason)
+    assert code == "rule"
+    assert params == {
+        "rule": "DACH",
+        "territory": "DE",
+        "language": "de",
+        "name": "Bob Becker",
+        "load": 0,
+        "cap": 2,
+        "skipped": ["Alice Adler"],
+    }
+    assert "Regel" not in handoff.reason
+    with translation.override("en"):
+        assert services.reason_text(handoff.reason) == (
+            "Rule “DACH” — territory DE, language German; round-robin; "
+            "Bob Becker had 0 of 2 open leads; skipped at the cap: Alice Adler"
+        )
+    with translation.override("de"):
+        assert services.reason_text(handoff.reason).startswith(
+            "Regel „DACH“ — Gebiet DE, Sprache Deutsch; reihum; Bob Becker hatte 0 von 2"
+        )
+    # Bob reads English: his notification is worded in English at sending time.
+    body = Notification.objects.get(user=bob).body
+    assert "Rule “DACH” — territory DE, language German; round-robin" in body
+    assert "Regel" not in body
+
+
+def test_an_older_free_text_reason_is_shown_as_it_was_stored(alice, sla):
+    handoff = LeadHandoff.objects.create(
+        lead=LeadFactory(),
+        assigned_to=alice,
+        reason="Regel „Alt“ — beliebiger Lead; reihum",
+        assigned_at=T0,
+        due_at=T0 + timedelta(hours=24),
+    )
+    assert services.reason_decode(handoff.reason) is None
+    assert services.reason_text(handoff.reason) == "Regel „Alt“ — beliebiger Lead; reihum"
+
+
+def test_a_very_long_reason_still_fits_its_field(sla):
+    names = [UserFactory(username=f"u{i}", first_name="N" * 60, last_name=f"{i}") for i in range(8)]
+    for user in names:
+        user.role = Role.SALES_REP
+        user.save()
+        LeadFactory(owner=user, status=LeadStatus.CONTACTED)
+    last = UserFactory(username="zz", role=Role.SALES_REP)
+    rule("R" * 120, users=[*names, last], territory="T" * 100, workload_cap=1)
+    handoff = services.hand_off(LeadFactory(territory="T" * 100))
+    assert handoff.assigned_to == last
+    assert len(handoff.reason) <= services.REASON_LENGTH
+    code, params = services.reason_decode(handoff.reason)
+    assert code == "rule"
+    assert services.reason_text(handoff.reason).startswith("Rule “RRR")
 
 
 def test_all_at_cap_goes_to_next_rule_then_fallback(alice, bob, charlie, sla):
@@ -86,8 +151,11 @@ def test_all_at_cap_goes_to_next_rule_then_fallback(alice, bob, charlie, sla):
     # Both full now: the fallback round-robin among all sales reps.
     handoff = services.hand_off(LeadFactory())
     assert handoff.rule is None
-    assert "Full" in handoff.reason
-    assert "Next" in handoff.reason
+    assert services.reason_decode(handoff.reason) == ("fallback", {"full_rules": ["Full", "Next"]})
+    assert services.reason_text(handoff.reason) == (
+        "Every user of the fitting rules is at the cap (Full, Next); "
+        "round-robin among all sales reps"
+    )
 
 
 def test_no_rule_fits_round_robin_among_all_reps(alice, bob, charlie, mia, sla):

@@ -9,7 +9,7 @@ nothing changes.
 """
 
 from datetime import date, datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest
@@ -92,7 +92,13 @@ class HandoffOut(Schema):
     assigned_to_id: int | None
     team_id: int | None
     rule_id: int | None
+    # Why this rep: ``reason_code`` ("rule" or "fallback") with ``reason_params`` (rule name,
+    # conditions, the rep's load and cap, who was skipped), and ``reason`` in words of the
+    # request's language (Accept-Language). Handoffs stored before reason codes existed have
+    # ``reason_code`` null and their stored text as ``reason``.
     reason: str
+    reason_code: str | None
+    reason_params: dict[str, Any]
     status: str
     assigned_at: datetime
     due_at: datetime
@@ -104,6 +110,20 @@ class HandoffOut(Schema):
     @staticmethod
     def resolve_lead_name(handoff) -> str:
         return str(handoff.lead)
+
+    @staticmethod
+    def resolve_reason(handoff) -> str:
+        return services.reason_text(handoff.reason)
+
+    @staticmethod
+    def resolve_reason_code(handoff) -> str | None:
+        decoded = services.reason_decode(handoff.reason)
+        return decoded[0] if decoded else None
+
+    @staticmethod
+    def resolve_reason_params(handoff) -> dict[str, Any]:
+        decoded = services.reason_decode(handoff.reason)
+        return decoded[1] if decoded else {}
 
 
 class ComplianceRowOut(Schema):

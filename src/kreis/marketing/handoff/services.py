@@ -29,10 +29,19 @@ or disqualified: a decision on the lead ends the wait as well). In time when it 
 due time, else late.
 
 Only *new* leads are handed off: a lead sales already contacted is in sales' hands.
+
+Why a rep got the lead is stored language-neutrally: a reason code (``rule``: picked by a rule;
+``fallback``: no rule fitted or every fitting rule was full) with its parameters (rule name,
+conditions, the rep's load and cap, who was skipped; language codes, not language names), as
+compact JSON in ``LeadHandoff.reason`` (``reason_encode``). ``reason_text`` words it in the
+active language — the reader's on the pages and in the API, the recipient's in a
+notification. Handoffs stored before that keep their text (in the language of whoever
+triggered them), shown as it is.
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -70,12 +79,19 @@ REASON_LENGTH = 300
 
 @dataclass
 class Pick:
-    """Who gets the lead, by which rule (``None``: the fallback), and why, in words."""
+    """Who gets the lead, by which rule (``None``: the fallback), and why: a reason code with
+    its parameters (see ``reason_text``)."""
 
     user: User
     team: Team | None
     rule: LeadAssignmentRule | None
-    reason: str
+    reason_code: str
+    reason_params: dict
+
+    @property
+    def reason(self) -> str:
+        """Why, in words of the active language."""
+        return reason_text(reason_encode(self.reason_code, self.reason_params))
 
 
 @dataclass
@@ -108,15 +124,99 @@ def rule_fits(rule: LeadAssignmentRule, lead: Lead) -> bool:
     return not (rule.language and rule.language != lead.language)
 
 
-def _conditions_text(rule: LeadAssignmentRule) -> str:
-    parts = []
+def _conditions(rule: LeadAssignmentRule) -> dict:
+    """The rule's conditions as reason parameters: names as entered, the language as a code."""
+    conditions = {}
     if rule.territory:
-        parts.append(_("territory %(value)s") % {"value": rule.territory})
+        conditions["territory"] = rule.territory
     if rule.product_interest_id:
-        parts.append(_("product %(value)s") % {"value": rule.product_interest})
+        conditions["product"] = str(rule.product_interest)
     if rule.language:
-        parts.append(_("language %(value)s") % {"value": rule.get_language_display()})
+        conditions["language"] = rule.language
+    return conditions
+
+
+def _conditions_text(params: dict) -> str:
+    parts = []
+    if params.get("territory"):
+        parts.append(_("territory %(value)s") % {"value": params["territory"]})
+    if params.get("product"):
+        parts.append(_("product %(value)s") % {"value": params["product"]})
+    if params.get("language"):
+        choices = dict(LeadAssignmentRule._meta.get_field("language").choices or [])
+        name = choices.get(params["language"], params["language"])
+        parts.append(_("language %(value)s") % {"value": str(name)})
     return ", ".join(parts) or _("any lead")
+
+
+# --- The reason, stored language-neutrally ----------------------------------------------------
+
+REASON_RULE, REASON_FALLBACK = "rule", "fallback"
+REASON_CODES = (REASON_RULE, REASON_FALLBACK)
+
+
+def reason_encode(code: str, params: dict) -> str:
+    """The reason as compact JSON for ``LeadHandoff.reason`` (at most ``REASON_LENGTH``
+    characters: long lists of names and long names are shortened until it fits)."""
+    params = dict(params)
+    for limit in (None, 60, 30, 12):
+        if limit is not None:
+            for key, value in params.items():
+                if isinstance(value, str):
+                    params[key] = value[:limit]
+                elif isinstance(value, list):
+                    params[key] = [str(v)[:limit] for v in value[:3]]
+        text = json.dumps({"code": code, **params}, ensure_ascii=False, separators=(",", ":"))
+        if len(text) <= REASON_LENGTH:
+            return text
+    return json.dumps({"code": code}, separators=(",", ":"))
+
+
+def reason_decode(stored: str) -> tuple[str, dict] | None:
+    """(code, parameters) of a stored reason; None for the free text of older handoffs."""
+    if not stored.startswith('{"code":'):
+        return None
+    try:
+        data = json.loads(stored)
+    except ValueError:
+        return None
+    if not isinstance(data, dict) or data.get("code") not in REASON_CODES:
+        return None
+    code = data.pop("code")
+    return code, data
+
+
+def reason_text(stored: str) -> str:
+    """A stored reason in words of the active language; older free text as it is."""
+    decoded = reason_decode(stored)
+    if decoded is None:
+        return stored
+    code, params = decoded
+    if code == REASON_RULE:
+        words = []
+        if "rule" in params:
+            words.append(
+                _("Rule “%(rule)s” — %(conditions)s")
+                % {"rule": params["rule"], "conditions": _conditions_text(params)}
+            )
+        words.append(_("round-robin"))
+        if params.get("cap") is not None and "name" in params:
+            words.append(
+                _("%(name)s had %(load)d of %(cap)d open leads")
+                % {"name": params["name"], "load": params.get("load", 0), "cap": params["cap"]}
+            )
+        if params.get("skipped"):
+            words.append(
+                _("skipped at the cap: %(names)s") % {"names": ", ".join(params["skipped"])}
+            )
+        return "; ".join(words)
+    if params.get("full_rules"):
+        why = _("Every user of the fitting rules is at the cap (%(rules)s)") % {
+            "rules": ", ".join(params["full_rules"])
+        }
+    else:
+        why = _("No rule fits")
+    return "; ".join([why, _("round-robin among all sales reps")])
 
 
 def rule_candidates(rule: LeadAssignmentRule) -> list[User]:
@@ -179,21 +279,18 @@ def _pick_by_rule(rule: LeadAssignmentRule, exclude: set[int]) -> Pick | None:
         if rule.workload_cap is not None and load >= rule.workload_cap:
             skipped.append(user)
             continue
-        words = [
-            _("Rule “%(rule)s” — %(conditions)s")
-            % {"rule": rule.name, "conditions": _conditions_text(rule)},
-            _("round-robin"),
-        ]
+        params: dict = {"rule": rule.name, **_conditions(rule)}
         if rule.workload_cap is not None:
-            words.append(
-                _("%(name)s had %(load)d of %(cap)d open leads")
-                % {"name": _name(user), "load": load, "cap": rule.workload_cap}
-            )
+            params |= {"name": _name(user), "load": load, "cap": rule.workload_cap}
         if skipped:
-            words.append(
-                _("skipped at the cap: %(names)s") % {"names": ", ".join(map(_name, skipped))}
-            )
-        return Pick(user=user, team=_team_for(user, rule.team), rule=rule, reason="; ".join(words))
+            params["skipped"] = [_name(u) for u in skipped]
+        return Pick(
+            user=user,
+            team=_team_for(user, rule.team),
+            rule=rule,
+            reason_code=REASON_RULE,
+            reason_params=params,
+        )
     return None
 
 
@@ -211,14 +308,13 @@ def _pick_fallback(exclude: set[int], full_rules: list[str]) -> Pick | None:
     user = reps.first()
     if user is None:
         return None
-    if full_rules:
-        why = _("Every user of the fitting rules is at the cap (%(rules)s)") % {
-            "rules": ", ".join(full_rules)
-        }
-    else:
-        why = _("No rule fits")
-    reason = "; ".join([why, _("round-robin among all sales reps")])
-    return Pick(user=user, team=_team_for(user, None), rule=None, reason=reason)
+    return Pick(
+        user=user,
+        team=_team_for(user, None),
+        rule=None,
+        reason_code=REASON_FALLBACK,
+        reason_params={"full_rules": full_rules} if full_rules else {},
+    )
 
 
 def pick_assignee(lead: Lead, *, exclude: set[int] | frozenset[int] = frozenset()) -> Pick | None:
@@ -292,7 +388,7 @@ def hand_off(
             assigned_to=pick.user,
             team=pick.team,
             rule=pick.rule,
-            reason=pick.reason[:REASON_LENGTH],
+            reason=reason_encode(pick.reason_code, pick.reason_params),
             assigned_at=now,
             due_at=now + timedelta(hours=hours),
         )
@@ -303,7 +399,7 @@ def hand_off(
                 pick.user,
                 title=_("New lead for you: %(lead)s") % {"lead": locked},
                 body=_("Make the first contact by %(due)s. %(reason)s")
-                % {"due": _when(handoff.due_at), "reason": handoff.reason},
+                % {"due": _when(handoff.due_at), "reason": reason_text(handoff.reason)},
                 url=f"/leads/{locked.pk}/",
                 level=Notification.Level.INFO,
             )

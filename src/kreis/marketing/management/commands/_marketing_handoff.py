@@ -61,7 +61,8 @@ def run(command, options) -> None:
             )
         out.write(
             f"Lead {lead.pk} → {handoff.assigned_to.username}, first contact due "
-            f"{timezone.localtime(handoff.due_at):%Y-%m-%d %H:%M}. {handoff.reason}"
+            f"{timezone.localtime(handoff.due_at):%Y-%m-%d %H:%M}. "
+            f"{services.reason_text(handoff.reason)}"
         )
         return
     today = timezone.localdate()
