@@ -11,7 +11,7 @@ from django.core.management import call_command
 from django.urls import reverse
 
 from kreis.core.models import Role, SavedView
-from kreis.core.search import search_index
+from kreis.core.search import search_all
 from kreis.feedback.services import survey_create, target_parties
 from kreis.marketing.models import Segment, SegmentMember, SegmentSnapshot
 from kreis.marketing.segments import services
@@ -263,7 +263,7 @@ def test_the_survey_form_offers_segments(dana, top):
 
 
 def test_segments_appear_in_the_global_search(molly, top):
-    hits = search_index(user=molly, text="Top custom")
+    hits = search_all(user=molly, text="Top custom")
     assert [h.title for h in hits if h.entity == "segment"] == ["Top customers"]
 
 

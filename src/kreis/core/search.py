@@ -245,10 +245,14 @@ def _entry_fields(document: SearchDocument) -> dict:
 
 
 def reindex(entities: Iterable[str] | None = None, *, progress=None, batch: int = 2000) -> int:
-    """Rebuild the index of the given entities (all by default), in batches. Returns entries."""
+    """Rebuild the index of the given entities (all by default), in batches. Returns entries.
+    A full rebuild also drops the entries of entities no longer indexed (an app that moved
+    to a search provider)."""
     from kreis.core.models import SearchEntry
 
     total = 0
+    if not entities:
+        SearchEntry.objects.exclude(entity__in=list(INDEXERS)).delete()
     for entity in entities or list(INDEXERS):
         _model, indexer, all_records = INDEXERS[entity]
         with transaction.atomic():
@@ -416,8 +420,9 @@ def search_index(*, user, text: str, limit: int = 8, entities: Iterable[str] | N
     if len(query) < 2:
         return []
     entries = _visible(SearchEntry.objects.all(), user)
-    if entities:
-        entries = entries.filter(entity__in=list(entities))
+    # Only registered entities: entries left from an app that now searches through a
+    # provider (segments, web forms) would show twice, and by the old rule.
+    entries = entries.filter(entity__in=list(entities or INDEXERS))
     ids = candidate_ids(query, user=user)
     if ids is None:
         # Short words (or another database): plain substring match.

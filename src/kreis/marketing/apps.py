@@ -17,10 +17,12 @@ class MarketingConfig(AppConfig):
 
         register_segments()
 
-        # Web-to-lead forms: their search entries.
-        from kreis.marketing.webforms.search import register as register_form_search
+        # Web-to-lead forms: in the global search for everyone who sees lead management (a
+        # provider, not the owner/team search index).
+        from kreis.core.search import register_search_provider
+        from kreis.marketing.search import lead_form_search_hits
 
-        register_form_search()
+        register_search_provider(lead_form_search_hits)
 
         # Integration: party merges fold duplicate list places and campaign memberships.
         from kreis.marketing.integration import receivers as integration

@@ -5,17 +5,16 @@ from __future__ import annotations
 
 def register() -> None:
     import kreis.marketing.segments.tasks  # noqa: F401 (the nightly snapshot job)
-    from kreis.core.search import register_indexer
-    from kreis.marketing.models import Segment
+    from kreis.core.search import register_search_provider
     from kreis.marketing.segments.search import (
-        all_segments,
         describe_party_list_filter,
         filter_party_list,
-        segment_document,
+        segment_search_hits,
     )
     from kreis.parties.queries import ListFilter, register_list_filter
 
-    register_indexer("segment", Segment, segment_document, all_records=all_segments)
+    # In the global search for everyone who sees lead management (not the owner/team index).
+    register_search_provider(segment_search_hits)
     register_list_filter(
         "segment", ListFilter(apply=filter_party_list, describe=describe_party_list_filter)
     )

@@ -1,33 +1,46 @@
-"""How a segment appears in the global search, and the party list's ``segment`` filter."""
+"""How a segment appears in the global search, and the party list's ``segment`` filter.
+
+Segments are found by everyone who sees lead management (``marketing.view``: administrators,
+marketing, sales managers, read-only users) — whoever owns them — and by nobody else, as on
+the segment pages. So they are a search provider like the campaigns, not entries of the
+search index (whose owner/team rule would hide another marketer's segment and show one to a
+sales rep in its team, who cannot open it).
+"""
 
 from __future__ import annotations
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from kreis.core.models import User
-from kreis.core.search import SearchDocument
+from kreis.core.search import SearchHit
 from kreis.marketing.models import Segment
-from kreis.marketing.segments.queries import segment_parties
+from kreis.marketing.segments.queries import segment_list_for_user, segment_parties
 
 
-def segment_document(segment: Segment) -> SearchDocument | None:
-    return SearchDocument(
-        title=segment.name,
-        subtitle=" · ".join(
-            x for x in (_("Segment"), segment.get_kind_display(), segment.description[:80]) if x
-        ),
-        url=reverse("marketing:segments:detail", args=[segment.pk]),
-        icon="diagram-3",
-        text=" ".join([segment.name, segment.description]),
-        owner_id=segment.owner_id,
-        team_id=segment.team_id,
+def segment_search_hits(*, user: User, text: str, limit: int = 8) -> list[SearchHit]:
+    """Segments whose name or description contains the text, for users who see lead
+    management."""
+    text = text.strip()
+    if len(text) < 2:
+        return []
+    segments = segment_list_for_user(user=user).filter(
+        Q(name__icontains=text) | Q(description__icontains=text)
     )
-
-
-def all_segments():
-    return Segment.objects.order_by("pk").iterator(chunk_size=2000)
+    return [
+        SearchHit(
+            title=segment.name,
+            subtitle=" · ".join(
+                x for x in (_("Segment"), segment.get_kind_display(), segment.description[:80]) if x
+            ),
+            url=reverse("marketing:segments:detail", args=[segment.pk]),
+            icon="diagram-3",
+            entity="segment",
+            object_id=segment.pk,
+        )
+        for segment in segments.select_related(None).order_by("name", "pk")[:limit]
+    ]
 
 
 def _segment(value: str, user: User) -> Segment | None:
