@@ -193,7 +193,9 @@ def train(now: dt.datetime | None = None, *, progress: Progress | None = None) -
     started = time.monotonic()
     config = MarketingSettings.load()
     progress(READING, 0, 0)
-    frame = lead_features(decided_leads(), decided=True)
+    # In lead order: the folds and the shuffles of the importances then do not depend on the
+    # order the database returns rows in (PostgreSQL's varies), so one history trains one model.
+    frame = lead_features(decided_leads(), decided=True).sort_index()
     y = (frame["status"] == LeadStatus.CONVERTED).to_numpy(dtype="int64")
     samples, positives = len(y), int(y.sum())
     negatives = samples - positives
