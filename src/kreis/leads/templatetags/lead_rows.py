@@ -33,12 +33,12 @@ _ROW = (
     '    <td><a href="{url}">{name}</a>'
     '<div class="small text-body-secondary d-md-none text-truncate">{company}</div></td>\n'
     '    <td><span class="badge {badge}">{status}</span>\n</td>\n'
-    '    <td class="d-none d-md-table-cell">{company_or_dash}</td>\n'
-    '    <td class="d-none d-lg-table-cell small">{contact}</td>\n'
-    '    <td class="d-none d-lg-table-cell">{source}</td>\n'
     '    <td class="d-none d-lg-table-cell text-end">{score}</td>\n'
     '    <td class="d-none d-lg-table-cell text-end" data-testid="predicted-score">'
     "{predicted}</td>\n"
+    '    <td class="d-none d-md-table-cell">{company_or_dash}</td>\n'
+    '    <td class="d-none d-lg-table-cell small">{contact}</td>\n'
+    '    <td class="d-none d-lg-table-cell">{source}</td>\n'
     '    <td class="d-none d-md-table-cell">{owner}</td>\n'
     '    <td class="d-none d-xl-table-cell">{tags}</td>\n'
     "    {cells}\n"
