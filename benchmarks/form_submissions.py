@@ -12,8 +12,11 @@ afterwards), and drives it from ``--clients`` client processes with keep-alive c
    ``--duration`` seconds.
 
 Every POST carries a genuine time-trap stamp (signed here with the same SECRET_KEY, issued a
-minute ago), so the spam checks run as for a visitor. Afterwards the submissions in the
-database must equal the 201 answers (no lost or doubled submission).
+minute ago), so the spam checks run as for a visitor. The visitor's request stores the
+submission and enqueues its processing; the server's job worker does the rest (duplicate
+matcher, lead, note, scoring). Afterwards the submissions in the database must equal the 201
+answers (no lost or doubled submission), and the benchmark waits until the worker has
+processed every one (none pending, none failed) and reports how fast it did.
 
     KREIS_DATA=/tmp/kd .venv/bin/python benchmarks/form_submissions.py --duration 20
     DATABASE_URL=postgres://… KREIS_DATA=/tmp/kd .venv/bin/python benchmarks/form_submissions.py
@@ -24,6 +27,7 @@ Figures are printed and appended to ``--out`` (Markdown) if given. Loopback only
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import http.client
 import multiprocessing as mp
 import os
@@ -94,6 +98,44 @@ def count_submissions() -> int:
     from kreis.marketing.models import FormSubmission
 
     return FormSubmission.objects.filter(form__key=KEY).count()
+
+
+def drain(*, since, timeout: float) -> dict:
+    """Wait until the job worker has processed every submission of the benchmark's form."""
+    from django.db import connection
+    from django.db.models import Count, Min
+
+    from kreis.marketing.models import FormSubmission, SubmissionOutcome
+    from kreis.marketing.webforms import inbox
+
+    started = time.monotonic()
+    rows = FormSubmission.objects.filter(form__key=KEY, created_at__gte=since)
+    while True:
+        counts = dict(
+            rows.order_by()
+            .values_list("outcome")
+            .annotate(n=Count("pk"))
+            .values_list("outcome", "n")
+        )
+        # Kept but not yet in the database: the inbox file of a SQLite installation.
+        pending = counts.get(SubmissionOutcome.PENDING, 0) + inbox.count()
+        if not pending or time.monotonic() - started > timeout:
+            break
+        time.sleep(1)
+    seconds = time.monotonic() - started
+    processed = rows.filter(processed_at__isnull=False)
+    first = processed.aggregate(first=Min("created_at"))["first"]
+    last = processed.order_by("-processed_at").values_list("processed_at", flat=True).first()
+    span = (last - first).total_seconds() if first and last else 0.0
+    done = processed.count()
+    connection.close()
+    return {
+        "pending": pending,
+        "failed": counts.get(SubmissionOutcome.FAILED, 0),
+        "seconds": seconds,
+        "processed": done,
+        "rate": done / span if span else 0.0,
+    }
 
 
 def _client(port, mode, deadline, stamp_list, tag, queue) -> None:
@@ -233,6 +275,9 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=4)
     parser.add_argument("--out", default=None, help="append the figures to this Markdown file")
     parser.add_argument("--log", default=None, help="the server's log (default: a temp file)")
+    parser.add_argument(
+        "--drain-timeout", type=float, default=900, help="seconds to wait for the processing"
+    )
     args = parser.parse_args()
     if args.out:
         Path(args.out).parent.mkdir(parents=True, exist_ok=True)
@@ -253,6 +298,7 @@ def main() -> None:
     try:
         server.wait_ready()
         # Warm up: every worker loads its URLs, templates and connections.
+        started = dt.datetime.now(dt.UTC)
         drive(args.port, "healthz", clients=args.clients, duration=3)
         warm = drive(args.port, "submit", clients=args.clients, duration=3, stamp_pool=pool[:3000])
         pool = pool[3000:]
@@ -261,6 +307,7 @@ def main() -> None:
         posts = drive(
             args.port, "submit", clients=args.clients, duration=args.duration, stamp_pool=pool
         )
+        drained = drain(since=started, timeout=args.drain_timeout)
     finally:
         server.stop()
         restore(restore_to)
@@ -286,12 +333,19 @@ def main() -> None:
         f"Submissions reach {posts['rate'] / max(base['rate'], 1e-9) * 100:.0f} % of the "
         "baseline's rate.\n"
     )
+    lines.append(
+        f"Processing (the job worker of `kreis serve`: duplicate matcher, lead with history and "
+        f"search entry, timeline note, scoring): {drained['pending']} still pending and "
+        f"{drained['failed']} failed after {drained['seconds']:.0f} s of draining once the "
+        f"clients stopped; {drained['processed']} processed in all, "
+        f"{drained['rate']:.0f} per second over the run and the drain.\n"
+    )
     text = "\n".join(lines)
     if args.out:
         with open(args.out, "a", encoding="utf-8") as out:
             out.write(text + "\n")
     print(text)
-    if lost:
+    if lost or drained["pending"] or drained["failed"]:
         raise SystemExit(1)
 
 

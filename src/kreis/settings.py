@@ -171,14 +171,18 @@ if REDIS_URL:
 elif TESTING:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 else:
-    # Shared by every server process on the machine, so login throttling holds across workers.
+    # Shared by every server process on the machine, so login throttling holds across workers:
+    # diskcache (SQLite shards in the data folder). Django's file cache lists its whole folder
+    # on every write to cull it, which cost 15 ms per write at 5,000 entries (each web form
+    # sent adds one; benchmarks/form_submissions.py).
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
-            "LOCATION": str(DATA_DIR / "cache"),
-            # Sessions live here too (one small file each): room for every signed-in user
-            # before the cache starts dropping entries (Django's default is 300).
-            "OPTIONS": {"MAX_ENTRIES": 50_000},
+            "BACKEND": "kreis.core.cache.DiskCache",
+            "LOCATION": str(DATA_DIR / "diskcache"),
+            "SHARDS": 4,
+            "DATABASE_TIMEOUT": 0.25,
+            # Sessions live here too; least recently stored entries go above 512 MB.
+            "OPTIONS": {"size_limit": 2**29},
         }
     }
 

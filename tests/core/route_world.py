@@ -673,6 +673,8 @@ PARAMS: dict[str, str] = {
     "action_id": "improvement_action",
     "consent_id": "consent",
     "form_id": "lead_form",
+    "submission_id": "form_submission",
+    "submission_pk": "form_submission",
     "campaign_id": "campaign",
     "member_id": "campaign_member",
     "member_pk": "campaign_member",

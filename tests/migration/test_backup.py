@@ -306,7 +306,9 @@ def test_manifest_names_version_schema_counts_and_checksums(sqlite_backup):
         party = manifest["tables"]["parties_party"]
         assert party["rows"] == len(sqlite_backup["tables"]["parties_party"]["rows"])
         assert len(party["sha256"]) == 64
-        assert set(manifest["media"]) == {"imports/2026/12/kunden.csv", "imports/2026/12/logo.bin"}
+        # The two uploads, and the demo's content offer (a PDF behind a web form).
+        assert {"imports/2026/12/kunden.csv", "imports/2026/12/logo.bin"} <= set(manifest["media"])
+        assert any(name.startswith("offers/") for name in manifest["media"])
         # Every table of every model is in it, the many-to-many ones too.
         assert set(manifest["tables"]) == set(sqlite_backup["tables"])
         assert "parties_party_tags" in manifest["tables"]

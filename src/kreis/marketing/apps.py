@@ -17,8 +17,9 @@ class MarketingConfig(AppConfig):
 
         register_segments()
 
-        # Web-to-lead forms: in the global search for everyone who sees lead management (a
-        # provider, not the owner/team search index).
+        # Web-to-lead forms: processing submissions, the sweeper; in the global search for
+        # everyone who sees lead management (a provider, not the owner/team search index).
+        import kreis.marketing.webforms.tasks  # noqa: F401
         from kreis.core.search import register_search_provider
         from kreis.marketing.search import lead_form_search_hits
 

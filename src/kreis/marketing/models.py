@@ -30,6 +30,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from kreis.commerce.models import Product
@@ -684,6 +685,8 @@ class SubmissionOutcome(models.TextChoices):
     CREATED = "created", _("New lead")
     UPDATED = "updated", _("Existing lead updated")
     PARTY = "party", _("Known contact")
+    PENDING = "pending", _("Being processed")
+    FAILED = "failed", _("Processing failed")
 
 
 class FormSubmission(models.Model):
@@ -725,12 +728,22 @@ class FormSubmission(models.Model):
     utm_content = models.CharField("utm_content", max_length=200, blank=True)
     ip_address = models.GenericIPAddressField(_("IP address"), null=True, blank=True)
     user_agent = models.CharField(_("browser"), max_length=400, blank=True)
-    created_at = models.DateTimeField(_("sent"), auto_now_add=True, db_index=True)
+    created_at = models.DateTimeField(_("sent"), default=timezone.now, db_index=True)
+    # Set when the submission waited in the inbox file of a SQLite installation
+    # (kreis.marketing.webforms.inbox): moving it in twice after a crash is refused.
+    intake_key = models.CharField(max_length=32, unique=True, null=True, blank=True)
+    # Taken at once, processed by a job (matching, lead, consents, note, scoring): what the
+    # job needs is kept here until it is done, then emptied.
+    payload = models.JSONField(default=dict, blank=True)
+    attempts = models.PositiveSmallIntegerField(_("processing attempts"), default=0)
+    error = models.TextField(_("processing error"), blank=True)
+    processed_at = models.DateTimeField(_("processed"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("form submission")
         verbose_name_plural = _("form submissions")
         ordering = ["-created_at", "-pk"]
+        indexes = [models.Index(fields=["outcome", "created_at"], name="mkt_submission_outcome")]
 
     def __str__(self) -> str:
         return f"{self.form_id} {self.created_at:%Y-%m-%d %H:%M}"

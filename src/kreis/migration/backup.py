@@ -66,6 +66,7 @@ SEEDED_BY_MIGRATE = frozenset(
         *("django_content_type", "auth_permission"),
         *("sales_pipeline", "sales_stage", "sales_lostreason"),
         *("service_slapolicy", "service_casecategory", "service_rootcause"),
+        "marketing_consenttext",
     }
 )
 

@@ -126,16 +126,20 @@ def _need(request: HttpRequest, perm: str) -> None:
         raise PermissionDenied
 
 
-def _form(form_id: int | None) -> LeadForm | None:
+def _form(request: HttpRequest, form_id: int | None) -> LeadForm | None:
+    """The web form an offer is put behind: one the caller may see (else "no such")."""
     form = LeadForm.objects.filter(pk=form_id).first() if form_id else None
-    if form_id and form is None:
+    if form_id and (form is None or not request.auth.has_perm("marketing.view_record", form)):
         raise ValidationError({"form_id": _("No such web form.")})
     return form
 
 
-def _campaign(campaign_id: int | None) -> Campaign | None:
+def _campaign(request: HttpRequest, campaign_id: int | None) -> Campaign | None:
+    """The campaign an offer belongs to: one the caller may see (else "no such")."""
     campaign = Campaign.objects.filter(pk=campaign_id).first() if campaign_id else None
-    if campaign_id and campaign is None:
+    if campaign_id and (
+        campaign is None or not request.auth.has_perm("marketing.view_record", campaign)
+    ):
         raise ValidationError({"campaign_id": _("No such campaign.")})
     return campaign
 
@@ -194,8 +198,8 @@ def offer_create(
         language=language,
         topic=topic,
         position=position,
-        form=_form(form_id),
-        campaign=_campaign(campaign_id),
+        form=_form(request, form_id),
+        campaign=_campaign(request, campaign_id),
         is_active=is_active,
     )
     return Status(201, offer)
@@ -228,11 +232,11 @@ def offer_update(request: HttpRequest, offer_id: ObjectId, payload: OfferUpdate)
     if data.get("form_clear"):
         fields["form"] = None
     elif data.get("form_id"):
-        fields["form"] = _form(data["form_id"])
+        fields["form"] = _form(request, data["form_id"])
     if data.get("campaign_clear"):
         fields["campaign"] = None
     elif data.get("campaign_id"):
-        fields["campaign"] = _campaign(data["campaign_id"])
+        fields["campaign"] = _campaign(request, data["campaign_id"])
     return services.offer_update(actor=request.auth, offer=offer, **fields)
 
 

@@ -1,15 +1,19 @@
-"""Content offers follow web forms: the offers behind a form are handed out when it is sent."""
+"""Content offers follow web forms: the download links handed out when a form was taken
+(``hand_out_for_submission``, in the visitor's request) belong to the lead or contact the
+processing of the submission found or created."""
 
 from __future__ import annotations
 
 from django.dispatch import receiver
 
-from kreis.marketing.offers import services
+from kreis.marketing.models import ContentDownload
 from kreis.marketing.signals import form_submitted
 
 
-@receiver(form_submitted, dispatch_uid="offers.hand_out")
-def hand_out_offers(sender, submission, **kwargs) -> None:
+@receiver(form_submitted, dispatch_uid="offers.owner_of_links")
+def links_to_lead(sender, submission, **kwargs) -> None:
     if submission.lead_id is None and submission.party_id is None:
         return
-    services.hand_out_for_submission(submission)
+    ContentDownload.objects.filter(submission=submission, lead=None, party=None).update(
+        lead=submission.lead_id, party=submission.party_id
+    )

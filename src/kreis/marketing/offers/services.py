@@ -340,14 +340,17 @@ def mail_download_links(
         )
         body = render_to_string("marketing/offers/mail_download.txt", context)
     message = EmailMessage(subject, body, _sender(), [to])
-    transaction.on_commit(lambda: message.send(fail_silently=False))
+    # robust: a mail server that fails is logged; the links are on the thank-you page too.
+    transaction.on_commit(lambda: message.send(fail_silently=False), robust=True)
     return message
 
 
 def hand_out_for_submission(submission: FormSubmission) -> list[HandedOut]:
-    """The offers behind the form just sent: a link each for the lead (or contact), and the
-    e-mail with them to the address typed. The links are kept on the submission object
-    (``submission.offer_downloads``) for the thank-you page."""
+    """The offers behind the form just sent: a link each (for the submission's lead or
+    contact; taken in the visitor's request, before processing has found them, the links get
+    them from ``receivers.links_to_lead``), and the e-mail with them to the address typed.
+    The links are kept on the submission object (``submission.offer_downloads``) for the
+    thank-you page."""
     handed = [
         HandedOut(
             offer,

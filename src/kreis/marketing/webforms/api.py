@@ -7,6 +7,7 @@ from typing import Any, Literal
 
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
 from ninja import Field, Router, Schema, Status
 from ninja.pagination import paginate
@@ -20,8 +21,9 @@ from kreis.core.api_support import (
     check_if_match,
     etag,
 )
-from kreis.marketing.models import Campaign, LeadForm
+from kreis.marketing.models import Campaign, FormSubmission, LeadForm
 from kreis.marketing.webforms import queries, services
+from kreis.marketing.webforms.tasks import process_submission
 
 router = Router(tags=["web forms"])
 CHANGE = "marketing.change_record"
@@ -107,7 +109,13 @@ class SubmissionOut(Schema):
     id: int
     form_id: int
     created_at: dt.datetime
-    outcome: str
+    outcome: str = Field(
+        description="created, updated or party; pending until the job has processed it, "
+        "failed after its last attempt"
+    )
+    processed_at: dt.datetime | None
+    attempts: int
+    error: str
     lead_id: int | None
     party_id: int | None
     campaign_id: int | None
@@ -121,13 +129,15 @@ class SubmissionOut(Schema):
     utm_content: str
 
 
-def _args(payload: Input) -> dict[str, Any]:
+def _args(request: HttpRequest, payload: Input) -> dict[str, Any]:
     data = payload.model_dump(exclude_unset=True)
     args: dict[str, Any] = {}
     for name, value in data.items():
         if name == "campaign_id":
             campaign = Campaign.objects.filter(pk=value).first() if value else None
-            if value and campaign is None:
+            if value and (
+                campaign is None or not request.auth.has_perm("marketing.view_record", campaign)
+            ):
                 raise ValidationError({"campaign_id": _("There is no such campaign.")})
             args["campaign"] = campaign
         elif name == "allowed_origins":
@@ -161,7 +171,7 @@ def form_list(request: HttpRequest):
     operation_id="webform_create",
 )
 def form_create(request: HttpRequest, payload: FormCreate, response: HttpResponse):
-    form = services.form_create(actor=request.auth, **_args(payload))
+    form = services.form_create(actor=request.auth, **_args(request, payload))
     response["ETag"] = etag(form)
     return Status(201, form)
 
@@ -189,7 +199,7 @@ def form_update(
 ):
     form = _form(request, form_id, CHANGE)
     check_if_match(request, form)
-    form = services.form_update(actor=request.auth, form=form, **_args(payload))
+    form = services.form_update(actor=request.auth, form=form, **_args(request, payload))
     response["ETag"] = etag(form)
     return form
 
@@ -216,3 +226,18 @@ def form_delete(request: HttpRequest, form_id: ObjectId):
 @paginate(Pagination)
 def submission_list(request: HttpRequest, form_id: ObjectId, since: dt.datetime | None = None):
     return queries.submissions(_form(request, form_id), since=since)
+
+
+@router.post(
+    "/marketing/forms/{form_id}/submissions/{submission_id}/retry",
+    response={200: SubmissionOut, **PROBLEM_RESPONSES},
+    summary="Process a failed submission again",
+    operation_id="webform_submission_retry",
+)
+def submission_retry(request: HttpRequest, form_id: ObjectId, submission_id: ObjectId):
+    form = _form(request, form_id, "marketing.change_record")
+    submission = get_object_or_404(FormSubmission, form=form, pk=submission_id)
+    services.retry(actor=request.auth, submission=submission)
+    process_submission(submission.pk)
+    submission.refresh_from_db()
+    return submission

@@ -35,6 +35,7 @@ from kreis.core import publicforms
 from kreis.marketing.models import LeadForm, MarketingSettings
 from kreis.marketing.webforms import services
 from kreis.marketing.webforms.services import SCOPE, STAMP_SALT, UTM_KEYS
+from kreis.marketing.webforms.tasks import after_receive
 
 log = logging.getLogger("kreis.marketing.webforms")
 
@@ -109,7 +110,9 @@ def _post_data(request: HttpRequest) -> dict[str, Any]:
 
 
 def _take(request: HttpRequest, form: LeadForm, data: dict[str, Any], tracking: dict[str, str]):
-    return services.submit(
+    """Store the submission (pending) and leave the rest to the job: the visitor waits for
+    the check and one INSERT, not for matching, scoring and mail."""
+    submission = services.receive(
         form,
         data,
         ip=get_ip(request),
@@ -119,7 +122,10 @@ def _take(request: HttpRequest, form: LeadForm, data: dict[str, Any], tracking: 
         utm={k: tracking.get(k, "") for k in UTM_KEYS},
         visitor_uid=tracking.get("visitor_uid") or None,
         base_url=_base_url(request),
+        buffered=True,
     )
+    after_receive(submission)
+    return submission
 
 
 def _downloads(request: HttpRequest, submission) -> list[dict[str, str]]:

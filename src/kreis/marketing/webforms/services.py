@@ -1,6 +1,12 @@
 """Web-to-lead forms: building a form (its definition checked here) and taking a submission.
 
-``submit`` does everything a sent form causes, in one transaction:
+A sent form is taken in two parts. ``receive`` (in the visitor's request, a few
+milliseconds) does step 1, stores the submission as ``pending`` with what the rest needs (on
+SQLite first in an inbox file of its own, see ``inbox``), and hands out the download links of
+the form's content offers. ``process`` (in the job
+``kreis.marketing.webforms.tasks.process_submission``, or at once through ``submit``) does
+steps 2–7 in one transaction. A submission whose job got lost or failed is taken again by
+the sweeper every minute; nothing typed is lost on the way.
 
 1. The input is checked against the form's fields (lead fields and lead custom fields); a
    ``ValidationError`` keyed by the form's field keys says what is wrong.
@@ -24,15 +30,18 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import html
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from django.core.exceptions import ValidationError
+from django.core.serializers.json import DjangoJSONEncoder
 from django.core.validators import URLValidator
 from django.db import transaction
-from django.utils import translation
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -57,6 +66,7 @@ from kreis.marketing.models import (
     SubmissionOutcome,
 )
 from kreis.marketing.signals import form_submitted
+from kreis.marketing.webforms import inbox
 from kreis.parties.normalize import normalize_email
 
 CUSTOM_PREFIX = "custom."
@@ -586,7 +596,7 @@ def _shown(value: Any) -> str:
     return str(value)
 
 
-def submit(
+def receive(
     form: LeadForm,
     data: Mapping[str, Any],
     *,
@@ -597,75 +607,232 @@ def submit(
     utm: Mapping[str, str],
     visitor_uid: str | None = None,
     base_url: str | None = None,
+    buffered: bool = False,
 ) -> FormSubmission:
-    """Take a sent form (see the module doc). ``data``: form key → value, and
-    ``consent_<purpose>`` for each consent box ticked. ``base_url``: the host the visitor
-    used, for the opt-in link when no public address is configured."""
+    """Check and keep a sent form, what the visitor waits for (step 1 of the module doc,
+    plus the download links of the form's content offers for the thank-you page). The
+    submission is ``pending`` until ``process`` has done the rest. ``data``: form key →
+    value, and ``consent_<purpose>`` for each consent box ticked. ``base_url``: the host the
+    visitor used, for the opt-in link when no public address is configured.
+
+    ``buffered`` (the public form): on SQLite the submission goes into the inbox file
+    (``inbox``) and comes back unsaved, with its ``intake_key``; ``move_waiting`` brings it
+    into the database. A form with content offers is always saved at once (its download
+    links point to the submission)."""
+    from kreis.marketing.offers.services import form_offers, hand_out_for_submission
+
+    cleaned = validate(form, data)
+    utm = {k: (utm.get(k) or "")[:200] for k in UTM_KEYS}
+    lead_values = dict(cleaned.lead)
+    if "product_interest" in lead_values:
+        lead_values["product_interest"] = lead_values["product_interest"].pk
+    campaign = _campaign(form, utm)
+    fields = {
+        "data": cleaned.shown,
+        "outcome": SubmissionOutcome.PENDING,
+        "payload": {
+            "lead": lead_values,
+            "custom": cleaned.custom,
+            "consents": cleaned.consents,
+            "visitor_uid": visitor_uid or "",
+            "base_url": base_url or "",
+        },
+        "campaign_id": campaign.pk if campaign else None,
+        "page_url": (page_url or "")[:1000],
+        "referrer": (referrer or "")[:1000],
+        "ip_address": ip or None,
+        "user_agent": (user_agent or "")[:400],
+        "created_at": timezone.now(),
+        **utm,
+    }
+    if buffered and inbox.enabled() and not form_offers(form).exists():
+        key = inbox.put(form.pk, json.loads(json.dumps(fields, cls=DjangoJSONEncoder)))
+        return FormSubmission(form=form, intake_key=key, **fields)
+    with transaction.atomic():
+        submission = FormSubmission.objects.create(form=form, **fields)
+        hand_out_for_submission(submission)  # none when the form has no content offers
+    return submission
+
+
+def move_waiting(limit: int = 500) -> list[int]:
+    """Bring the submissions waiting in the inbox file into the database (one short
+    transaction); returns the ids of those now pending there. Submissions of a form deleted
+    meanwhile are dropped, as its stored submissions were."""
+    rows = inbox.waiting(limit)
+    if not rows:
+        return []
+    forms = set(
+        LeadForm.objects.filter(pk__in={form_id for _, form_id, _ in rows}).values_list(
+            "pk", flat=True
+        )
+    )
+    wanted = {f.get("campaign_id") for _, _, f in rows} - {None}
+    campaigns = set(Campaign.objects.filter(pk__in=wanted).values_list("pk", flat=True))
+    made = []
+    for key, form_id, fields in rows:
+        if form_id not in forms:
+            continue
+        fields = dict(fields)
+        if fields.get("campaign_id") not in campaigns:
+            fields["campaign_id"] = None
+        fields["created_at"] = dt.datetime.fromisoformat(fields["created_at"])
+        made.append(FormSubmission(form_id=form_id, intake_key=key, **fields))
+    with transaction.atomic():
+        FormSubmission.objects.bulk_create(made, ignore_conflicts=True)
+    inbox.remove([key for key, _, _ in rows])
+    return list(
+        FormSubmission.objects.filter(
+            intake_key__in=[s.intake_key for s in made], outcome=SubmissionOutcome.PENDING
+        )
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+
+
+class SubmissionGone(Exception):
+    """The submission to process is not (yet) visible: the job runs again shortly."""
+
+
+def process(submission_id: int) -> FormSubmission | None:
+    """Steps 2–7 of the module doc for a pending submission, in one transaction; ``None``
+    when it was processed already. A failure rolls everything back, is kept on the submission
+    (``error``, ``attempts``) and raised; the job retries, and after ``MAX_ATTEMPTS`` the
+    submission counts as failed (shown on the form's page, processed again from there)."""
+    try:
+        with transaction.atomic():
+            # Locked alone (PostgreSQL locks no outer-joined row); the form is read after.
+            submission = FormSubmission.objects.select_for_update().filter(pk=submission_id).first()
+            if submission is None:
+                raise SubmissionGone(submission_id)
+            if submission.outcome != SubmissionOutcome.PENDING:
+                return None
+            _process(submission)
+            return submission
+    except SubmissionGone:
+        raise
+    except Exception as exc:
+        _failed(submission_id, exc)
+        raise
+
+
+MAX_ATTEMPTS = 5
+
+
+def _failed(submission_id: int, exc: Exception) -> None:
+    with transaction.atomic():
+        row = FormSubmission.objects.select_for_update().filter(pk=submission_id).first()
+        if row is None or row.outcome not in (SubmissionOutcome.PENDING, SubmissionOutcome.FAILED):
+            return
+        row.attempts += 1
+        row.error = f"{type(exc).__name__}: {exc}"[:2000]
+        if row.attempts >= MAX_ATTEMPTS:
+            row.outcome = SubmissionOutcome.FAILED
+        row.save(update_fields=["attempts", "error", "outcome"])
+
+
+def retry(*, actor: User | None, submission: FormSubmission) -> FormSubmission:
+    """A failed submission back to pending (from the form's page): the job takes it again."""
+    _check(actor, "marketing.change_record", submission.form)
+    if submission.outcome != SubmissionOutcome.FAILED:
+        raise ValidationError(_("Only a submission whose processing failed can be retried."))
+    FormSubmission.objects.filter(pk=submission.pk).update(
+        outcome=SubmissionOutcome.PENDING, attempts=0
+    )
+    submission.refresh_from_db()
+    return submission
+
+
+def _cleaned(submission: FormSubmission) -> Cleaned:
+    payload = submission.payload or {}
+    lead = dict(payload.get("lead") or {})
+    if "product_interest" in lead:
+        product = Product.objects.filter(pk=lead["product_interest"]).first()
+        if product is None:
+            del lead["product_interest"]
+        else:
+            lead["product_interest"] = product
+    return Cleaned(
+        lead=lead,
+        custom=dict(payload.get("custom") or {}),
+        consents=list(payload.get("consents") or []),
+        shown=submission.data or {},
+    )
+
+
+def _process(submission: FormSubmission) -> None:
+    form = submission.form
+    cleaned = _cleaned(submission)
     custom: Mapping[str, CustomField] = {}
     if any(r["key"].startswith(CUSTOM_PREFIX) for r in form.fields):
         custom = custom_lead_fields()
-    with transaction.atomic():
-        cleaned = validate(form, data, custom=custom)
-        language = form.language
-        candidate = Lead(
-            **{k: v for k, v in cleaned.lead.items() if k in ("email", "phone", "first_name")},
-            last_name=cleaned.lead.get("last_name", ""),
-            company=cleaned.lead.get("company", ""),
-        )
-        match = match_leads(user=None, leads=[candidate])[0]
-        lead: Lead | None = None
-        party = None
-        if match is not None:
-            lead = Lead.objects.select_for_update().get(pk=match.lead_id)
-            changes, custom, direct = _fill(lead, cleaned)
-            if changes or custom or direct:
-                lead = lead_services.lead_update(
-                    actor=None, lead=lead, custom=custom or None, **changes
-                )
-            outcome = SubmissionOutcome.UPDATED
-        else:
-            party = matching_person(
-                user=None, email=cleaned.lead.get("email", ""), phone=cleaned.lead.get("phone", "")
+    candidate = Lead(
+        **{k: v for k, v in cleaned.lead.items() if k in ("email", "phone", "first_name")},
+        last_name=cleaned.lead.get("last_name", ""),
+        company=cleaned.lead.get("company", ""),
+    )
+    match = match_leads(user=None, leads=[candidate])[0]
+    lead: Lead | None = None
+    party = None
+    if match is not None:
+        lead = Lead.objects.select_for_update().get(pk=match.lead_id)
+        changes, custom_values, direct = _fill(lead, cleaned)
+        if changes or custom_values or direct:
+            lead = lead_services.lead_update(
+                actor=None, lead=lead, custom=custom_values or None, **changes
             )
-            if party is not None:
-                outcome = SubmissionOutcome.PARTY
-            else:
-                scalars = {k: v for k, v in cleaned.lead.items() if k in _SERVICE_FIELDS}
-                lead = Lead(
-                    source=form.lead_source,
-                    language=language,
-                    territory=cleaned.lead.get("territory", ""),
-                    product_interest=cleaned.lead.get("product_interest"),
-                )
-                lead = _create_lead(lead, scalars, cleaned.custom, form)
-                outcome = SubmissionOutcome.CREATED
-        utm = {k: (utm.get(k) or "")[:200] for k in UTM_KEYS}
-        submission = FormSubmission.objects.create(
-            form=form,
-            data=cleaned.shown,
+        outcome = SubmissionOutcome.UPDATED
+    else:
+        party = matching_person(
+            user=None, email=cleaned.lead.get("email", ""), phone=cleaned.lead.get("phone", "")
+        )
+        if party is not None:
+            outcome = SubmissionOutcome.PARTY
+        else:
+            scalars = {k: v for k, v in cleaned.lead.items() if k in _SERVICE_FIELDS}
+            lead = Lead(
+                source=form.lead_source,
+                language=form.language,
+                territory=cleaned.lead.get("territory", ""),
+                product_interest=cleaned.lead.get("product_interest"),
+            )
+            lead = _create_lead(lead, scalars, cleaned.custom, form)
+            outcome = SubmissionOutcome.CREATED
+    payload = submission.payload or {}
+    submission.lead, submission.party, submission.outcome = lead, party, outcome
+    submission.processed_at = timezone.now()
+    submission.attempts += 1
+    submission.error = ""
+    submission.payload = {}
+    submission.save(
+        update_fields=["lead", "party", "outcome", "processed_at", "attempts", "error", "payload"]
+    )
+    if cleaned.consents:
+        _request_consents(
+            form,
+            cleaned,
             lead=lead,
             party=party,
-            outcome=outcome,
-            campaign=_campaign(form, utm),
-            page_url=(page_url or "")[:1000],
-            referrer=(referrer or "")[:1000],
-            ip_address=ip or None,
-            user_agent=(user_agent or "")[:400],
-            **utm,
+            ip=submission.ip_address,
+            user_agent=submission.user_agent,
+            base_url=payload.get("base_url") or None,
         )
-        if cleaned.consents:
-            _request_consents(
-                form,
-                cleaned,
-                lead=lead,
-                party=party,
-                ip=ip,
-                user_agent=user_agent,
-                base_url=base_url,
-            )
-        with translation.override(language):
-            _note(form, cleaned, lead=lead, party=party, custom=custom)
-        form_submitted.send(sender=LeadForm, submission=submission, visitor_uid=visitor_uid)
+    with translation.override(form.language):
+        _note(form, cleaned, lead=lead, party=party, custom=custom)
+    form_submitted.send(
+        sender=LeadForm, submission=submission, visitor_uid=payload.get("visitor_uid") or None
+    )
+
+
+def submit(form: LeadForm, data: Mapping[str, Any], **kwargs: Any) -> FormSubmission:
+    """``receive`` and ``process`` at once (the demo, the CLI, tests): the submission comes
+    back processed. The public form and endpoint take a submission with ``receive`` and leave
+    the rest to the job (``kreis.marketing.webforms.tasks``)."""
+    submission = receive(form, data, **kwargs)
+    processed = process(submission.pk)
+    if processed is not None:
+        processed.offer_downloads = getattr(submission, "offer_downloads", [])
+        return processed
+    submission.refresh_from_db()
     return submission
 
 

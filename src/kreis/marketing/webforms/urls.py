@@ -12,5 +12,10 @@ urlpatterns = [
     path("<int:pk>/", views.form_detail, name="detail"),
     path("<int:pk>/edit/", views.form_edit, name="edit"),
     path("<int:pk>/delete/", views.form_delete, name="delete"),
+    path(
+        "<int:pk>/submissions/<int:submission_pk>/retry/",
+        views.submission_retry,
+        name="submission-retry",
+    ),
     path("<int:pk>/submissions.csv", views.submissions_export, name="export"),
 ]

@@ -3,17 +3,19 @@ submissions and the snippets to embed it, deleting a form, the submissions as CS
 
 from __future__ import annotations
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.html import escape
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from kreis.core.web import apply_errors, csv_response
-from kreis.marketing.models import ConsentPurpose, LeadForm
+from kreis.marketing.models import ConsentPurpose, FormSubmission, LeadForm, SubmissionOutcome
 from kreis.marketing.webforms import queries, services
 from kreis.marketing.webforms.forms import (
     LeadFormForm,
@@ -21,6 +23,7 @@ from kreis.marketing.webforms.forms import (
     labelled_rows,
     rows_from_post,
 )
+from kreis.marketing.webforms.tasks import process_submission
 
 CHANGE = "marketing.change_record"
 
@@ -142,6 +145,7 @@ def form_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "field_names": dict(services.field_choices()),
         "can_change": request.user.has_perm(CHANGE, lead_form),
         "origins": lead_form.origins(),
+        "failed": queries.submissions(lead_form).filter(outcome=SubmissionOutcome.FAILED).count(),
     }
     return render(request, "marketing/webforms/detail.html", context)
 
@@ -152,6 +156,22 @@ def form_delete(request: HttpRequest, pk: int) -> HttpResponse:
     lead_form = queries.form_get_for_user(user=request.user, pk=pk, perm=CHANGE)
     services.form_delete(actor=request.user, form=lead_form)
     return redirect("marketing:webforms:list")
+
+
+@login_required
+@require_POST
+def submission_retry(request: HttpRequest, pk: int, submission_pk: int) -> HttpResponse:
+    """A submission whose processing failed, processed again (its job is enqueued)."""
+    lead_form = queries.form_get_for_user(user=request.user, pk=pk, perm=CHANGE)
+    submission = get_object_or_404(FormSubmission, form=lead_form, pk=submission_pk)
+    try:
+        services.retry(actor=request.user, submission=submission)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        process_submission(submission.pk)
+        messages.success(request, _("The submission is being processed again."))
+    return redirect("marketing:webforms:detail", pk=lead_form.pk)
 
 
 @login_required
