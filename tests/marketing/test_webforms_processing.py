@@ -21,6 +21,7 @@ from kreis.marketing.models import FormSubmission, SubmissionOutcome
 from kreis.marketing.webforms import inbox, services, tasks
 from kreis.marketing.webforms.services import STAMP_SALT
 from tests.conftest import client_for
+from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -208,3 +209,19 @@ def test_on_sqlite_a_submission_of_a_deleted_form_is_dropped_with_the_form(webfo
     assert services.move_waiting() == []
     assert inbox.count() == 0
     assert not FormSubmission.objects.exists()
+
+
+def test_the_admin_processes_failed_submissions_again(client, webform, broken_leads, monkeypatch):
+    send(client)
+    FormSubmission.objects.update(outcome=SubmissionOutcome.FAILED)
+    submission = FormSubmission.objects.get()
+    monkeypatch.undo()
+    admin = client_for(UserFactory(username="root", is_staff=True, is_superuser=True))
+    answer = admin.post(
+        reverse("admin:marketing_formsubmission_changelist"),
+        {"action": "process_again", "_selected_action": [submission.pk]},
+        follow=True,
+    )
+    assert "1 submission is being processed again." in answer.content.decode()
+    submission.refresh_from_db()
+    assert submission.outcome == SubmissionOutcome.CREATED

@@ -4,9 +4,13 @@ a form's fields, consents and origins are checked by the same rules as in the bu
 from django import forms
 from django.contrib import admin
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
-from kreis.marketing.models import FormSubmission, LeadForm
+from kreis.marketing.models import FormSubmission, LeadForm, SubmissionOutcome
+from kreis.marketing.webforms import services
 from kreis.marketing.webforms.services import clean_definition
+from kreis.marketing.webforms.tasks import process_submission
 
 
 class LeadFormAdminForm(forms.ModelForm):
@@ -43,8 +47,36 @@ class LeadFormAdmin(admin.ModelAdmin):
 
 @admin.register(FormSubmission)
 class FormSubmissionAdmin(admin.ModelAdmin):
-    list_display = ("form", "created_at", "outcome", "lead", "party", "campaign", "utm_source")
+    list_display = (
+        "form",
+        "created_at",
+        "outcome",
+        "processed_at",
+        "attempts",
+        "lead",
+        "party",
+        "campaign",
+        "utm_source",
+    )
     list_filter = ("outcome", "form")
     raw_id_fields = ("lead", "party", "campaign", "form")
-    readonly_fields = ("created_at",)
+    readonly_fields = ("created_at", "processed_at", "attempts", "error", "intake_key", "payload")
     date_hierarchy = "created_at"
+    actions = ["process_again"]
+
+    @admin.action(description=_("Process the failed submissions again"))
+    def process_again(self, request, queryset):
+        again = 0
+        for submission in queryset.filter(outcome=SubmissionOutcome.FAILED):
+            services.retry(actor=request.user, submission=submission)
+            process_submission(submission.pk)
+            again += 1
+        self.message_user(
+            request,
+            ngettext(
+                "%(n)d submission is being processed again.",
+                "%(n)d submissions are being processed again.",
+                again,
+            )
+            % {"n": again},
+        )
