@@ -268,3 +268,76 @@ def test_build_a_segment_on_a_computed_figure_and_start_a_campaign_on_it(page, k
     assert campaign.members.count() == 2
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SHOTS / "campaign-on-segment.png"), full_page=True)
+
+
+def _site_with_snippet(kreis_url: str, title: str) -> tuple:
+    """A website of another origin with the tracking snippet and its minimal banner."""
+    html = (
+        f"<!doctype html><html><head><title>{title}</title></head><body>"
+        "<h1>Preise</h1><a id='next' href='/pricing/enterprise'>Enterprise</a>"
+        f'<script src="{kreis_url}/t/kreis.js" data-banner="1"></script></body></html>'
+    )
+    site = _website(html)
+    origin = f"http://127.0.0.1:{site.server_address[1]}"
+    config = MarketingSettings.load()
+    config.tracking_allowed_origins = origin
+    config.save()
+    return site, origin
+
+
+def _visits(origin: str, count: int):
+    from kreis.marketing.models import PageVisit
+
+    for _ in range(50):
+        visits = list(PageVisit.objects.filter(url__startswith=origin).order_by("pk"))
+        if len(visits) >= count:
+            return visits
+        time.sleep(0.1)
+    return list(PageVisit.objects.filter(url__startswith=origin).order_by("pk"))
+
+
+def test_tracking_on_another_site_starts_with_consent_and_never_under_gpc(
+    browser, kreis_server, staff
+):
+    site, origin = _site_with_snippet(kreis_server.url, "Preise – Beispiel GmbH")
+    try:
+        # A visitor without consent: the banner shows, nothing is sent.
+        context = browser.new_context()
+        visitor = context.new_page()
+        visitor.goto(f"{origin}/pricing?utm_source=newsletter")
+        visitor.locator("[data-kreis-consent=accept]").wait_for()
+        visitor.wait_for_timeout(500)
+        assert _visits(origin, 0) == []
+        # Consent: this page and the next are recorded, with title and UTM source.
+        visitor.locator("[data-kreis-consent=accept]").click()
+        visitor.locator("#next").click()
+        visitor.wait_for_load_state()
+        visits = _visits(origin, 2)
+        assert [v.url.removeprefix(origin) for v in visits][:2] == [
+            "/pricing?utm_source=newsletter",
+            "/pricing/enterprise",
+        ]
+        assert visits[0].title == "Preise – Beispiel GmbH"
+        assert visits[0].utm_source == "newsletter"
+        # The visitor id lives on the website's own origin, not as a cookie of Kreis.
+        assert visitor.evaluate("window.KreisTracking.hasConsent()") is True
+        kreis_cookies = [c for c in context.cookies(kreis_server.url) if c["name"] == "kreis_vid"]
+        assert kreis_cookies == []
+        context.close()
+
+        # Global Privacy Control: no banner, consent() refuses, nothing is sent.
+        gpc = browser.new_context()
+        gpc.add_init_script(
+            "Object.defineProperty(navigator, 'globalPrivacyControl', {get: () => true})"
+        )
+        refused = gpc.new_page()
+        before = len(_visits(origin, 0))
+        refused.goto(f"{origin}/pricing?gpc=1")
+        refused.wait_for_timeout(500)
+        assert refused.locator("[data-kreis-consent=accept]").count() == 0
+        assert refused.evaluate("window.KreisTracking.consent()") is False
+        refused.wait_for_timeout(500)
+        assert len(_visits(origin, 0)) == before
+        gpc.close()
+    finally:
+        site.shutdown()
