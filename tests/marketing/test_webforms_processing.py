@@ -225,3 +225,24 @@ def test_the_admin_processes_failed_submissions_again(client, webform, broken_le
     assert "1 submission is being processed again." in answer.content.decode()
     submission.refresh_from_db()
     assert submission.outcome == SubmissionOutcome.CREATED
+
+
+def test_the_cli_processes_failed_submissions_after_the_cause_is_fixed(
+    client, webform, broken_leads, monkeypatch
+):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    send(client)
+    send(client, email="ole@kraus.example", last_name="Ole")
+    FormSubmission.objects.update(outcome=SubmissionOutcome.FAILED)
+    monkeypatch.undo()
+    out = StringIO()
+    call_command("marketing", "forms", "process", stdout=out)
+    assert "0 submissions processed" in out.getvalue()
+    assert "2 still pending or failed" in out.getvalue()
+    out = StringIO()
+    call_command("marketing", "forms", "process", "--failed", stdout=out)
+    assert "2 submissions processed (2 failed ones put back first); 0 still" in out.getvalue()
+    assert Lead.objects.count() == 2

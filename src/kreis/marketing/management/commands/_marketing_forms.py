@@ -4,6 +4,8 @@
 - ``submissions KEY``: the form's submissions, newest first (``--since`` YYYY-MM-DD or an ISO
   time; ``--json`` prints JSON).
 - ``export KEY``: the submissions as CSV on standard output (``--since`` as above).
+- ``process [--failed]``: process now what waits (the inbox file of a SQLite installation,
+  pending submissions); ``--failed`` first puts the failed ones back to pending.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import json
 from django.core.management.base import CommandError
 from django.utils import timezone
 
-from kreis.marketing.models import LeadForm
+from kreis.marketing.models import FormSubmission, LeadForm, SubmissionOutcome
 from kreis.marketing.webforms import queries
 
 
@@ -23,6 +25,10 @@ def register(subparsers) -> None:
     parser = subparsers.add_parser("forms", help="Web forms: list, submissions, export")
     actions = parser.add_subparsers(dest="forms_action", required=True)
     actions.add_parser("list", help="Every form with its submissions count")
+    process = actions.add_parser("process", help="Process waiting and pending submissions now")
+    process.add_argument(
+        "--failed", action="store_true", help="Also the failed ones (after the cause is fixed)"
+    )
     for name, text in (
         ("submissions", "A form's submissions, newest first"),
         ("export", "A form's submissions as CSV"),
@@ -54,9 +60,40 @@ def _form(key: str) -> LeadForm:
     return form
 
 
+def _process(out, *, failed: bool) -> None:
+    from kreis.marketing.webforms import services, tasks
+
+    again = 0
+    if failed:
+        for submission in FormSubmission.objects.filter(outcome=SubmissionOutcome.FAILED):
+            services.retry(actor=None, submission=submission)
+            again += 1
+    services.move_waiting()
+    ids = list(
+        FormSubmission.objects.filter(outcome=SubmissionOutcome.PENDING)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    done = 0
+    for n, pk in enumerate(ids, 1):
+        done += tasks.process_submission.call_local(pk)
+        if n % 100 == 0 or n == len(ids):
+            out.write(f"{n}/{len(ids)} processed", ending="\r" if n < len(ids) else "\n")
+    left = FormSubmission.objects.filter(
+        outcome__in=[SubmissionOutcome.PENDING, SubmissionOutcome.FAILED]
+    ).count()
+    out.write(
+        f"{done} submissions processed ({again} failed ones put back first); "
+        f"{left} still pending or failed"
+    )
+
+
 def run(command, options) -> None:
     out = command.stdout
     action = options["forms_action"]
+    if action == "process":
+        _process(out, failed=options["failed"])
+        return
     if action == "list":
         forms = LeadForm.objects.order_by("name", "pk")
         for form in queries.annotate_counts(forms):
