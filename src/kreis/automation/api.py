@@ -3,13 +3,15 @@
 from datetime import datetime
 from typing import Any, Literal
 
+from django.core.exceptions import ValidationError
 from django.http import HttpRequest
+from django.utils.translation import gettext as _
 from ninja import Field, Router, Schema, Status
 from ninja.pagination import paginate
 
 from kreis.automation import queries, services
 from kreis.automation.models import DeliveryStatus, WebhookEvent
-from kreis.core.api_support import PROBLEM_RESPONSES, Input, ObjectId, Pagination
+from kreis.core.api_support import PROBLEM_RESPONSES, IdValue, Input, ObjectId, Pagination
 
 router = Router(tags=["webhooks"])
 
@@ -23,6 +25,7 @@ class SubscriptionOut(Schema):
     name: str
     target_url: str
     events: list[str]
+    segment_id: int | None = Field(description="Only events about this segment's members")
     enabled: bool
     failure_streak: int
     disabled_reason: str
@@ -40,6 +43,11 @@ class SubscriptionIn(Input):
     name: str = Field(min_length=1, max_length=100)
     target_url: str = Field(min_length=1, max_length=500)
     events: list[EventName] = Field(min_length=1, max_length=len(WebhookEvent.values))
+    segment_id: IdValue | None = Field(
+        None,
+        description="Only events about this segment's members (a party's own events "
+        "and those of its deals, activities, transactions and converted leads)",
+    )
     enabled: bool = True
     allow_private_target: bool = Field(
         False, description="Administrators only: allow this exact private or local target"
@@ -50,6 +58,7 @@ class SubscriptionPatch(Input):
     name: str | None = Field(None, min_length=1, max_length=100)
     target_url: str | None = Field(None, min_length=1, max_length=500)
     events: list[EventName] | None = Field(None, min_length=1, max_length=len(WebhookEvent.values))
+    segment_id: IdValue | None = Field(None, description="A segment, or null for all records")
     enabled: bool | None = None
     allow_private_target: bool | None = None
 
@@ -75,6 +84,18 @@ class DeliveryOut(Schema):
     payload: dict[str, Any]
 
 
+def _segment(segment_id: int | None):
+    """The segment a subscription is limited to (the service checks the caller sees it)."""
+    if segment_id is None:
+        return None
+    from kreis.marketing.models import Segment
+
+    segment = Segment.objects.filter(pk=segment_id).first()
+    if segment is None:
+        raise ValidationError({"segment_id": _("There is no such segment.")})
+    return segment
+
+
 def _created(subscription, secret: str) -> dict:
     return {**SubscriptionOut.model_validate(subscription).model_dump(), "secret": secret}
 
@@ -91,7 +112,9 @@ def webhook_list(request: HttpRequest):
     summary="Subscribe a URL to events (the answer holds the signing secret, once)",
 )
 def webhook_create(request: HttpRequest, payload: SubscriptionIn):
-    subscription, secret = services.subscription_create(actor=request.auth, **payload.model_dump())
+    fields = payload.model_dump()
+    fields["segment"] = _segment(fields.pop("segment_id"))
+    subscription, secret = services.subscription_create(actor=request.auth, **fields)
     return Status(201, _created(subscription, secret))
 
 
@@ -112,6 +135,9 @@ def webhook_detail(request: HttpRequest, webhook_id: ObjectId):
 def webhook_update(request: HttpRequest, webhook_id: ObjectId, payload: SubscriptionPatch):
     subscription = queries.subscription_get_for_user(user=request.auth, pk=webhook_id)
     changes = payload.model_dump(exclude_unset=True, exclude_none=True)
+    changes.pop("segment_id", None)
+    if "segment_id" in payload.model_fields_set:  # null: all records again
+        changes["segment"] = _segment(payload.segment_id)
     return services.subscription_update(actor=request.auth, subscription=subscription, **changes)
 
 

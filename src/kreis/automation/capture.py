@@ -12,6 +12,7 @@ this module listens (connected in ``AutomationConfig.ready``):
 - ``kreis.marketing.signals.lead_qualified`` → ``lead.qualified`` (the MQL threshold reached).
 - ``kreis.parties.signals.parties_bulk_created`` → ``party.created`` for each new party.
 - ``kreis.core.signals.records_bulk_created`` → ``<record>.created`` for each new record.
+- ``pre_delete`` of a Segment: the subscriptions limited to it are disabled.
 
 The cost when nobody subscribes is one lookup in a kept map (``subscribers.wanted``): no
 query, no snapshot. With subscribers, the record is snapshotted at the save (the state the
@@ -36,7 +37,7 @@ from typing import Any
 
 from django.apps import apps
 from django.db import transaction
-from django.db.models.signals import post_delete, post_save
+from django.db.models.signals import post_delete, post_save, pre_delete
 
 from kreis.automation import services, subscribers
 from kreis.automation.models import WebhookEvent
@@ -223,3 +224,12 @@ def connect() -> None:
     lead_qualified.connect(on_lead_qualified, dispatch_uid="webhooks-lead-qualified")
     parties_bulk_created.connect(on_records_bulk_created, dispatch_uid="webhooks-party-bulk")
     records_bulk_created.connect(on_records_bulk_created, dispatch_uid="webhooks-records-bulk")
+    pre_delete.connect(
+        on_segment_deleted,
+        sender=apps.get_model("marketing.Segment"),
+        dispatch_uid="webhooks-segment-deleted",
+    )
+
+
+def on_segment_deleted(sender, instance, **kwargs) -> None:
+    services.segment_deleted(instance)

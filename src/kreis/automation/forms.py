@@ -7,6 +7,7 @@ from django.utils.translation import gettext_lazy as _
 
 from kreis.automation.models import WebhookEvent
 from kreis.core.forms import BootstrapMixin
+from kreis.marketing.segments.queries import segment_list_for_user
 
 
 class SubscriptionForm(BootstrapMixin, forms.Form):
@@ -22,6 +23,16 @@ class SubscriptionForm(BootstrapMixin, forms.Form):
     events = forms.MultipleChoiceField(
         label=_("Events"), choices=WebhookEvent.choices, widget=forms.CheckboxSelectMultiple
     )
+    segment = forms.ModelChoiceField(
+        label=_("Only for the segment"),
+        queryset=None,
+        required=False,
+        empty_label=_("All records"),
+        help_text=_(
+            "Only events about the segment's members: a party's own events and those of its "
+            "deals, activities, transactions and converted leads."
+        ),
+    )
     enabled = forms.BooleanField(label=_("Enabled"), required=False, initial=True)
     allow_private_target = forms.BooleanField(
         label=_("Allow a private or local target"),
@@ -36,3 +47,8 @@ class SubscriptionForm(BootstrapMixin, forms.Form):
         super().__init__(*args, **kwargs)
         if not user.is_admin:
             del self.fields["allow_private_target"]
+        segments = segment_list_for_user(user=user)
+        if segments.exists():
+            self.fields["segment"].queryset = segments
+        else:  # who does not see lead management picks no segment
+            del self.fields["segment"]

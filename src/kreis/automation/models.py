@@ -65,6 +65,17 @@ class WebhookSubscription(models.Model):
     # After a rotation the old secret signs too for a day, so receivers can switch over.
     previous_secret = models.CharField(max_length=80, blank=True, editable=False)
     previous_secret_until = models.DateTimeField(null=True, blank=True, editable=False)
+    # Only events about members of this segment (a party's own events and those of its deals,
+    # activities, transactions and converted leads); when it is deleted, the subscription is
+    # disabled rather than widened to every record.
+    segment = models.ForeignKey(
+        "marketing.Segment",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="webhook_subscriptions",
+        verbose_name=_("only for the segment"),
+    )
     enabled = models.BooleanField(_("enabled"), default=True)
     failure_streak = models.PositiveIntegerField(_("failed attempts in a row"), default=0)
     failing_since = models.DateTimeField(_("failing since"), null=True, blank=True)

@@ -64,6 +64,13 @@ def _clean_events(events: Iterable[str]) -> list[str]:
     return sorted(chosen, key=WebhookEvent.values.index)
 
 
+def _check_segment(actor: User, segment) -> None:
+    """A segment limits a subscription only if the actor sees it (membership would tell
+    about parties otherwise)."""
+    if segment is not None and not actor.has_perm("marketing.view_record", segment):
+        raise ValidationError({"segment": _("There is no such segment.")})
+
+
 def subscription_create(
     *,
     actor: User,
@@ -73,9 +80,12 @@ def subscription_create(
     enabled: bool = True,
     allow_private_target: bool = False,
     owner: User | None = None,
+    segment=None,
 ) -> tuple[WebhookSubscription, str]:
-    """A new subscription and its secret (shown to the user this once)."""
+    """A new subscription and its secret (shown to the user this once). With ``segment``:
+    only events about the segment's members."""
     _check_actor(actor)
+    _check_segment(actor, segment)
     owner = owner or actor
     if owner != actor and not actor.is_admin:
         raise PermissionDenied
@@ -88,6 +98,7 @@ def subscription_create(
         events=_clean_events(events),
         enabled=enabled,
         allow_private_target=allow_private_target,
+        segment=segment,
         secret=new_secret(),
     )
     subscription.full_clean(exclude=["target_url"])  # the guard judges the URL
@@ -104,7 +115,7 @@ def subscription_update(
     """Change name, URL, events, enabled and (administrators) the private-target permission.
     Enabling a disabled subscription starts its failure count afresh."""
     _check_actor(actor, subscription)
-    allowed = {"name", "target_url", "events", "enabled", "allow_private_target"}
+    allowed = {"name", "target_url", "events", "enabled", "allow_private_target", "segment"}
     unknown = set(changes) - allowed
     if unknown:
         raise ValidationError(_("Unknown fields: %s") % ", ".join(sorted(unknown)))
@@ -113,6 +124,8 @@ def subscription_update(
             raise PermissionDenied
     if "events" in changes:
         changes["events"] = _clean_events(changes["events"])
+    if changes.get("segment") is not None and changes["segment"] != subscription.segment:
+        _check_segment(actor, changes["segment"])
     for field in ("name", "target_url"):
         if field in changes:
             changes[field] = changes[field].strip()
@@ -174,6 +187,54 @@ def _enqueue(deliveries: list[WebhookDelivery]) -> None:
         deliver_webhook(delivery.pk)
 
 
+# Where an event's record names its parties: an activity's or transaction's party, a deal's
+# organisation and contact, a converted lead's organisation and person.
+PARTY_COLUMNS = (
+    "party_id",
+    "organization_id",
+    "contact_id",
+    "converted_organization_id",
+    "converted_person_id",
+)
+
+
+def event_parties(data: dict[str, Any]) -> set[int]:
+    """The parties an event is about: the party itself, or those of the deal, activity,
+    transaction or converted lead (none for a lead not converted, an import …)."""
+    if data.get("object") == "party":
+        return {data["id"]} if data.get("id") else set()
+    return {data[c] for c in PARTY_COLUMNS if data.get(c)}
+
+
+def _segment_members(segment_ids: set[int], events: list) -> dict[int, set[int]]:
+    """Per segment, which of the events' parties are its members now (one query each)."""
+    if not segment_ids:
+        return {}
+    from kreis.marketing.models import Segment
+    from kreis.marketing.segments.queries import segment_parties
+
+    parties = {p for _, data, _, _ in events for p in event_parties(data)}
+    found = {}
+    for segment in Segment.objects.filter(pk__in=segment_ids):
+        found[segment.pk] = (
+            set(segment_parties(segment).filter(pk__in=parties).values_list("pk", flat=True))
+            if parties
+            else set()
+        )
+    return {pk: found.get(pk, set()) for pk in segment_ids}
+
+
+def segment_deleted(segment) -> int:
+    """Disable the subscriptions limited to a segment being deleted (rather than let them
+    widen to every record); returns how many."""
+    return WebhookSubscription.objects.filter(segment=segment, enabled=True).update(
+        enabled=False,
+        disabled_reason=str(_("Its segment “%(name)s” was deleted.") % {"name": segment.name})[
+            :300
+        ],
+    )
+
+
 def deliveries_create_many(
     *, events: Iterable[tuple[str, dict[str, Any], str, int | None]]
 ) -> list[WebhookDelivery]:
@@ -187,9 +248,10 @@ def deliveries_create_many(
         return []
     # The kept map may be a few seconds old: ask the database which still want what.
     rows = WebhookSubscription.objects.filter(pk__in=maybe, enabled=True).values_list(
-        "pk", "events"
+        "pk", "events", "segment_id"
     )
-    wanting = [(pk, set(wanted or [])) for pk, wanted in rows]
+    wanting = [(pk, set(wanted or []), segment_id) for pk, wanted, segment_id in rows]
+    members = _segment_members({s for _, _, s in wanting if s}, events)
     deliveries = [
         WebhookDelivery(
             subscription_id=pk,
@@ -200,8 +262,9 @@ def deliveries_create_many(
             record_id=record_id,
         )
         for event_type, data, record_model, record_id in events
-        for pk, wanted in wanting
+        for pk, wanted, segment_id in wanting
         if event_type in wanted
+        and (segment_id is None or bool(event_parties(data) & members[segment_id]))
     ]
     if not deliveries:
         return []

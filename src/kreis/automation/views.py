@@ -59,6 +59,7 @@ def webhook_edit(request: HttpRequest, pk: int) -> HttpResponse:
         "events": subscription.events,
         "enabled": subscription.enabled,
         "allow_private_target": subscription.allow_private_target,
+        "segment": subscription.segment_id,
     }
     form = SubscriptionForm(request.POST or None, initial=initial, user=request.user)
     if request.method == "POST" and form.is_valid():
