@@ -12,7 +12,7 @@ class MarketingConfig(AppConfig):
         # for every door: pages, API, CLI and jobs.
         import kreis.marketing.rules  # noqa: F401
 
-        # Segments: the nightly count, their search entries, the party list's segment filter.
+        # Segments: the nightly count, their search hits, the party list's segment filter.
         from kreis.marketing.segments.apps import register as register_segments
 
         register_segments()
@@ -21,7 +21,7 @@ class MarketingConfig(AppConfig):
         # everyone who sees lead management (a provider, not the owner/team search index).
         import kreis.marketing.webforms.tasks  # noqa: F401
         from kreis.core.search import register_search_provider
-        from kreis.marketing.search import lead_form_search_hits
+        from kreis.marketing.webforms.search import lead_form_search_hits
 
         register_search_provider(lead_form_search_hits)
 

@@ -14,16 +14,14 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from kreis.core.customfields import FORM_PREFIX, custom_fields_for
-from kreis.core.models import CustomFieldType, SavedView, SearchEntry, User
+from kreis.core.models import CustomFieldType, SavedView, User
 from kreis.core.queries import visible_records
-from kreis.core.search import index_record
 from kreis.marketing.models import Segment, SegmentKind, SegmentMember, SegmentSnapshot
 from kreis.marketing.segments import queries
 from kreis.parties.exports import CLV_RANGES, FIGURE_CHOICES, SURVEY_RANGES, list_params
 from kreis.parties.models import Party, PartyKind, PartyRole
 from kreis.parties.queries import party_list_for_user
 
-SEARCH_ENTITY = "segment"
 SEGMENT_FIELDS = {"name", "description", "kind", "conditions", "match", "owner", "team"}
 MAX_MEMBERS_AT_ONCE = 100_000
 
@@ -48,7 +46,6 @@ def _save(segment: Segment) -> Segment:
         raise ValidationError({"match": _("Match “all” or “any” conditions.")})
     segment.full_clean(exclude=["owner", "team", "source_view", "conditions"])
     segment.save()
-    index_record(segment)
     return segment
 
 
@@ -79,7 +76,6 @@ def segment_update(*, actor: User | None, segment: Segment, **fields: Any) -> Se
 @transaction.atomic
 def segment_delete(*, actor: User | None, segment: Segment) -> None:
     _require(actor, "marketing.change_record", segment)
-    SearchEntry.objects.filter(entity=SEARCH_ENTITY, object_id=segment.pk).delete()
     segment.delete()
 
 

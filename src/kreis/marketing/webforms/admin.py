@@ -8,9 +8,8 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from kreis.marketing.models import FormSubmission, LeadForm, SubmissionOutcome
-from kreis.marketing.webforms import services
+from kreis.marketing.webforms import tasks
 from kreis.marketing.webforms.services import clean_definition
-from kreis.marketing.webforms.tasks import process_submission
 
 
 class LeadFormAdminForm(forms.ModelForm):
@@ -68,8 +67,7 @@ class FormSubmissionAdmin(admin.ModelAdmin):
     def process_again(self, request, queryset):
         again = 0
         for submission in queryset.filter(outcome=SubmissionOutcome.FAILED):
-            services.retry(actor=request.user, submission=submission)
-            process_submission(submission.pk)
+            tasks.retry(actor=request.user, submission=submission)
             again += 1
         self.message_user(
             request,

@@ -22,8 +22,7 @@ from kreis.core.api_support import (
     etag,
 )
 from kreis.marketing.models import Campaign, FormSubmission, LeadForm
-from kreis.marketing.webforms import queries, services
-from kreis.marketing.webforms.tasks import process_submission
+from kreis.marketing.webforms import queries, services, tasks
 
 router = Router(tags=["web forms"])
 CHANGE = "marketing.change_record"
@@ -237,7 +236,6 @@ def submission_list(request: HttpRequest, form_id: ObjectId, since: dt.datetime 
 def submission_retry(request: HttpRequest, form_id: ObjectId, submission_id: ObjectId):
     form = _form(request, form_id, "marketing.change_record")
     submission = get_object_or_404(FormSubmission, form=form, pk=submission_id)
-    services.retry(actor=request.auth, submission=submission)
-    process_submission(submission.pk)
+    tasks.retry(actor=request.auth, submission=submission)
     submission.refresh_from_db()
     return submission

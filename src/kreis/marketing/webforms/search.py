@@ -1,32 +1,37 @@
-"""How a web form appears in the global search: its name, address, heading and lead source.
-Found by its owner and administrators (search entries are shared by owner and team; a form
-has no team)."""
+"""Web forms in the global search: by name, address (key), heading or lead source, for
+everyone who sees lead management (``marketing.view``) — whoever owns the form — and for
+nobody else, as on the forms' pages. A search provider like the campaigns' and segments',
+not entries of the search index (whose owner/team rule showed a form to its owner and
+administrators only)."""
 
 from __future__ import annotations
 
+from django.db.models import Q
 from django.urls import reverse
 
-from kreis.core.search import SearchDocument, register_indexer
+from kreis.core.models import User
+from kreis.core.search import SearchHit
 from kreis.marketing.models import LeadForm
 
-ENTITY = "lead_form"
 
-
-def form_document(form: LeadForm) -> SearchDocument | None:
-    return SearchDocument(
-        title=form.name,
-        subtitle=f"/f/{form.key}/",
-        url=reverse("marketing:webforms:detail", args=[form.pk]),
-        icon="ui-checks",
-        text=" ".join([form.name, form.key, form.title, form.lead_source]),
-        owner_id=form.owner_id,
-        team_id=None,
-    )
-
-
-def all_forms():
-    return LeadForm.objects.order_by("pk").iterator(chunk_size=2000)
-
-
-def register() -> None:
-    register_indexer(ENTITY, LeadForm, form_document, all_records=all_forms)
+def lead_form_search_hits(*, user: User, text: str, limit: int = 8) -> list[SearchHit]:
+    text = text.strip()
+    if len(text) < 2 or not user.has_perm("marketing.view"):
+        return []
+    forms = LeadForm.objects.filter(
+        Q(name__icontains=text)
+        | Q(key__icontains=text)
+        | Q(title__icontains=text)
+        | Q(lead_source__icontains=text)
+    ).only("pk", "name", "key")
+    return [
+        SearchHit(
+            title=form.name,
+            subtitle=f"/f/{form.key}/",
+            url=reverse("marketing:webforms:detail", args=[form.pk]),
+            icon="ui-checks",
+            entity="lead_form",
+            object_id=form.pk,
+        )
+        for form in forms.order_by("name", "pk")[:limit]
+    ]

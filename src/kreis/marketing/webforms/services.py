@@ -287,9 +287,6 @@ def _apply(form: LeadForm, data: Mapping[str, Any]) -> LeadForm:
     form.full_clean(exclude=["owner", "campaign"], validate_unique=False)
     _check_key(form.key, form.pk)
     form.save()
-    from kreis.core.search import index_record
-
-    index_record(form)
     return form
 
 
@@ -322,10 +319,6 @@ def form_update(*, actor: User | None, form: LeadForm, **data: Any) -> LeadForm:
 def form_delete(*, actor: User | None, form: LeadForm) -> None:
     """Delete a form with its submissions (the leads they made stay)."""
     _check(actor, "marketing.change_record", form)
-    from kreis.core.models import SearchEntry
-    from kreis.marketing.webforms.search import ENTITY
-
-    SearchEntry.objects.filter(entity=ENTITY, object_id=form.pk).delete()
     form.delete()
 
 

@@ -66,6 +66,13 @@ def process_new() -> int:
         after = ids[-1]  # one that failed waits for the sweeper, not for this loop
 
 
+def retry(*, actor, submission: FormSubmission) -> None:
+    """A failed submission back to pending and its job enqueued (the form's page, the API,
+    the admin)."""
+    services.retry(actor=actor, submission=submission)
+    process_submission(submission.pk)
+
+
 def after_receive(submission: FormSubmission) -> None:
     """Enqueue the rest of a submission just kept (``services.receive``), unless a job is on
     its way already."""

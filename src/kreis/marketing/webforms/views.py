@@ -16,14 +16,13 @@ from django.views.decorators.http import require_POST
 
 from kreis.core.web import apply_errors, csv_response
 from kreis.marketing.models import ConsentPurpose, FormSubmission, LeadForm, SubmissionOutcome
-from kreis.marketing.webforms import queries, services
+from kreis.marketing.webforms import queries, services, tasks
 from kreis.marketing.webforms.forms import (
     LeadFormForm,
     apply_row_action,
     labelled_rows,
     rows_from_post,
 )
-from kreis.marketing.webforms.tasks import process_submission
 
 CHANGE = "marketing.change_record"
 
@@ -165,11 +164,10 @@ def submission_retry(request: HttpRequest, pk: int, submission_pk: int) -> HttpR
     lead_form = queries.form_get_for_user(user=request.user, pk=pk, perm=CHANGE)
     submission = get_object_or_404(FormSubmission, form=lead_form, pk=submission_pk)
     try:
-        services.retry(actor=request.user, submission=submission)
+        tasks.retry(actor=request.user, submission=submission)
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
     else:
-        process_submission(submission.pk)
         messages.success(request, _("The submission is being processed again."))
     return redirect("marketing:webforms:detail", pk=lead_form.pk)
 
