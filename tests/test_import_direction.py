@@ -15,8 +15,9 @@ DOMAIN = {
     "service",
     "feedback",
     "channels",
+    "pricing",
 }
-OUTER = {"analytics", "portal", "automation", "migration", "privacy", "api", "cli"}
+OUTER = {"analytics", "playbooks", "portal", "automation", "migration", "privacy", "api", "cli"}
 
 
 def imported_modules(path: Path) -> set[str]:

@@ -54,6 +54,15 @@ class Product(models.Model):
         return f"{self.name} ({self.sku})"
 
 
+class SalesChannel(models.TextChoices):
+    """DOMAIN.md §6: the channels a deal or a transaction comes through."""
+
+    DIRECT = "direct", _("Direct")
+    FIELD = "field", _("Field sales")
+    PARTNER = "partner", _("Partner")
+    ONLINE = "online", _("Online")
+
+
 class TransactionKind(models.TextChoices):
     # With a context: "Order" alone is already translated as a sort order elsewhere.
     ORDER = "order", pgettext_lazy("transaction kind", "Order")
