@@ -1068,6 +1068,14 @@ class LeadHandoff(models.Model):
         return f"{self.lead_id} → {self.assigned_to_id}"
 
 
+# --- relationship types (kreis.marketing.relationships) ----------------------------------------
+
+from kreis.marketing.relationships.models import (  # noqa: E402, F401
+    Ownership,
+    PartyRelationshipType,
+    RelationshipType,
+)
+
 # --- settings ---------------------------------------------------------------------------------
 
 
