@@ -14,7 +14,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
-from kreis.commerce.models import Product
+from kreis.commerce.models import Product, SalesChannel
 from kreis.core.models import Team
 from kreis.parties.models import Party, Tag
 
@@ -109,6 +109,32 @@ class LostReason(models.Model):
         return self.name
 
 
+class ForecastCategory(models.TextChoices):
+    """How sure the rep is that a deal closes in its period (DOMAIN.md §6, forecast)."""
+
+    PIPELINE = "pipeline", _("Pipeline")
+    BEST_CASE = "best_case", _("Best case")
+    COMMIT = "commit", _("Commit")
+    CLOSED = "closed", _("Closed")
+
+
+# Stage probability (%) from which a deal's category defaults to best case / commit.
+BEST_CASE_FROM = 50
+COMMIT_FROM = 75
+
+
+def default_forecast_category(stage: Stage) -> str:
+    """The category a deal gets from its stage: won → closed; probability ≥ 75 % → commit,
+    ≥ 50 % → best case, otherwise pipeline."""
+    if stage.kind == StageKind.WON:
+        return ForecastCategory.CLOSED
+    if stage.probability >= COMMIT_FROM:
+        return ForecastCategory.COMMIT
+    if stage.probability >= BEST_CASE_FROM:
+        return ForecastCategory.BEST_CASE
+    return ForecastCategory.PIPELINE
+
+
 class Deal(models.Model):
     name = models.CharField(_("name"), max_length=200)
     pipeline = models.ForeignKey(
@@ -153,6 +179,15 @@ class Deal(models.Model):
     )
     lost_note = models.CharField(_("lost note"), max_length=300, blank=True)
     source = models.CharField(_("source"), max_length=100, blank=True)
+    channel = models.CharField(
+        _("channel"), max_length=10, choices=SalesChannel.choices, blank=True, default=""
+    )
+    forecast_category = models.CharField(
+        _("forecast category"),
+        max_length=10,
+        choices=ForecastCategory.choices,
+        default=ForecastCategory.PIPELINE,
+    )
     notes = models.TextField(_("notes"), blank=True)
     position = models.IntegerField(_("position on the board"), default=0)
     custom = models.JSONField(_("custom fields"), default=dict, blank=True)
@@ -266,3 +301,167 @@ class StageChange(models.Model):
 
     def __str__(self) -> str:
         return f"{self.deal}: {self.from_stage or '–'} → {self.to_stage}"
+
+
+# --- Targets and quotas, forecast snapshots (DOMAIN.md §6) -----------------------------------
+
+
+class TargetMetric(models.TextChoices):
+    REVENUE = "revenue", _("Revenue")
+    QUANTITY = "quantity", _("Quantity")
+
+
+class TargetDimension(models.TextChoices):
+    REP = "rep", _("Sales rep")
+    TEAM = "team", _("Team")
+    REGION = "region", _("Region")
+    CHANNEL = "channel", _("Channel")
+    CATEGORY = "category", _("Product category")
+
+
+class PeriodKind(models.TextChoices):
+    MONTH = "month", _("Month")
+    QUARTER = "quarter", _("Quarter")
+    YEAR = "year", _("Year")
+
+
+class Target(models.Model):
+    """A quota: revenue or quantity for one rep, team, region, channel or product category in
+    one period. ``team`` is the team that owns the target (its managers plan it); for a team
+    target it is also what is measured, and it narrows a region, channel or category target to
+    that team's business (without a team such a target is company-wide)."""
+
+    metric = models.CharField(_("measure"), max_length=10, choices=TargetMetric.choices)
+    dimension = models.CharField(_("for"), max_length=10, choices=TargetDimension.choices)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="sales_targets",
+        verbose_name=_("sales rep"),
+    )
+    team = models.ForeignKey(
+        Team,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="sales_targets",
+        verbose_name=_("team"),
+    )
+    region = models.CharField(_("region"), max_length=100, blank=True)
+    channel = models.CharField(
+        _("channel"), max_length=10, choices=SalesChannel.choices, blank=True
+    )
+    category = models.CharField(_("product category"), max_length=100, blank=True)
+    period_kind = models.CharField(_("period"), max_length=7, choices=PeriodKind.choices)
+    period_start = models.DateField(_("period start"))
+    period_end = models.DateField(_("period end"))
+    amount = models.DecimalField(
+        _("target"), max_digits=14, decimal_places=2, validators=[MinValueValidator(ZERO)]
+    )
+    currency = models.CharField(_("currency"), max_length=3, default="EUR")
+    note = models.CharField(_("note"), max_length=300, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("created by"),
+    )
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    history = HistoricalRecords(excluded_fields=["updated_at"])
+
+    class Meta:
+        verbose_name = _("target")
+        verbose_name_plural = _("targets")
+        ordering = ["period_start", "period_kind", "dimension", "pk"]
+        indexes = [
+            models.Index(fields=["period_start", "period_end"], name="target_period"),
+            models.Index(fields=["team", "user"], name="target_team_user"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_dimension_display()} {self.subject_label} {self.period_start:%Y-%m}"
+
+    @property
+    def subject_label(self) -> str:
+        """What the target is for: the rep, the team, the region, channel or category."""
+        if self.dimension == TargetDimension.REP:
+            return str(self.user) if self.user_id else ""
+        if self.dimension == TargetDimension.TEAM:
+            return str(self.team) if self.team_id else ""
+        if self.dimension == TargetDimension.CHANNEL:
+            return str(self.get_channel_display())
+        if self.dimension == TargetDimension.REGION:
+            return self.region
+        return self.category
+
+
+class SnapshotKind(models.TextChoices):
+    SUBMISSION = "submission", _("Rep forecast")
+    ADJUSTMENT = "adjustment", _("Manager adjustment")
+
+
+class ForecastSnapshot(models.Model):
+    """A forecast as it was submitted: a rep's call for a period (with the sums of their deals
+    per forecast category at that moment), or a manager's adjustment of a rep's or the team's
+    call with a note. Never changed afterwards: the rows are the forecast's history."""
+
+    kind = models.CharField(_("kind"), max_length=10, choices=SnapshotKind.choices)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="forecast_snapshots",
+        verbose_name=_("sales rep"),
+        help_text=_("Empty for the team's total."),
+    )
+    team = models.ForeignKey(
+        Team,
+        on_delete=models.CASCADE,
+        related_name="forecast_snapshots",
+        verbose_name=_("team"),
+    )
+    period_kind = models.CharField(_("period"), max_length=7, choices=PeriodKind.choices)
+    period_start = models.DateField(_("period start"))
+    period_end = models.DateField(_("period end"))
+    pipeline_amount = models.DecimalField(
+        _("pipeline"), max_digits=14, decimal_places=2, default=ZERO
+    )
+    best_case_amount = models.DecimalField(
+        _("best case"), max_digits=14, decimal_places=2, default=ZERO
+    )
+    commit_amount = models.DecimalField(_("commit"), max_digits=14, decimal_places=2, default=ZERO)
+    closed_amount = models.DecimalField(_("closed"), max_digits=14, decimal_places=2, default=ZERO)
+    forecast = models.DecimalField(
+        _("forecast"), max_digits=14, decimal_places=2, validators=[MinValueValidator(ZERO)]
+    )
+    currency = models.CharField(_("currency"), max_length=3, default="EUR")
+    note = models.CharField(_("note"), max_length=500, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("submitted by"),
+    )
+    created_at = models.DateTimeField(_("submitted"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("forecast snapshot")
+        verbose_name_plural = _("forecast snapshots")
+        ordering = ["-created_at", "-pk"]
+        indexes = [
+            models.Index(fields=["team", "period_start", "created_at"], name="snapshot_team"),
+            models.Index(fields=["user", "period_start", "created_at"], name="snapshot_user"),
+        ]
+
+    def __str__(self) -> str:
+        who = self.user or self.team
+        return f"{who} {self.period_start:%Y-%m}: {self.forecast}"
