@@ -333,3 +333,12 @@ class IdempotencyKey(models.Model):
 
     def __str__(self) -> str:
         return self.key
+
+
+# Sales competencies (kreis.core.competencies): registered with the core app here.
+from kreis.core.competencies.models import (  # noqa: E402, F401
+    Competency,
+    CompetencyKind,
+    Level,
+    UserCompetency,
+)

@@ -34,7 +34,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from kreis.commerce.models import Product
-from kreis.core.models import SavedView, Team
+from kreis.core.models import Competency, Level, SavedView, Team
 from kreis.leads.models import Lead
 from kreis.parties.models import Party
 from kreis.sales.models import Deal
@@ -1009,6 +1009,18 @@ class LeadAssignmentRule(models.Model):
         null=True,
         blank=True,
         help_text=_("Empty: no cap."),
+    )
+    required_competencies = models.ManyToManyField(
+        Competency,
+        blank=True,
+        related_name="+",
+        verbose_name=_("required competencies"),
+        help_text=_(
+            "Only users who have every one of these at the level below or higher are picked."
+        ),
+    )
+    competency_level = models.PositiveSmallIntegerField(
+        _("at least at level"), choices=Level.choices, default=Level.GOOD
     )
     last_user = _user_fk(_("last assigned to"))
     is_active = models.BooleanField(_("active"), default=True)

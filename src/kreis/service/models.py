@@ -23,7 +23,7 @@ from simple_history.models import HistoricalRecords
 
 from kreis.activities.models import Activity
 from kreis.commerce.models import Product
-from kreis.core.models import Team
+from kreis.core.models import Competency, Level, Team
 from kreis.parties.models import Party
 
 # The federal states of Germany (ISO 3166-2:DE) as the ``holidays`` package names them.
@@ -223,6 +223,18 @@ class AssignmentRule(models.Model):
         blank=True,
         related_name="+",
         verbose_name=_("assign to team"),
+    )
+    required_competencies = models.ManyToManyField(
+        Competency,
+        blank=True,
+        related_name="+",
+        verbose_name=_("required competencies"),
+        help_text=_(
+            "Only users who have every one of these at the level below or higher are picked."
+        ),
+    )
+    competency_level = models.PositiveSmallIntegerField(
+        _("at least at level"), choices=Level.choices, default=Level.GOOD
     )
     is_active = models.BooleanField(_("active"), default=True)
 
