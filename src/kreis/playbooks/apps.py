@@ -8,3 +8,9 @@ class PlaybooksConfig(AppConfig):
     name = "kreis.playbooks"
     label = "playbooks"
     verbose_name = _("Playbooks")
+
+    def ready(self) -> None:
+        from kreis.playbooks import receivers, rules  # noqa: F401  (permissions)
+
+        receivers.connect()
+        import kreis.playbooks.tasks  # noqa: F401  (the jobs register with Huey)
