@@ -62,6 +62,8 @@ class AssignmentRuleAdmin(admin.ModelAdmin):
     search_fields = ["name", "region"]
     autocomplete_fields = ["assign_user"]
     raw_id_fields = ["product"]
+    # Who may get the case: only those holding each at the level or higher.
+    filter_horizontal = ["required_competencies"]
 
 
 class TransitionInline(admin.TabularInline):

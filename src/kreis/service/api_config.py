@@ -17,7 +17,7 @@ import datetime as dt
 from typing import Annotated, Literal
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import models
+from django.db import models, transaction
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
@@ -26,7 +26,7 @@ from pydantic import field_validator
 
 from kreis.commerce.models import Product
 from kreis.core.api_support import PROBLEM_RESPONSES, IdValue, Input, ObjectId
-from kreis.core.models import Team, User
+from kreis.core.models import Competency, Team, User
 from kreis.service import mail as service_mail
 from kreis.service import mailtemplates, queries
 from kreis.service.config import config_entry_delete, config_entry_save, may
@@ -355,7 +355,13 @@ class AssignmentRuleOut(Schema):
     region: str
     assign_user_id: int | None
     assign_team_id: int | None
+    required_competency_ids: list[int]
+    competency_level: int
     is_active: bool
+
+    @staticmethod
+    def resolve_required_competency_ids(rule: AssignmentRule) -> list[int]:
+        return sorted(c.pk for c in rule.required_competencies.all())
 
 
 class AssignmentRuleIn(Input):
@@ -366,6 +372,10 @@ class AssignmentRuleIn(Input):
     region: str = Field("", max_length=100)
     assign_user_id: IdValue | None = None
     assign_team_id: IdValue | None = None
+    # Only someone holding each of these at ``competency_level`` (1 basic … 4 expert) or
+    # higher gets the case (kreis.core.competencies).
+    required_competency_ids: list[IdValue] = Field(default_factory=list, max_length=100)
+    competency_level: int = Field(2, ge=1, le=4)
     is_active: bool = True
 
 
@@ -377,6 +387,8 @@ class AssignmentRulePatch(Input):
     region: str | None = Field(None, max_length=100)
     assign_user_id: IdValue | None = None
     assign_team_id: IdValue | None = None
+    required_competency_ids: list[IdValue] | None = Field(None, max_length=100)
+    competency_level: int | None = Field(None, ge=1, le=4)
     is_active: bool | None = None
 
 
@@ -386,6 +398,27 @@ REFERENCES = {
     "assign_user_id": ("assign_user", User),
     "assign_team_id": ("assign_team", Team),
 }
+
+
+def _rule_competencies(given: dict) -> list[Competency] | None:
+    """The required competencies named in the input (``None``: not given, keep them)."""
+    ids = given.pop("required_competency_ids", None)
+    if ids is None:
+        return None
+    found = list(Competency.objects.filter(pk__in=set(ids), is_active=True))
+    if len(found) != len(set(ids)):
+        raise ValidationError({"required_competency_ids": _("Not found, or not active.")})
+    return found
+
+
+def _rule_save(*, actor, entry: AssignmentRule, given: dict) -> AssignmentRule:
+    """Fields and required competencies of a rule, in one transaction."""
+    competencies = _rule_competencies(given)
+    with transaction.atomic():
+        entry = config_entry_save(actor=actor, entry=entry, values=_rule_values(given))
+        if competencies is not None:
+            entry.required_competencies.set(competencies)
+    return entry
 
 
 def _rule_values(given: dict) -> dict:
@@ -414,7 +447,7 @@ def _rule(pk: int) -> AssignmentRule:
 )
 def assignment_rule_list(request: HttpRequest):
     _allowed(request, "view", AssignmentRule)
-    return list(AssignmentRule.objects.all())
+    return list(AssignmentRule.objects.prefetch_related("required_competencies"))
 
 
 @router.post(
@@ -426,8 +459,7 @@ def assignment_rule_list(request: HttpRequest):
 def assignment_rule_create(request: HttpRequest, payload: AssignmentRuleIn):
     _allowed(request, "add", AssignmentRule)
     _unique_name(AssignmentRule, "name", payload.name, None)
-    values = _rule_values(payload.dict())
-    entry = config_entry_save(actor=request.auth, entry=AssignmentRule(), values=values)
+    entry = _rule_save(actor=request.auth, entry=AssignmentRule(), given=payload.dict())
     return Status(201, entry)
 
 
@@ -456,7 +488,7 @@ def assignment_rule_update(
     given = payload.model_dump(exclude_unset=True)
     if given.get("name"):
         _unique_name(AssignmentRule, "name", given["name"], entry.pk)
-    return config_entry_save(actor=request.auth, entry=entry, values=_rule_values(given))
+    return _rule_save(actor=request.auth, entry=entry, given=given)
 
 
 @router.delete(

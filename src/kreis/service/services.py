@@ -18,12 +18,13 @@ import logging
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import F, Max
+from django.db.models import F, Max, Prefetch
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from kreis.commerce.models import Product
-from kreis.core.models import Role, Team, User
+from kreis.core.competencies.queries import users_with_competencies
+from kreis.core.models import Competency, Role, Team, User
 from kreis.core.search import index_record
 from kreis.core.services import check_assignment
 from kreis.parties.models import ContactKind, ContactPoint, Party, PartyKind
@@ -96,12 +97,17 @@ def next_case_number(*, year: int) -> str:
     return f"C-{year}-{last:06d}"
 
 
-def _next_agent(team: Team | None) -> User | None:
+def _next_agent(
+    team: Team | None, *, competency_ids: list[int] | None = None, level: int = 1
+) -> User | None:
     """Round-robin: the active service agent (of ``team``, or of all) who got a case least
-    recently (never first), ties by id."""
+    recently (never first), ties by id; with ``competency_ids`` only agents who hold each of
+    them at ``level`` or higher (a subquery of the same query)."""
     agents = User.objects.filter(role=Role.SERVICE_AGENT, is_active=True)
     if team is not None:
         agents = agents.filter(memberships__team=team)
+    if competency_ids:
+        agents = users_with_competencies(agents, competency_ids=competency_ids, level=level)
     return (
         agents.annotate(last_case=Max("owned_cases__created_at"))
         .order_by(F("last_case").asc(nulls_first=True), "pk")
@@ -119,22 +125,47 @@ def assign_owner(
     """Owner and team of a new case: the first active rule (by position) whose category,
     product and region match (blank = any) gives its user, or the next service agent of its
     team; without a matching rule the next of all service agents. (None, None) when there is
-    no service agent at all."""
+    no service agent at all.
+
+    A rule with required competencies (``kreis.core.competencies``) gives the case only to
+    someone who holds each of its active ones at the rule's level or higher: its user if they
+    do, else the next such agent of its team; when nobody qualifies the next rule is tried."""
     from kreis.service.models import AssignmentRule
 
-    for rule in AssignmentRule.objects.filter(is_active=True).select_related(
+    rules_ = AssignmentRule.objects.filter(is_active=True).select_related(
         "assign_user", "assign_team"
-    ):
+    )
+    rules_ = rules_.prefetch_related(
+        Prefetch(
+            "required_competencies",
+            queryset=Competency.objects.filter(is_active=True).only("pk"),
+        )
+    )
+    for rule in rules_:
         if rule.category_id and rule.category_id != category.pk:
             continue
         if rule.product_id and (product is None or rule.product_id != product.pk):
             continue
         if rule.region and rule.region.strip().lower() != (region or "").strip().lower():
             continue
-        if rule.assign_user is not None and rule.assign_user.is_active:
+        needed = [c.pk for c in rule.required_competencies.all()]
+        if (
+            rule.assign_user is not None
+            and rule.assign_user.is_active
+            and (
+                not needed
+                or users_with_competencies(
+                    User.objects.filter(pk=rule.assign_user.pk),
+                    competency_ids=needed,
+                    level=rule.competency_level,
+                ).exists()
+            )
+        ):
             return rule.assign_user, rule.assign_team or _first_team(rule.assign_user)
         if rule.assign_team is not None:
-            agent = _next_agent(rule.assign_team)
+            agent = _next_agent(
+                rule.assign_team, competency_ids=needed, level=rule.competency_level
+            )
             if agent is not None:
                 return agent, rule.assign_team
     agent = _next_agent(None)

@@ -23,7 +23,7 @@ class LeadAssignmentRuleAdmin(admin.ModelAdmin):
     list_editable = ["position", "is_active"]
     list_filter = ["is_active", "language", "team"]
     search_fields = ["name", "territory"]
-    filter_horizontal = ["users"]
+    filter_horizontal = ["users", "required_competencies"]
     raw_id_fields = ["product_interest"]
     readonly_fields = ["last_user", "created_at"]
 

@@ -27,7 +27,7 @@ from kreis.core.api_support import (
     Pagination,
     check_if_match,
 )
-from kreis.core.models import Team, User
+from kreis.core.models import Competency, Team, User
 from kreis.leads.queries import lead_get_for_user
 from kreis.marketing.handoff import queries, services
 from kreis.marketing.models import HandoffStatus, LeadAssignmentRule, MarketingSettings
@@ -40,6 +40,7 @@ Name = Annotated[str, Field(min_length=1, max_length=120)]
 Territory = Annotated[str, Field(max_length=100)]
 Cap = Annotated[int, Field(ge=1, le=10_000)]
 Position = Annotated[int, Field(ge=0, le=32_767)]
+CompetencyLevel = Annotated[int, Field(ge=1, le=4)]
 NO_CONTENT = {204: None, **PROBLEM_RESPONSES}
 
 
@@ -52,6 +53,8 @@ class RuleOut(Schema):
     language: str
     team_id: int | None
     user_ids: list[int]
+    required_competency_ids: list[int]
+    competency_level: int
     workload_cap: int | None
     last_user_id: int | None
     is_active: bool
@@ -59,6 +62,10 @@ class RuleOut(Schema):
     @staticmethod
     def resolve_user_ids(rule: LeadAssignmentRule) -> list[int]:
         return sorted(u.pk for u in rule.users.all())
+
+    @staticmethod
+    def resolve_required_competency_ids(rule: LeadAssignmentRule) -> list[int]:
+        return sorted(c.pk for c in rule.required_competencies.all())
 
 
 class RuleIn(Input):
@@ -69,6 +76,10 @@ class RuleIn(Input):
     language: LanguageCode = ""
     team_id: IdValue | None = None
     user_ids: list[IdValue] = Field(default_factory=list, max_length=500)
+    # Only users who hold each of these competencies at ``competency_level`` (1 basic …
+    # 4 expert) or higher take the rule's leads.
+    required_competency_ids: list[IdValue] = Field(default_factory=list, max_length=100)
+    competency_level: CompetencyLevel = 2
     workload_cap: Cap | None = None
     is_active: bool = True
 
@@ -81,6 +92,8 @@ class RulePatch(Input):
     language: LanguageCode | None = None
     team_id: IdValue | None = None
     user_ids: list[IdValue] | None = Field(None, max_length=500)
+    required_competency_ids: list[IdValue] | None = Field(None, max_length=100)
+    competency_level: CompetencyLevel | None = None
     workload_cap: Cap | None = None
     is_active: bool | None = None
 
@@ -164,9 +177,17 @@ class SettingsIn(Input):
     recycle_hours: Annotated[int, Field(ge=1, le=32_767)] | None = None
 
 
-def _related(values: dict) -> tuple[dict, list[User] | None]:
+def _related(values: dict) -> tuple[dict, list[User] | None, list[Competency] | None]:
     """Ids in the payload → the records (an unknown id is 422 on its field)."""
     errors = {}
+    competencies = None
+    if "required_competency_ids" in values:
+        wanted = set(values.pop("required_competency_ids") or [])
+        competencies = list(Competency.objects.filter(pk__in=wanted, is_active=True))
+        if len(competencies) != len(wanted):
+            errors["required_competency_ids"] = _("Not found, or not active.")
+    if "competency_level" in values and values["competency_level"] is None:
+        values.pop("competency_level")
     for field, model in (("product_interest_id", Product), ("team_id", Team)):
         if values.get(field) is not None and not model.objects.filter(pk=values[field]).exists():
             errors[field] = _("Not found.")
@@ -178,11 +199,11 @@ def _related(values: dict) -> tuple[dict, list[User] | None]:
             errors["user_ids"] = _("Only active sales reps and sales managers take leads.")
     if errors:
         raise ValidationError(errors)
-    return values, users
+    return values, users, competencies
 
 
 def _rule_save(request: HttpRequest, rule: LeadAssignmentRule, values: dict):
-    values, users = _related(values)
+    values, users, competencies = _related(values)
     if values.get("territory") is None and "territory" in values:
         values["territory"] = ""
     if values.get("language") is None and "language" in values:
@@ -193,7 +214,9 @@ def _rule_save(request: HttpRequest, rule: LeadAssignmentRule, values: dict):
         raise ValidationError(
             {"user_ids": _("Pick users or a team: somebody must take the leads.")}
         )
-    return services.rule_save(actor=request.auth, rule=rule, values=values, users=users)
+    return services.rule_save(
+        actor=request.auth, rule=rule, values=values, users=users, competencies=competencies
+    )
 
 
 @router.get(

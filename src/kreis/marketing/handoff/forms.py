@@ -10,7 +10,7 @@ from django.utils.translation import gettext_lazy as _
 
 from kreis.commerce.models import Product
 from kreis.core.forms import BootstrapMixin
-from kreis.core.models import Team, User
+from kreis.core.models import Competency, CompetencyKind, Level, Team, User
 from kreis.marketing.handoff.services import OWNER_ROLES
 from kreis.marketing.models import LeadAssignmentRule, MarketingSettings
 
@@ -26,10 +26,15 @@ class RuleForm(BootstrapMixin, forms.ModelForm):
             "language",
             "team",
             "users",
+            "required_competencies",
+            "competency_level",
             "workload_cap",
             "is_active",
         ]
-        widgets = {"users": forms.CheckboxSelectMultiple}
+        widgets = {
+            "users": forms.CheckboxSelectMultiple,
+            "required_competencies": forms.CheckboxSelectMultiple,
+        }
         help_texts = {
             "territory": _("Empty: any territory. Compared ignoring upper and lower case."),
             "position": _("Rules are tried from the lowest number up; the first that fits wins."),
@@ -46,12 +51,24 @@ class RuleForm(BootstrapMixin, forms.ModelForm):
             is_active=True, role__in=OWNER_ROLES
         ).order_by("username")
         self.fields["users"].label_from_instance = lambda u: u.get_full_name() or u.username
+        self.fields["competency_level"].required = False
+        self.fields["required_competencies"].queryset = Competency.objects.filter(
+            is_active=True
+        ).order_by("kind", "name")
+        kinds = dict(CompetencyKind.choices)
+        self.fields["required_competencies"].label_from_instance = lambda c: (
+            f"{c.name} ({kinds.get(c.kind, c.kind)})"
+        )
         self.fields["product_interest"].empty_label = _("Any product")
         self.fields["language"].choices = [
             ("", _("Any language")),
             *LeadAssignmentRule._meta.get_field("language").choices,
         ]
         self.fields["name"].widget.attrs["autofocus"] = True
+
+    def clean_competency_level(self):
+        # Sent only when the form shows it; without required competencies it does not matter.
+        return self.cleaned_data.get("competency_level") or Level.GOOD
 
     def clean(self):
         data = super().clean()

@@ -99,7 +99,7 @@ def rule_list_for_user(*, user: User) -> QuerySet[LeadAssignmentRule]:
         return LeadAssignmentRule.objects.none()
     return LeadAssignmentRule.objects.select_related(
         "product_interest", "team", "last_user"
-    ).prefetch_related("users")
+    ).prefetch_related("users", "required_competencies")
 
 
 def rule_get_for_user(*, user: User, pk: int, write: bool = False) -> LeadAssignmentRule:

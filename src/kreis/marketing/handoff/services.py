@@ -8,7 +8,9 @@ Who gets the lead (``pick_assignee``):
    condition fits any lead.
 2. Its candidates are its picked users, or, when none are picked, the members of its team —
    only active sales reps and sales managers (who may own leads), in a stable order
-   (username, id).
+   (username, id). A rule with required competencies keeps only those who hold each of its
+   active ones at the rule's level or higher (skills, languages, product categories of
+   ``kreis.core.competencies``); when nobody does, the next fitting rule is tried.
 3. Round-robin: the candidate after the rule's ``last_user`` in that order goes first.
    Anyone whose open leads (new, contacted, qualified; not deleted) reach the rule's
    ``workload_cap`` is skipped; when all are at the cap, the next fitting rule is tried.
@@ -52,7 +54,8 @@ from django.db.models import Case, Count, F, Max, Q, Value, When
 from django.utils import formats, timezone, translation
 from django.utils.translation import gettext as _
 
-from kreis.core.models import Membership, Notification, Role, Team, User
+from kreis.core.competencies.queries import users_with_competencies
+from kreis.core.models import Level, Membership, Notification, Role, Team, User
 from kreis.leads import services as lead_services
 from kreis.leads.models import Lead, LeadStatus
 from kreis.marketing.models import (
@@ -133,6 +136,10 @@ def _conditions(rule: LeadAssignmentRule) -> dict:
         conditions["product"] = str(rule.product_interest)
     if rule.language:
         conditions["language"] = rule.language
+    needed = [c.name for c in rule.required_competencies.all() if c.is_active]
+    if needed:
+        conditions["competencies"] = needed
+        conditions["level"] = rule.competency_level
     return conditions
 
 
@@ -146,6 +153,12 @@ def _conditions_text(params: dict) -> str:
         choices = dict(LeadAssignmentRule._meta.get_field("language").choices or [])
         name = choices.get(params["language"], params["language"])
         parts.append(_("language %(value)s") % {"value": str(name)})
+    if params.get("competencies"):
+        level = dict(Level.choices).get(params.get("level"), params.get("level"))
+        parts.append(
+            _("competencies %(names)s at least %(level)s")
+            % {"names": ", ".join(params["competencies"]), "level": str(level)}
+        )
     return ", ".join(parts) or _("any lead")
 
 
@@ -220,7 +233,8 @@ def reason_text(stored: str) -> str:
 
 
 def rule_candidates(rule: LeadAssignmentRule) -> list[User]:
-    """The rule's picked users, else its team's members: active reps and sales managers."""
+    """The rule's picked users, else its team's members: active reps and sales managers —
+    with required competencies only those who hold each active one at the rule's level."""
     users = User.objects.filter(is_active=True, role__in=OWNER_ROLES)
     if rule.users.exists():
         users = users.filter(pk__in=rule.users.values("pk"))
@@ -228,6 +242,9 @@ def rule_candidates(rule: LeadAssignmentRule) -> list[User]:
         users = users.filter(memberships__team_id=rule.team_id)
     else:
         return []
+    needed = [c.pk for c in rule.required_competencies.all() if c.is_active]
+    if needed:
+        users = users_with_competencies(users, competency_ids=needed, level=rule.competency_level)
     return list(users.order_by("username", "pk").distinct())
 
 
@@ -321,8 +338,10 @@ def pick_assignee(lead: Lead, *, exclude: set[int] | frozenset[int] = frozenset(
     """Who gets the lead by the rules (see the module's docstring); ``None`` when nobody can."""
     exclude = set(exclude)
     full_rules = []
-    for rule in LeadAssignmentRule.objects.filter(is_active=True).select_related(
-        "product_interest", "team"
+    for rule in (
+        LeadAssignmentRule.objects.filter(is_active=True)
+        .select_related("product_interest", "team")
+        .prefetch_related("required_competencies")
     ):
         if not rule_fits(rule, lead):
             continue
@@ -583,9 +602,15 @@ def check_sla(*, now: datetime | None = None) -> SlaResult:
 
 
 def rule_save(
-    *, actor: User | None, rule: LeadAssignmentRule, values: dict, users: list[User] | None = None
+    *,
+    actor: User | None,
+    rule: LeadAssignmentRule,
+    values: dict,
+    users: list[User] | None = None,
+    competencies: list | None = None,
 ) -> LeadAssignmentRule:
-    """Create or change an assignment rule (validated as a whole; nothing saved on error)."""
+    """Create or change an assignment rule (validated as a whole; nothing saved on error).
+    ``competencies``: the required competencies (``None`` keeps them)."""
     if actor is not None and not actor.has_perm("marketing.change_handoff_rules"):
         raise PermissionDenied
     for name, value in values.items():
@@ -596,6 +621,8 @@ def rule_save(
         rule.save()
         if users is not None:
             rule.users.set(users)
+        if competencies is not None:
+            rule.required_competencies.set(competencies)
     return rule
 
 

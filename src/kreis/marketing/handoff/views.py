@@ -155,10 +155,18 @@ def _rule_form(request: HttpRequest, rule: LeadAssignmentRule) -> HttpResponse:
         rule.position = (last.position + 10) if last else 10
     form = RuleForm(request.POST or None, instance=rule)
     if request.method == "POST" and form.is_valid():
-        values = {k: v for k, v in form.cleaned_data.items() if k != "users"}
+        values = {
+            k: v
+            for k, v in form.cleaned_data.items()
+            if k not in ("users", "required_competencies")
+        }
         try:
             services.rule_save(
-                actor=request.user, rule=rule, values=values, users=list(form.cleaned_data["users"])
+                actor=request.user,
+                rule=rule,
+                values=values,
+                users=list(form.cleaned_data["users"]),
+                competencies=list(form.cleaned_data["required_competencies"]),
             )
         except ValidationError as exc:
             apply_errors(form, exc)
