@@ -25,8 +25,12 @@ urlpatterns = [
     path("t/", include("kreis.marketing.tracking.public_urls")),  # public: tracking snippet
     path("download/", include("kreis.marketing.offers.public_urls")),  # public: offer downloads
     path("commerce/", include("kreis.commerce.urls")),
+    path("pricing/", include("kreis.pricing.urls")),
+    path("q/", include("kreis.pricing.public_urls")),  # public: a quote's acceptance link
     path("analytics/", include("kreis.analytics.urls")),
+    path("playbooks/", include("kreis.playbooks.urls")),
     path("integration/", include("kreis.automation.urls")),
+    path("automation/", include("kreis.automation.rules.urls")),  # rules; hooks/ is public
     path("imports/", include("kreis.migration.urls")),
     path("manage/backups/", include("kreis.migration.backups.urls")),
     path("", include("kreis.core.urls")),

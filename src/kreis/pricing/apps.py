@@ -8,3 +8,11 @@ class PricingConfig(AppConfig):
     name = "kreis.pricing"
     label = "pricing"
     verbose_name = _("Prices and quotes")
+
+    def ready(self) -> None:
+        from kreis.core.demo import register_demo_step
+        from kreis.pricing import rules  # noqa: F401  (registers the permissions)
+        from kreis.pricing.demo import create_pricing
+
+        # After the deals (order 100) and the transactions: quotes are made from deal lines.
+        register_demo_step(create_pricing, order=250)

@@ -1,0 +1,46 @@
+"""The approvals inbox: sales managers decide discount requests above a rep's limit."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from kreis.pricing.quotes import queries, services
+
+
+@login_required
+def inbox(request: HttpRequest) -> HttpResponse:
+    """Pending requests first, then the decided history (managers: all; reps: their own)."""
+    all_ = queries.approval_list_for_user(user=request.user)
+    return render(
+        request,
+        "pricing/approvals.html",
+        {
+            "pending": all_.filter(status="requested"),
+            "decided": all_.exclude(status="requested")[:100],
+            "can_decide": request.user.has_perm("pricing.manage"),
+        },
+    )
+
+
+@login_required
+@require_POST
+def decide(request: HttpRequest, pk: int) -> HttpResponse:
+    approval = queries.approval_get_for_user(user=request.user, pk=pk, write=True)
+    try:
+        services.approval_decide(
+            actor=request.user,
+            approval=approval,
+            approve=request.POST.get("decision") == "approve",
+            note=request.POST.get("decision_note", ""),
+        )
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, _("Decision saved; the rep is notified."))
+    return redirect("pricing:approvals")

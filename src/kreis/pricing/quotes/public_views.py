@@ -1,0 +1,71 @@
+"""The customer's page behind a quote's link: accept or decline, German or English, phone-sized.
+
+No sign-in; the link's token is the key (256 bits, single use, expiring). CSRF-protected, and
+POSTs are limited per IP address and hour (kreis.core.publicforms)."""
+
+from __future__ import annotations
+
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils import translation
+from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_protect
+
+from kreis.core.publicforms import seconds_until_allowed, throttled
+from kreis.pricing.quotes import services
+
+POSTS_PER_HOUR = 30
+
+
+@never_cache
+@csrf_protect
+def respond(request: HttpRequest, token: str) -> HttpResponse:
+    quote = services.quote_for_token(token)
+    language = quote.language if quote is not None else (translation.get_language() or "en")
+    with translation.override(language):
+        if quote is None:
+            return render(request, "pricing/public_closed.html", {"language": language}, status=404)
+        if request.method == "POST":
+            wait = seconds_until_allowed(request, scope="quote-respond", per_hour=POSTS_PER_HOUR)
+            if wait is not None:
+                return throttled(
+                    render(
+                        request,
+                        "pricing/public_closed.html",
+                        {"language": language, "throttled": True},
+                    ),
+                    wait,
+                )
+            action = request.POST.get("action")
+            try:
+                if action == "accept":
+                    services.quote_accept(actor=None, quote=quote, via="link")
+                elif action == "decline":
+                    services.quote_reject(
+                        actor=None,
+                        quote=quote,
+                        via="link",
+                        note=request.POST.get("note", "")[:1000],
+                    )
+                else:
+                    raise ValidationError("unknown action")
+            except ValidationError:
+                return render(
+                    request, "pricing/public_closed.html", {"language": language}, status=410
+                )
+            quote.refresh_from_db()
+            return render(
+                request, "pricing/public_done.html", {"quote": quote, "language": language}
+            )
+        if not services.link_usable(quote):
+            return render(request, "pricing/public_closed.html", {"language": language}, status=410)
+        return render(
+            request,
+            "pricing/public_quote.html",
+            {
+                "quote": quote,
+                "lines": list(quote.lines.order_by("position", "pk")),
+                "language": language,
+            },
+        )

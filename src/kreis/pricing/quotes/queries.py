@@ -1,0 +1,55 @@
+"""Reads of quotes and approvals. A quote is visible to whoever sees its deal and changed by
+whoever may change the deal; the approvals inbox is for sales managers and administrators."""
+
+from __future__ import annotations
+
+from django.core.exceptions import PermissionDenied
+from django.db.models import QuerySet
+from django.http import Http404
+
+from kreis.core.models import User
+from kreis.core.queries import visible_records
+from kreis.pricing.models import ApprovalStatus, DiscountApproval, Quote
+from kreis.sales.models import Deal
+
+
+def quote_list_for_user(*, user: User) -> QuerySet[Quote]:
+    deals = visible_records(Deal.objects.filter(deleted_at__isnull=True), user=user)
+    return Quote.objects.filter(deal__in=deals.values("pk")).select_related("deal", "party")
+
+
+def quotes_of_deal(deal: Deal) -> QuerySet[Quote]:
+    return deal.quotes.select_related("created_by").order_by("-version")
+
+
+def quote_get_for_user(*, user: User, pk: int, write: bool = False) -> Quote:
+    quote = (
+        Quote.objects.select_related("deal", "deal__stage", "party", "created_by", "order")
+        .filter(pk=pk, deal__deleted_at__isnull=True)
+        .first()
+    )
+    perm = "core.change_record" if write else "core.view_record"
+    if quote is None or not user.has_perm(perm, quote.deal):
+        raise Http404
+    return quote
+
+
+def approval_list_for_user(*, user: User, pending_only: bool = False) -> QuerySet[DiscountApproval]:
+    """Managers see every request; a rep sees her own."""
+    qs = DiscountApproval.objects.select_related(
+        "quote", "quote__deal", "requested_by", "decided_by"
+    )
+    if not user.has_perm("pricing.manage"):
+        qs = qs.filter(requested_by=user)
+    if pending_only:
+        qs = qs.filter(status=ApprovalStatus.REQUESTED)
+    return qs
+
+
+def approval_get_for_user(*, user: User, pk: int, write: bool = False) -> DiscountApproval:
+    approval = approval_list_for_user(user=user).filter(pk=pk).first()
+    if approval is None:
+        raise Http404
+    if write and not user.has_perm("pricing.manage"):
+        raise PermissionDenied
+    return approval
