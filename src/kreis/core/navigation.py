@@ -29,6 +29,10 @@ def _admin_or_manager(user) -> bool:
     return user.is_admin or user.role == Role.SALES_MANAGER
 
 
+def _playbooks(user) -> bool:
+    return rules.has_perm("playbooks.view_playbook", user)
+
+
 def _marketing(user) -> bool:
     # The rule alone (django-rules): user.has_perm would ask Django's model backend too, two
     # queries on every page for users the rule refuses.
@@ -74,6 +78,13 @@ SIDEBAR = (
             Link("service:list", "exclamation-octagon", _("Cases"), "/cases/"),
             Link("activities:my_day", "calendar-check", _("My day"), "/activities/"),
             Link("feedback:list", "clipboard-data", _("Surveys"), "/surveys/"),
+            Link(
+                "playbooks:list",
+                "signpost-split",
+                _("Playbooks"),
+                "/playbooks/",
+                visible=_playbooks,
+            ),
             Link("core:team_list", "people", _("Teams"), "/teams/"),
             Link("core:notifications", "bell", _("Notifications"), "/notifications/"),
         ),
@@ -169,7 +180,7 @@ SIDEBAR = (
     ),
 )
 
-_VISIBILITY_RULES = (_admin, _admin_or_manager, _marketing)
+_VISIBILITY_RULES = (_admin, _admin_or_manager, _marketing, _playbooks)
 _LINKS = tuple(link for section in SIDEBAR for link in section.links)
 _rendered: dict[tuple, str] = {}
 
