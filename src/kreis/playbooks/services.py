@@ -120,10 +120,17 @@ def _applies_to(playbook: Playbook, parties: QuerySet) -> QuerySet:
     return parties.filter(relationship_type_link__relationship_type_id__in=type_ids)
 
 
-def _enroll(playbook: Playbook, entries: dict[int, int | None], *, source: str) -> int:
-    """Enrol parties: ``entries`` maps party id → the PhaseChange that started it (or None)."""
+def _enroll(
+    playbook: Playbook,
+    entries: dict[int, int | None],
+    *,
+    source: str,
+    now: datetime | None = None,
+) -> int:
+    """Enrol parties: ``entries`` maps party id → the PhaseChange that started it (or None).
+    ``now``: the moment of entry (the demo enrols in the past)."""
     steps = list(playbook.steps.order_by("position"))
-    now = timezone.now()
+    now = now or timezone.now()
     today = timezone.localdate(now)
     window_end = today + timedelta(days=playbook.window_days)
     first_at = now + timedelta(days=steps[0].delay_days) if steps else None
