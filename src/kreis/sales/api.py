@@ -306,6 +306,8 @@ class DealOut(Schema):
     lost_reason_id: int | None
     lost_note: str
     source: str
+    channel: str
+    forecast_category: str
     notes: str
     position: int
     custom: dict[str, Any]
@@ -347,6 +349,8 @@ class DealWrite(Input):
     lost_reason_id: IdValue | None = None
     lost_note: str | None = Field(None, max_length=300)
     source: str | None = Field(None, max_length=100)
+    channel: Literal["", "direct", "field", "partner", "online"] | None = None
+    forecast_category: Literal["pipeline", "best_case", "commit", "closed"] | None = None
     notes: str | None = Field(None, max_length=20000)
     external_id: str | None = Field(None, max_length=100)
     owner_id: IdValue | None = None
@@ -585,6 +589,10 @@ def deal_list(
     tag: SearchText = "",
     close_from: dt.date | None = None,
     close_to: dt.date | None = None,
+    closed_from: dt.date | None = None,
+    closed_to: dt.date | None = None,
+    channel: Literal["direct", "field", "partner", "online", "none"] | None = None,
+    forecast_category: Literal["pipeline", "best_case", "commit", "closed"] | None = None,
     sort: Sort = "-created",
 ):
     """Filters combine; custom fields filter with `cf_<key>=` (and `_min`/`_max`)."""
@@ -600,6 +608,10 @@ def deal_list(
         tag=tag,
         close_from=close_from,
         close_to=close_to,
+        closed_from=closed_from,
+        closed_to=closed_to,
+        channel=channel or "",
+        forecast_category=forecast_category or "",
         custom=request.GET,
         sort=sort,
     )

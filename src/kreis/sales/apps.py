@@ -13,7 +13,9 @@ class SalesConfig(AppConfig):
         from kreis.sales.demo import create_deals
         from kreis.sales.models import Deal
         from kreis.sales.search import all_deals, deal_document, deals_naming
+        from kreis.sales.targets.demo import create_sales_plan
 
         register_demo_step(create_deals)
+        register_demo_step(create_sales_plan, order=150)  # after deals and transactions
         register_indexer("deal", Deal, deal_document, all_records=all_deals)
         register_dependants(deals_naming)

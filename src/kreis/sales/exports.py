@@ -12,6 +12,9 @@ from kreis.core.models import User
 from kreis.core.web import parse_date, parse_id
 from kreis.parties.queries import party_name_for_user
 from kreis.sales import queries
+from kreis.sales.models import ForecastCategory
+
+CHANNELS = ("direct", "field", "partner", "online", "none")
 
 
 def _id(value) -> int | None:
@@ -40,6 +43,14 @@ def list_params(query: Mapping[str, str], *, user: User) -> dict:
         "tag": (query.get("tag") or "").strip()[:50],
         "close_from": _date(query.get("close_from")),
         "close_to": _date(query.get("close_to")),
+        "closed_from": _date(query.get("closed_from")),
+        "closed_to": _date(query.get("closed_to")),
+        "channel": query.get("channel", "") if query.get("channel") in CHANNELS else "",
+        "forecast_category": (
+            query.get("forecast_category", "")
+            if query.get("forecast_category") in ForecastCategory.values
+            else ""
+        ),
         "sort": sort if sort in queries.SORTS else "-created",
         "custom": query,
     }
@@ -56,6 +67,8 @@ def _columns(user: User) -> list[Column]:
         Column("amount", lambda d: d.amount, NUMBER),
         Column("currency", lambda d: d.currency),
         Column("weighted_amount", lambda d: d.weighted_amount, NUMBER),
+        Column("channel", lambda d: d.channel),
+        Column("forecast_category", lambda d: d.forecast_category),
         Column("expected_close", lambda d: d.expected_close, DATE),
         Column("closed_at", lambda d: d.closed_at, DATETIME),
         Column("organization", lambda d: party_name_for_user(user=user, party=d.organization)),

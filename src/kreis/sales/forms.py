@@ -5,13 +5,13 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from kreis.commerce.models import Product
+from kreis.commerce.models import Product, SalesChannel
 from kreis.core.customfields import CustomFieldsFormMixin
 from kreis.core.forms import BootstrapMixin
 from kreis.core.models import Team, User
 from kreis.parties.forms import PartyLookupField, _lookup
 from kreis.parties.models import PartyKind
-from kreis.sales.models import LostReason, Stage, StageKind
+from kreis.sales.models import ForecastCategory, LostReason, Stage, StageKind
 
 
 class OptionalPartyLookupField(PartyLookupField):
@@ -72,6 +72,17 @@ class DealForm(BootstrapMixin, CustomFieldsFormMixin, forms.Form):
     )
     lost_note = forms.CharField(label=_("Lost note"), max_length=300, required=False)
     source = forms.CharField(label=_("Source"), max_length=100, required=False)
+    channel = forms.ChoiceField(
+        label=_("Channel"),
+        choices=[("", "—"), *SalesChannel.choices],
+        required=False,
+    )
+    forecast_category = forms.ChoiceField(
+        label=_("Forecast category"),
+        choices=[("", _("From the stage")), *ForecastCategory.choices],
+        required=False,
+        help_text=_("Won deals are always closed."),
+    )
     tags = forms.CharField(
         label=_("Tags"), required=False, help_text=_("Separated by commas."), max_length=500
     )
@@ -99,6 +110,8 @@ class DealForm(BootstrapMixin, CustomFieldsFormMixin, forms.Form):
         data["pipeline"], data["stage"] = stage.pipeline, stage
         data["tags"] = [t.strip() for t in (data.pop("tags") or "").split(",") if t.strip()]
         data["custom"] = self.custom_values()
+        if not data.get("forecast_category"):
+            data.pop("forecast_category", None)  # the stage's default, or unchanged
         return data
 
 

@@ -385,7 +385,7 @@ class Target(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.get_dimension_display()} {self.subject_label} {self.period_start:%Y-%m}"
+        return f"{self.get_dimension_display()} {self.subject_label} {period_key(self)}"
 
     @property
     def subject_label(self) -> str:
@@ -399,6 +399,17 @@ class Target(models.Model):
         if self.dimension == TargetDimension.REGION:
             return self.region
         return self.category
+
+
+def period_key(obj) -> str:
+    """``2026``, ``2026-Q2`` or ``2026-03``: the period of a target or snapshot as people write
+    it (``kreis.sales.periods`` reads it back)."""
+    start = obj.period_start
+    if obj.period_kind == PeriodKind.YEAR:
+        return f"{start.year}"
+    if obj.period_kind == PeriodKind.QUARTER:
+        return f"{start.year}-Q{(start.month - 1) // 3 + 1}"
+    return f"{start:%Y-%m}"
 
 
 class SnapshotKind(models.TextChoices):
@@ -464,4 +475,4 @@ class ForecastSnapshot(models.Model):
 
     def __str__(self) -> str:
         who = self.user or self.team
-        return f"{who} {self.period_start:%Y-%m}: {self.forecast}"
+        return f"{who} {period_key(self)}: {self.forecast}"

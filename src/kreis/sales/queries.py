@@ -49,6 +49,10 @@ WEIGHTED = ExpressionWrapper(
 )
 
 
+def _day_start(day: dt.date) -> dt.datetime:
+    return timezone.make_aware(dt.datetime.combine(day, dt.time.min))
+
+
 def _alive_visible(user: User | None) -> QuerySet[Deal]:
     qs = Deal.objects.filter(deleted_at__isnull=True)
     return qs if user is None else visible_records(qs, user=user)
@@ -67,6 +71,10 @@ def deal_list_for_user(
     tag: str = "",
     close_from: dt.date | None = None,
     close_to: dt.date | None = None,
+    closed_from: dt.date | None = None,
+    closed_to: dt.date | None = None,
+    channel: str = "",
+    forecast_category: str = "",
     custom: Any = None,
     sort: str = "-created",
 ) -> QuerySet[Deal]:
@@ -97,6 +105,16 @@ def deal_list_for_user(
         qs = qs.filter(expected_close__gte=close_from)
     if close_to:
         qs = qs.filter(expected_close__lte=close_to)
+    if closed_from:
+        qs = qs.filter(closed_at__gte=_day_start(closed_from))
+    if closed_to:
+        qs = qs.filter(closed_at__lt=_day_start(closed_to + dt.timedelta(days=1)))
+    if channel == "none":
+        qs = qs.filter(channel="")
+    elif channel:
+        qs = qs.filter(channel=channel)
+    if forecast_category:
+        qs = qs.filter(forecast_category=forecast_category)
     if custom is not None and any(str(key).startswith(FORM_PREFIX) for key in custom):
         qs = filter_by_custom(qs, "deal", custom)  # reads the custom fields: only when asked
     return (

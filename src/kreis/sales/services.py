@@ -30,17 +30,29 @@ from kreis.parties.services import set_tags
 from kreis.sales.models import (
     Deal,
     DealLine,
+    ForecastCategory,
     LostReason,
     Pipeline,
     Stage,
     StageChange,
     StageKind,
+    default_forecast_category,
 )
 from kreis.sales.queries import board_column_for_placement
 
 _UNSET: Any = object()
 CENT = Decimal("0.01")
-SCALAR_FIELDS = ("name", "amount", "currency", "expected_close", "source", "notes", "external_id")
+SCALAR_FIELDS = (
+    "name",
+    "amount",
+    "currency",
+    "expected_close",
+    "source",
+    "notes",
+    "external_id",
+    "channel",
+    "forecast_category",
+)
 
 
 class StaleDeal(Exception):  # noqa: N818 (a domain word, not an "…Error")
@@ -172,6 +184,12 @@ def _save(deal: Deal) -> None:
         raise ValidationError({"external_id": _("Another deal has this external ID.")})
     if not re.fullmatch(r"[A-Z]{3}", deal.currency or ""):
         raise ValidationError({"currency": _("Enter a three-letter currency code (ISO 4217).")})
+    if deal.stage.kind == StageKind.WON:
+        deal.forecast_category = ForecastCategory.CLOSED  # won is closed, whatever was chosen
+    elif deal.forecast_category == ForecastCategory.CLOSED:
+        raise ValidationError(
+            {"forecast_category": _("Only a won deal is closed; choose commit for a sure one.")}
+        )
     exclude = ["pipeline", "stage", "organization", "contact", "owner", "team", "lost_reason"]
     deal.full_clean(exclude=exclude, validate_unique=False)
     deal.save()
@@ -215,6 +233,15 @@ def _enter_stage(
         deal.closed_at = None
     elif previous is None or previous.kind != stage.kind or deal.closed_at is None:
         deal.closed_at = timezone.now()
+    # The forecast category follows the stage while nobody chose another one: a category equal
+    # to the old stage's default (or closed, when a won deal reopens) takes the new default.
+    if (
+        previous is None
+        or deal.forecast_category in ("", default_forecast_category(previous))
+        or stage.kind == StageKind.WON
+        or deal.forecast_category == ForecastCategory.CLOSED
+    ):
+        deal.forecast_category = default_forecast_category(stage)
     deal.stage = stage
     return StageChange(from_stage=previous, to_stage=stage, changed_by=actor)
 
@@ -247,8 +274,12 @@ def deal_create(
     external_id: str | None = None,
     lost_reason: LostReason | None = None,
     lost_note: str = "",
+    channel: str = "",
+    forecast_category: str | None = None,
 ) -> Deal:
     """Create a deal in a pipeline's stage with its line items and tags.
+
+    Without a forecast category the stage's default (``default_forecast_category``).
 
     Without a pipeline the default one; without a stage its first open stage; without an
     owner the actor; without a team the actor's first team. With lines and no amount, the
@@ -277,6 +308,7 @@ def deal_create(
             "source": source,
             "notes": notes,
             "external_id": external_id,
+            "channel": channel or "",
         }
     )
     if built and not scalars["amount"]:
@@ -294,6 +326,8 @@ def deal_create(
         **scalars,
     )
     change = _enter_stage(deal, stage, actor=actor, lost_reason=lost_reason, lost_note=lost_note)
+    if forecast_category:
+        deal.forecast_category = forecast_category
     _save(deal)
     _record(change, deal)
     for line in built:
@@ -384,6 +418,8 @@ def deal_update(
         change = _enter_stage(
             deal, stage, actor=actor, lost_reason=lost_reason, lost_note=lost_note or ""
         )
+        if scalars.get("forecast_category"):
+            deal.forecast_category = scalars["forecast_category"]  # chosen with the move
     if change is None and lost_note is not None and deal.stage.kind == StageKind.LOST:
         if lost_reason is not None:
             deal.lost_reason = lost_reason

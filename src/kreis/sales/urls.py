@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import include, path
 
 from kreis.sales import pipeline_views, views
 
@@ -13,6 +13,10 @@ urlpatterns = [
     path("bulk/", views.deal_bulk, name="bulk"),
     path("new/", views.deal_create, name="create"),
     path("forecast/", views.forecast, name="forecast"),
+    path("targets/", include("kreis.sales.targets.urls")),
+    path("forecasting/", include("kreis.sales.forecast.urls")),
+    path("channels/", include("kreis.sales.channels.urls")),
+    path("transparency/", include("kreis.sales.transparency.urls")),
     path("forecast.json", views.forecast_data, name="forecast_data"),
     path("<int:pk>/", views.deal_detail, name="detail"),
     path("<int:pk>/edit/", views.deal_edit, name="edit"),

@@ -330,6 +330,8 @@ def _form_for(request: HttpRequest, deal: Deal | None):
             "lost_reason": deal.lost_reason_id,
             "lost_note": deal.lost_note,
             "source": deal.source,
+            "channel": deal.channel,
+            "forecast_category": deal.forecast_category,
             "tags": ", ".join(t.name for t in deal.tags.all()),
             "owner": deal.owner_id,
             "team": deal.team_id,
