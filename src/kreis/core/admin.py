@@ -105,3 +105,6 @@ class WorkerHeartbeatAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None) -> bool:
         return False
+
+
+import kreis.core.competencies.admin  # noqa: E402,F401  (sales competencies)

@@ -9,3 +9,4 @@ class CoreConfig(AppConfig):
 
     def ready(self) -> None:
         from kreis.core import checks  # noqa: F401  (registers the system checks)
+        from kreis.core.competencies import rules as competency_rules  # noqa: F401

@@ -86,6 +86,7 @@ SIDEBAR = (
                 visible=_playbooks,
             ),
             Link("core:team_list", "people", _("Teams"), "/teams/"),
+            Link("core:competency_matrix", "grid-3x3", _("Skills matrix"), "/competencies/"),
             Link("core:notifications", "bell", _("Notifications"), "/notifications/"),
         ),
     ),
@@ -94,6 +95,12 @@ SIDEBAR = (
         (
             Link("marketing:campaign_list", "megaphone", _("Campaigns"), "/marketing/campaigns/"),
             Link("marketing:segments:list", "diagram-3", _("Segments"), "/marketing/segments/"),
+            Link(
+                "marketing:relationships:list",
+                "person-vcard",
+                _("Relationship types"),
+                "/marketing/relationship-types/",
+            ),
             Link("marketing:webforms:list", "ui-checks", _("Web forms"), "/marketing/forms/"),
             Link(
                 "marketing:scoring:page",

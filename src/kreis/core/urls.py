@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import include, path
 
 from kreis.core import manage_views, views
 
@@ -35,4 +35,5 @@ urlpatterns = [
         name="team_member_remove",
     ),
     path("teams/<int:pk>/delete/", manage_views.team_delete, name="team_delete"),
+    path("competencies/", include("kreis.core.competencies.urls")),
 ]

@@ -6,6 +6,7 @@ import kreis.marketing.consent.admin  # noqa: E402,F401
 import kreis.marketing.handoff.admin  # noqa: E402,F401
 import kreis.marketing.offers.admin  # noqa: E402,F401
 import kreis.marketing.predictive.admin  # noqa: E402,F401
+import kreis.marketing.relationships.admin  # noqa: E402,F401
 import kreis.marketing.segments.admin  # noqa: E402,F401
 import kreis.marketing.tracking.admin  # noqa: E402,F401
 import kreis.marketing.webforms.admin  # noqa: E402,F401

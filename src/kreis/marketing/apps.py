@@ -17,6 +17,20 @@ class MarketingConfig(AppConfig):
 
         register_segments()
 
+        # Relationship types: permissions, the nightly application, the party list's filter.
+        import kreis.marketing.relationships.rules  # noqa: F401
+        import kreis.marketing.relationships.tasks  # noqa: F401
+        from kreis.marketing.relationships import search as relationship_search
+        from kreis.parties.queries import ListFilter, register_list_filter
+
+        register_list_filter(
+            "relationship_type",
+            ListFilter(
+                apply=relationship_search.filter_party_list,
+                describe=relationship_search.describe_party_list_filter,
+            ),
+        )
+
         # Web-to-lead forms: processing submissions, the sweeper; in the global search for
         # everyone who sees lead management (a provider, not the owner/team search index).
         import kreis.marketing.webforms.tasks  # noqa: F401

@@ -11,6 +11,7 @@ urlpatterns: list = [
     path("tracking/", include("kreis.marketing.tracking.urls")),
     path("offers/", include("kreis.marketing.offers.urls")),
     path("segments/", include("kreis.marketing.segments.urls")),
+    path("relationship-types/", include("kreis.marketing.relationships.urls")),
     path("scoring/", include("kreis.marketing.predictive.urls")),
     path("consent/", include("kreis.marketing.consent.urls")),
     path("handoff/", include("kreis.marketing.handoff.urls")),

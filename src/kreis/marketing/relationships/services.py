@@ -1,0 +1,254 @@
+"""Writes of relationship types: keep them, and apply them to the segments' members.
+
+Applying (``relationship_types_apply``) is set-based and runs as one job (``tasks``), nightly
+and on demand:
+
+1. Each active type's segment members are read (one query per type). A party in several
+   segments takes the type of the highest ``priority`` (ties: the older type).
+2. The owner and team each type gives (``Ownership``):
+   - *named*: the type's owner, and its team when it has one (else the party keeps its team);
+   - *round-robin*: the team's active members take turns (by username) — a party already
+     owned by one of them keeps that owner, so the nightly run moves nobody twice;
+   - *team*: the team, and no personal owner.
+   With ``keep_existing_owner`` a party that has an owner keeps them; only the team is set.
+3. Only parties whose owner or team changes are written: one ``UPDATE … WHERE id IN`` per
+   (owner, team) and batch, and one history row per party ("changed", by the actor, the
+   reason naming the type) — the party's history shows who moved it and why, like every other
+   owner change, and the history page restores the old owner.
+4. ``PartyRelationshipType`` keeps the type each party has now (the party page, the API and
+   the party list's filter read it); parties in no typed segment lose theirs.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import rules
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from kreis.core.models import Membership, Role, User
+from kreis.marketing.relationships.models import (
+    Ownership,
+    PartyRelationshipType,
+    RelationshipType,
+)
+from kreis.marketing.segments.queries import segment_parties
+from kreis.parties.models import Party
+
+BATCH = 1000
+OWNER_ROLES = (Role.SALES_REP, Role.SALES_MANAGER)
+Progress = Callable[[int, int], None]
+
+
+def _check(actor: User | None) -> None:
+    if actor is not None and not rules.has_perm("marketing.change_relationship_types", actor):
+        raise PermissionDenied
+
+
+def relationship_type_save(
+    *, actor: User | None, relationship_type: RelationshipType, values: dict
+) -> RelationshipType:
+    """Create or change a relationship type (validated as a whole; nothing saved on error)."""
+    _check(actor)
+    for name, value in values.items():
+        setattr(relationship_type, name, value)
+    relationship_type.name_de = (relationship_type.name_de or "").strip()
+    relationship_type.name_en = (relationship_type.name_en or "").strip()
+    relationship_type.full_clean(exclude=["last_user"])
+    errors = {}
+    kind = relationship_type.ownership
+    if kind == Ownership.NAMED and relationship_type.owner_id is None:
+        errors["owner"] = _("A named owner is needed for this kind of ownership.")
+    if kind in (Ownership.ROUND_ROBIN, Ownership.TEAM) and relationship_type.team_id is None:
+        errors["team"] = _("A team is needed for this kind of ownership.")
+    owner = relationship_type.owner
+    if owner is not None and (not owner.is_active or owner.role not in OWNER_ROLES):
+        errors["owner"] = _("Only active sales reps and sales managers own customers.")
+    if errors:
+        raise ValidationError(errors)
+    relationship_type.save()
+    return relationship_type
+
+
+def relationship_type_delete(*, actor: User | None, relationship_type: RelationshipType) -> None:
+    """Delete a type; its parties lose the type (their owners stay as they are)."""
+    _check(actor)
+    relationship_type.delete()
+
+
+@dataclass
+class ApplyResult:
+    types: int = 0
+    members: int = 0
+    changed: int = 0
+    per_type: dict[int, int] = field(default_factory=dict)
+
+
+def _round_robin_members(team_id: int) -> list[int]:
+    return list(
+        User.objects.filter(
+            is_active=True,
+            role__in=OWNER_ROLES,
+            pk__in=Membership.objects.filter(team_id=team_id).values("user_id"),
+        )
+        .order_by("username", "pk")
+        .values_list("pk", flat=True)
+    )
+
+
+def _rotation(candidates: list[int], last: int | None) -> list[int]:
+    if last in candidates:
+        start = candidates.index(last) + 1
+        return candidates[start:] + candidates[:start]
+    return candidates
+
+
+def relationship_types_apply(
+    *,
+    actor: User | None,
+    only: RelationshipType | None = None,
+    dry_run: bool = False,
+    progress: Progress | None = None,
+) -> ApplyResult:
+    """Set owner and team of every typed segment's members (see the module's docstring).
+    ``only``: write the members whose type is this one (the winner is still decided over all
+    types). ``dry_run``: count, write nothing."""
+    _check(actor)
+    progress = progress or (lambda done, total: None)
+    types = list(
+        RelationshipType.objects.filter(is_active=True)
+        .select_related("segment", "owner", "team")
+        .order_by("-priority", "pk")
+    )
+    winner: dict[int, RelationshipType] = {}
+    for rtype in types:
+        for party_id in segment_parties(rtype.segment).values_list("pk", flat=True).iterator():
+            winner.setdefault(party_id, rtype)
+    if only is not None:
+        winner = {pid: t for pid, t in winner.items() if t.pk == only.pk}
+    result = ApplyResult(types=len(types) if only is None else 1, members=len(winner))
+    ids = sorted(winner)
+    total = len(ids)
+    progress(0, total)
+    robin = {
+        t.pk: _round_robin_members(t.team_id)
+        for t in types
+        if t.ownership == Ownership.ROUND_ROBIN and t.team_id is not None
+    }
+    turn = {
+        pk: _rotation(members, next(t for t in types if t.pk == pk).last_user_id)
+        for pk, members in robin.items()
+    }
+    position = dict.fromkeys(turn, 0)
+    last_given: dict[int, int] = {}
+    now = timezone.now()
+    by_type: dict[int, int] = defaultdict(int)
+    for start in range(0, total, BATCH):
+        chunk = ids[start : start + BATCH]
+        current = {
+            pk: (owner_id, team_id)
+            for pk, owner_id, team_id in Party.objects.filter(pk__in=chunk).values_list(
+                "pk", "owner_id", "team_id"
+            )
+        }
+        moves: dict[tuple[int | None, int | None], list[int]] = defaultdict(list)
+        for pk in chunk:
+            rtype = winner[pk]
+            owner_id, team_id = current.get(pk, (None, None))
+            new_owner, new_team = owner_id, team_id
+            if rtype.ownership == Ownership.NAMED:
+                new_owner = rtype.owner_id
+                new_team = rtype.team_id or team_id
+            elif rtype.ownership == Ownership.ROUND_ROBIN:
+                new_team = rtype.team_id
+                members = turn.get(rtype.pk) or []
+                if owner_id not in members and members:
+                    new_owner = members[position[rtype.pk] % len(members)]
+                    position[rtype.pk] += 1
+                    last_given[rtype.pk] = new_owner
+                elif not members:
+                    new_owner = None
+            else:
+                new_owner, new_team = None, rtype.team_id
+            if rtype.keep_existing_owner and owner_id is not None:
+                new_owner = owner_id
+            if (new_owner, new_team) != (owner_id, team_id):
+                moves[(new_owner, new_team)].append(pk)
+                by_type[rtype.pk] += 1
+        if not dry_run and moves:
+            _write_moves(moves, winner=winner, actor=actor, now=now)
+        progress(min(start + BATCH, total), total)
+    result.changed = sum(by_type.values())
+    result.per_type = dict(by_type)
+    if dry_run:
+        return result
+    with transaction.atomic():
+        _sync_links(winner, only=only)
+        for rtype in types if only is None else [only]:
+            updates = {"applied_at": now, "applied_count": by_type.get(rtype.pk, 0)}
+            if rtype.pk in last_given:
+                updates["last_user_id"] = last_given[rtype.pk]
+            RelationshipType.objects.filter(pk=rtype.pk).update(**updates)
+    return result
+
+
+def _write_moves(
+    moves: dict[tuple[int | None, int | None], list[int]],
+    *,
+    winner: dict[int, RelationshipType],
+    actor: User | None,
+    now,
+) -> None:
+    """One batch: the owner/team UPDATEs and the parties' history rows, in one transaction."""
+    from kreis.parties.bulk.update import _history_tags
+
+    with transaction.atomic():
+        for (owner_id, team_id), pks in moves.items():
+            Party.objects.filter(pk__in=pks).update(
+                owner_id=owner_id, team_id=team_id, updated_at=now
+            )
+        changed = [pk for pks in moves.values() for pk in pks]
+        parties = list(Party.objects.filter(pk__in=changed))
+        by_reason: dict[str, list[Party]] = defaultdict(list)
+        for party in parties:
+            reason = _("Relationship type: %(name)s") % {"name": winner[party.pk].name}
+            by_reason[reason[:100]].append(party)
+        for reason, group in by_reason.items():
+            history = Party.history.bulk_history_create(
+                group,
+                update=True,
+                default_user=actor,
+                default_date=now,
+                default_change_reason=reason,
+            )
+            _history_tags(history)
+
+
+def _sync_links(winner: dict[int, RelationshipType], *, only: RelationshipType | None) -> None:
+    """``PartyRelationshipType`` as the winners say: upserted, stale rows deleted."""
+    links = PartyRelationshipType.objects.all()
+    if only is not None:
+        links = links.filter(relationship_type=only)
+    _delete_stale(winner, links)
+    rows = [
+        PartyRelationshipType(party_id=pid, relationship_type_id=t.pk) for pid, t in winner.items()
+    ]
+    PartyRelationshipType.objects.bulk_create(
+        rows,
+        batch_size=BATCH,
+        update_conflicts=True,
+        unique_fields=["party"],
+        update_fields=["relationship_type", "assigned_at"],
+    )
+
+
+def _delete_stale(winner: dict[int, RelationshipType], links) -> None:
+    """Links of parties that have no type any more, deleted by the thousand."""
+    stale = [pk for pk in links.values_list("party_id", flat=True).iterator() if pk not in winner]
+    for start in range(0, len(stale), BATCH):
+        PartyRelationshipType.objects.filter(party_id__in=stale[start : start + BATCH]).delete()
