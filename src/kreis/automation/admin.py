@@ -45,3 +45,7 @@ class WebhookDeliveryAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request) -> bool:
         return False
+
+
+# The automation rules' admin lives with the rules.
+from kreis.automation.rules import admin as rules_admin  # noqa: E402, F401

@@ -3,7 +3,7 @@ from django.utils.translation import gettext_lazy as _
 
 
 class AutomationConfig(AppConfig):
-    """Outgoing webhooks (and, later, automation rules and playbooks)."""
+    """Outgoing webhooks and automation rules."""
 
     name = "kreis.automation"
     label = "automation"
@@ -11,5 +11,7 @@ class AutomationConfig(AppConfig):
 
     def ready(self) -> None:
         from kreis.automation import capture
+        from kreis.automation.rules import capture as rules_capture
 
         capture.connect()
+        rules_capture.connect()

@@ -153,3 +153,27 @@ class WebhookDelivery(models.Model):
 
     def __str__(self) -> str:
         return f"{self.event_type} → {self.subscription_id} ({self.webhook_id})"
+
+
+# The automation rules live in their own subpackage; Django finds models in this module.
+from kreis.automation.rules.models import (  # noqa: E402
+    RecordType,
+    Rule,
+    RuleOccasion,
+    RuleRun,
+    RunStatus,
+    TriggerKind,
+)
+
+__all__ = [
+    "DeliveryStatus",
+    "RecordType",
+    "Rule",
+    "RuleOccasion",
+    "RuleRun",
+    "RunStatus",
+    "TriggerKind",
+    "WebhookDelivery",
+    "WebhookEvent",
+    "WebhookSubscription",
+]

@@ -315,3 +315,20 @@ def delivery_redeliver(*, actor: User, delivery: WebhookDelivery) -> WebhookDeli
     )
     transaction.on_commit(lambda: _enqueue([again]))
     return again
+
+
+def delivery_for_rule(
+    *, subscription: WebhookSubscription, event_type: str, data: dict[str, Any]
+) -> WebhookDelivery:
+    """An automation rule's "call a webhook" action: one delivery to this subscription,
+    signed, sent, retried and logged like every other (``deliver_webhook``)."""
+    if not subscription.enabled:
+        raise ValidationError(_("The subscription is disabled; enable it first."))
+    delivery = WebhookDelivery.objects.create(
+        subscription=subscription,
+        event_type=event_type,
+        webhook_id=new_webhook_id(),
+        payload=message(event_type, data),
+    )
+    transaction.on_commit(lambda: _enqueue([delivery]))
+    return delivery
