@@ -2,8 +2,6 @@
 playbook (as far as the caller may see them), start and stop for many parties, and the
 measurement against the control group."""
 
-from __future__ import annotations
-
 import datetime as dt
 from typing import Annotated, Literal
 
