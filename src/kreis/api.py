@@ -18,9 +18,11 @@ from kreis import __version__
 from kreis.activities.api import router as activities_router
 from kreis.analytics.api import router as analytics_router
 from kreis.automation.api import router as automation_router
+from kreis.automation.rules.api import router as automation_rules_router
 from kreis.commerce.api import router as commerce_router
 from kreis.core.api import router as core_router
 from kreis.core.api_support import ApiKeyBearer, BrowserSession
+from kreis.core.competencies.api import router as competencies_router
 from kreis.feedback.api import router as feedback_router
 from kreis.leads.api import router as leads_router
 from kreis.marketing.campaigns.api import router as campaigns_router
@@ -28,6 +30,7 @@ from kreis.marketing.consent.api import router as consent_router
 from kreis.marketing.handoff.api import router as handoff_router
 from kreis.marketing.offers.api import router as offers_router
 from kreis.marketing.predictive.api import router as lead_scoring_router
+from kreis.marketing.relationships.api import router as relationship_types_router
 from kreis.marketing.segments.api import router as segments_router
 from kreis.marketing.tracking.api import router as tracking_router
 from kreis.marketing.webforms.api import router as webforms_router
@@ -36,7 +39,13 @@ from kreis.migration.backups.api import router as backups_router
 from kreis.migration.connectors.api import router as connectors_router
 from kreis.migration.exports.api import router as exports_router
 from kreis.parties.api import router as parties_router
+from kreis.playbooks.api import router as playbooks_router
+from kreis.pricing.api import router as pricing_router
 from kreis.sales.api import router as sales_router
+from kreis.sales.channels.api import router as sales_channels_router
+from kreis.sales.forecast.api import router as sales_forecast_router
+from kreis.sales.targets.api import router as sales_targets_router
+from kreis.sales.transparency.api import router as sales_transparency_router
 from kreis.service.analysis.api import router as case_analysis_router
 from kreis.service.api import router as service_router
 from kreis.service.api_config import router as service_config_router
@@ -68,31 +77,40 @@ api = NinjaAPI(
     openapi_url="/openapi.json",
 )
 api.add_router("/", core_router)
+api.add_router("/", competencies_router)
 api.add_router("/", parties_router)
 api.add_router("/", leads_router)
 api.add_router("/", webforms_router)
 api.add_router("/", sales_router)
+api.add_router("/", sales_targets_router)
+api.add_router("/", sales_forecast_router)
+api.add_router("/", sales_channels_router)
+api.add_router("/", sales_transparency_router)
 api.add_router("/", activities_router)
 api.add_router("/", feedback_router)
 api.add_router("/", commerce_router)
 api.add_router("/", analytics_router)
+api.add_router("/", playbooks_router)
 api.add_router("/", imports_router)
 api.add_router("/", connectors_router)
 api.add_router("/", backups_router)
 api.add_router("/", exports_router)
 api.add_router("/", automation_router)
+api.add_router("/", automation_rules_router)
 # Before the cases router: its /cases/{case_id} would take /cases/analysis.
 api.add_router("/", case_analysis_router)
 api.add_router("/", service_router)
 api.add_router("/", service_config_router)
 api.add_router("/", service_settings_router)
 api.add_router("/", segments_router)
+api.add_router("/", relationship_types_router)
 api.add_router("/", campaigns_router)
 api.add_router("/", handoff_router)
 api.add_router("/", lead_scoring_router)
 api.add_router("/", tracking_router)
 api.add_router("/", offers_router)
 api.add_router("/", consent_router)
+api.add_router("/", pricing_router)
 
 
 def problem(

@@ -168,7 +168,8 @@ def test_discount_above_the_limit_waits_for_the_manager(rep, manager, deal):
     quote2 = quotes.quote_revise(actor=rep, quote=quote, discounts={line.pk: D("15")})
     quote.refresh_from_db()
     assert quote.state == QuoteState.SUPERSEDED
-    assert quote2.version == 2 and quote2.needs_approval
+    assert quote2.version == 2
+    assert quote2.needs_approval
     with pytest.raises(ValidationError):
         quotes.quote_submit(actor=rep, quote=quote2, reason="")
     with django_capture_on_commit():
@@ -188,7 +189,8 @@ def test_discount_above_the_limit_waits_for_the_manager(rep, manager, deal):
         quotes.approval_decide(actor=manager, approval=approval, approve=True, note="ok, einmalig")
     approval.refresh_from_db()
     quote2.refresh_from_db()
-    assert approval.status == ApprovalStatus.APPROVED and approval.decided_by == manager
+    assert approval.status == ApprovalStatus.APPROVED
+    assert approval.decided_by == manager
     assert quote2.state == QuoteState.APPROVED
     assert Notification.objects.filter(user=rep, title__contains=quote2.label).exists()
 
@@ -212,7 +214,8 @@ def test_send_mails_the_pdf_and_the_link_accepts_once(rep, deal):
     message = mail.outbox[-1]
     assert message.to == ["einkauf@gerber.example"]
     name, content, mimetype = message.attachments[0]
-    assert mimetype == "application/pdf" and content.startswith(b"%PDF")
+    assert mimetype == "application/pdf"
+    assert content.startswith(b"%PDF")
     link = next(word for word in message.body.split() if "/q/" in word)
     token = link.rstrip("/").rsplit("/", 1)[-1]
     assert len(token) >= 43  # 256 bits
@@ -220,9 +223,11 @@ def test_send_mails_the_pdf_and_the_link_accepts_once(rep, deal):
     assert found == quote
     quotes.quote_accept(actor=None, quote=found, via="link")
     quote.refresh_from_db()
-    assert quote.state == QuoteState.ACCEPTED and quote.decided_via == "link"
+    assert quote.state == QuoteState.ACCEPTED
+    assert quote.decided_via == "link"
     order = Transaction.objects.get(pk=quote.order_id)
-    assert order.kind == "order" and order.net_revenue == quote.net_total
+    assert order.kind == "order"
+    assert order.net_revenue == quote.net_total
     deal.refresh_from_db()
     assert deal.stage.kind == StageKind.WON
     with pytest.raises(ValidationError):
@@ -237,7 +242,8 @@ def test_public_page_accepts_and_the_link_is_single_use(client, rep, deal):
     link = next(w for w in mail.outbox[-1].body.split() if "/q/" in w)
     path = "/" + link.split("://", 1)[1].split("/", 1)[1]
     page = client.get(path)
-    assert page.status_code == 200 and "Gerber Hydraulik" in page.content.decode()
+    assert page.status_code == 200
+    assert "Gerber Hydraulik" in page.content.decode()
     done = client.post(path, {"action": "accept"})
     assert done.status_code == 200
     quote.refresh_from_db()
@@ -262,7 +268,8 @@ def test_outsider_cannot_see_the_quote(client, rep, deal):
     assert client.get(f"/pricing/quotes/{quote.pk}/pdf/").status_code == 404
     client.force_login(rep)
     response = client.get(f"/pricing/quotes/{quote.pk}/pdf/")
-    assert response.status_code == 200 and response.content.startswith(b"%PDF")
+    assert response.status_code == 200
+    assert response.content.startswith(b"%PDF")
 
 
 def test_csv_round_trip(manager, product):
