@@ -1,8 +1,6 @@
 """API routes of sales competencies: the catalogue, the skills matrix, a user's levels and
 the CSV import."""
 
-from __future__ import annotations
-
 import datetime as dt
 from typing import Annotated, Literal
 

@@ -1,8 +1,6 @@
 """API routes for relationship types: CRUD, the parties of a type, a party's type, and
 applying the types now (as a job) or as a dry run."""
 
-from __future__ import annotations
-
 import datetime as dt
 from typing import Annotated, Literal
 
