@@ -1,8 +1,6 @@
 """API routes of the automation rules (administrators): the rules, their run logs, the dry run,
 export and import."""
 
-from __future__ import annotations
-
 from datetime import datetime
 from typing import Any, Literal
 
@@ -136,7 +134,7 @@ def _rule(request: HttpRequest, rule_id: int) -> Rule:
 
 @router.get("/automation/rules", response=list[AutomationRuleOut], summary="Automation rules")
 @paginate(Pagination)
-def rule_list(request: HttpRequest, enabled: bool | None = None):
+def automation_rule_list(request: HttpRequest, enabled: bool | None = None):
     _admin(request)
     rules = Rule.objects.order_by("name", "pk")
     return rules if enabled is None else rules.filter(enabled=enabled)
@@ -147,7 +145,7 @@ def rule_list(request: HttpRequest, enabled: bool | None = None):
     response={201: AutomationRuleOut, **PROBLEM_RESPONSES},
     summary="Create a rule (disabled unless enabled is true)",
 )
-def rule_create(request: HttpRequest, payload: AutomationRuleIn):
+def automation_rule_create(request: HttpRequest, payload: AutomationRuleIn):
     rule = services.rule_create(actor=request.auth, data=payload.model_dump())
     return Status(201, rule)
 
@@ -157,7 +155,7 @@ def rule_create(request: HttpRequest, payload: AutomationRuleIn):
     response={200: AutomationExportOut, **PROBLEM_RESPONSES},
     summary="Export all rules as JSON",
 )
-def rules_export(request: HttpRequest):
+def automation_rules_export(request: HttpRequest):
     _admin(request)
     return services.export_rules(Rule.objects.order_by("pk"))
 
@@ -167,61 +165,65 @@ def rules_export(request: HttpRequest):
     response={201: list[AutomationRuleOut], **PROBLEM_RESPONSES},
     summary="Import rules from an export: all or, with any error, none",
 )
-def rules_import(request: HttpRequest, payload: AutomationImportIn):
+def automation_rules_import(request: HttpRequest, payload: AutomationImportIn):
     data = payload.model_dump()
     enable = data.pop("enable")
     return Status(201, services.rules_import(actor=request.auth, raw=data, enable=enable))
 
 
 @router.get(
-    "/automation/rules/{int:rule_id}",
+    "/automation/rules/{int:automation_rule_id}",
     response={200: AutomationRuleOut, **PROBLEM_RESPONSES},
     summary="An automation rule",
 )
-def rule_detail(request: HttpRequest, rule_id: ObjectId):
-    return _rule(request, rule_id)
+def automation_rule_detail(request: HttpRequest, automation_rule_id: ObjectId):
+    return _rule(request, automation_rule_id)
 
 
 @router.patch(
-    "/automation/rules/{int:rule_id}",
+    "/automation/rules/{int:automation_rule_id}",
     response={200: AutomationRuleOut, **PROBLEM_RESPONSES},
     summary="Change a rule (only the keys given)",
 )
-def rule_update(request: HttpRequest, rule_id: ObjectId, payload: AutomationRulePatch):
-    rule = _rule(request, rule_id)
+def automation_rule_update(
+    request: HttpRequest, automation_rule_id: ObjectId, payload: AutomationRulePatch
+):
+    rule = _rule(request, automation_rule_id)
     check_if_match(request, rule)
     changes = payload.model_dump(exclude_unset=True, exclude_none=True)
     return services.rule_update(actor=request.auth, rule=rule, data=changes)
 
 
 @router.delete(
-    "/automation/rules/{int:rule_id}",
+    "/automation/rules/{int:automation_rule_id}",
     response={204: None, **PROBLEM_RESPONSES},
     summary="Delete a rule and its run log",
 )
-def rule_delete(request: HttpRequest, rule_id: ObjectId):
-    rule = _rule(request, rule_id)
+def automation_rule_delete(request: HttpRequest, automation_rule_id: ObjectId):
+    rule = _rule(request, automation_rule_id)
     check_if_match(request, rule)
     services.rule_delete(actor=request.auth, rule=rule)
     return Status(204, None)
 
 
 @router.get(
-    "/automation/rules/{int:rule_id}/export",
+    "/automation/rules/{int:automation_rule_id}/export",
     response={200: AutomationExportOut, **PROBLEM_RESPONSES},
     summary="Export one rule as JSON",
 )
-def rule_export(request: HttpRequest, rule_id: ObjectId):
-    return services.export_rules([_rule(request, rule_id)])
+def automation_rule_export(request: HttpRequest, automation_rule_id: ObjectId):
+    return services.export_rules([_rule(request, automation_rule_id)])
 
 
 @router.post(
-    "/automation/rules/{int:rule_id}/try",
+    "/automation/rules/{int:automation_rule_id}/try",
     response={200: AutomationTryOut, **PROBLEM_RESPONSES},
     summary="Dry run: which conditions pass and what each action would do (nothing changes)",
 )
-def rule_try(request: HttpRequest, rule_id: ObjectId, payload: AutomationTryIn):
-    rule = _rule(request, rule_id)
+def automation_rule_try(
+    request: HttpRequest, automation_rule_id: ObjectId, payload: AutomationTryIn
+):
+    rule = _rule(request, automation_rule_id)
     outcome = services.rule_try(
         actor=request.auth, rule=rule, record_type=payload.record_type, record_id=payload.record_id
     )
@@ -229,12 +231,14 @@ def rule_try(request: HttpRequest, rule_id: ObjectId, payload: AutomationTryIn):
 
 
 @router.get(
-    "/automation/rules/{int:rule_id}/runs",
+    "/automation/rules/{int:automation_rule_id}/runs",
     response={200: list[AutomationRunOut], **PROBLEM_RESPONSES},
     summary="The rule's run log, newest first",
 )
 @paginate(Pagination)
-def rule_runs(request: HttpRequest, rule_id: ObjectId, status: RunStatusName | None = None):
-    rule = _rule(request, rule_id)
+def automation_rule_runs(
+    request: HttpRequest, automation_rule_id: ObjectId, status: RunStatusName | None = None
+):
+    rule = _rule(request, automation_rule_id)
     runs = rule.runs.all()
     return runs.filter(status=status) if status else runs

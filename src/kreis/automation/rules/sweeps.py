@@ -102,6 +102,7 @@ def sla_breached(rule: Rule, now: dt.datetime) -> int:
     rows = Case.objects.filter(overdue_q(now)).values_list(
         "pk", "acknowledged_at", "ack_due_at", "resolve_due_at"
     )
+
     def key(acked, ack, res) -> str:
         missed = ("ack", ack) if acked is None else ("resolve", res)
         return f"{missed[0]}:{missed[1]:%Y%m%d%H%M}"
