@@ -24,6 +24,7 @@ COMMANDS = {
     "restore": ("restore", "restore a backup archive into an empty instance", True),
     "connectors": ("connectors", "list connectors or run one now", True),
     "webhooks": ("webhooks", "list webhooks and deliveries, redeliver failed ones, test", True),
+    "automation": ("automation", "automation rules: rules list, export, import, run, try", True),
     "kpis": ("kpis", "print the satisfaction KPIs of a period (--start --end --grain)", True),
     "cases": ("cases", "complaint cases in bulk: list, export, import, close-resolved, …", True),
     "marketing": ("marketing", "lead management: segments, campaigns, forms, consents, …", True),

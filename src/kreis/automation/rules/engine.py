@@ -490,11 +490,15 @@ def run_action(action: dict, rule: Rule, record: Any, event: dict, *, dry: bool)
                     "p": party,
                 }
             count = playbooks.start_for_parties(playbook, [party.pk], source=f"rule:{rule.pk}")
-            return _("Started the playbook “%(b)s” for %(n)d party.") % {"b": playbook, "n": count}
+            if not count:
+                return _("%(p)s is in the playbook “%(b)s” already.") % {"b": playbook, "p": party}
+            return _("Started the playbook “%(b)s” for %(p)s.") % {"b": playbook, "p": party}
         if dry:
             return _("Would stop the playbook “%(b)s” for %(p)s.") % {"b": playbook, "p": party}
         count = playbooks.stop_for_parties(playbook, [party.pk], reason=f"rule:{rule.pk}")
-        return _("Stopped the playbook “%(b)s” for %(n)d party.") % {"b": playbook, "n": count}
+        if not count:
+            return _("%(p)s was not in the playbook “%(b)s”.") % {"b": playbook, "p": party}
+        return _("Stopped the playbook “%(b)s” for %(p)s.") % {"b": playbook, "p": party}
     raise ActionFailed(_("Unknown kind of action “%s”.") % kind)
 
 
