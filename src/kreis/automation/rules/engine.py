@@ -309,8 +309,10 @@ def run_action(action: dict, rule: Rule, record: Any, event: dict, *, dry: bool)
         user = _user(action.get("user_id"), record)
         due = timezone.now() + dt.timedelta(days=action.get("days") or 0)
         if dry:
+            known = None if record is None or isinstance(record, dict) else record
+            subject = merge(action["subject"], known, records.party_of(known) if known else None)
             return _("Would create the task “%(s)s” for %(u)s, due %(d)s.") % {
-                "s": action["subject"],
+                "s": subject,
                 "u": user,
                 "d": due.date().isoformat(),
             }
