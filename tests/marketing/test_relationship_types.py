@@ -79,13 +79,15 @@ def test_round_robin_spreads_members_and_keeps_those_already_in_the_team(
     assert set(got[1:]) == {alice.pk, mia.pk}
 
 
-def test_keep_existing_owner_sets_only_the_team(dana, alice, north, customers):
+def test_keep_existing_owner_moves_only_customers_without_one(dana, alice, north, customers):
     Party.objects.filter(pk=customers[0].pk).update(owner=alice)
     rtype(
         static_segment("Web", customers[:2]), ownership="team", team=north, keep_existing_owner=True
     )
     services.relationship_types_apply(actor=dana)
     assert owners(customers[:2]) == [alice.pk, None]
+    assert Party.objects.get(pk=customers[0].pk).team_id is None
+    assert Party.objects.get(pk=customers[1].pk).team_id == north.pk
 
 
 def test_a_party_leaving_the_segment_loses_its_type_but_keeps_its_owner(dana, mia, customers):

@@ -20,9 +20,13 @@ class MarketingConfig(AppConfig):
         # Relationship types: permissions, the nightly application, the party list's filter.
         import kreis.marketing.relationships.rules  # noqa: F401
         import kreis.marketing.relationships.tasks  # noqa: F401
+        from kreis.core.demo import register_demo_step
         from kreis.marketing.relationships import search as relationship_search
+        from kreis.marketing.relationships.demo import create_relationship_types
         from kreis.parties.queries import ListFilter, register_list_filter
 
+        # After the demo's parties, segments and handoffs; before playbooks (950) name them.
+        register_demo_step(create_relationship_types, order=420)
         register_list_filter(
             "relationship_type",
             ListFilter(

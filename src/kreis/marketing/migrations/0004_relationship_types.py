@@ -23,7 +23,7 @@ class Migration(migrations.Migration):
                 ('name_en', models.CharField(max_length=120, verbose_name='name (English)')),
                 ('priority', models.PositiveSmallIntegerField(default=10, help_text='A customer in several segments takes the type with the highest priority.', verbose_name='priority')),
                 ('ownership', models.CharField(choices=[('named', 'A named owner'), ('round_robin', 'Round-robin within the team'), ('team', 'The team, no personal owner')], default='team', max_length=12, verbose_name='owned by')),
-                ('keep_existing_owner', models.BooleanField(default=False, help_text='Customers who already have an owner keep them; only the team is set.', verbose_name='keep an existing owner')),
+                ('keep_existing_owner', models.BooleanField(default=False, help_text='Customers who already have an owner keep them and their team.', verbose_name='keep an existing owner')),
                 ('description', models.TextField(blank=True, verbose_name='description')),
                 ('is_active', models.BooleanField(default=True, verbose_name='active')),
                 ('applied_at', models.DateTimeField(blank=True, null=True, verbose_name='last applied')),

@@ -27,8 +27,8 @@ class RelationshipType(models.Model):
     ``ownership`` decides what applying the type writes on each member: ``named`` sets
     ``owner`` (and the team when one is given); ``round_robin`` spreads the members over the
     team's active members in turn; ``team`` sets the team and clears the personal owner.
-    With ``keep_existing_owner`` a member that already has an owner keeps them (only the team
-    is set), so a rep's own customers are not taken away by a nightly run."""
+    With ``keep_existing_owner`` a member that already has an owner keeps them and their team
+    (it only gets the type), so a rep's own customers are not taken away by a nightly run."""
 
     name_de = models.CharField(_("name (German)"), max_length=120)
     name_en = models.CharField(_("name (English)"), max_length=120)
@@ -65,7 +65,7 @@ class RelationshipType(models.Model):
     keep_existing_owner = models.BooleanField(
         _("keep an existing owner"),
         default=False,
-        help_text=_("Customers who already have an owner keep them; only the team is set."),
+        help_text=_("Customers who already have an owner keep them and their team."),
     )
     description = models.TextField(_("description"), blank=True)
     is_active = models.BooleanField(_("active"), default=True)

@@ -10,7 +10,8 @@ and on demand:
    - *round-robin*: the team's active members take turns (by username) — a party already
      owned by one of them keeps that owner, so the nightly run moves nobody twice;
    - *team*: the team, and no personal owner.
-   With ``keep_existing_owner`` a party that has an owner keeps them; only the team is set.
+   With ``keep_existing_owner`` a party that has an owner keeps them and their team (it only
+   gets the type): a rep's own customers are never moved by the nightly run.
 3. Only parties whose owner or team changes are written: one ``UPDATE … WHERE id IN`` per
    (owner, team) and batch, and one history row per party ("changed", by the actor, the
    reason naming the type) — the party's history shows who moved it and why, like every other
@@ -176,7 +177,7 @@ def relationship_types_apply(
             else:
                 new_owner, new_team = None, rtype.team_id
             if rtype.keep_existing_owner and owner_id is not None:
-                new_owner = owner_id
+                new_owner, new_team = owner_id, team_id
             if (new_owner, new_team) != (owner_id, team_id):
                 moves[(new_owner, new_team)].append(pk)
                 by_type[rtype.pk] += 1

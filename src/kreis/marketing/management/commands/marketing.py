@@ -16,6 +16,7 @@ from django.core.management.base import BaseCommand
 SUBCOMMAND_MODULES: tuple[str, ...] = (
     "kreis.marketing.management.commands._marketing_campaigns",
     "kreis.marketing.management.commands._marketing_segments",
+    "kreis.marketing.management.commands._marketing_relationship_types",
     "kreis.marketing.management.commands._marketing_forms",
     "kreis.marketing.management.commands._marketing_scoring",
     "kreis.marketing.management.commands._marketing_tracking",
@@ -26,7 +27,10 @@ SUBCOMMAND_MODULES: tuple[str, ...] = (
 
 
 class Command(BaseCommand):
-    help = "Lead management in bulk: segments, campaigns, forms, consents, scoring, handoff"
+    help = (
+        "Lead management in bulk: segments, relationship types, campaigns, forms, consents, "
+        "scoring, handoff"
+    )
 
     def add_arguments(self, parser) -> None:
         subparsers = parser.add_subparsers(dest="action", required=True)
