@@ -22,6 +22,7 @@ from django.utils.translation import gettext as _
 
 from kreis.commerce.models import Product, SalesChannel
 from kreis.core.models import User
+from kreis.core.web import DefusingWriter, csv_cell
 from kreis.marketing.models import Segment
 from kreis.marketing.segments.queries import segment_parties
 from kreis.parties.models import AbcClass, Party
@@ -394,18 +395,10 @@ CSV_COLUMNS = [
 ]
 
 
-def _csv_cell(value: Any) -> str:
-    """A cell a spreadsheet will not run as a formula (CSV injection)."""
-    text = "" if value is None else str(value)
-    if text[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + text
-    return text
-
-
 def export_csv(price_lists: Iterable[PriceList]) -> str:
     """Every item of the lists as one row each (the import's format)."""
     out = io.StringIO()
-    writer = csv.writer(out)
+    writer = DefusingWriter(out)
     writer.writerow(CSV_COLUMNS)
     lists = list(price_lists)
     items = (
@@ -417,13 +410,13 @@ def export_csv(price_lists: Iterable[PriceList]) -> str:
         plist = item.price_list
         writer.writerow(
             [
-                _csv_cell(plist.name),
+                plist.name,
                 plist.currency,
                 plist.segment_id or "",
                 plist.channel,
                 plist.valid_from or "",
                 plist.valid_to or "",
-                _csv_cell(item.product.sku),
+                item.product.sku,
                 item.min_quantity.normalize(),
                 item.unit_price,
             ]
@@ -464,6 +457,13 @@ def _parse_date(raw: str, field: str, row: int, errors: list) -> dt.date | None:
         return None
 
 
+def _undefused(cell: str) -> str:
+    """The value an export defused with a leading apostrophe (kreis.core.web.csv_cell)."""
+    return (
+        cell[1:] if cell.startswith("'") and cell[1:] and csv_cell(cell[1:]) != cell[1:] else cell
+    )
+
+
 @dataclass
 class ImportResult:
     lists_created: int = 0
@@ -487,11 +487,11 @@ def import_csv(*, actor: User | None, text: str) -> ImportResult:
     skus: dict[str, Product] = {}
     for number, raw in enumerate(reader, start=2):
         row: Mapping[str, str] = {k: (v or "") for k, v in raw.items() if k}
-        name = row.get("price_list", "").strip().lstrip("'")
+        name = _undefused(row.get("price_list", "")).strip()
         if not name:
             errors.append({"row": number, "field": "price_list", "message": _("Name missing.")})
             continue
-        sku = row.get("sku", "").strip().lstrip("'")
+        sku = _undefused(row.get("sku", "")).strip()
         if sku not in skus:
             found = Product.objects.filter(sku=sku).first()
             if found is not None:
