@@ -1,7 +1,5 @@
 """API route for the figures per sales channel."""
 
-from __future__ import annotations
-
 from decimal import Decimal
 from typing import Annotated
 

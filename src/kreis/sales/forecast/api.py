@@ -1,8 +1,6 @@
 """API routes for the forecast by category: my forecast, a team's roll-up, submissions and
 adjustments (the snapshots, the forecast's history), and accuracy per rep."""
 
-from __future__ import annotations
-
 import datetime as dt
 from decimal import Decimal
 from typing import Annotated, Literal
@@ -230,12 +228,12 @@ def snapshot_list(
 
 
 @router.get(
-    "/sales/forecast/snapshots/{snapshot_id}",
+    "/sales/forecast/snapshots/{forecast_snapshot_id}",
     response={200: ForecastSnapshotOut, **PROBLEM_RESPONSES},
     summary="One forecast snapshot",
 )
-def snapshot_detail(request: HttpRequest, snapshot_id: ObjectId):
-    return queries.snapshot_get_for_user(user=request.auth, pk=snapshot_id)
+def snapshot_detail(request: HttpRequest, forecast_snapshot_id: ObjectId):
+    return queries.snapshot_get_for_user(user=request.auth, pk=forecast_snapshot_id)
 
 
 @router.get(
@@ -246,7 +244,7 @@ def snapshot_detail(request: HttpRequest, snapshot_id: ObjectId):
 def forecast_accuracy(
     request: HttpRequest,
     period_kind: Literal["month", "quarter", "year"] = "quarter",
-    periods: int = Field(4, ge=1, le=12),
+    periods: Annotated[int, Field(ge=1, le=12)] = 4,
     team_id: IdValue | None = None,
 ):
     user: User = request.auth

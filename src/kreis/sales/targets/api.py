@@ -1,8 +1,6 @@
 """API routes for targets (quotas): list, read with attainment, create, change, delete, and the
 CSV import and export (the columns of ``kreis sales targets export``)."""
 
-from __future__ import annotations
-
 import datetime as dt
 from decimal import Decimal
 from typing import Annotated, Any, Literal
@@ -33,6 +31,7 @@ Metric = Literal["revenue", "quantity"]
 Dimension = Literal["rep", "team", "region", "channel", "category"]
 Channel = Literal["", "direct", "field", "partner", "online"]
 PeriodKindValue = Literal["month", "quarter", "year"]
+Year = Annotated[int, Field(ge=1900, le=2999)]
 
 
 class SalesTargetOut(Schema):
@@ -59,7 +58,24 @@ class SalesTargetOut(Schema):
         return period_of(obj).key
 
 
-class SalesTargetAttainmentOut(SalesTargetOut):
+class SalesTargetAttainmentOut(Schema):
+    id: int
+    metric: str
+    dimension: str
+    period: str
+    period_kind: str
+    period_start: dt.date
+    period_end: dt.date
+    user_id: int | None
+    team_id: int | None
+    region: str
+    channel: str
+    category: str
+    amount: Decimal
+    currency: str
+    note: str
+    created_at: dt.datetime
+    updated_at: dt.datetime
     actual: Decimal
     weighted_pipeline: Decimal
     attainment_percent: Decimal | None
@@ -104,7 +120,16 @@ class SalesTargetImportOut(Schema):
 
 
 def _with_attainment(row: queries.Attainment) -> dict[str, Any]:
-    out = SalesTargetOut.from_orm(row.target).dict()
+    t = row.target
+    out = {
+        name: getattr(t, name)
+        for name in (
+            "id", "metric", "dimension", "period_kind", "period_start", "period_end", "user_id",
+            "team_id", "region", "channel", "category", "amount", "currency", "note",
+            "created_at", "updated_at",
+        )
+    }  # fmt: skip
+    out["period"] = period_of(t).key
     out.update(
         actual=row.actual,
         weighted_pipeline=row.weighted,
@@ -135,7 +160,7 @@ def _refs(data: dict[str, Any]) -> dict[str, Any]:
 @paginate(Pagination)
 def target_list(
     request: HttpRequest,
-    year: int | None = Field(None, ge=1900, le=2999),
+    year: Year | None = None,
     period_kind: PeriodKindValue | None = None,
     dimension: Dimension | None = None,
     metric: Metric | None = None,
@@ -160,7 +185,7 @@ def target_list(
 )
 def target_attainment(
     request: HttpRequest,
-    year: int = Field(..., ge=1900, le=2999),
+    year: Year,
     period_kind: PeriodKindValue | None = None,
     dimension: Dimension | None = None,
     team_id: IdValue | None = None,
@@ -180,7 +205,7 @@ def target_attainment(
     response={200: None, **PROBLEM_RESPONSES},
     summary="The targets of a year as CSV (the import's columns)",
 )
-def target_export(request: HttpRequest, year: int = Field(..., ge=1900, le=2999)):
+def target_export(request: HttpRequest, year: Year):
     targets = queries.target_list_for_user(user=request.auth, year=year)
     response = HttpResponse(services.targets_to_csv(targets), content_type="text/csv")
     response["Content-Disposition"] = f'attachment; filename="targets-{year}.csv"'
@@ -209,26 +234,29 @@ def target_create(request: HttpRequest, payload: SalesTargetIn):
 
 
 @router.get(
-    "/sales/targets/{target_id}",
+    "/sales/targets/{sales_target_id}",
     response={200: SalesTargetAttainmentOut, **PROBLEM_RESPONSES},
     summary="A target with its attainment",
 )
-def target_detail(request: HttpRequest, target_id: ObjectId, response: HttpResponse):
-    target = queries.target_get_for_user(user=request.auth, pk=target_id)
+def target_detail(request: HttpRequest, sales_target_id: ObjectId, response: HttpResponse):
+    target = queries.target_get_for_user(user=request.auth, pk=sales_target_id)
     response["ETag"] = etag(target)
     (row,) = queries.attainment([target])
     return _with_attainment(row)
 
 
 @router.patch(
-    "/sales/targets/{target_id}",
+    "/sales/targets/{sales_target_id}",
     response={200: SalesTargetAttainmentOut, **PROBLEM_RESPONSES},
     summary="Change a target",
 )
 def target_update(
-    request: HttpRequest, target_id: ObjectId, payload: SalesTargetUpdate, response: HttpResponse
+    request: HttpRequest,
+    sales_target_id: ObjectId,
+    payload: SalesTargetUpdate,
+    response: HttpResponse,
 ):
-    target = queries.target_get_for_user(user=request.auth, pk=target_id, write=True)
+    target = queries.target_get_for_user(user=request.auth, pk=sales_target_id, write=True)
     check_if_match(request, target)
     data = _refs(payload.model_dump(exclude_unset=True))
     data = {k: v for k, v in data.items() if v is not None or k in ("user", "team")}
@@ -239,12 +267,12 @@ def target_update(
 
 
 @router.delete(
-    "/sales/targets/{target_id}",
+    "/sales/targets/{sales_target_id}",
     response={204: None, **PROBLEM_RESPONSES},
     summary="Delete a target",
 )
-def target_delete(request: HttpRequest, target_id: ObjectId):
-    target = queries.target_get_for_user(user=request.auth, pk=target_id, write=True)
+def target_delete(request: HttpRequest, sales_target_id: ObjectId):
+    target = queries.target_get_for_user(user=request.auth, pk=sales_target_id, write=True)
     check_if_match(request, target)
     services.target_delete(actor=request.auth, target=target)
     return Status(204, None)

@@ -1,7 +1,5 @@
 """API routes for process transparency: stage figures of a pipeline, SLA compliance."""
 
-from __future__ import annotations
-
 from decimal import Decimal
 from typing import Annotated
 
