@@ -505,7 +505,15 @@ def deal_move(
         current.position = _top_position(stage)
     _save(current)
     _record(change, current)
-    for field in ("stage", "position", "closed_at", "lost_reason", "lost_note", "updated_at"):
+    for field in (
+        "stage",
+        "position",
+        "closed_at",
+        "lost_reason",
+        "lost_note",
+        "forecast_category",
+        "updated_at",
+    ):
         setattr(deal, field, getattr(current, field))
     if change is not None:
         index_record(deal)  # the stage shows in the search hit
