@@ -104,7 +104,7 @@ def forecast_page(request: HttpRequest) -> HttpResponse:
                 },
             ],  # fmt: skip
             target=[r.forecast for r in rows],
-            target_label=_("Call"),
+            target_label=_("Forecast call"),
             links=[
                 f"{reverse('sales:forecasting:deals')}?period={period.key}&rep={r.rep.pk}"
                 for r in rows

@@ -33,7 +33,7 @@
     }
     var category = { type: "category", data: spec.categories, axisLabel: { interval: 0, width: 140, overflow: "truncate" } };
     var value = { type: "value", axisLabel: { formatter: fmt } };
-    if (!spec.horizontal && spec.categories.length > 6) { category.axisLabel.rotate = 35; }
+    if (!spec.horizontal && spec.categories.length > 3) { category.axisLabel.rotate = 30; category.axisLabel.width = 90; }
     var chart = window.echarts.init(box);
     chart.setOption({
       tooltip: { trigger: "axis", axisPointer: { type: "shadow" }, valueFormatter: fmt },
