@@ -9,7 +9,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -395,11 +395,8 @@ CSV_COLUMNS = [
 ]
 
 
-def export_csv(price_lists: Iterable[PriceList]) -> str:
-    """Every item of the lists as one row each (the import's format)."""
-    out = io.StringIO()
-    writer = DefusingWriter(out)
-    writer.writerow(CSV_COLUMNS)
+def export_rows(price_lists: Iterable[PriceList]) -> Iterator[list[Any]]:
+    """Every item of the lists as one row each (the import's format), without the header."""
     lists = list(price_lists)
     items = (
         PriceListItem.objects.filter(price_list__in=lists)
@@ -408,19 +405,25 @@ def export_csv(price_lists: Iterable[PriceList]) -> str:
     )
     for item in items:
         plist = item.price_list
-        writer.writerow(
-            [
-                plist.name,
-                plist.currency,
-                plist.segment_id or "",
-                plist.channel,
-                plist.valid_from or "",
-                plist.valid_to or "",
-                item.product.sku,
-                item.min_quantity.normalize(),
-                item.unit_price,
-            ]
-        )
+        yield [
+            plist.name,
+            plist.currency,
+            plist.segment_id or "",
+            plist.channel,
+            plist.valid_from or "",
+            plist.valid_to or "",
+            item.product.sku,
+            item.min_quantity.normalize(),
+            item.unit_price,
+        ]
+
+
+def export_csv(price_lists: Iterable[PriceList]) -> str:
+    """The export as one text (the CLI and tests); cells defused like every Kreis export."""
+    out = io.StringIO()
+    writer = DefusingWriter(out)
+    writer.writerow(CSV_COLUMNS)
+    writer.writerows(export_rows(price_lists))
     return out.getvalue()
 
 

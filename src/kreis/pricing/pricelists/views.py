@@ -11,7 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from kreis.core.web import apply_errors
+from kreis.core.web import apply_errors, csv_response
 from kreis.pricing.pricelists import queries, services
 from kreis.pricing.pricelists.forms import (
     DiscountRuleForm,
@@ -129,9 +129,7 @@ def item_delete(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 def price_list_export(request: HttpRequest) -> HttpResponse:
     lists = queries.price_list_list_for_user(user=request.user)
-    response = HttpResponse(services.export_csv(lists), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = 'attachment; filename="price-lists.csv"'
-    return response
+    return csv_response("price-lists.csv", services.CSV_COLUMNS, services.export_rows(lists))
 
 
 @login_required
