@@ -387,6 +387,7 @@ def party_enrollments(request: HttpRequest, party_id: ObjectId):
 )
 def playbook_start(request: HttpRequest, playbook_id: ObjectId, payload: PlaybookPartiesIn):
     playbook = _playbook(request, playbook_id, queries.MANAGE)
+    check_if_match(request, playbook)
     enrolled = services.start_for_parties(
         playbook, payload.party_ids, source=f"api:{request.auth.pk}"
     )
@@ -401,6 +402,7 @@ def playbook_start(request: HttpRequest, playbook_id: ObjectId, payload: Playboo
 )
 def playbook_stop(request: HttpRequest, playbook_id: ObjectId, payload: PlaybookStopIn):
     playbook = _playbook(request, playbook_id, queries.MANAGE)
+    check_if_match(request, playbook)
     stopped = services.stop_for_parties(
         playbook, payload.party_ids, reason=payload.reason or "manual"
     )
