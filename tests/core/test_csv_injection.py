@@ -190,6 +190,14 @@ def world(settings, tmp_path, dana, alice, north):
         Product.objects.create(sku=f"P{i}", name=name, category=name, list_price=10)
         DealFactory(name=name, organization=party, owner=alice, team=north)
         ActivityFactory(subject=name, party=party, owner=alice, team=north)
+    # A price list per dangerous name (the price list export).
+    from kreis.pricing.models import PriceList, PriceListItem
+
+    for i, name in enumerate(SEED):
+        plist = PriceList.objects.create(name=name[:120], currency="EUR")
+        PriceListItem.objects.create(
+            price_list=plist, product=Product.objects.get(sku=f"P{i}"), unit_price=9
+        )
     from kreis.analytics.scoring import services as scoring
 
     choice = scoring.scoring_model_create(
