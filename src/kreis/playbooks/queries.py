@@ -257,7 +257,7 @@ def stats_chart(playbook: Playbook, stats: dict) -> dict:
             "legend": {"top": 0},
             "grid": {"left": 8, "right": 24, "top": 40, "bottom": 8, "containLabel": True},
             "xAxis": {"type": "category", "data": groups},
-            "yAxis": {"type": "value", "name": "%", "max": 100},
+            "yAxis": {"type": "value", "max": 100, "axisLabel": {"formatter": "{value} %"}},
             "series": [
                 {
                     "name": _("Window ended"),
