@@ -29,6 +29,7 @@ COMMANDS = {
     "cases": ("cases", "complaint cases in bulk: list, export, import, close-resolved, …", True),
     "marketing": ("marketing", "lead management: segments, campaigns, forms, consents, …", True),
     "surveys": ("surveys", "surveys: list, send-invitations, remind, analyse, report", True),
+    "playbooks": ("playbooks", "playbooks: list, start, stop, advance, stats", True),
     "check": ("check", "check settings, database, job queue and data folder", False),
 }
 
