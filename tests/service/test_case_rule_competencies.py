@@ -1,6 +1,7 @@
 """Case assignment rules that require competencies (kreis.core.competencies)."""
 
 import pytest
+from django.core.exceptions import ValidationError
 
 from kreis.core.competencies.models import Competency, UserCompetency
 from kreis.parties.services import party_create
@@ -77,3 +78,22 @@ def test_api_sets_the_required_competencies(dana, french, api_key_for, client):
         headers={"Authorization": f"Bearer {key}"},
     )
     assert unknown.status_code == 422
+
+
+def test_configuration_export_and_import_carry_the_required_competencies(dana, sue, french):
+    from kreis.service.config import config_export, config_import
+
+    rule = AssignmentRule.objects.create(
+        position=1, name="French", assign_user=sue, competency_level=3
+    )
+    rule.required_competencies.set([french])
+    exported = config_export()
+    row = next(r for r in exported["assignment_rules"] if r["name"] == "French")
+    assert row["required_competencies"] == ["language:fr"]
+    assert row["competency_level"] == 3
+    rule.required_competencies.clear()
+    config_import(actor=dana, data=exported)
+    assert list(AssignmentRule.objects.get(name="French").required_competencies.all()) == [french]
+    row["required_competencies"] = ["language:xx"]
+    with pytest.raises(ValidationError):
+        config_import(actor=dana, data=exported)

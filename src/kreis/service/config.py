@@ -26,7 +26,7 @@ from django.db.models import ProtectedError
 from django.utils.translation import gettext as _
 
 from kreis.commerce.models import Product
-from kreis.core.models import Team, User
+from kreis.core.models import Competency, Team, User
 from kreis.service.models import (
     AssignmentRule,
     CaseCategory,
@@ -94,7 +94,7 @@ def config_export() -> dict[str, Any]:
     """The whole complaint configuration as a JSON-ready dict (natural keys, no ids)."""
     rules = AssignmentRule.objects.select_related(
         "category", "product", "assign_user", "assign_team"
-    )
+    ).prefetch_related("required_competencies")
     return {
         "format": FORMAT,
         "version": VERSION,
@@ -132,6 +132,11 @@ def config_export() -> dict[str, Any]:
                 "region": r.region,
                 "assign_user": r.assign_user.username if r.assign_user else None,
                 "assign_team": r.assign_team.name if r.assign_team else None,
+                # Competencies by natural key, "kind:key" (kreis.core.competencies).
+                "required_competencies": sorted(
+                    f"{c.kind}:{c.key}" for c in r.required_competencies.all()
+                ),
+                "competency_level": r.competency_level,
                 "is_active": r.is_active,
             }
             for r in rules.order_by("position", "pk")
@@ -161,7 +166,17 @@ SECTIONS: dict[str, tuple[type[models.Model], tuple[str, ...], tuple[str, ...]]]
     "assignment_rules": (
         AssignmentRule,
         ("name",),
-        ("position", "category", "product", "region", "assign_user", "assign_team", "is_active"),
+        (
+            "position",
+            "category",
+            "product",
+            "region",
+            "assign_user",
+            "assign_team",
+            "required_competencies",
+            "competency_level",
+            "is_active",
+        ),
     ),
     "mail_templates": (MailTemplate, ("key", "language"), ("subject", "body", "is_active")),
 }
@@ -193,6 +208,21 @@ def _reference(section: str, row: int, field: str, value: Any) -> models.Model |
     return found
 
 
+def _competencies(section: str, row: int, value: Any) -> list[Competency]:
+    """``["language:fr", "product:Pumps"]`` → the competencies (each must exist)."""
+    field = "required_competencies"
+    if not isinstance(value, list):
+        raise _problem(section, row, field, _("A list of “kind:key” is expected."))
+    found = []
+    for item in value:
+        kind, _sep, key = str(item).partition(":")
+        competency = Competency.objects.filter(kind=kind, key=key).first()
+        if competency is None:
+            raise _problem(section, row, field, _("%(value)s not found.") % {"value": item})
+        found.append(competency)
+    return found
+
+
 def _parse_time(section: str, row: int, field: str, value: Any) -> dt.time:
     try:
         return dt.time.fromisoformat(str(value))
@@ -204,7 +234,7 @@ def _parse_time(section: str, row: int, field: str, value: Any) -> dt.time:
 def _row_values(section: str, row: int, item: dict, allowed: tuple[str, ...]) -> dict[str, Any]:
     values: dict[str, Any] = {}
     for field, value in item.items():
-        if field not in allowed:
+        if field not in allowed or field == "required_competencies":  # set after the save
             continue
         if field in REFERENCES and section == "assignment_rules":
             values[field] = _reference(section, row, field, value)
@@ -273,6 +303,10 @@ def config_import(
                             entry=entry,
                             values=_row_values(section, row, item, allowed),
                         )
+                        if "required_competencies" in item:
+                            entry.required_competencies.set(
+                                _competencies(section, row, item["required_competencies"])
+                            )
                 except ImportProblem:
                     raise
                 except ValidationError as exc:
