@@ -5,7 +5,7 @@ from datetime import datetime
 from typing import Any, Literal
 
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
 from ninja import Field, Router, Schema, Status
 from ninja.pagination import paginate
@@ -18,6 +18,7 @@ from kreis.core.api_support import (
     ObjectId,
     Pagination,
     check_if_match,
+    etag,
 )
 
 router = Router(tags=["automation rules"])
@@ -132,7 +133,12 @@ def _rule(request: HttpRequest, rule_id: int) -> Rule:
     return get_object_or_404(Rule, pk=rule_id)
 
 
-@router.get("/automation/rules", response=list[AutomationRuleOut], summary="Automation rules")
+@router.get(
+    "/automation/rules",
+    response=list[AutomationRuleOut],
+    summary="Automation rules",
+    operation_id="automation_rule_list",
+)
 @paginate(Pagination)
 def automation_rule_list(request: HttpRequest, enabled: bool | None = None):
     _admin(request)
@@ -144,9 +150,11 @@ def automation_rule_list(request: HttpRequest, enabled: bool | None = None):
     "/automation/rules",
     response={201: AutomationRuleOut, **PROBLEM_RESPONSES},
     summary="Create a rule (disabled unless enabled is true)",
+    operation_id="automation_rule_create",
 )
-def automation_rule_create(request: HttpRequest, payload: AutomationRuleIn):
+def automation_rule_create(request: HttpRequest, payload: AutomationRuleIn, response: HttpResponse):
     rule = services.rule_create(actor=request.auth, data=payload.model_dump())
+    response["ETag"] = etag(rule)
     return Status(201, rule)
 
 
@@ -154,6 +162,7 @@ def automation_rule_create(request: HttpRequest, payload: AutomationRuleIn):
     "/automation/rules/export",
     response={200: AutomationExportOut, **PROBLEM_RESPONSES},
     summary="Export all rules as JSON",
+    operation_id="automation_rules_export",
 )
 def automation_rules_export(request: HttpRequest):
     _admin(request)
@@ -164,6 +173,7 @@ def automation_rules_export(request: HttpRequest):
     "/automation/rules/import",
     response={201: list[AutomationRuleOut], **PROBLEM_RESPONSES},
     summary="Import rules from an export: all or, with any error, none",
+    operation_id="automation_rules_import",
 )
 def automation_rules_import(request: HttpRequest, payload: AutomationImportIn):
     data = payload.model_dump()
@@ -175,29 +185,41 @@ def automation_rules_import(request: HttpRequest, payload: AutomationImportIn):
     "/automation/rules/{int:automation_rule_id}",
     response={200: AutomationRuleOut, **PROBLEM_RESPONSES},
     summary="An automation rule",
+    operation_id="automation_rule_detail",
 )
-def automation_rule_detail(request: HttpRequest, automation_rule_id: ObjectId):
-    return _rule(request, automation_rule_id)
+def automation_rule_detail(
+    request: HttpRequest, automation_rule_id: ObjectId, response: HttpResponse
+):
+    rule = _rule(request, automation_rule_id)
+    response["ETag"] = etag(rule)
+    return rule
 
 
 @router.patch(
     "/automation/rules/{int:automation_rule_id}",
     response={200: AutomationRuleOut, **PROBLEM_RESPONSES},
     summary="Change a rule (only the keys given)",
+    operation_id="automation_rule_update",
 )
 def automation_rule_update(
-    request: HttpRequest, automation_rule_id: ObjectId, payload: AutomationRulePatch
+    request: HttpRequest,
+    automation_rule_id: ObjectId,
+    payload: AutomationRulePatch,
+    response: HttpResponse,
 ):
     rule = _rule(request, automation_rule_id)
     check_if_match(request, rule)
     changes = payload.model_dump(exclude_unset=True, exclude_none=True)
-    return services.rule_update(actor=request.auth, rule=rule, data=changes)
+    rule = services.rule_update(actor=request.auth, rule=rule, data=changes)
+    response["ETag"] = etag(rule)
+    return rule
 
 
 @router.delete(
     "/automation/rules/{int:automation_rule_id}",
     response={204: None, **PROBLEM_RESPONSES},
     summary="Delete a rule and its run log",
+    operation_id="automation_rule_delete",
 )
 def automation_rule_delete(request: HttpRequest, automation_rule_id: ObjectId):
     rule = _rule(request, automation_rule_id)
@@ -210,6 +232,7 @@ def automation_rule_delete(request: HttpRequest, automation_rule_id: ObjectId):
     "/automation/rules/{int:automation_rule_id}/export",
     response={200: AutomationExportOut, **PROBLEM_RESPONSES},
     summary="Export one rule as JSON",
+    operation_id="automation_rule_export",
 )
 def automation_rule_export(request: HttpRequest, automation_rule_id: ObjectId):
     return services.export_rules([_rule(request, automation_rule_id)])
@@ -219,11 +242,13 @@ def automation_rule_export(request: HttpRequest, automation_rule_id: ObjectId):
     "/automation/rules/{int:automation_rule_id}/try",
     response={200: AutomationTryOut, **PROBLEM_RESPONSES},
     summary="Dry run: which conditions pass and what each action would do (nothing changes)",
+    operation_id="automation_rule_try",
 )
 def automation_rule_try(
     request: HttpRequest, automation_rule_id: ObjectId, payload: AutomationTryIn
 ):
     rule = _rule(request, automation_rule_id)
+    check_if_match(request, rule)  # the dry run of the version the caller has seen
     outcome = services.rule_try(
         actor=request.auth, rule=rule, record_type=payload.record_type, record_id=payload.record_id
     )
@@ -234,6 +259,7 @@ def automation_rule_try(
     "/automation/rules/{int:automation_rule_id}/runs",
     response={200: list[AutomationRunOut], **PROBLEM_RESPONSES},
     summary="The rule's run log, newest first",
+    operation_id="automation_rule_runs",
 )
 @paginate(Pagination)
 def automation_rule_runs(
