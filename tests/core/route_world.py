@@ -104,6 +104,13 @@ COUNTED = [
     "marketing.CampaignMember",
     "marketing.Segment",
     "marketing.SegmentMember",
+    "marketing.RelationshipType",
+    "core.Competency",
+    "core.UserCompetency",
+    "pricing.PriceList",
+    "pricing.DiscountRule",
+    "pricing.Quote",
+    "pricing.DiscountApproval",
 ]
 
 
@@ -280,6 +287,28 @@ def build_world(*, alice, bob, mia, charlie, dana, rory, north, south) -> World:
         amount=800,
     )
 
+    # North's revenue target for this year (planned by its manager mia) and alice's forecast
+    # call for this quarter: sales management records of alice's team.
+    from kreis.sales.forecast.services import forecast_submit
+    from kreis.sales.periods import period_containing, period_from_key
+    from kreis.sales.targets.services import target_create
+
+    o["sales_target"] = target_create(
+        actor=mia,
+        metric="revenue",
+        dimension="team",
+        team=north,
+        period=period_from_key(str(timezone.localdate().year)),
+        amount="250000",
+        note=f"{MARKER} Jahresziel",
+    )
+    o["forecast_snapshot"] = forecast_submit(
+        actor=alice,
+        period=period_containing(timezone.localdate(), "quarter"),
+        forecast="4000",
+        note=f"{MARKER} Einschätzung",
+    )
+
     o["task"] = activity_create(
         actor=alice,
         kind="task",
@@ -443,6 +472,25 @@ def build_world(*, alice, bob, mia, charlie, dana, rory, north, south) -> World:
         status="succeeded",
         attempts=1,
         response_code=200,
+    )
+    # An automation rule (administrators only) with one run in its log.
+    from kreis.automation.models import Rule, RuleRun
+
+    o["automation_rule"] = Rule.objects.create(
+        name=f"{MARKER} follow-up rule",
+        trigger="deal.stage_changed",
+        record_type="deal",
+        actions=[{"kind": "notify", "message": f"{MARKER} deal moved", "user_id": None}],
+    )
+    o["automation_rule_run"] = RuleRun.objects.create(
+        rule=o["automation_rule"],
+        trigger="deal.stage_changed",
+        record_type="deal",
+        record_id=o["deal"].pk,
+        record_label=f"{MARKER} deal",
+        status="succeeded",
+        chain_id="routeworld",
+        started_at=timezone.now(),
     )
     # alice's import of a small file (checked, not started) and her mapping template.
     import io
@@ -608,6 +656,60 @@ def build_world(*, alice, bob, mia, charlie, dana, rory, north, south) -> World:
         path_contains="/pricing",
         offer=o["content_offer"],
     )
+    # Prices (mia's configuration) and alice's quotes, each on a deal of its own: one waiting
+    # for mia's approval of its discount, a draft to submit, one ready to send or accept.
+    from kreis.pricing.pricelists import services as prices
+    from kreis.pricing.quotes import services as quoting
+
+    o["price_list"] = prices.price_list_create(actor=mia, name="Preisliste Nord", currency="EUR")
+    o["price_list_item"] = prices.item_set(
+        actor=mia, price_list=o["price_list"], product=o["product"], unit_price=Decimal("110")
+    )
+    o["discount_rule"] = prices.discount_rule_create(
+        actor=mia, name="A-Kunden", percent=Decimal("5"), abc_class="A"
+    )
+    for name in ("quote", "draft_quote", "ready_quote"):
+        deal = deal_create(
+            actor=alice,
+            name=f"{MARKER} Angebot {name}",
+            organization=org,
+            contact=person,
+            lines=[{"product_id": o["product"].pk, "quantity": Decimal(3)}],
+        )
+        o[name.replace("quote", "deal") if name != "quote" else "quote_deal"] = deal
+        discounts = {deal.lines.get().pk: Decimal(30)} if name == "quote" else None
+        o[name] = quoting.quote_create(actor=alice, deal=deal, discounts=discounts)
+    quoting.quote_submit(actor=alice, quote=o["quote"], reason=f"{MARKER} Wettbewerb")
+    o["quote_approval"] = o["quote"].approvals.get()
+    quoting.quote_submit(actor=alice, quote=o["ready_quote"])
+    # The retention playbook (global configuration) with alice's organisation in it.
+    from kreis.playbooks import services as playbooks
+    from kreis.playbooks.models import Playbook
+
+    playbooks.ensure_defaults()
+    o["playbook"] = Playbook.objects.get(key="retention-endangerment")
+    o["playbook_step"] = o["playbook"].steps.order_by("position").last()
+    playbooks.start_for_parties(o["playbook"], [org.pk], source="world")
+    o["enrollment"] = o["playbook"].enrollments.get(party=org)
+    # Sales competencies (shared catalogue; alice's level) and a relationship type on dana's
+    # segment, applied (alice's organisation gets it; owners stay: keep_existing_owner).
+    from kreis.core.competencies.models import Competency, UserCompetency
+    from kreis.marketing.relationships.models import RelationshipType
+    from kreis.marketing.relationships.services import relationship_types_apply
+
+    o["competency"] = Competency.objects.create(kind="language", key="fr", name="Französisch")
+    o["user_competency"] = UserCompetency.objects.create(
+        user=alice, competency=o["competency"], level=3
+    )
+    o["relationship_type"] = RelationshipType.objects.create(
+        name_de="Schlüsselkunde",
+        name_en="Key account",
+        segment=o["segment"],
+        ownership="team",
+        team=north,
+        keep_existing_owner=True,
+    )
+    relationship_types_apply(actor=None)
     # Records of every kind are fresh from the database (updated_at as stored).
     for obj in o.values():
         if hasattr(obj, "refresh_from_db"):
@@ -643,6 +745,8 @@ PARAMS: dict[str, str] = {
     "relationship_pk": "relationship",
     "merge_id": "merge",
     "pipeline_id": "pipeline",
+    "sales_target_id": "sales_target",
+    "forecast_snapshot_id": "forecast_snapshot",
     "stage_id": "stage",
     "reason_id": "lost_reason",
     "team_id": "team",
@@ -681,6 +785,18 @@ PARAMS: dict[str, str] = {
     "offer_id": "content_offer",
     "visitor_id": "visitor",
     "segment_id": "segment",
+    "price_list_id": "price_list",
+    "item_id": "price_list_item",
+    "discount_rule_id": "discount_rule",
+    "quote_id": "quote",
+    "approval_id": "quote_approval",
+    "deal_pk": "quote_deal",
+    "playbook_id": "playbook",
+    "step_pk": "playbook_step",
+    "enrollment_pk": "enrollment",
+    "automation_rule_id": "automation_rule",
+    "competency_id": "competency",
+    "relationship_type_id": "relationship_type",
 }
 
 # Web routes name their object ``pk``: the path segment in front of it says which.
@@ -722,6 +838,15 @@ PK_BY_SEGMENT: dict[str, str] = {
     "offers": "content_offer",
     "visitors": "visitor",
     "segments": "segment",
+    "pricelists": "price_list",
+    "items": "price_list_item",
+    "discounts": "discount_rule",
+    "quotes": "quote",
+    "approvals": "quote_approval",
+    "playbooks": "playbook",
+    "targets": "sales_target",
+    "catalogue": "competency",
+    "relationship-types": "relationship_type",
 }
 
 # Routes whose object must be in a particular state (a done activity to reopen, a person's
@@ -758,6 +883,25 @@ STATE: dict[str, dict[str, str]] = {
     "survey_invite": {"survey_id": "collecting_survey"},
     "survey_remind": {"survey_id": "collecting_survey"},
     "survey_response_enter": {"survey_id": "collecting_survey"},
+    # Quotes: a draft to submit, a ready one to send, accept or reject, a deal with lines.
+    "pricing_quote_submit": {"quote_id": "draft_quote"},
+    "pricing:quote_submit": {"pk": "draft_quote"},
+    **{
+        key: {param: "ready_quote"}
+        for action in ("send", "accept", "reject")
+        for key, param in (
+            (f"pricing_quote_{action}", "quote_id"),
+            (f"pricing:quote_{action}", "pk"),
+        )
+    },
+    "pricing_quote_create": {"deal_id": "quote_deal"},
+    "playbook_step_update": {"step_id": "playbook_step"},
+    "playbook_step_delete": {"step_id": "playbook_step"},
+    # /automation/rules/<pk>/: an automation rule (PK_BY_SEGMENT's "rules" are cost rules)
+    **{
+        f"rules:rule_{action}": {"pk": "automation_rule"}
+        for action in ("detail", "edit", "try", "toggle", "delete", "rotate", "export")
+    },
 }
 
 # Other non-id parameters of web routes.
@@ -777,11 +921,13 @@ STRINGS: dict[tuple[str, str], str] = {
     ("activities:create", "kind"): "task",
     ("feedback:answer", "token"): "no-such-token",  # the public page of an unknown link
     ("service:rate", "token"): "no-such-token",  # the public rating page of an unknown link
+    ("quote_public:respond", "token"): "no-such-token",  # a quote's unknown acceptance link
     # the public opt-in and unsubscribe pages of an unknown link
     ("consent_public:confirm", "token"): "no-such-token",
     ("consent_public:unsubscribe", "token"): "no-such-token",
     ("analytics:chart", "name"): "revenue",
     ("offers_public:download", "token"): "no-such-token",  # an unknown download link
+    ("rules:inbound", "token"): "no-such-token",  # an unknown inbound webhook of a rule
     # the world's web form, by its public address key
     **{
         (f"webform_public:{n}", "key"): "world-form"
@@ -1166,12 +1312,45 @@ BODY_IDS: dict[str, str] = {
     "party_ids": "organization",
     "view_id": "saved_view",
     "offer_id": "content_offer",
+    "record_id": "deal",  # an automation rule's dry run
+    "segment_id": "segment",
+    "competency_id": "competency",
+    "required_competency_ids": "competency",
 }
 BODY_VALUES: dict[str, dict[str, Any]] = {
+    "kreis_sales_targets_api_target_create": {
+        "dimension": "channel",
+        "channel": "online",
+        "period": "2027",
+    },
+    "kreis_sales_targets_api_target_update": {"period": "2027", "note": "Changed"},
+    "kreis_sales_targets_api_target_import": {
+        "csv": "period,metric,dimension,amount,team\n2027,revenue,team,1000,North\n"
+    },
+    "kreis_sales_forecast_api_forecast_submit": {"period": "2026-Q3"},
+    "kreis_sales_forecast_api_forecast_adjust": {"period": "2026-Q3"},
     "lead_set_status": {"status": "qualified"},
     "case_transition": {"to_status": "in_progress"},
     "survey_move": {"to_phase": "analysis"},  # back one, from documentation
     "campaign_event_register": {"last_name": f"{MARKER} Gast"},
+    "automation_rule_create": {
+        "trigger": "deal.stage_changed",
+        "actions": [{"kind": "notify", "message": f"{MARKER} new rule"}],
+    },
+    "automation_rules_import": {
+        "rules": [
+            {
+                "name": f"{MARKER} imported rule",
+                "trigger": "deal.stage_changed",
+                "actions": [{"kind": "notify", "message": f"{MARKER} imported"}],
+            }
+        ]
+    },
+    "automation_rule_try": {"record_type": "deal"},
+    "competency_create": {"kind": "skill", "key": "world-skill", "name": "Verhandeln"},
+    "competency_update": {"name": "Französisch (Paris)"},
+    "competency_import": {"csv": "username,kind,key,name,level\nalice,language,fr,,4\n"},
+    "relationship_type_create": {"ownership": "team", "name_de": "Typ", "name_en": "Type"},
 }
 
 

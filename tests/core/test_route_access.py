@@ -75,6 +75,13 @@ OWNED = {
     "case_task",
     "supplier_request",
     "case_cost",
+    "quote_deal",
+    "draft_deal",
+    "ready_deal",
+    "quote",
+    "draft_quote",
+    "ready_quote",
+    "quote_approval",
 }
 # Pages anyone may open: signing in, signing up, resetting a password, the health check.
 PUBLIC_PREFIXES = (
@@ -90,6 +97,8 @@ PUBLIC_PREFIXES = (
     "/f/",  # the public web-to-lead forms, their embed variant, embed.js and JSON endpoint
     "/t/",  # the website tracking snippet and its collector (consented visitors only)
     "/download/",  # a content offer's download behind the link in the visitor's e-mail
+    "/q/",  # a quote's page behind the acceptance link in the customer's e-mail
+    "/automation/hooks/",  # an automation rule's inbound webhook (signed; secret address)
 )
 REFUSED = {403, 404, 405}
 # What lists and searches are asked for: it finds alice's records, and its echo in a search box

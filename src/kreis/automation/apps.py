@@ -12,6 +12,7 @@ class AutomationConfig(AppConfig):
     def ready(self) -> None:
         from kreis.automation import capture
         from kreis.automation.rules import capture as rules_capture
+        from kreis.automation.rules import tasks as rules_tasks  # noqa: F401 (Huey's jobs)
 
         capture.connect()
         rules_capture.connect()

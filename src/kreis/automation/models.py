@@ -8,12 +8,11 @@ a JSON body ``{"type", "timestamp", "data"}`` with the headers ``webhook-id``,
 
 from __future__ import annotations
 
-import base64
-import secrets
-
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+
+from kreis.automation.keys import SECRET_PREFIX, new_secret  # noqa: F401 (migration 0001)
 
 
 class WebhookEvent(models.TextChoices):
@@ -42,12 +41,6 @@ class WebhookEvent(models.TextChoices):
 
 # Sent by "Send test event"; nobody subscribes to it.
 TEST_EVENT = "webhook.test"
-SECRET_PREFIX = "whsec_"  # noqa: S105 (the format's prefix, not a secret)
-
-
-def new_secret() -> str:
-    """A Standard Webhooks secret: ``whsec_`` and 32 random bytes in base64."""
-    return SECRET_PREFIX + base64.b64encode(secrets.token_bytes(32)).decode()
 
 
 class WebhookSubscription(models.Model):

@@ -32,12 +32,3 @@ def webhook_log_purge() -> int:
     """Nightly: delete finished deliveries older than ``KREIS_WEBHOOK_LOG_DAYS`` (the log would
     otherwise grow by one row per event and subscription for ever)."""
     return retention.deliveries_purge()
-
-
-# The automation rules' jobs live with the rules; Huey finds tasks through this module.
-from kreis.automation.rules.tasks import (  # noqa: E402, F401
-    rule_run_retry,
-    rules_daily,
-    rules_evaluate,
-    rules_frequent,
-)

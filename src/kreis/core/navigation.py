@@ -91,6 +91,29 @@ SIDEBAR = (
         ),
     ),
     Section(
+        _("Sales management"),
+        (
+            Link("sales:targets:list", "bullseye", _("Targets"), "/deals/targets/"),
+            Link(
+                "sales:forecasting:page",
+                "graph-up-arrow",
+                _("Forecast calls"),
+                "/deals/forecasting/",
+            ),
+            Link("sales:channels:page", "signpost-split", _("Channels"), "/deals/channels/"),
+            Link(
+                "sales:transparency:page",
+                "hourglass-split",
+                _("Process transparency"),
+                "/deals/transparency/",
+            ),
+            Link("pricing:price_lists", "tags", _("Prices and discounts"), "/pricing/"),
+            Link(
+                "pricing:approvals", "check2-square", _("Discount approvals"), "/pricing/approvals/"
+            ),
+        ),
+    ),
+    Section(
         _("Marketing"),
         (
             Link("marketing:campaign_list", "megaphone", _("Campaigns"), "/marketing/campaigns/"),
@@ -183,6 +206,13 @@ SIDEBAR = (
             Link("api:openapi-view", "braces", _("API documentation")),
             Link("core:api_keys", "key", _("API keys"), "/me/api-keys/"),
             Link("automation:webhook_list", "broadcast", _("Webhooks"), "/integration/"),
+            Link(
+                "rules:rule_list",
+                "lightning-charge",
+                _("Automation rules"),
+                "/automation/rules/",
+                visible=_admin,
+            ),
         ),
     ),
 )

@@ -1,7 +1,7 @@
 from django.urls import path
 
-from kreis.pricing.quotes import public_views
+from kreis.pricing.quotes import public
 
 app_name = "quote_public"
 
-urlpatterns = [path("<str:token>/", public_views.respond, name="respond")]
+urlpatterns = [path("<str:token>/", public.respond, name="respond")]

@@ -13,6 +13,7 @@ rolled-back save queues nothing. Domain apps know nothing of this: their signals
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import Any
 
 from django.apps import apps
@@ -72,11 +73,14 @@ def changed() -> None:
 # --- queueing -----------------------------------------------------------------------------------
 
 
-def _enqueue(events: list[dict]) -> None:
-    from kreis.automation.rules import tasks
+# The job that evaluates a chunk of events, set by ``kreis.automation.rules.tasks`` when it is
+# imported (``AutomationConfig.ready``): the jobs use this module, so it must not import them.
+evaluate_later: Callable[[list[dict]], Any] | None = None
 
+
+def _enqueue(events: list[dict]) -> None:
     for start in range(0, len(events), CHUNK):
-        tasks.rules_evaluate(events[start : start + CHUNK])
+        evaluate_later(events[start : start + CHUNK])
 
 
 def emit(events: list[dict]) -> None:

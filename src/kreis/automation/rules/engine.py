@@ -19,6 +19,7 @@ import logging
 import re
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -37,6 +38,9 @@ log = logging.getLogger("kreis.automation")
 
 MAX_DEPTH = 5
 RETRY_DELAYS = (30, 120, 600)  # seconds before the 2nd, 3rd and 4th attempt
+# Schedules a retry (run id, delay in seconds); set by ``kreis.automation.rules.tasks``, which
+# imports this module.
+schedule_retry: Callable[[int, int], Any] | None = None
 MAX_ATTEMPTS = len(RETRY_DELAYS) + 1
 
 # The chain of the actions being carried out now (set while a rule's actions run).
@@ -673,12 +677,7 @@ def run_rule(rule: Rule, event: dict, record: Any, batch: Batch | None = None) -
         duration_ms=(time.perf_counter() - started) * 1000,
     )
     if failed:
-        from kreis.automation.rules import tasks
-
-        transaction.on_commit(
-            lambda: tasks.rule_run_retry.schedule(args=(run.pk,), delay=RETRY_DELAYS[0]),
-            robust=True,
-        )
+        transaction.on_commit(lambda: schedule_retry(run.pk, RETRY_DELAYS[0]), robust=True)
     return run
 
 

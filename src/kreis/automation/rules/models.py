@@ -14,6 +14,8 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from kreis.automation.keys import new_secret
+
 
 class TriggerKind(models.TextChoices):
     RECORD_CREATED = "record.created", _("A record is created")
@@ -46,8 +48,6 @@ def new_token() -> str:
 
 
 def new_inbound_secret() -> str:
-    from kreis.automation.models import new_secret
-
     return new_secret()
 
 

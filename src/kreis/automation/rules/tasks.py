@@ -7,7 +7,7 @@ from __future__ import annotations
 from huey import crontab
 from huey.contrib.djhuey import db_periodic_task, db_task
 
-from kreis.automation.rules import engine, sweeps
+from kreis.automation.rules import capture, engine, sweeps
 
 
 @db_task()
@@ -32,3 +32,9 @@ def rules_daily() -> int:
 def rules_frequent() -> int:
     """Every five minutes: SLA breaches and score crossings."""
     return sweeps.sweep_frequent()
+
+
+# The hooks through which the engine and the event capture queue jobs without importing this
+# module (which imports them).
+capture.evaluate_later = rules_evaluate
+engine.schedule_retry = lambda run_id, delay: rule_run_retry.schedule(args=(run_id,), delay=delay)
