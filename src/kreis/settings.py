@@ -340,3 +340,8 @@ KREIS_WEBHOOK_DISABLE_AFTER_HOURS = envint("KREIS_WEBHOOK_DISABLE_AFTER_HOURS", 
 KREIS_WEBHOOK_LOG_DAYS = envint("KREIS_WEBHOOK_LOG_DAYS", 30)
 if KREIS_WEBHOOK_LOG_DAYS < 1:
     raise config.ConfigError("KREIS_WEBHOOK_LOG_DAYS", "expected at least 1 (days)")
+# Automation rule runs older than this many days are deleted every night (those waiting for
+# a retry stay).
+KREIS_RULE_RUN_LOG_DAYS = envint("KREIS_RULE_RUN_LOG_DAYS", 90)
+if KREIS_RULE_RUN_LOG_DAYS < 1:
+    raise config.ConfigError("KREIS_RULE_RUN_LOG_DAYS", "expected at least 1 (days)")

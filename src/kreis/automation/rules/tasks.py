@@ -7,7 +7,7 @@ from __future__ import annotations
 from huey import crontab
 from huey.contrib.djhuey import db_periodic_task, db_task
 
-from kreis.automation.rules import capture, engine, sweeps
+from kreis.automation.rules import capture, engine, retention, sweeps
 
 
 @db_task()
@@ -32,6 +32,13 @@ def rules_daily() -> int:
 def rules_frequent() -> int:
     """Every five minutes: SLA breaches and score crossings."""
     return sweeps.sweep_frequent()
+
+
+@db_periodic_task(crontab(hour="3", minute="50"))
+def rule_run_log_purge() -> int:
+    """Nightly: delete rule runs older than ``KREIS_RULE_RUN_LOG_DAYS`` (the log would otherwise
+    grow by one row per evaluation for ever)."""
+    return retention.runs_purge()
 
 
 # The hooks through which the engine and the event capture queue jobs without importing this

@@ -1,4 +1,4 @@
-"""``kreis automation rules list|export|import|run|try``: the automation rules in bulk.
+"""``kreis automation rules list|export|import|run|try|purge``: the automation rules in bulk.
 
 - ``list [--enabled]``: the rules with their trigger and state.
 - ``export [ID …] [--output FILE]``: one, several or all rules as JSON (stdout by default).
@@ -7,6 +7,7 @@
 - ``run ID --record TYPE:ID``: run a rule on a record now (its actions are carried out and the
   run logged, like a triggered run).
 - ``try ID --record TYPE:ID``: the dry run: which conditions pass and what each action would do.
+- ``purge [--days N]``: delete runs older than KREIS_RULE_RUN_LOG_DAYS (or N) days at once.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import sys
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
-from kreis.automation.rules import records, services
+from kreis.automation.rules import records, retention, services
 from kreis.automation.rules.models import Rule
 
 
@@ -56,9 +57,18 @@ class Command(BaseCommand):
             one = sub.add_parser(name, help=text)
             one.add_argument("id", type=int)
             one.add_argument("--record", required=True, help="TYPE:ID, e.g. deal:42")
+        purge = sub.add_parser("purge", help="delete runs older than KREIS_RULE_RUN_LOG_DAYS")
+        purge.add_argument("--days", type=int, help="keep this many days instead")
 
     def handle(self, *args, **options):
         getattr(self, f"_{options['action']}")(options)
+
+    def _purge(self, options):
+        days = options.get("days")
+        if days is not None and days < 1:
+            raise CommandError("--days: expected at least 1")
+        deleted = retention.runs_purge(days=days)
+        self.stdout.write(f"deleted {deleted} rule runs")
 
     def _list(self, options):
         rules = Rule.objects.order_by("name", "pk")
