@@ -217,38 +217,37 @@ def advance_due(
     for playbook in playbooks:
         steps = list(playbook.steps.order_by("position"))
         while True:
-            ids = list(
-                Enrollment.objects.filter(
-                    playbook=playbook,
-                    status=EnrollmentStatus.ACTIVE,
-                    next_step_at__lte=now,
-                    claim="",
-                )
-                .order_by("next_step_at", "pk")
-                .values_list("pk", flat=True)[:CHUNK]
-            )
-            if not ids:
-                break
-            done = _run_steps(playbook, steps, ids, now)
+            picked, done = _run_steps(playbook, steps, now)
             ran += done
             if limit and ran >= limit:
                 return ran
-            if len(ids) < CHUNK:
+            if picked < CHUNK:
                 break
     return ran
 
 
-def _run_steps(playbook: Playbook, steps: list[PlaybookStep], ids: list[int], now) -> int:
+def _run_steps(playbook: Playbook, steps: list[PlaybookStep], now: datetime) -> tuple[int, int]:
+    """Claim the next chunk of due enrollments and run their step in one transaction. Returns
+    (enrollments picked, steps run). The chunk is picked inside the transaction with
+    ``FOR UPDATE SKIP LOCKED`` (PostgreSQL): a second worker takes the next chunk at once
+    instead of waiting for the first one's commit and finding its rows already claimed.
+    SQLite has one writer at a time (``BEGIN IMMEDIATE``), so the pick is exclusive there."""
     token = uuid.uuid4().hex
     with transaction.atomic():
-        claimed = Enrollment.objects.filter(
-            pk__in=ids,
-            claim="",
-            status=EnrollmentStatus.ACTIVE,
-            next_step_at__lte=now,
-        ).update(claim=token)
-        if not claimed:
-            return 0
+        ids = list(
+            Enrollment.objects.select_for_update(skip_locked=True)
+            .filter(
+                playbook=playbook,
+                status=EnrollmentStatus.ACTIVE,
+                next_step_at__lte=now,
+                claim="",
+            )
+            .order_by("next_step_at", "pk")
+            .values_list("pk", flat=True)[:CHUNK]
+        )
+        if not ids:
+            return 0, 0
+        Enrollment.objects.filter(pk__in=ids).update(claim=token)
         rows = list(
             Enrollment.objects.filter(claim=token).values_list(
                 "pk",
@@ -263,17 +262,25 @@ def _run_steps(playbook: Playbook, steps: list[PlaybookStep], ids: list[int], no
         runs: list[StepRun] = []
         mails: list[tuple[int, int, PlaybookStep]] = []
         positions: set[int] = set()
+        # Subject and body per step and language, not per row (10,000 tasks, 2 languages).
+        texts: dict[tuple[int, str], tuple[str, str]] = {}
         for pk, party_id, current, owner_id, team_id, language in rows:
             positions.add(current)
             if current >= len(steps):
                 continue
             step = steps[current]
             lang = language or settings.LANGUAGE_CODE
+            text = texts.get((current, lang))
+            if text is None:
+                text = texts[(current, lang)] = (
+                    step.title_in(lang)[:200],
+                    linebreaks(escape(step.description_in(lang))),
+                )
             activities.append(
                 Activity(
                     kind=ActivityKind.TASK,
-                    subject=step.title_in(lang)[:200],
-                    body=linebreaks(escape(step.description_in(lang))),
+                    subject=text[0],
+                    body=text[1],
                     occurred_at=now + timedelta(days=step.due_days),
                     party_id=party_id,
                     owner_id=owner_id,
@@ -317,7 +324,7 @@ def _run_steps(playbook: Playbook, steps: list[PlaybookStep], ids: list[int], no
                         position=position,
                     ).update(emailed=True)
         announce_bulk_created(model=Activity, ids=[a.pk for a in created])
-    return len(activities)
+    return len(ids), len(activities)
 
 
 def _send_offers(mails: list[tuple[int, int, PlaybookStep]]) -> set[tuple[int, int]]:
