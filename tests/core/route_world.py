@@ -682,6 +682,21 @@ def build_world(*, alice, bob, mia, charlie, dana, rory, north, south) -> World:
     quoting.quote_submit(actor=alice, quote=o["quote"], reason=f"{MARKER} Wettbewerb")
     o["quote_approval"] = o["quote"].approvals.get()
     quoting.quote_submit(actor=alice, quote=o["ready_quote"])
+    # A deal whose own line discount (30 %) is above alice's limit: she may ask for approval.
+    o["discount_deal"] = deal_create(
+        actor=alice,
+        name=f"{MARKER} Rabatt auf der Position",
+        organization=org,
+        contact=person,
+        lines=[
+            {
+                "product_id": o["product"].pk,
+                "quantity": Decimal(3),
+                "unit_price": Decimal(100),
+                "discount": Decimal(90),
+            }
+        ],
+    )
     # The retention playbook (global configuration) with alice's organisation in it.
     from kreis.playbooks import services as playbooks
     from kreis.playbooks.models import Playbook
@@ -895,6 +910,8 @@ STATE: dict[str, dict[str, str]] = {
         )
     },
     "pricing_quote_create": {"deal_id": "quote_deal"},
+    "pricing_deal_approval_request": {"deal_id": "discount_deal"},
+    "pricing:deal_approval_request": {"deal_pk": "discount_deal"},
     "playbook_step_update": {"step_id": "playbook_step"},
     "playbook_step_delete": {"step_id": "playbook_step"},
     # /automation/rules/<pk>/: an automation rule (PK_BY_SEGMENT's "rules" are cost rules)

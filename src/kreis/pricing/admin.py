@@ -95,6 +95,7 @@ class QuoteAdmin(admin.ModelAdmin):
 @admin.register(DiscountApproval)
 class DiscountApprovalAdmin(admin.ModelAdmin):
     list_display = [
+        "deal",
         "quote",
         "requested_discount",
         "limit_percent",

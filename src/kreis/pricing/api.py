@@ -228,7 +228,8 @@ class PricingQuoteReject(Input):
 
 class PricingApprovalOut(Schema):
     id: int
-    quote_id: int
+    deal_id: int | None
+    quote_id: int | None
     requested_discount: Decimal
     limit_percent: Decimal
     reason: str
@@ -239,6 +240,19 @@ class PricingApprovalOut(Schema):
     decided_at: dt.datetime | None
     decision_note: str
     updated_at: dt.datetime
+
+
+class PricingDealDiscountOut(Schema):
+    deal_id: int
+    state: str
+    over: Decimal
+    limit: Decimal
+    approved: Decimal
+    pending_approval_id: int | None
+
+
+class PricingDealApprovalRequest(Input):
+    reason: Text
 
 
 class PricingApprovalDecide(Input):
@@ -614,6 +628,48 @@ def quote_create(
     )
     response["ETag"] = etag(quote)
     return Status(201, quote)
+
+
+def _deal_discount(deal) -> dict:
+    check = quotes.deal_discount_check(deal)
+    return {
+        "deal_id": deal.pk,
+        "state": check.state,
+        "over": check.over,
+        "limit": check.limit,
+        "approved": check.approved,
+        "pending_approval_id": check.pending.pk if check.pending else None,
+    }
+
+
+@router.get(
+    "/pricing/deals/{deal_id}/discount",
+    response={200: PricingDealDiscountOut, **PROBLEM_RESPONSES},
+    summary="Whether the discounts on the deal's own lines need a manager's approval",
+    operation_id="pricing_deal_discount",
+)
+def deal_discount(request: HttpRequest, deal_id: ObjectId):
+    deal = deal_get_for_user(user=request.auth, pk=deal_id, details=False)
+    return _deal_discount(deal)
+
+
+@router.post(
+    "/pricing/deals/{deal_id}/approval-requests",
+    response={201: PricingApprovalOut, **PROBLEM_RESPONSES},
+    summary="Ask a manager to approve the discounts on the deal's own lines",
+    operation_id="pricing_deal_approval_request",
+)
+def deal_approval_request(
+    request: HttpRequest,
+    deal_id: ObjectId,
+    payload: PricingDealApprovalRequest,
+    response: HttpResponse,
+):
+    deal = deal_get_for_user(user=request.auth, pk=deal_id, write=True)
+    check_if_match(request, deal)
+    approval = quotes.deal_approval_request(actor=request.auth, deal=deal, reason=payload.reason)
+    response["ETag"] = etag(approval)
+    return Status(201, approval)
 
 
 @router.get(

@@ -345,9 +345,26 @@ class ApprovalStatus(models.TextChoices):
 
 
 class DiscountApproval(models.Model):
-    """A rep's request to give a discount above her limit on a quote, and the decision."""
+    """A rep's request to give a discount above her limit, and the decision. It points at a
+    quote, or — asked for from the deal's own line items — at the deal only (``quote`` empty);
+    a quote built from those lines then needs no second approval for the same discount."""
 
-    quote = models.ForeignKey(Quote, on_delete=models.CASCADE, related_name="approvals")
+    deal = models.ForeignKey(
+        Deal,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="discount_approvals",
+        verbose_name=_("deal"),
+    )
+    quote = models.ForeignKey(
+        Quote,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="approvals",
+        verbose_name=_("quote"),
+    )
     requested_discount = models.DecimalField(
         _("requested discount (%)"), max_digits=5, decimal_places=2
     )
@@ -383,4 +400,8 @@ class DiscountApproval(models.Model):
         indexes = [models.Index(fields=["status", "requested_at"], name="approval_status")]
 
     def __str__(self) -> str:
-        return f"{self.quote}: {self.requested_discount} %"
+        return f"{self.quote or self.deal}: {self.requested_discount} %"
+
+    @property
+    def subject_label(self) -> str:
+        return self.quote.label if self.quote_id else str(self.deal.name if self.deal_id else "")

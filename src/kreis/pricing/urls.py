@@ -24,6 +24,11 @@ urlpatterns = [
     path("approvals/<int:pk>/decide/", approvals.decide, name="approval_decide"),
     path("deals/<int:deal_pk>/quotes/", quotes.deal_quotes, name="deal_quotes"),
     path("deals/<int:deal_pk>/quotes/new/", quotes.quote_create, name="quote_create"),
+    path(
+        "deals/<int:deal_pk>/approval/",
+        quotes.deal_approval_request,
+        name="deal_approval_request",
+    ),
     path("quotes/<int:pk>/", quotes.quote_detail, name="quote_detail"),
     path("quotes/<int:pk>/pdf/", quotes.quote_pdf, name="quote_pdf"),
     path("quotes/<int:pk>/revise/", quotes.quote_revise, name="quote_revise"),

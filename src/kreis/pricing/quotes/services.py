@@ -15,14 +15,15 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.mail import EmailMessage
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Max, Q
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
@@ -97,9 +98,125 @@ def _totals(quote: Quote, lines: list[QuoteLine]) -> None:
     quote.net_total = sum((line.net for line in lines), ZERO)
     quote.max_discount = max((line.discount_percent for line in lines), default=ZERO)
     limit = discount_limit_for(quote.created_by)
+    # A discount approved on the deal's own lines covers the quote up to that percentage.
+    limit = max(limit, approved_deal_discount(quote.deal))
     quote.needs_approval = any(
         line.discount_percent > max(line.rule_percent, limit) for line in lines
     )
+
+
+def approved_deal_discount(deal: Deal) -> Decimal:
+    """The highest discount a manager approved on the deal's own lines (0 without one)."""
+    if deal.pk is None:
+        return ZERO
+    found = DiscountApproval.objects.filter(
+        deal=deal, quote__isnull=True, status=ApprovalStatus.APPROVED
+    ).aggregate(top=Max("requested_discount"))["top"]
+    return found or ZERO
+
+
+@dataclass(frozen=True)
+class DealDiscountCheck:
+    """Whether the discounts on a deal's own lines need a manager: ``over`` is the highest line
+    discount above both the owner's limit and the line's discount rule (0 if none is)."""
+
+    over: Decimal
+    limit: Decimal
+    approved: Decimal
+    pending: DiscountApproval | None
+
+    @property
+    def needed(self) -> bool:
+        return self.over > self.approved and self.pending is None
+
+    @property
+    def state(self) -> str:
+        if self.over == ZERO:
+            return ""
+        if self.over <= self.approved:
+            return "approved"
+        return "requested" if self.pending is not None else "needed"
+
+
+def deal_discount_check(deal: Deal) -> DealDiscountCheck:
+    """Each deal line's own discount (a share of quantity × price) against the deal owner's
+    limit and the discount rule that applies to the line."""
+    limit = discount_limit_for(deal.owner)
+    party = deal.organization or deal.contact
+    memberships = Memberships(party)
+    today = timezone.localdate()
+    over = ZERO
+    for line in deal.lines.all():
+        gross = line.quantity * line.unit_price
+        if not line.discount or gross <= 0:
+            continue
+        own = (line.discount * HUNDRED / gross).quantize(CENT)
+        if own <= limit or own <= over:
+            continue
+        rule = best_discount(party=party, quantity=line.quantity, on=today, memberships=memberships)
+        if own > rule.percent:
+            over = own
+    pending = (
+        DiscountApproval.objects.filter(
+            deal=deal,
+            quote__isnull=True,
+            status=ApprovalStatus.REQUESTED,
+            requested_discount__gte=over,
+        ).first()
+        if over
+        else None
+    )
+    return DealDiscountCheck(
+        over=over, limit=limit, approved=approved_deal_discount(deal), pending=pending
+    )
+
+
+@transaction.atomic
+def deal_approval_request(*, actor: User | None, deal: Deal, reason: str = "") -> DiscountApproval:
+    """The rep asks a manager to approve the discounts on the deal's own lines (above her
+    limit); the approvers are notified. A quote built from those lines then needs no second
+    approval up to the approved percentage."""
+    _require_deal(actor, deal)
+    deal = Deal.objects.select_for_update().get(pk=deal.pk)
+    check = deal_discount_check(deal)
+    if check.state == "":
+        raise ValidationError(_("No line discount of this deal is above the limit."))
+    if check.state == "approved":
+        raise ValidationError(_("The discount of this deal is approved already."))
+    if check.state == "requested":
+        raise ValidationError(_("The discount of this deal is waiting for a decision already."))
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError({"reason": _("Say why the customer should get this discount.")})
+    rep = actor or deal.owner
+    approval = DiscountApproval.objects.create(
+        deal=deal,
+        quote=None,
+        requested_discount=check.over,
+        limit_percent=check.limit,
+        reason=reason[:2000],
+        requested_by=rep,
+    )
+    _tell(
+        approvers_for(rep),
+        message=lambda: (
+            _("Discount approval requested: %(deal)s") % {"deal": deal.name},
+            _(
+                "%(rep)s asks for %(percent)s %% discount on %(deal)s (limit %(limit)s %%): "
+                "%(reason)s"
+            )
+            % {
+                "rep": rep or "-",
+                "percent": approval.requested_discount,
+                "deal": deal.name,
+                "limit": approval.limit_percent,
+                "reason": reason,
+            },
+        ),
+        url=reverse("pricing:approvals"),
+        level="warning",
+    )
+    return approval
 
 
 def _check_percent(value: Decimal, key: str) -> Decimal:
@@ -338,16 +455,25 @@ def approvers_for(rep: User | None) -> list[User]:
     return []
 
 
-def _tell(users: list[User], *, title: str, body: str, url: str, level: str = "info") -> None:
-    """In-app notification and an e-mail to each user, after the commit."""
+def _tell(
+    users: list[User],
+    *,
+    message: Callable[[], tuple[str, str]],
+    url: str,
+    level: str = "info",
+) -> None:
+    """In-app notification and an e-mail to each user, after the commit, each in the user's
+    own language (else the site default): ``message`` builds (title, body) under that language."""
 
     def send() -> None:
         for user in users:
             with translation.override(user.language or settings.LANGUAGE_CODE):
+                title, body = message()
                 notification_create(
                     user=user, title=str(title), body=str(body), url=url, level=level
                 )
-            if user.email:
+                if not user.email:
+                    continue
                 try:
                     EmailMessage(
                         str(title), f"{body}\n\n{url}", settings.DEFAULT_FROM_EMAIL, [user.email]
@@ -374,6 +500,7 @@ def quote_submit(*, actor: User | None, quote: Quote, reason: str = "") -> Quote
         raise ValidationError({"reason": _("Say why the customer should get this discount.")})
     rep = actor or quote.created_by
     approval = DiscountApproval.objects.create(
+        deal=quote.deal,
         quote=quote,
         requested_discount=quote.max_discount,
         limit_percent=discount_limit_for(quote.created_by),
@@ -384,17 +511,20 @@ def quote_submit(*, actor: User | None, quote: Quote, reason: str = "") -> Quote
     managers = approvers_for(rep)
     _tell(
         managers,
-        title=_("Discount approval requested: %(quote)s") % {"quote": quote.label},
-        body=_(
-            "%(rep)s asks for %(percent)s %% discount on %(deal)s (limit %(limit)s %%): %(reason)s"
-        )
-        % {
-            "rep": rep or "-",
-            "percent": approval.requested_discount,
-            "deal": quote.deal.name,
-            "limit": approval.limit_percent,
-            "reason": reason,
-        },
+        message=lambda: (
+            _("Discount approval requested: %(quote)s") % {"quote": quote.label},
+            _(
+                "%(rep)s asks for %(percent)s %% discount on %(deal)s (limit %(limit)s %%): "
+                "%(reason)s"
+            )
+            % {
+                "rep": rep or "-",
+                "percent": approval.requested_discount,
+                "deal": quote.deal.name,
+                "limit": approval.limit_percent,
+                "reason": reason,
+            },
+        ),
         url=reverse("pricing:approvals"),
         level="warning",
     )
@@ -415,7 +545,7 @@ def approval_decide(
             raise PermissionDenied
     approval = (
         DiscountApproval.objects.select_for_update()
-        .select_related("quote__deal")
+        .select_related("quote__deal", "deal")
         .get(pk=approval.pk)
     )
     if approval.status != ApprovalStatus.REQUESTED:
@@ -428,18 +558,28 @@ def approval_decide(
     approval.decided_at = timezone.now()
     approval.decision_note = note[:2000]
     approval.save()
-    quote = _lock(approval.quote)
-    if quote.state == QuoteState.AWAITING_APPROVAL:
+    quote = _lock(approval.quote) if approval.quote_id else None
+    if quote is not None and quote.state == QuoteState.AWAITING_APPROVAL:
         _set_state(quote, QuoteState.APPROVED if approve else QuoteState.DRAFT)
     if approval.requested_by is not None:
-        title = (
-            _("Discount approved: %(quote)s") if approve else _("Discount rejected: %(quote)s")
-        ) % {"quote": quote.label}
+        label = quote.label if quote is not None else approval.deal.name
+        url = (
+            reverse("pricing:quote_detail", args=[quote.pk])
+            if quote is not None
+            else reverse("pricing:deal_quotes", args=[approval.deal_id])
+        )
         _tell(
             [approval.requested_by],
-            title=title,
-            body=note,
-            url=reverse("pricing:quote_detail", args=[quote.pk]),
+            message=lambda: (
+                (
+                    _("Discount approved: %(quote)s")
+                    if approve
+                    else _("Discount rejected: %(quote)s")
+                )
+                % {"quote": label},
+                note,
+            ),
+            url=url,
             level="success" if approve else "warning",
         )
     return approval
@@ -593,8 +733,7 @@ def quote_accept(*, actor: User | None, quote: Quote, via: str = "rep") -> Quote
     if deal.owner is not None and via == "link":
         _tell(
             [deal.owner],
-            title=_("Quote accepted: %(quote)s") % {"quote": quote.label},
-            body=deal.name,
+            message=lambda: (_("Quote accepted: %(quote)s") % {"quote": quote.label}, deal.name),
             url=reverse("pricing:quote_detail", args=[quote.pk]),
             level="success",
         )
@@ -622,8 +761,7 @@ def quote_reject(*, actor: User | None, quote: Quote, via: str = "rep", note: st
     if deal.owner is not None and via == "link":
         _tell(
             [deal.owner],
-            title=_("Quote declined: %(quote)s") % {"quote": quote.label},
-            body=note,
+            message=lambda: (_("Quote declined: %(quote)s") % {"quote": quote.label}, note),
             url=reverse("pricing:quote_detail", args=[quote.pk]),
             level="warning",
         )

@@ -37,8 +37,25 @@ def deal_quotes(request: HttpRequest, deal_pk: int) -> HttpResponse:
             "deal": deal,
             "quotes": queries.quotes_of_deal(deal),
             "can_write": request.user.has_perm("core.change_record", deal),
+            "check": services.deal_discount_check(deal),
         },
     )
+
+
+@login_required
+@require_POST
+def deal_approval_request(request: HttpRequest, deal_pk: int) -> HttpResponse:
+    """Ask a manager to approve the discounts on the deal's own line items."""
+    deal = deal_get_for_user(user=request.user, pk=deal_pk, write=True)
+    try:
+        services.deal_approval_request(
+            actor=request.user, deal=deal, reason=request.POST.get("reason", "")
+        )
+    except ValidationError as exc:
+        _errors(request, exc)
+    else:
+        messages.success(request, _("Approval requested; the managers are notified."))
+    return redirect("pricing:deal_quotes", deal.pk)
 
 
 @login_required
@@ -59,6 +76,7 @@ def quote_create(request: HttpRequest, deal_pk: int) -> HttpResponse:
 def quote_detail(request: HttpRequest, pk: int) -> HttpResponse:
     quote = queries.quote_get_for_user(user=request.user, pk=pk)
     can_write = request.user.has_perm("core.change_record", quote.deal)
+    sees_deal = can_write or request.user.has_perm("core.view_record", quote.deal)
     return render(
         request,
         "pricing/quote_detail.html",
@@ -70,6 +88,7 @@ def quote_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "approvals": quote.approvals.select_related("requested_by", "decided_by"),
             "history": queries.quotes_of_deal(quote.deal),
             "can_write": can_write,
+            "sees_deal": sees_deal,
             "editable": can_write and quote.is_open,
             "limit": services.discount_limit_for(quote.created_by),
             "states": QuoteState,
