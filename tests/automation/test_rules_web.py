@@ -215,3 +215,31 @@ def test_inbound_webhook_checks_the_signature(dana):
         client.post("/automation/hooks/unknown/", body, content_type="application/json").status_code
         == 404
     )
+
+
+def test_the_rule_page_names_stages_users_and_fields_not_their_keys(dana, alice):
+    proposal = stage_named("Proposal")
+    rule = services.rule_create(
+        actor=dana,
+        data={
+            "name": "Proposal follow-up",
+            "trigger": "deal.stage_changed",
+            "trigger_config": {"stage_id": proposal.pk},
+            "actions": [
+                {"kind": "create_task", "subject": "Call", "days": 2, "user_id": alice.pk},
+                {"kind": "assign_owner", "user_id": alice.pk},
+            ],
+        },
+    )
+    text = client_for(dana).get(f"/automation/rules/{rule.pk}/").content.decode()
+    assert f"Stage: {proposal}" in text
+    assert f"User: {alice}" in text
+    assert "stage_id" not in text
+    assert "user_id" not in text
+    german = (
+        client_for(dana)
+        .get(f"/automation/rules/{rule.pk}/", HTTP_ACCEPT_LANGUAGE="de")
+        .content.decode()
+    )
+    assert f"Phase: {proposal}" in german
+    assert "Tage: 2" in german

@@ -18,7 +18,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from kreis.automation.rules import forms as rule_forms
-from kreis.automation.rules import records, services
+from kreis.automation.rules import labels, records, services
 from kreis.automation.rules.models import RecordType, Rule, RunStatus
 from kreis.core import publicforms
 
@@ -114,7 +114,8 @@ def rule_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "inbound_url": inbound,
         "record_types": RecordType.choices,
         "conditions": [_condition_text(c) for c in rule.conditions],
-        "actions": [_action_text(a) for a in rule.actions],
+        "actions": [_action_text(a, rule.record_type) for a in rule.actions],
+        "trigger_details": labels.details(rule.trigger_config or {}, rule.record_type),
     }
     return render(request, "automation/rules/detail.html", context)
 
@@ -125,11 +126,11 @@ def _condition_text(condition: dict) -> str:
     return describe_condition(condition)
 
 
-def _action_text(action: dict) -> str:
+def _action_text(action: dict, record_type: str) -> tuple[str, list[tuple]]:
+    """The action's kind and its details by name (the stage, user, segment … not its ID)."""
     from kreis.automation.rules.engine import describe_action
 
-    details = {k: v for k, v in action.items() if k != "kind" and v not in (None, "")}
-    return f"{describe_action(action)}: " + ", ".join(f"{k} = {v}" for k, v in details.items())
+    return describe_action(action), labels.details(action, record_type)
 
 
 @login_required
