@@ -544,7 +544,7 @@ def approval_decide(
         if approval.requested_by_id == actor.pk and not actor.is_admin:
             raise PermissionDenied
     approval = (
-        DiscountApproval.objects.select_for_update()
+        DiscountApproval.objects.select_for_update(of=("self",))
         .select_related("quote__deal", "deal")
         .get(pk=approval.pk)
     )
