@@ -6,6 +6,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from kreis.commerce.models import Product
+from kreis.core.forms import BootstrapMixin
 from kreis.core.models import User
 from kreis.marketing.models import Segment
 from kreis.pricing.models import DiscountRule, PriceList, PricingSettings
@@ -13,7 +14,7 @@ from kreis.pricing.models import DiscountRule, PriceList, PricingSettings
 DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 
 
-class PriceListForm(forms.ModelForm):
+class PriceListForm(BootstrapMixin, forms.ModelForm):
     class Meta:
         model = PriceList
         fields = [
@@ -33,7 +34,7 @@ class PriceListForm(forms.ModelForm):
         self.fields["segment"].queryset = Segment.objects.order_by("name")
 
 
-class ItemForm(forms.Form):
+class ItemForm(BootstrapMixin, forms.Form):
     product = forms.ModelChoiceField(
         label=_("product"), queryset=Product.objects.filter(is_active=True).order_by("name")
     )
@@ -45,7 +46,7 @@ class ItemForm(forms.Form):
     )
 
 
-class DiscountRuleForm(forms.ModelForm):
+class DiscountRuleForm(BootstrapMixin, forms.ModelForm):
     class Meta:
         model = DiscountRule
         fields = [
@@ -65,13 +66,13 @@ class DiscountRuleForm(forms.ModelForm):
         self.fields["segment"].queryset = Segment.objects.order_by("name")
 
 
-class SettingsForm(forms.ModelForm):
+class SettingsForm(BootstrapMixin, forms.ModelForm):
     class Meta:
         model = PricingSettings
         fields = ["default_discount_limit", "quote_valid_days", "link_valid_days"]
 
 
-class RepLimitForm(forms.Form):
+class RepLimitForm(BootstrapMixin, forms.Form):
     user = forms.ModelChoiceField(
         label=_("user"), queryset=User.objects.filter(is_active=True).order_by("username")
     )
@@ -86,5 +87,5 @@ class RepLimitForm(forms.Form):
     )
 
 
-class ImportForm(forms.Form):
+class ImportForm(BootstrapMixin, forms.Form):
     file = forms.FileField(label=_("CSV file"))
