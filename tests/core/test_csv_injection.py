@@ -30,7 +30,8 @@ from kreis.leads.models import Lead
 from kreis.marketing.models import FormSubmission, LeadForm
 from kreis.parties import services as party_services
 from kreis.parties.models import Address, ContactPoint, Party, Tag
-from kreis.sales.models import Deal
+from kreis.pricing.models import PriceList
+from kreis.sales.models import Deal, Target
 from tests.activities.factories import ActivityFactory
 from tests.conftest import client_for
 from tests.leads.factories import LeadFactory
@@ -138,6 +139,8 @@ TEXT_MODELS = [
     Transaction,
     Product,
     FormSubmission,
+    Target,
+    PriceList,
 ]
 
 
@@ -191,13 +194,28 @@ def world(settings, tmp_path, dana, alice, north):
         DealFactory(name=name, organization=party, owner=alice, team=north)
         ActivityFactory(subject=name, party=party, owner=alice, team=north)
     # A price list per dangerous name (the price list export).
-    from kreis.pricing.models import PriceList, PriceListItem
+    from kreis.pricing.models import PriceListItem
 
     for i, name in enumerate(SEED):
         plist = PriceList.objects.create(name=name[:120], currency="EUR")
         PriceListItem.objects.create(
             price_list=plist, product=Product.objects.get(sku=f"P{i}"), unit_price=9
         )
+    # A category target of this year per dangerous name (the targets export).
+    year = timezone.localdate().year
+    Target.objects.bulk_create(
+        Target(
+            metric="revenue",
+            dimension="category",
+            category=name,
+            note=name,
+            period_kind="year",
+            period_start=dt.date(year, 1, 1),
+            period_end=dt.date(year, 12, 31),
+            amount=Decimal(1000),
+        )
+        for name in SEED
+    )
     from kreis.analytics.scoring import services as scoring
 
     choice = scoring.scoring_model_create(

@@ -224,28 +224,31 @@ def _amount(value: Any) -> Decimal:
 # --- CSV ---------------------------------------------------------------------------------------
 
 
+def target_rows(targets: Iterable[Target]) -> Iterable[list[str]]:
+    """The targets in the columns ``import`` reads (period as 2026 / 2026-Q2 / 2026-03, the rep
+    by user name, the team by name)."""
+    for t in targets:
+        yield [
+            period_of(t).key,
+            t.metric,
+            t.dimension,
+            f"{t.amount:.2f}",
+            t.user.username if t.user_id else "",
+            t.team.name if t.team_id else "",
+            t.region,
+            t.channel,
+            t.category,
+            t.currency,
+            t.note,
+        ]
+
+
 def targets_to_csv(targets: Iterable[Target]) -> str:
-    """The targets as CSV with the columns ``import`` reads (period as 2026 / 2026-Q2 / 2026-03,
-    the rep by user name, the team by name)."""
+    """The targets as CSV (header and ``target_rows``), formulas defused."""
     out = io.StringIO()
     writer = DefusingWriter(out)
     writer.writerow(CSV_COLUMNS)
-    for t in targets:
-        writer.writerow(
-            [
-                period_of(t).key,
-                t.metric,
-                t.dimension,
-                f"{t.amount:.2f}",
-                t.user.username if t.user_id else "",
-                t.team.name if t.team_id else "",
-                t.region,
-                t.channel,
-                t.category,
-                t.currency,
-                t.note,
-            ]
-        )
+    writer.writerows(target_rows(targets))
     return out.getvalue()
 
 

@@ -17,7 +17,7 @@ from django.views.decorators.http import require_POST
 
 from kreis.commerce.queries import product_categories
 from kreis.core.models import Membership, Team, User
-from kreis.core.web import apply_errors, parse_id, query_without_page
+from kreis.core.web import apply_errors, csv_response, parse_id, query_without_page
 from kreis.parties.models import Party
 from kreis.sales.charts import bar_chart
 from kreis.sales.models import PeriodKind, Target, TargetDimension, TargetMetric
@@ -307,11 +307,9 @@ def target_delete(request: HttpRequest, pk: int) -> HttpResponse:
 def target_export(request: HttpRequest) -> HttpResponse:
     """The visible targets of the year (all periods) as CSV, in the import's columns."""
     targets = queries.target_list_for_user(user=request.user, year=_year(request))
-    response = HttpResponse(
-        "\ufeff" + services.targets_to_csv(targets), content_type="text/csv; charset=utf-8"
+    return csv_response(
+        f"targets-{_year(request)}.csv", list(services.CSV_COLUMNS), services.target_rows(targets)
     )
-    response["Content-Disposition"] = f'attachment; filename="targets-{_year(request)}.csv"'
-    return response
 
 
 @login_required

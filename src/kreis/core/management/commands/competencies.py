@@ -22,7 +22,7 @@ from kreis.core.competencies.models import Competency
 
 
 class Command(BaseCommand):
-    help = "Sales competencies in bulk: export and import levels (CSV), list the catalogue"
+    help = "Sales competencies in bulk: export and import levels as CSV, list the catalogue"
 
     def add_arguments(self, parser) -> None:
         actions = parser.add_subparsers(dest="action", required=True)
