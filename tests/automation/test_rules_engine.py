@@ -211,3 +211,46 @@ def test_import_is_all_or_nothing_with_specific_errors(dana):
     created = services.rules_import(actor=dana, raw=services.export_rules([]) | {"rules": [good]})
     assert [r.name for r in created] == ["ok"]
     assert not created[0].enabled
+
+
+def test_a_save_queues_its_events_together_and_a_rolled_back_savepoint_none(
+    dana, alice, north, monkeypatch
+):
+    from django.db import transaction
+
+    from kreis.automation.rules import capture
+    from kreis.parties import services as parties
+
+    moved = _rule(dana)
+    changed = _rule(dana, name="Changed", trigger="record.updated", record_type="deal")
+    created = _rule(
+        dana,
+        name="New",
+        trigger="record.created",
+        record_type="party",
+        actions=[{"kind": "add_tag", "tag": "new"}],
+    )
+    deal = DealFactory(owner=alice, team=north)
+    jobs = []
+    evaluate = capture.evaluate_later
+    monkeypatch.setattr(
+        capture, "evaluate_later", lambda events: jobs.append(events) or evaluate(events)
+    )
+    deal_move(actor=alice, deal=deal, stage=stage_named("Proposal"))
+    # The deal's save and its stage change: one job, both rules run.
+    assert [sorted(e["trigger"] for e in job) for job in jobs] == [
+        ["deal.stage_changed", "record.updated"]
+    ]
+    assert RuleRun.objects.filter(rule__in=[moved, changed], record_id=deal.pk).count() == 2
+    with transaction.atomic():
+        kept = parties.party_create(actor=alice, kind="organization", name="Kept", team=north)
+        try:
+            with transaction.atomic():
+                parties.party_create(actor=alice, kind="organization", name="Gone", team=north)
+                raise RuntimeError
+        except RuntimeError:
+            pass
+    assert list(RuleRun.objects.filter(rule=created).values_list("record_id", flat=True)) == [
+        kept.pk
+    ]
+    assert kept.tags.filter(name="new").exists()

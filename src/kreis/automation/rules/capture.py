@@ -12,6 +12,7 @@ rolled-back save queues nothing. Domain apps know nothing of this: their signals
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 from typing import Any
@@ -83,14 +84,47 @@ def _enqueue(events: list[dict]) -> None:
         evaluate_later(events[start : start + CHUNK])
 
 
+class _Batch:
+    """The events of one transaction (at one savepoint level), queued together after commit."""
+
+    def __init__(self, events: list[dict], savepoints: tuple[str, ...]) -> None:
+        self.events = events
+        self.savepoints = savepoints
+
+    def flush(self) -> None:
+        if getattr(_local, "batch", None) is self:
+            _local.batch = None
+        _enqueue(self.events)
+
+    def takes(self, connection) -> bool:
+        """Whether events emitted now share this batch's fate: the same savepoint level, and
+        its commit hook still waiting (a rollback of the transaction or of the savepoint it was
+        registered in removes the hook, and its events with it)."""
+        if tuple(connection.savepoint_ids) != self.savepoints:
+            return False
+        return any(hook == self.flush for _, hook, _ in reversed(connection.run_on_commit))
+
+
+_local = threading.local()
+
+
 def emit(events: list[dict]) -> None:
-    """Queue events for the worker once the transaction commits (one job per ``CHUNK``)."""
+    """Queue events for the worker once the transaction commits: the events of one transaction
+    go out together (one job per ``CHUNK``), since queueing a job costs more than the rest of
+    the capture (a SQLite queue write)."""
     if not events:
         return
     chain = chain_for_event()
     for item in events:
         item.setdefault("chain", chain)
-    transaction.on_commit(lambda: _enqueue(events), robust=True)
+    connection = transaction.get_connection()
+    batch = getattr(_local, "batch", None)
+    if connection.in_atomic_block and batch is not None and batch.takes(connection):
+        batch.events.extend(events)
+        return
+    batch = _Batch(list(events), tuple(connection.savepoint_ids))
+    _local.batch = batch if connection.in_atomic_block else None
+    transaction.on_commit(batch.flush, robust=True)
 
 
 def event(trigger: str, record_type: str, record_id: int | None, data: dict | None = None) -> dict:
