@@ -254,3 +254,39 @@ def test_a_save_queues_its_events_together_and_a_rolled_back_savepoint_none(
         kept.pk
     ]
     assert kept.tags.filter(name="new").exists()
+
+
+def test_rule_starts_a_playbook_whose_bulk_created_task_triggers_another_rule(dana, alice, north):
+    from kreis.playbooks import services as playbooks
+    from kreis.playbooks.models import Enrollment, Playbook
+
+    playbooks.ensure_defaults()
+    retention = Playbook.objects.get(key="retention-endangerment")
+    retention.holdout_percent = 0
+    retention.save()
+    first = retention.steps.order_by("position", "pk").first()
+    if first.delay_days:
+        first.delay_days = 0
+        first.save()
+    _rule(
+        dana,
+        name="Keep new customers",
+        trigger="record.created",
+        record_type="party",
+        actions=[{"kind": "start_playbook", "playbook_id": retention.pk}],
+    )
+    told = _rule(
+        dana,
+        name="Tell Dana about tasks",
+        trigger="record.created",
+        record_type="activity",
+        actions=[{"kind": "notify", "user_id": dana.pk, "message": "New task {{ subject }}"}],
+    )
+    party = OrganizationFactory(name="Fresh GmbH", owner=alice, team=north)
+    assert Enrollment.objects.filter(playbook=retention, party=party).exists()
+    task = Activity.objects.get(party=party, kind=ActivityKind.TASK)
+    # The playbook writes its tasks in bulk (no post_save); the rule sees them all the same.
+    run = RuleRun.objects.get(rule=told)
+    assert run.record_type == "activity"
+    assert run.record_id == task.pk
+    assert Notification.objects.filter(user=dana).exists()

@@ -271,9 +271,20 @@ def on_response_saved(sender, instance, created: bool, raw: bool = False, **kwar
     emit([event(TriggerKind.SURVEY_ANSWERED, "party", instance.party_id, data)])
 
 
+def on_records_bulk_created(sender, ids, **kwargs) -> None:
+    """Fast bulk-create paths (the bulk API, a playbook's first tasks) write without
+    ``post_save``: one "record created" event per new record all the same. Sent after commit."""
+    record_type = records.LABELS.get(sender._meta.label_lower)
+    if record_type is None or not ids or not wanted("record.created", record_type):
+        return
+    emit([event("record.created", record_type, pk) for pk in ids])
+
+
 def connect() -> None:
     from kreis.analytics.signals import phase_changed
+    from kreis.core.signals import records_bulk_created
     from kreis.marketing.signals import form_submitted
+    from kreis.parties.signals import parties_bulk_created
 
     for record_type, label in records.MODELS.items():
         model = apps.get_model(label)
@@ -289,3 +300,5 @@ def connect() -> None:
     )
     phase_changed.connect(on_phase_changed, dispatch_uid="rules-phase")
     form_submitted.connect(on_form_submitted, dispatch_uid="rules-form")
+    records_bulk_created.connect(on_records_bulk_created, dispatch_uid="rules-bulk")
+    parties_bulk_created.connect(on_records_bulk_created, dispatch_uid="rules-party-bulk")
