@@ -58,15 +58,16 @@ MANIFEST = "manifest.json"
 CHUNK = 5000
 # Tables ``migrate`` fills by itself (content types, permissions, the default pipeline with
 # its stages and lost reasons from sales' data migration, the default SLA policies, case
-# categories and root causes from service's): an instance holding only these is empty. A
-# restore empties them and puts the backup's rows in, so that the ids that history,
-# permissions, deals and cases point to are the backup's.
+# categories and root causes from service's, the default consent texts and playbooks): an
+# instance holding only these is empty. A restore empties them and puts the backup's rows in,
+# so that the ids that history, permissions, deals and cases point to are the backup's.
 SEEDED_BY_MIGRATE = frozenset(
     {
         *("django_content_type", "auth_permission"),
         *("sales_pipeline", "sales_stage", "sales_lostreason"),
         *("service_slapolicy", "service_casecategory", "service_rootcause"),
         "marketing_consenttext",
+        *("playbooks_playbook", "playbooks_playbookstep"),
     }
 )
 
