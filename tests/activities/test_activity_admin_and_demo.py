@@ -8,6 +8,8 @@ from kreis.activities import demo
 from kreis.activities.models import Activity, ActivityKind
 from kreis.activities.queries import my_day
 from kreis.core.demo import DEMO_STEPS, DemoContext
+from kreis.parties.demo import create_parties
+from kreis.service.demo import create_cases
 from tests.activities.factories import MeetingFactory
 from tests.conftest import client_for
 from tests.parties.factories import OrganizationFactory
@@ -28,7 +30,11 @@ def test_admin_lists_and_edits_activities(dana, alice, north):
 
 def test_demo_step_runs_after_parties_and_fills_my_day(monkeypatch, alice, north):
     monkeypatch.setitem(demo.SIZES, "small", 300)
-    assert DEMO_STEPS[-1] is demo.create_activities
+    # After the parties, deals and cases it hangs activities on (only playbooks come later).
+    later = DEMO_STEPS[DEMO_STEPS.index(demo.create_activities) + 1 :]
+    assert DEMO_STEPS.index(create_parties) < DEMO_STEPS.index(demo.create_activities)
+    assert DEMO_STEPS.index(create_cases) < DEMO_STEPS.index(demo.create_activities)
+    assert [step.__module__ for step in later] == ["kreis.playbooks.demo"]
     for _ in range(5):
         OrganizationFactory(owner=alice, team=north)
     context = DemoContext(

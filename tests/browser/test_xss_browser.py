@@ -57,6 +57,7 @@ PLAIN = {
     "external_id": "X",
     "value": "xss@example.de",
     "field": "fit",
+    "period": "2026-Q3",
 }
 # Which created record an ``…_id`` field points to.
 ID_SOURCES = {
@@ -78,6 +79,9 @@ ID_SOURCES = {
     "survey_id": "surveys",
     "question_id": "questions",
     "campaign_id": "campaigns",
+    "segment_id": "segments",
+    "playbook_id": "playbooks",
+    "quote_id": "quotes",
 }
 # Routes that create, but by acting on other records (covered by their own tests).
 ACTIONS = ("/merge", "/bulk")
@@ -190,8 +194,11 @@ def _create_everything(dana, api_key) -> dict[str, list[int]]:
                 response = client.post(f"/api/v1{target}", body, content_type="application/json")
             if response.status_code == 201:
                 resource = path.rstrip("/").rsplit("/", 1)[-1]
-                # (a create route may answer with a summary that carries no id of its own)
-                created.setdefault(resource, []).append(response.json().get("id"))
+                # (a create route may answer with a summary that carries no id of its own, or
+                # with the list of what it made)
+                answer = response.json()
+                answers = answer if isinstance(answer, list) else [answer]
+                created.setdefault(resource, []).extend(item.get("id") for item in answers)
                 del pending[path]
             else:
                 refused[path] = (response.status_code, response.content[:900], body)
@@ -284,6 +291,39 @@ def _special(path: str, corpus: Corpus) -> dict:
 
         ensure_defaults()
         return {"root_cause_id": RootCause.objects.order_by("pk").first().pk}
+    if path == "/sales/targets":  # a category target: the category is free text
+        return {"dimension": "category"}
+    if path.startswith(("/sales/forecast/", "/marketing/relationship-types")):
+        from kreis.core.models import Membership, Team, User
+
+        team = Team.objects.order_by("pk").first() or Team.objects.create(name="XSS")
+        if path.startswith("/marketing/"):  # owned by a team, so no named owner is needed
+            return {"ownership": "team", "team_id": team.pk}
+        admin = User.objects.filter(is_active=True, role="admin").order_by("pk").first()
+        Membership.objects.get_or_create(user=admin, team=team)  # forecasts roll up to a team
+        return {"team_id": team.pk} if path.endswith("/adjustments") else {}
+    if path == "/pricing/deals/{deal_id}/approval-requests":  # a discount above every limit
+        from kreis.sales.models import Deal, DealLine
+
+        deal = Deal.objects.order_by("-pk").first()
+        DealLine.objects.create(deal=deal, quantity=1, unit_price=100, discount=90)
+        return {}
+    if path == "/pricing/quotes/{quote_id}/revise":  # a revision changes the discounts
+        return {"discounts": []}
+    if path in ("/automation/rules", "/automation/rules/import"):  # a rule whose texts are payloads
+        from kreis.automation.rules import services as rules
+
+        rule = {
+            "name": corpus(),
+            "description": corpus(),
+            "trigger": "record.created",
+            "record_type": "party",
+            "conditions": [{"kind": "field", "field": "name", "op": "contains", "value": corpus()}],
+            "actions": [{"kind": "create_task", "subject": corpus(), "days": 1}],
+        }
+        if path.endswith("/import"):
+            return {"format": rules.EXPORT_FORMAT, "version": rules.EXPORT_VERSION, "rules": [rule]}
+        return rule
     if path == "/campaigns":  # an event, so that registrations (names, companies) exist
         return {"channel": "event"}
     if path == "/marketing/segments/from-view":  # a saved view of the party list to turn

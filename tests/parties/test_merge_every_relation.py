@@ -279,6 +279,48 @@ def _content_download(party, world):
     )
 
 
+def _party_relationship_type(party, world):
+    segment = _marketing("Segment").objects.create(
+        name=f"Schlüsselkunden {party.pk}", kind="static"
+    )
+    kind = _marketing("RelationshipType").objects.create(
+        name_de=f"Schlüsselkunde {party.pk}",
+        name_en=f"Key account {party.pk}",
+        segment=segment,
+        team=world["team"],
+    )
+    return _marketing("PartyRelationshipType").objects.create(party=party, relationship_type=kind)
+
+
+def _enrollment(party, world):
+    from kreis.playbooks.models import Enrollment, Playbook
+
+    playbook = Playbook.objects.create(
+        key=f"merge-{party.pk}", name_de="Bindung", name_en="Retention", kind="retention"
+    )
+    now = timezone.now()
+    return Enrollment.objects.create(
+        playbook=playbook,
+        party=party,
+        entered_at=now,
+        entered_on=now.date(),
+        window_ends_on=now.date() + dt.timedelta(days=90),
+    )
+
+
+def _quote(party, world):
+    from kreis.pricing.models import Quote
+
+    deal = DealFactory(organization=party, owner=world["owner"], team=world["team"])
+    return Quote.objects.create(
+        deal=deal,
+        number=f"A-{party.pk}",
+        party=party,
+        language="de",
+        valid_until=dt.date(2026, 3, 1),
+    )
+
+
 # (model, field) -> (kind of party the field holds, or None for both; row builder)
 BUILDERS = {
     ("parties.party_tags", "party"): (None, _tag),
@@ -313,6 +355,9 @@ BUILDERS = {
     ("marketing.visitor", "party"): (None, _visitor),
     ("marketing.pagevisit", "party"): (None, _page_visit),
     ("marketing.contentdownload", "party"): (None, _content_download),
+    ("marketing.partyrelationshiptype", "party"): (None, _party_relationship_type),
+    ("playbooks.enrollment", "party"): (None, _enrollment),
+    ("pricing.quote", "party"): (None, _quote),
 }
 
 

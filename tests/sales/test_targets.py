@@ -203,6 +203,14 @@ def test_csv_round_trip_updates_existing_and_refuses_a_bad_file_whole(mia, north
         targets_import_csv(actor=mia, text=bad)
     assert any("row 4" in key for key in exc.value.message_dict)
     assert Target.objects.count() == 1  # nothing of the good rows either
+    # Line breaks of any kind inside a row are read (no server error, as they once were) …
+    with pytest.raises(ValidationError) as exc:
+        targets_import_csv(actor=mia, text='period,metric,dimension,amount\n"2026\r",x"\ry\n')
+    assert not any("file" in key for key in exc.value.message_dict)
+    # … and a file the csv module cannot read is an error of the file.
+    with pytest.raises(ValidationError) as exc:
+        targets_import_csv(actor=mia, text="period,metric,dimension,amount\n" + "x" * 200_000)
+    assert "cannot be read as CSV" in str(exc.value.message_dict["file"])
 
 
 def test_cli_exports_and_imports_targets(tmp_path, mia, north, alice):

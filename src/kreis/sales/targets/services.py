@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 from collections.abc import Iterable, Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -265,8 +266,15 @@ def targets_import_csv(*, actor: User | None, text: str) -> dict[str, int]:
     """Create or update targets from CSV (the export's columns). A row whose target exists
     (same period, measure, dimension and subject) changes its amount, currency and note.
     All or nothing: one bad row and nothing is saved; the errors name row and column."""
-    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
-    missing = {"period", "metric", "dimension", "amount"} - set(reader.fieldnames or [])
+    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff"), newline=""))
+    try:
+        fieldnames = reader.fieldnames
+        rows = list(itertools.islice(reader, MAX_IMPORT_ROWS + 1))
+    except csv.Error as exc:
+        raise ImportErrors(
+            {"file": [_("The file cannot be read as CSV: %(error)s") % {"error": exc}]}
+        ) from None
+    missing = {"period", "metric", "dimension", "amount"} - set(fieldnames or [])
     if missing:
         raise ImportErrors(
             {"file": [_("Columns missing: %(cols)s") % {"cols": ", ".join(sorted(missing))}]}
@@ -275,7 +283,7 @@ def targets_import_csv(*, actor: User | None, text: str) -> dict[str, int]:
     teams = {t.name.casefold(): t for t in Team.objects.all()}
     errors: dict[str, list[str]] = {}
     created = updated = 0
-    for number, row in enumerate(reader, start=2):
+    for number, row in enumerate(rows, start=2):
         if number - 1 > MAX_IMPORT_ROWS:
             errors["file"] = [_("At most %(n)s rows per file.") % {"n": MAX_IMPORT_ROWS}]
             break
