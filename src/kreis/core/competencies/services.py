@@ -93,14 +93,17 @@ def competencies_import(*, actor: User | None, text: str, dry_run: bool = False)
     A competency not yet in the catalogue is created (needs ``core.manage_competencies``).
     All or nothing: any bad row and nothing is written; the errors name the line."""
     result = ImportResult()
-    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
-    missing = [
-        c for c in ("username", "kind", "key", "level") if c not in (reader.fieldnames or [])
-    ]
+    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff"), newline=""))
+    try:
+        fieldnames = reader.fieldnames or []
+        rows = list(reader)
+    except csv.Error as exc:
+        result.errors.append(_("The file cannot be read as CSV: %(error)s") % {"error": exc})
+        return result
+    missing = [c for c in ("username", "kind", "key", "level") if c not in fieldnames]
     if missing:
         result.errors.append(_("Missing columns: %(columns)s") % {"columns": ", ".join(missing)})
         return result
-    rows = list(reader)
     result.rows = len(rows)
     users = {
         u.username.casefold(): u

@@ -479,8 +479,15 @@ def import_csv(*, actor: User | None, text: str) -> ImportResult:
     every row one item. All or nothing: one bad row and nothing is written (ValidationError
     with every row's errors)."""
     _require_manager(actor)
-    reader = csv.DictReader(io.StringIO(text))
-    missing = [c for c in ("price_list", "sku", "unit_price") if c not in (reader.fieldnames or [])]
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    try:
+        fieldnames = reader.fieldnames or []
+        records = list(reader)
+    except csv.Error as exc:
+        raise ValidationError(
+            _("The file cannot be read as CSV: %(error)s") % {"error": exc}
+        ) from None
+    missing = [c for c in ("price_list", "sku", "unit_price") if c not in fieldnames]
     if missing:
         raise ValidationError(
             _("The file lacks the columns: %(columns)s") % {"columns": ", ".join(missing)}
@@ -488,7 +495,7 @@ def import_csv(*, actor: User | None, text: str) -> ImportResult:
     errors: list[dict[str, Any]] = []
     rows: list[tuple[dict[str, Any], Product, Decimal, Decimal]] = []
     skus: dict[str, Product] = {}
-    for number, raw in enumerate(reader, start=2):
+    for number, raw in enumerate(records, start=2):
         row: Mapping[str, str] = {k: (v or "") for k, v in raw.items() if k}
         name = _undefused(row.get("price_list", "")).strip()
         if not name:
