@@ -10,7 +10,7 @@ from collections import defaultdict
 from decimal import Decimal
 
 from django.db import transaction
-from django.db.models import Count, Sum
+from django.db.models import Sum
 from django.utils import timezone
 
 from kreis.commerce.models import SalesChannel, Transaction, TransactionLine
@@ -31,6 +31,7 @@ from kreis.sales.models import (
     TargetMetric,
 )
 from kreis.sales.periods import Period, period_containing
+from kreis.sales.targets.queries import _actual_rows
 
 CHANNEL_MIX = ["field", "field", "direct", "direct", "online", "partner"]
 ROUND = Decimal("1000")
@@ -73,20 +74,52 @@ def _categories_and_channels(rng: random.Random) -> int:
     return len(ids)
 
 
-def _last_year_revenue(field: str, year: int) -> dict:
-    rows = (
-        Transaction.objects.filter(deleted_at__isnull=True, kind="order", date__year=year)
-        .values_list(field)
-        .annotate(total=Sum("net_revenue"))
-        .order_by()
-    )
-    return {key: Decimal(total or 0) for key, total in rows}
+def _trailing(metric: str, dimension: str, today: dt.date) -> dict:
+    """What each subject sold in the twelve months up to ``today`` (by month), counted as the
+    targets page counts it (``queries._actual_rows``: orders less returns, by dimension)."""
+    start = today - dt.timedelta(days=364)
+    totals: dict = defaultdict(Decimal)
+    for (key, _team, _month), value in _actual_rows(metric, dimension, start, today).items():
+        totals[key] += value
+    return totals
 
 
-def _targets(rng: random.Random, year: int, admin) -> list[Target]:
-    last = year - 1
+def _last_year(metric: str, dimension: str, year: int) -> dict:
+    totals: dict = defaultdict(Decimal)
+    rows = _actual_rows(metric, dimension, dt.date(year - 1, 1, 1), dt.date(year - 1, 12, 31))
+    for (key, _team, _month), value in rows.items():
+        totals[key] += value
+    return totals
+
+
+def _season(today: dt.date) -> list[Decimal]:
+    """Each calendar quarter's share of the last twelve months' order revenue (company-wide),
+    so a quarter's target follows the season rather than a flat quarter of the year."""
+    start = (today - dt.timedelta(days=365)).replace(day=1)
+    by_quarter = [Decimal(0)] * 4
+    rows = _actual_rows(TargetMetric.REVENUE, TargetDimension.TEAM, start, today)
+    for (_key, _team, month), value in rows.items():
+        by_quarter[(month.month - 1) // 3] += value
+    total = sum(by_quarter)
+    if total <= 0 or min(by_quarter) <= 0:
+        return [Decimal("0.25")] * 4
+    return [q / total for q in by_quarter]
+
+
+def _targets(rng: random.Random, today: dt.date, admin) -> list[Target]:
+    """This year's targets, planned from what each subject actually sells.
+
+    A small demo has only a handful of orders per rep and year, so last year's actuals alone
+    foretell this year badly (the same rep at 0 % and at 700 %). The demo's plan therefore
+    starts from each subject's trailing twelve months (orders less returns, counted as the
+    targets page counts them) — a plan made with hindsight — times a stretch between 0.8 and
+    1.5, so attainment pro rata lands between about 65 % and 125 %: some behind, some ahead.
+    A subject that sold nothing in that time gets last year's actual plus 5 %, and without
+    that none. Quarters take the year's target by the season of the last twelve months."""
+    year = today.year
     year_period = Period(PeriodKind.YEAR, dt.date(year, 1, 1))
     quarters = [Period(PeriodKind.QUARTER, dt.date(year, m, 1)) for m in (1, 4, 7, 10)]
+    season = _season(today)
     targets: list[Target] = []
 
     def add(dimension, metric, amount, period, **subject):
@@ -104,8 +137,29 @@ def _targets(rng: random.Random, year: int, admin) -> list[Target]:
             )
         )
 
-    by_owner = _last_year_revenue("owner_id", last)
-    by_team = _last_year_revenue("team_id", last)
+    cache: dict[tuple[str, str], tuple[dict, dict]] = {}
+
+    def planned(metric: str, dimension: str, key, *, money: bool = True) -> Decimal | None:
+        if (metric, dimension) not in cache:
+            cache[(metric, dimension)] = (
+                _trailing(metric, dimension, today),
+                _last_year(metric, dimension, year),
+            )
+        trailing, last = cache[(metric, dimension)]
+        if trailing.get(key, 0) > 0:
+            base = trailing[key] * Decimal(str(rng.uniform(0.8, 1.5)))
+        elif last.get(key, 0) > 0:
+            base = last[key] * Decimal("1.05")
+        else:
+            return None
+        return _round(base) if money else max(base.quantize(Decimal(1)), Decimal(1))
+
+    def add_year_and_quarters(dimension, yearly, **subject):
+        add(dimension, TargetMetric.REVENUE, yearly, year_period, **subject)
+        for quarter, share in zip(quarters, season, strict=True):
+            amount = max((yearly * share / 100).quantize(Decimal(1)) * 100, Decimal(100))
+            add(dimension, TargetMetric.REVENUE, amount, quarter, **subject)
+
     sales_teams = set(
         Deal.objects.filter(team__isnull=False).values_list("team_id", flat=True).distinct()
     )
@@ -117,51 +171,61 @@ def _targets(rng: random.Random, year: int, admin) -> list[Target]:
         if membership.user_id in seen_reps:
             continue
         seen_reps.add(membership.user_id)
-        base = by_owner.get(membership.user_id) or Decimal(rng.randrange(200_000, 900_000))
-        yearly = _round(base * Decimal(str(rng.uniform(1.02, 1.2))))
-        add(TargetDimension.REP, TargetMetric.REVENUE, yearly, year_period,
-            user_id=membership.user_id, team_id=membership.team_id)  # fmt: skip
-        for quarter in quarters:
-            add(TargetDimension.REP, TargetMetric.REVENUE, _round(yearly / 4), quarter,
-                user_id=membership.user_id, team_id=membership.team_id)  # fmt: skip
+        yearly = planned(TargetMetric.REVENUE, TargetDimension.REP, membership.user_id)
+        if yearly is not None:
+            add_year_and_quarters(
+                TargetDimension.REP, yearly, user_id=membership.user_id, team_id=membership.team_id
+            )
     for team_id in sorted(sales_teams):
-        base = by_team.get(team_id) or Decimal(rng.randrange(1_000_000, 3_000_000))
-        yearly = _round(base * Decimal("1.1"))
-        add(TargetDimension.TEAM, TargetMetric.REVENUE, yearly, year_period, team_id=team_id)
-        for quarter in quarters:
-            add(TargetDimension.TEAM, TargetMetric.REVENUE, _round(yearly / 4), quarter,
-                team_id=team_id)  # fmt: skip
-    by_channel: dict[str, Decimal] = defaultdict(Decimal)
-    for channel, total in _last_year_revenue("channel", last).items():
-        by_channel[(channel or "").strip().lower()] += total
+        yearly = planned(TargetMetric.REVENUE, TargetDimension.TEAM, team_id)
+        if yearly is not None:
+            add_year_and_quarters(TargetDimension.TEAM, yearly, team_id=team_id)
     for channel in SalesChannel.values:
-        base = by_channel.get(channel) or Decimal(rng.randrange(500_000, 2_000_000))
-        add(TargetDimension.CHANNEL, TargetMetric.REVENUE, _round(base * Decimal("1.08")),
-            year_period, channel=channel)  # fmt: skip
+        yearly = planned(TargetMetric.REVENUE, TargetDimension.CHANNEL, channel)
+        if yearly is not None:
+            add(TargetDimension.CHANNEL, TargetMetric.REVENUE, yearly, year_period,
+                channel=channel)  # fmt: skip
+    # The four regions and three categories that sold most in the last twelve months.
     regions = (
-        Transaction.objects.filter(date__year=last, kind="order")
+        Transaction.objects.filter(
+            deleted_at__isnull=True,
+            kind="order",
+            date__gte=today - dt.timedelta(days=365),
+            date__lte=today,
+        )
         .exclude(party__territory="")
         .values_list("party__territory")
         .annotate(total=Sum("net_revenue"))
-        .order_by("-total")[:4]
+        .order_by("-total", "party__territory")[:4]
     )
-    for region, total in regions:
-        add(TargetDimension.REGION, TargetMetric.REVENUE, _round(Decimal(total) * Decimal("1.1")),
-            year_period, region=region)  # fmt: skip
+    for region, _total in regions:
+        yearly = planned(TargetMetric.REVENUE, TargetDimension.REGION, region.strip().casefold())
+        if yearly is not None:
+            add(TargetDimension.REGION, TargetMetric.REVENUE, yearly, year_period,
+                region=region)  # fmt: skip
     categories = (
-        TransactionLine.objects.filter(transaction__date__year=last, transaction__kind="order")
+        TransactionLine.objects.filter(
+            transaction__deleted_at__isnull=True,
+            transaction__kind="order",
+            transaction__date__gte=today - dt.timedelta(days=365),
+            transaction__date__lte=today,
+        )
         .exclude(product__category="")
         .exclude(product__isnull=True)
         .values_list("product__category")
-        .annotate(total=Sum("net_revenue"), qty=Sum("quantity"), n=Count("pk"))
-        .order_by("-total")[:3]
+        .annotate(total=Sum("net_revenue"))
+        .order_by("-total", "product__category")[:3]
     )
-    for category, total, qty, _n in categories:
-        add(TargetDimension.CATEGORY, TargetMetric.REVENUE,
-            _round(Decimal(total) * Decimal("1.05")), year_period, category=category)  # fmt: skip
-        add(TargetDimension.CATEGORY, TargetMetric.QUANTITY,
-            max(Decimal(int(Decimal(qty) * Decimal("1.05"))), Decimal(1)), year_period,
-            category=category)  # fmt: skip
+    for category, _total in categories:
+        key = category.strip().casefold()
+        revenue = planned(TargetMetric.REVENUE, TargetDimension.CATEGORY, key)
+        if revenue is not None:
+            add(TargetDimension.CATEGORY, TargetMetric.REVENUE, revenue, year_period,
+                category=category)  # fmt: skip
+        quantity = planned(TargetMetric.QUANTITY, TargetDimension.CATEGORY, key, money=False)
+        if quantity is not None:
+            add(TargetDimension.CATEGORY, TargetMetric.QUANTITY, quantity, year_period,
+                category=category)  # fmt: skip
     return targets
 
 
@@ -234,7 +298,7 @@ def create_sales_plan(context: DemoContext) -> dict[str, int]:
     today = timezone.localdate()
     admin = next((u for u in context.users if u.role == Role.ADMIN), None)
     manager = next((u for u in context.users if u.role == Role.SALES_MANAGER), None)
-    targets = _targets(rng, today.year, admin)
+    targets = _targets(rng, today, admin)
     Target.objects.bulk_create(targets, batch_size=1000)
     snaps = _snapshots(rng, manager, today) if manager is not None else []
     field = ForecastSnapshot._meta.get_field("created_at")
