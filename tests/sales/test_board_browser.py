@@ -1,5 +1,6 @@
 """The deal board in a real browser: move by select and by drag, a refused stale move,
-the lost-reason dialog, and the board at phone width."""
+the lost-reason dialog, the forecast category set from the keyboard, and the board at phone
+width."""
 
 import pytest
 
@@ -33,8 +34,8 @@ def test_moves_on_the_board(page, live_server, alice, bob, north):  # noqa: F811
 
     # Keyboard-friendly: choose the stage in the card and press the arrow button.
     card = page.locator(f"#deal-{deal.pk}")
-    card.locator("select").select_option(str(stage_named("Proposal").pk))
-    card.locator("button[type=submit]").click()
+    card.locator("select[name=stage]").select_option(str(stage_named("Proposal").pk))
+    card.locator(".deal-move-form button[type=submit]").click()
     column(page, stage_named("Proposal")).locator(f"#deal-{deal.pk}").wait_for()
     page.locator(f'#deal-{deal.pk}[data-stage-id="{stage_named("Proposal").pk}"]').wait_for()
     assert Deal.objects.get(pk=deal.pk).stage.name == "Proposal"
@@ -42,16 +43,16 @@ def test_moves_on_the_board(page, live_server, alice, bob, north):  # noqa: F811
     # Someone else moves it meanwhile: the board refuses, says so, and shows the truth.
     services.deal_move(actor=bob, deal=Deal.objects.get(pk=deal.pk), stage=stage_named("Won"))
     card = page.locator(f"#deal-{deal.pk}")
-    card.locator("select").select_option(str(stage_named("Negotiation").pk))
-    card.locator("button[type=submit]").click()
+    card.locator("select[name=stage]").select_option(str(stage_named("Negotiation").pk))
+    card.locator(".deal-move-form button[type=submit]").click()
     page.locator("#board-alert").get_by_text("Someone else changed this deal").wait_for()
     column(page, stage_named("Won")).locator(f"#deal-{deal.pk}").wait_for()
     assert Deal.objects.get(pk=deal.pk).stage.name == "Won"
 
     # A lost stage asks why.
     card = page.locator(f"#deal-{other.pk}")
-    card.locator("select").select_option(str(stage_named("Lost").pk))
-    card.locator("button[type=submit]").click()
+    card.locator("select[name=stage]").select_option(str(stage_named("Lost").pk))
+    card.locator(".deal-move-form button[type=submit]").click()
     page.locator("#lost-modal").wait_for(state="visible")
     page.select_option("#lost-modal select[name=lost_reason]", index=1)
     page.click("#lost-modal button.btn-danger")
@@ -59,6 +60,30 @@ def test_moves_on_the_board(page, live_server, alice, bob, north):  # noqa: F811
     assert Deal.objects.get(pk=other.pk).lost_reason is not None
     unexpected = [e for e in page.console_errors if "409" not in e]
     assert unexpected == []
+
+
+def test_forecast_category_is_set_in_place_with_the_keyboard(page, live_server, alice, north):  # noqa: F811
+    services.ensure_default_pipeline()
+    deal = DealFactory(name="Prognose", owner=alice, team=north)
+    sign_in(page, live_server, "alice")
+    page.goto(f"{live_server.url}/deals/")
+    select = page.locator(f"#forecast-{deal.pk}")
+    assert select.input_value() == "pipeline"
+    # Tab from the deal's link to its category, choose with the keyboard: saved at once.
+    page.locator(f"#deal-{deal.pk} a").first.focus()
+    page.keyboard.press("Tab")
+    assert select.evaluate("el => el === document.activeElement")
+    select.select_option("commit")
+    page.locator(f'#forecast-{deal.pk} option[value="commit"][selected]').wait_for(state="attached")
+    assert Deal.objects.get(pk=deal.pk).forecast_category == "commit"
+    # The fresh card keeps the focus and the token: the next choice saves as well.
+    assert page.evaluate("document.activeElement.id") == f"forecast-{deal.pk}"
+    page.locator(f"#forecast-{deal.pk}").select_option("best_case")
+    page.locator(f'#forecast-{deal.pk} option[value="best_case"][selected]').wait_for(
+        state="attached"
+    )
+    assert Deal.objects.get(pk=deal.pk).forecast_category == "best_case"
+    assert page.console_errors == []
 
 
 def test_board_fits_a_phone_and_scrolls_sideways(page, live_server, alice, north):  # noqa: F811

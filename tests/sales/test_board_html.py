@@ -14,7 +14,7 @@ from django.utils import translation
 
 from kreis.core.models import CustomField
 from kreis.sales import queries
-from kreis.sales.models import Deal
+from kreis.sales.models import Deal, ForecastCategory
 from tests.parties.factories import OrganizationFactory
 from tests.sales.factories import DealFactory, default_pipeline, stage_named
 
@@ -30,7 +30,12 @@ OLD = {
       <span class="text-body-secondary text-truncate" title="{% translate 'Owner' %}">{{ deal.owner|default:"—" }}</span>
     </div>
     {% if deal.expected_close and deal.stage.kind == "open" %}<div class="small text-body-secondary"><i class="bi bi-calendar-event me-1" aria-hidden="true"></i>{{ deal.expected_close|date:"SHORT_DATE_FORMAT" }}</div>{% endif %}
-    {% if can_move %}
+    {% if deal.stage.kind == "open" and can_move %}<form class="deal-forecast-form d-flex align-items-center gap-1 mt-1" method="post" action="{% url 'sales:forecast_category' deal.pk %}">{% csrf_token %}
+      <input type="hidden" name="updated_at" value="{{ deal.updated_at.isoformat }}">
+      <label class="text-body-secondary px-1" for="forecast-{{ deal.pk }}" title="{% translate 'Forecast category' %}"><i class="bi bi-graph-up-arrow" aria-hidden="true"></i><span class="visually-hidden">{% translate "Forecast category" %} – {{ deal.name }}</span></label>
+      <select class="form-select form-select-sm" id="forecast-{{ deal.pk }}" name="forecast_category" data-testid="deal-forecast-category">{% for value, label in categories %}<option value="{{ value }}"{% if value == deal.forecast_category %} selected{% endif %}>{{ label }}</option>{% endfor %}</select>
+      <button class="btn btn-sm btn-outline-secondary" type="submit" title="{% translate 'Set the forecast category' %}"><i class="bi bi-check2" aria-hidden="true"></i><span class="visually-hidden">{% translate "Set the forecast category" %}</span></button>
+    </form>{% elif deal.stage.kind != "lost" %}<div class="small text-body-secondary" title="{% translate 'Forecast category' %}" data-testid="deal-forecast-category"><i class="bi bi-graph-up-arrow me-1" aria-hidden="true"></i>{{ deal.get_forecast_category_display }}</div>{% endif %}{% if can_move %}
     <form class="deal-move-form d-flex gap-1 mt-2" method="post" action="{% url 'sales:move' deal.pk %}">{% csrf_token %}
       <input type="hidden" name="updated_at" value="{{ deal.updated_at.isoformat }}">
       <label class="visually-hidden" for="move-{{ deal.pk }}">{% blocktranslate with name=deal.name %}Stage of {{ name }}{% endblocktranslate %}</label>
@@ -114,7 +119,16 @@ def board_deals(alice, charlie, north, south):
 def _context(user, **extra):
     request = RequestFactory().get("/deals/")
     request.user = user
-    return Context({"request": request, "user": user, "csrf_token": "t0ken&<>", **extra})
+    categories = [c for c in ForecastCategory.choices if c[0] != ForecastCategory.CLOSED]
+    return Context(
+        {
+            "request": request,
+            "user": user,
+            "csrf_token": "t0ken&<>",
+            "categories": categories,
+            **extra,
+        }
+    )
 
 
 @pytest.mark.parametrize("language", ["de", "en"])

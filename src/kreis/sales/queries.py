@@ -269,6 +269,7 @@ CARD_FIELDS = (
     "amount",
     "currency",
     "expected_close",
+    "forecast_category",
     "updated_at",
     "organization__name",
     "organization__owner_id",

@@ -7,7 +7,7 @@ import datetime as dt
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import FieldDoesNotExist, PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.http import (
     HttpRequest,
@@ -19,6 +19,7 @@ from django.http import (
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.dateparse import parse_date, parse_datetime
+from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
@@ -44,7 +45,7 @@ from kreis.sales.forms import (
     formset_lines,
     party_label,
 )
-from kreis.sales.models import Deal, Pipeline, Stage, StageKind
+from kreis.sales.models import Deal, ForecastCategory, Pipeline, Stage, StageKind
 from kreis.sales.services import StaleDeal
 
 PAGE_SIZE = 25
@@ -210,6 +211,55 @@ def deal_move(request: HttpRequest, pk: int) -> HttpResponse:
     return _card_response(request, deal, stage_ids=sorted({old_stage_id, stage.pk}))
 
 
+@login_required
+@require_POST
+def deal_forecast_category(request: HttpRequest, pk: int) -> HttpResponse:
+    """A card's forecast category chosen in place (pipeline, best case, commit).
+
+    Answers board.js (HX-Request) with the updated card, 409 with the fresh card when someone
+    else changed the deal since the card was drawn, 422 when the category is not possible;
+    without JavaScript with a redirect to the board.
+    """
+    deal = queries.deal_get_for_user(user=request.user, pk=pk, details=False)
+    if not request.user.has_perm("core.change_record", deal):
+        raise PermissionDenied
+    category = request.POST.get("forecast_category", "")
+    token = parse_datetime(request.POST.get("updated_at", ""))
+    board_url = safe_next(request, reverse("sales:board") + f"?pipeline={deal.pipeline_id}")
+    try:
+        if category not in ForecastCategory.values or category == ForecastCategory.CLOSED:
+            raise ValidationError({"forecast_category": _("Choose pipeline, best case or commit.")})
+        services.deal_update(
+            actor=request.user,
+            deal=deal,
+            forecast_category=category,
+            expected_updated_at=token,
+        )
+    except StaleDeal as exc:
+        if not is_htmx(request):
+            messages.warning(request, STALE_MESSAGE)
+            return redirect(board_url)
+        fresh = queries.deal_get_for_user(user=request.user, pk=exc.deal.pk, details=False)
+        return _card_response(
+            request, fresh, stage_ids=[fresh.stage_id], status=409, message=STALE_MESSAGE
+        )
+    except ValidationError as exc:
+        if not is_htmx(request):
+            messages.error(request, " ".join(exc.messages))
+            return redirect(board_url)
+        return render(
+            request, "sales/_board_message.html", {"message": " ".join(exc.messages)}, status=422
+        )
+    if not is_htmx(request):
+        messages.success(
+            request,
+            _("Forecast category of “%(deal)s”: %(category)s.")
+            % {"deal": deal, "category": deal.get_forecast_category_display()},
+        )
+        return redirect(board_url)
+    return _card_response(request, deal, stage_ids=[deal.stage_id])
+
+
 # --- List, export, bulk actions -------------------------------------------------------------
 
 
@@ -271,6 +321,19 @@ deal_bulk = bulk_view(
 # --- Detail and forms -----------------------------------------------------------------------
 
 
+def _change_shown(name: str, old, new) -> tuple[str, object, object]:
+    """A field's label and, for a field with choices (forecast category, channel), the
+    labels of the old and new values instead of their keys."""
+    try:
+        field = Deal._meta.get_field(name)
+    except FieldDoesNotExist:
+        return name, old, new
+    if getattr(field, "choices", None):
+        labels = dict(field.flatchoices)
+        old, new = labels.get(old, old), labels.get(new, new)
+    return capfirst(field.verbose_name), old, new
+
+
 def _history(deal: Deal, limit: int = 25) -> list[dict]:
     """Each change with who, when and old → new per field (django-simple-history)."""
     records = list(deal.history.select_related("history_user")[: limit + 1])
@@ -279,7 +342,7 @@ def _history(deal: Deal, limit: int = 25) -> list[dict]:
         changes = []
         if older is not None:
             delta = newer.diff_against(older, excluded_fields=["updated_at", "position"])
-            changes = [(c.field, c.old, c.new) for c in delta.changes]
+            changes = [_change_shown(c.field, c.old, c.new) for c in delta.changes]
         entries.append({"record": newer, "changes": changes})
     return entries[:limit]
 

@@ -34,6 +34,7 @@ from kreis.core.fasturls import reverse_int
 from kreis.core.money import format_money
 from kreis.parties.queries import party_name_for_user
 from kreis.parties.templatetags.party_links import party_link
+from kreis.sales.models import ForecastCategory
 
 register = template.Library()
 
@@ -51,7 +52,7 @@ _CARD = (
     '      <span class="text-body-secondary text-truncate" title="{owner_title}">{owner}</span>\n'
     "    </div>\n"
     "    {close}\n"
-    "    {form}\n"
+    "    {forecast}{form}\n"
     "  </div>\n"
     "</article>\n"
 )
@@ -62,6 +63,26 @@ _ORGANIZATION = (
 _CLOSE = (
     '<div class="small text-body-secondary">'
     '<i class="bi bi-calendar-event me-1" aria-hidden="true"></i>{}</div>'
+)
+# The forecast category of an open deal: a select the rep changes in place (board.js posts it;
+# without JavaScript the button submits the form), or the category as text for who may not.
+_FORECAST_FORM = (
+    '<form class="deal-forecast-form d-flex align-items-center gap-1 mt-1" method="post" '
+    'action="{url}">{csrf}\n'
+    '      <input type="hidden" name="updated_at" value="{updated_at}">\n'
+    '      <label class="text-body-secondary px-1" for="forecast-{pk}" title="{label}">'
+    '<i class="bi bi-graph-up-arrow" aria-hidden="true"></i>'
+    '<span class="visually-hidden">{label} – {name}</span></label>\n'
+    '      <select class="form-select form-select-sm" id="forecast-{pk}" '
+    'name="forecast_category" data-testid="deal-forecast-category">{options}</select>\n'
+    '      <button class="btn btn-sm btn-outline-secondary" type="submit" title="{set_text}">'
+    '<i class="bi bi-check2" aria-hidden="true"></i>'
+    '<span class="visually-hidden">{set_text}</span></button>\n'
+    "    </form>"
+)
+_FORECAST_TEXT = (
+    '<div class="small text-body-secondary" title="{label}" data-testid="deal-forecast-category">'
+    '<i class="bi bi-graph-up-arrow me-1" aria-hidden="true"></i>{category}</div>'
 )
 _FORM = (
     '\n    <form class="deal-move-form d-flex gap-1 mt-2" method="post" action="{move_url}">'
@@ -153,6 +174,10 @@ class _Page:
         self.owner_title = gettext("Owner")
         self.move_text = gettext("Move to this stage")
         self.stage_of = gettext("Stage of %(name)s")
+        self.forecast_label = gettext("Forecast category")
+        self.forecast_set = gettext("Set the forecast category")
+        self._forecast_options: dict[str, str] = {}
+        self._categories = dict(ForecastCategory.choices)
 
     # -- shared pieces ------------------------------------------------------------------
 
@@ -171,6 +196,41 @@ class _Page:
                 for pk in [None, *(pk for pk, _start, _end in parts)]
             }
         return self._options.get(stage_id, self._options[None])
+
+    def forecast_options(self, category: str) -> str:
+        """The categories a rep may choose for an open deal (closed comes with winning it)."""
+        shown = self._forecast_options.get(category)
+        if shown is None:
+            shown = "".join(
+                f'<option value="{value}"{" selected" if value == category else ""}>'
+                f"{escape(label)}</option>"
+                for value, label in ForecastCategory.choices
+                if value != ForecastCategory.CLOSED
+            )
+            self._forecast_options[category] = shown
+        return shown
+
+    def forecast(self, deal, *, name: str, updated_at: str) -> str:
+        """An open deal's category (a select when the user may change it), a won deal's
+        "closed"; a lost deal is in no forecast."""
+        kind = deal.stage.kind
+        if kind == "lost":
+            return ""
+        # As the stage select: the board shows only deals the user may see, and whoever may
+        # see a deal and is not read-only may change it (the view checks it again).
+        if kind == "open" and self.can_move:
+            return _FORECAST_FORM.format(
+                url=reverse_int("sales:forecast_category", deal.pk),
+                csrf=self.csrf(),
+                updated_at=updated_at,
+                pk=deal.pk,
+                label=self.forecast_label,
+                name=name,
+                options=self.forecast_options(deal.forecast_category),
+                set_text=self.forecast_set,
+            )
+        category = self._categories.get(deal.forecast_category, deal.forecast_category)
+        return _FORECAST_TEXT.format(label=self.forecast_label, category=escape(category))
 
     def csrf(self) -> str:
         """``{% csrf_token %}``'s hidden field (the same token on the whole page)."""
@@ -247,6 +307,7 @@ class _Page:
             close=_CLOSE.format(escape(self.date(close)))
             if close and deal.stage.kind == "open"
             else "",
+            forecast=self.forecast(deal, name=name, updated_at=updated_at),
             form=form,
         )
 

@@ -1,6 +1,7 @@
 // The deal board: drag cards between stage columns (SortableJS) or pick a stage in a card's
 // select. Each move is POSTed with the card's updated_at token; the server answers with the
 // updated card (200), a refusal because someone else changed the deal (409), or an error.
+// A card's forecast category is set the same way: choosing it in the card's select saves it.
 // No inline scripts anywhere: the Content-Security-Policy forbids them.
 (function () {
   "use strict";
@@ -139,7 +140,64 @@
     });
   }
 
+  // The forecast category: the form's own POST (the card's token in it), the card replaced
+  // by the answer; on a refusal the select goes back and the message says why. A choice made
+  // while one is being saved (arrow keys on a closed select) is sent after it, with the
+  // fresh card's token.
+  function saveForecast(form) {
+    var card = form.closest(".deal-card");
+    var select = form.elements.forecast_category;
+    if (card.classList.contains("is-saving")) return;
+    var saved = select.querySelector("option[selected]");
+    var previous = saved ? saved.value : "";
+    var chosen = select.value;
+    if (chosen === previous) return;
+    var data = new FormData(form);
+    data.set("updated_at", card.dataset.updatedAt);
+    card.classList.add("is-saving");
+    fetch(form.action, {
+      method: "POST", body: data, credentials: "same-origin",
+      headers: { "X-CSRFToken": csrfToken(), "HX-Request": "true" }
+    })
+      .then(function (r) { return r.text().then(function (text) { return { status: r.status, text: text }; }); })
+      .then(function (res) {
+        card.classList.remove("is-saving");
+        var fragment = parse(res.text);
+        var fresh = fragment.querySelector(".deal-card");
+        if (res.status === 200 && fresh) {
+          var focused = document.activeElement === select;
+          var wanted = select.value;
+          card.replaceWith(fresh);
+          alertBox.innerHTML = "";
+          var again = fresh.querySelector(".deal-forecast-form");
+          if (!again) return;
+          if (focused) again.elements.forecast_category.focus();
+          if (wanted !== chosen) {
+            again.elements.forecast_category.value = wanted;
+            saveForecast(again);
+          }
+          return;
+        }
+        select.value = previous;
+        var message = fragment.querySelector("[data-board-message]");
+        if (message) showMessage(message);
+        else showText(res.status === 409 ? board.dataset.staleText : board.dataset.errorText);
+        if (res.status === 409) refreshColumn(card.dataset.stageId);
+      })
+      .catch(function () {
+        card.classList.remove("is-saving");
+        select.value = previous;
+        showText(board.dataset.errorText);
+      });
+  }
+
   function onSelectSubmit(event) {
+    var forecast = event.target.closest(".deal-forecast-form");
+    if (forecast) {
+      event.preventDefault();
+      saveForecast(forecast);
+      return;
+    }
     var form = event.target.closest(".deal-move-form");
     if (!form) return;
     event.preventDefault();
@@ -172,6 +230,13 @@
     modalForm = document.getElementById("lost-modal-form");
     board.querySelectorAll(".deal-column-cards").forEach(initColumn);
     board.addEventListener("submit", onSelectSubmit);
+    // Choosing a category saves it (a select's change comes after the choice is made, with the
+    // mouse or with the keyboard once the list closes); the button does the same.
+    board.addEventListener("change", function (event) {
+      if (event.target.name !== "forecast_category") return;
+      var form = event.target.closest(".deal-forecast-form");
+      if (form) saveForecast(form);
+    });
     if (modalEl) {
       modalForm.addEventListener("submit", function (event) {
         event.preventDefault();
