@@ -341,7 +341,14 @@ class ApprovalStatus(models.TextChoices):
     REQUESTED = "requested", _("Requested")
     APPROVED = "approved", _("Approved")
     REJECTED = "rejected", pgettext_lazy("approval", "Rejected")
-    WITHDRAWN = "withdrawn", _("Withdrawn (quote revised)")
+    WITHDRAWN = "withdrawn", _("Withdrawn")
+
+
+class WithdrawalReason(models.TextChoices):
+    """Why a pending request ended without a decision: what it asked about is gone."""
+
+    QUOTE_REVISED = "quote_revised", _("the quote was revised")
+    LINES_CHANGED = "lines_changed", _("the lines changed")
 
 
 class DiscountApproval(models.Model):
@@ -391,6 +398,10 @@ class DiscountApproval(models.Model):
     )
     decided_at = models.DateTimeField(_("decided"), null=True, blank=True)
     decision_note = models.TextField(_("decision note"), blank=True)
+    # A withdrawn request keeps who (decided_by), when (decided_at) and why.
+    withdrawn_because = models.CharField(
+        _("withdrawn because"), max_length=20, choices=WithdrawalReason.choices, blank=True
+    )
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
     class Meta:

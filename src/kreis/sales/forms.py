@@ -150,10 +150,16 @@ DealLineFormSet = forms.formset_factory(DealLineForm, extra=2, can_delete=True, 
 
 
 def formset_lines(formset) -> list[dict]:
+    """The lines the form keeps: every existing line not marked for deletion (changed or not)
+    and every extra row the user filled in. ``has_changed`` only tells a filled extra row
+    from an empty one: an existing line left as it was is still a line of the deal."""
+    existing = formset.initial_form_count()
     return [
         form.line()
-        for form in formset.forms
-        if form.has_changed() and form.is_valid() and not form.cleaned_data.get("DELETE")
+        for index, form in enumerate(formset.forms)
+        if (index < existing or form.has_changed())
+        and form.is_valid()
+        and not form.cleaned_data.get("DELETE")
     ]
 
 

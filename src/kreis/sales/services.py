@@ -27,6 +27,7 @@ from kreis.core.search import index_record
 from kreis.core.services import check_assignment
 from kreis.parties.models import Party, PartyKind
 from kreis.parties.services import set_tags
+from kreis.sales.line_changes import announce_lines_changed, lines_signature
 from kreis.sales.models import (
     Deal,
     DealLine,
@@ -377,7 +378,8 @@ def deal_update(
 ) -> Deal:
     """Change a deal's fields. Lines or tags given replace the old ones; with new lines and
     no amount the amount becomes their total. A new stage (or pipeline and stage) is a stage
-    change like ``deal_move``."""
+    change like ``deal_move``. When the lines' products, quantities, prices or discounts
+    change, the apps that rest on them hear of it (``kreis.sales.line_changes``)."""
     if actor is not None and not actor.has_perm("core.change_record", deal):
         raise PermissionDenied
     unknown = set(changes) - set(SCALAR_FIELDS)
@@ -427,10 +429,13 @@ def deal_update(
     _save(deal)
     _record(change, deal)
     if built is not None:
+        before = lines_signature(DealLine.objects.filter(deal=deal))
         deal.lines.all().delete()
         for line in built:
             line.deal = deal
         DealLine.objects.bulk_create(built)
+        if lines_signature(built) != before:
+            announce_lines_changed(actor=actor, deal=deal)  # e.g. a pending approval ends
     if tags is not None:
         set_tags(deal, tags)
     index_record(deal)

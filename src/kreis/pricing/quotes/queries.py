@@ -24,6 +24,16 @@ def quotes_of_deal(deal: Deal) -> QuerySet[Quote]:
     return deal.quotes.select_related("created_by").order_by("-version")
 
 
+def approvals_of_deal_lines(deal: Deal, limit: int = 20) -> list[DiscountApproval]:
+    """The requests about the deal's own line items (not a quote's), newest first: the
+    approval history the deal's quote section shows to whoever sees the deal."""
+    return list(
+        DiscountApproval.objects.filter(deal=deal, quote__isnull=True).select_related(
+            "requested_by", "decided_by"
+        )[:limit]
+    )
+
+
 def quote_get_for_user(*, user: User, pk: int, write: bool = False) -> Quote:
     quote = (
         Quote.objects.select_related("deal", "deal__stage", "party", "created_by", "order")

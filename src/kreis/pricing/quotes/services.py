@@ -23,7 +23,7 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.mail import EmailMessage
 from django.db import transaction
-from django.db.models import Max, Q
+from django.db.models import Max, Q, QuerySet
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
@@ -39,6 +39,7 @@ from kreis.pricing.models import (
     Quote,
     QuoteLine,
     QuoteState,
+    WithdrawalReason,
 )
 from kreis.pricing.pricelists.services import (
     Memberships,
@@ -234,7 +235,7 @@ def _next_version(deal: Deal) -> int:
     return (last or 0) + 1
 
 
-def _supersede_open(deal: Deal, *, except_pk: int | None = None) -> None:
+def _supersede_open(deal: Deal, *, actor: User | None, except_pk: int | None = None) -> None:
     """The earlier open versions end; their pending approval requests are withdrawn."""
     open_quotes = deal.quotes.filter(
         state__in=[
@@ -249,13 +250,66 @@ def _supersede_open(deal: Deal, *, except_pk: int | None = None) -> None:
     ids = list(open_quotes.values_list("pk", flat=True))
     if not ids:
         return
-    now = timezone.now()
-    DiscountApproval.objects.filter(quote_id__in=ids, status=ApprovalStatus.REQUESTED).update(
-        status=ApprovalStatus.WITHDRAWN, decided_at=now, updated_at=now
+    approvals_withdraw(
+        approvals=DiscountApproval.objects.filter(quote_id__in=ids),
+        actor=actor,
+        because=WithdrawalReason.QUOTE_REVISED,
     )
     # A superseded version's link is dead: the customer accepts only the current one.
     Quote.objects.filter(pk__in=ids).update(
-        state=QuoteState.SUPERSEDED, token_hash="", updated_at=now
+        state=QuoteState.SUPERSEDED, token_hash="", updated_at=timezone.now()
+    )
+
+
+def approvals_withdraw(
+    *, approvals: QuerySet[DiscountApproval], actor: User | None, because: str
+) -> list[DiscountApproval]:
+    """The pending requests among ``approvals`` end without a decision: withdrawn, with who
+    (``actor``), when and why (``because``, a ``WithdrawalReason``) kept in the approval
+    history. They leave the approvers' inbox; each approver (but the actor) is told, in her
+    own language. Returns the withdrawn requests."""
+    pending = list(
+        approvals.filter(status=ApprovalStatus.REQUESTED)
+        .select_for_update(of=("self",))
+        .select_related("deal", "quote", "requested_by")
+    )
+    now = timezone.now()
+    for approval in pending:
+        approval.status = ApprovalStatus.WITHDRAWN
+        approval.decided_by = actor
+        approval.decided_at = now
+        approval.withdrawn_because = because
+        approval.save(
+            update_fields=["status", "decided_by", "decided_at", "withdrawn_because", "updated_at"]
+        )
+        _tell(
+            [u for u in approvers_for(approval.requested_by) if actor is None or u.pk != actor.pk],
+            message=lambda approval=approval: (
+                _("Approval request withdrawn: %(subject)s") % {"subject": approval.subject_label},
+                _(
+                    "%(rep)s's request for %(percent)s %% discount on %(deal)s is withdrawn: "
+                    "%(reason)s. Nothing is left to decide."
+                )
+                % {
+                    "rep": approval.requested_by or "-",
+                    "percent": approval.requested_discount,
+                    "deal": approval.deal.name if approval.deal_id else "-",
+                    "reason": approval.get_withdrawn_because_display(),
+                },
+            ),
+            url=reverse("pricing:approvals"),
+        )
+    return pending
+
+
+def deal_lines_changed(*, actor: User | None, deal: Deal) -> None:
+    """The deal's lines changed (``kreis.sales.line_changes``): a pending request to approve
+    the discounts of its former lines is withdrawn. If the new lines are still above the rep's
+    limit, ``deal_discount_check`` says a new request is needed."""
+    approvals_withdraw(
+        approvals=DiscountApproval.objects.filter(deal=deal, quote__isnull=True),
+        actor=actor,
+        because=WithdrawalReason.LINES_CHANGED,
     )
 
 
@@ -293,7 +347,7 @@ def quote_create(
     language = language or customer_language(party, fallback)
     if language not in dict(settings.LANGUAGES):
         raise ValidationError({"language": _("Choose German or English.")})
-    _supersede_open(deal)
+    _supersede_open(deal, actor=actor)
     quote = Quote(
         deal=deal,
         number=f"Q{deal.pk:06d}",
@@ -380,7 +434,7 @@ def quote_revise(
             _("These lines are not part of the quote: %(ids)s") % {"ids": unknown}
         )
     checked = {pk: _check_percent(v, f"discount_{pk}") for pk, v in discounts.items()}
-    _supersede_open(quote.deal)
+    _supersede_open(quote.deal, actor=actor)
     new = Quote(
         deal=quote.deal,
         number=quote.number,

@@ -38,6 +38,7 @@ def deal_quotes(request: HttpRequest, deal_pk: int) -> HttpResponse:
             "quotes": queries.quotes_of_deal(deal),
             "can_write": request.user.has_perm("core.change_record", deal),
             "check": services.deal_discount_check(deal),
+            "deal_approvals": queries.approvals_of_deal_lines(deal),
         },
     )
 
