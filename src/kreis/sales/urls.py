@@ -22,6 +22,11 @@ urlpatterns = [
     path("<int:pk>/edit/", views.deal_edit, name="edit"),
     path("<int:pk>/delete/", views.deal_delete, name="delete"),
     path("<int:pk>/move/", views.deal_move, name="move"),
+    path(
+        "<int:pk>/forecast-category/",
+        views.deal_forecast_category,
+        name="forecast_category",
+    ),
     path("pipelines/", pipeline_views.pipeline_list, name="pipelines"),
     path("pipelines/new/", pipeline_views.pipeline_create, name="pipeline_create"),
     path("pipelines/<int:pk>/", pipeline_views.pipeline_edit, name="pipeline_edit"),
