@@ -14,7 +14,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.http import Http404, HttpRequest
+from django.http import Http404, HttpRequest, HttpResponse
 from django.http.request import RawPostDataException
 from ninja import Field, Path, Schema
 from ninja.errors import AuthorizationError, HttpError, Throttled
@@ -290,3 +290,25 @@ def check_if_match(request: HttpRequest, record: Any) -> None:
         raise HttpError(
             412, f"The {record._meta.model_name} was changed by someone else; fetch it again."
         )
+
+
+def with_etag(response: HttpResponse, record: Any) -> Any:
+    """``record`` as the answer, with its version in the ``ETag`` header."""
+    response["ETag"] = etag(record)
+    return record
+
+
+def if_match_write(
+    request: HttpRequest,
+    record: Any,
+    change: Callable[[Any], Any],
+    response: HttpResponse | None = None,
+) -> Any:
+    """The body of a write route on a versioned record, fetched with the caller's object
+    permission: refused with 412 (and nothing changed) when ``If-Match`` names another version,
+    else ``change(record)`` — the service call. Given the route's ``response``, what ``change``
+    returns (the changed record) goes back with its new ``ETag``; a delete passes none and
+    answers 204 itself."""
+    check_if_match(request, record)
+    changed = change(record)
+    return changed if response is None else with_etag(response, changed)

@@ -5,12 +5,14 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
+from django.db.models import Prefetch
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from kreis.pricing.quotes import queries, services
+from kreis.sales.models import DealLine
 
 
 @login_required
@@ -21,7 +23,10 @@ def inbox(request: HttpRequest) -> HttpResponse:
         request,
         "pricing/approvals.html",
         {
-            "pending": all_.filter(status="requested"),
+            # A request about the deal's own lines lists them (with their products).
+            "pending": all_.filter(status="requested").prefetch_related(
+                Prefetch("deal__lines", DealLine.objects.select_related("product"))
+            ),
             "decided": all_.exclude(status="requested")[:100],
             "can_decide": request.user.has_perm("pricing.manage"),
         },

@@ -8,14 +8,43 @@ from __future__ import annotations
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
-from django.utils import translation
+from django.utils import timezone, translation
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_protect
 
 from kreis.core.publicforms import seconds_until_allowed, throttled
+from kreis.pricing.models import Quote, QuoteState
 from kreis.pricing.quotes import services
 
 POSTS_PER_HOUR = 30
+
+
+def _contact(quote: Quote):
+    """The rep who made the quote, whom the customer can ask (an active user only)."""
+    rep = quote.created_by
+    return rep if rep is not None and rep.is_active else None
+
+
+def _why_closed(quote: Quote) -> str:
+    """Why the link no longer opens the quote, in the customer's terms."""
+    if quote.state in (QuoteState.ACCEPTED, QuoteState.REJECTED, QuoteState.SUPERSEDED):
+        return quote.state
+    if quote.state == QuoteState.EXPIRED or quote.valid_until < timezone.localdate():
+        return "expired"
+    if quote.token_used_at is None and quote.token_expires_at is not None:
+        if quote.token_expires_at <= timezone.now():
+            return "link_expired"
+    return "closed"
+
+
+def _closed(request: HttpRequest, quote: Quote, language: str) -> HttpResponse:
+    context = {
+        "language": language,
+        "quote": quote,
+        "reason": _why_closed(quote),
+        "contact": _contact(quote),
+    }
+    return render(request, "pricing/public_closed.html", context, status=410)
 
 
 @never_cache
@@ -25,7 +54,8 @@ def respond(request: HttpRequest, token: str) -> HttpResponse:
     language = quote.language if quote is not None else (translation.get_language() or "en")
     with translation.override(language):
         if quote is None:
-            return render(request, "pricing/public_closed.html", {"language": language}, status=404)
+            context = {"language": language, "reason": "unknown"}
+            return render(request, "pricing/public_closed.html", context, status=404)
         if request.method == "POST":
             wait = seconds_until_allowed(request, scope="quote-respond", per_hour=POSTS_PER_HOUR)
             if wait is not None:
@@ -51,21 +81,22 @@ def respond(request: HttpRequest, token: str) -> HttpResponse:
                 else:
                     raise ValidationError("unknown action")
             except ValidationError:
-                return render(
-                    request, "pricing/public_closed.html", {"language": language}, status=410
-                )
+                quote.refresh_from_db()
+                return _closed(request, quote, language)
             quote.refresh_from_db()
             return render(
                 request, "pricing/public_done.html", {"quote": quote, "language": language}
             )
         if not services.link_usable(quote):
-            return render(request, "pricing/public_closed.html", {"language": language}, status=410)
+            return _closed(request, quote, language)
         return render(
             request,
             "pricing/public_quote.html",
             {
                 "quote": quote,
                 "lines": list(quote.lines.order_by("position", "pk")),
+                "discount_total": quote.gross_total - quote.net_total,
+                "contact": _contact(quote),
                 "language": language,
             },
         )
