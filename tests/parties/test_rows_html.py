@@ -14,6 +14,8 @@ from django.utils import translation
 
 from kreis.analytics.customer.models import CustomerValue
 from kreis.core.models import CustomField
+from kreis.marketing.models import Segment
+from kreis.marketing.relationships.models import PartyRelationshipType, RelationshipType
 from kreis.parties import queries
 from kreis.parties.models import ContactPoint, PartyRoleAssignment, Tag
 from kreis.parties.rows import PartyRowRenderer
@@ -27,11 +29,12 @@ OLD_LOOP = """{% load i18n kreis %}{% for party in page %}
     {% if not user.is_read_only %}<td class="kreis-check"><input type="checkbox" class="form-check-input" name="ids" value="{{ party.pk }}" form="bulk-form" aria-label="{% blocktranslate with name=party.name %}Select {{ name }}{% endblocktranslate %}"></td>{% endif %}
     <td><i class="bi bi-{% if party.is_person %}person{% else %}building{% endif %} text-body-secondary me-1" aria-hidden="true"></i><a href="{% url 'parties:detail' party.pk %}">{{ party.name }}</a></td>
     <td class="d-none d-md-table-cell">{% for r in party.role_assignments.all %}<span class="badge text-bg-light border me-1">{{ r.get_role_display }}</span>{% endfor %}</td>
-    <td class="d-none d-lg-table-cell small">{{ party.get_lifecycle_phase_display|default:"—" }}{% if party.abc_class %} <span class="badge text-bg-light border" title="{% translate 'ABC class' %}">{{ party.abc_class }}</span>{% endif %}</td>
+    <td class="d-none d-lg-table-cell small">{{ party.get_lifecycle_phase_display|default:"—" }}{% if party.abc_class %} <span class="badge text-bg-light border" title="{% translate 'ABC class' %}">{{ party.abc_class }}</span>{% endif %}</td>{% if sees_types %}
+    <td class="d-none d-xxl-table-cell small">{{ party.relationship_type_link.relationship_type.name|default:"—" }}</td>{% endif %}
     <td class="d-none d-lg-table-cell small text-end">{% if party.clv is not None %}{{ party.clv|floatformat:"0g" }}{% else %}—{% endif %}</td>
     <td class="d-none d-xxl-table-cell small text-end">{% if party.customer_value %}{{ party.customer_value.next_12_months|floatformat:"0g" }}{% else %}—{% endif %}</td>
     <td class="d-none d-lg-table-cell small">{% for c in party.contact_points.all %}{% if c.is_primary and c.kind != "social" %}<div class="text-truncate">{{ c.value }}</div>{% endif %}{% endfor %}</td>
-    <td class="d-none d-md-table-cell">{{ party.owner|default:"—" }}</td>
+    <td class="d-none d-md-table-cell">{{ party.owner|default:"—" }}{% if sees_types and party.relationship_type_link.relationship_type %}<div class="small text-body-secondary d-xxl-none">{{ party.relationship_type_link.relationship_type.name }}</div>{% endif %}</td>
     <td class="d-none d-xxl-table-cell">{% for t in party.tags.all %}<span class="badge text-bg-secondary me-1">{{ t.name }}</span>{% endfor %}</td>
     {% for value in party|custom_cells_of:custom_columns %}<td class="d-none d-xl-table-cell">{{ value }}</td>{% endfor %}
   </tr>
@@ -78,6 +81,11 @@ def parties(alice, north):
     ContactPoint.objects.create(party=acme, kind="phone", value="+49 711 1234", is_primary=True)
     ContactPoint.objects.create(party=acme, kind="social", value="@acme", is_primary=True)
     ContactPoint.objects.create(party=person, kind="phone", value="<script>", is_primary=True)
+    segment = Segment.objects.create(name="Key", kind="static")
+    key = RelationshipType.objects.create(
+        name_de="Schlüssel & <Kunde>", name_en="Key & <account>", segment=segment, team=north
+    )
+    PartyRelationshipType.objects.create(party=acme, relationship_type=key)
     return [acme.pk, person.pk, plain.pk]
 
 
@@ -95,12 +103,18 @@ def test_rows_are_what_the_template_made(parties, alice, north, language, read_o
     request = RequestFactory().get("/parties/")
     request.user = user
     old_rows = list(queries.party_list_for_user(user=user).filter(pk__in=parties))
-    new_rows = list(
-        queries.party_list_rows(queries.party_list_for_user(user=user)).filter(pk__in=parties)
-    )
+    with translation.override(language):  # the relationship type's name in this language
+        new_rows = list(
+            queries.party_list_rows(queries.party_list_for_user(user=user)).filter(pk__in=parties)
+        )
     queries.party_list_details(new_rows)
     assert len(old_rows) == len(new_rows) == 3
-    values = {"request": request, "user": user, "custom_columns": custom_columns}
+    values = {
+        "request": request,
+        "user": user,
+        "custom_columns": custom_columns,
+        "sees_types": user.has_perm("marketing.view_relationship_types"),
+    }
     with translation.override(language):
         old = engines["django"].from_string(OLD_LOOP).render({**values, "page": old_rows})
         new = PartyRowRenderer(Context(values), custom_columns).render_all(new_rows)

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import logging
+from collections.abc import Callable, Iterable
 
+from django.conf import settings
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.mail import EmailMessage
 from django.db import transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from kreis.core.models import (
@@ -22,6 +25,8 @@ from kreis.core.models import (
     Team,
     User,
 )
+
+log = logging.getLogger(__name__)
 
 
 def _require(actor: User | None, perm: str, obj: object = None) -> None:
@@ -198,6 +203,39 @@ def notification_create(
     *, user: User, title: str, body: str = "", url: str = "", level: str = Notification.Level.INFO
 ) -> Notification:
     return Notification.objects.create(user=user, title=title, body=body, url=url, level=level)
+
+
+def notify_in_own_language(
+    users: Iterable[User],
+    *,
+    message: Callable[[], tuple[str, str]],
+    url: str = "",
+    level: str = Notification.Level.INFO,
+    email: bool = True,
+) -> None:
+    """An in-app notification (and, with ``email``, an e-mail) to each user, after the commit,
+    each in the user's own language (else the site's): ``message`` builds (title, body) while
+    that language is active, so its gettext calls speak to the recipient. A mail server that is
+    down is logged and never undoes the caller's work."""
+    users = list(users)
+
+    def send() -> None:
+        for user in users:
+            with translation.override(user.language or settings.LANGUAGE_CODE):
+                title, body = message()
+                notification_create(
+                    user=user, title=str(title)[:200], body=str(body), url=url, level=level
+                )
+                if not email or not user.email:
+                    continue
+                try:
+                    EmailMessage(
+                        str(title), f"{body}\n\n{url}", settings.DEFAULT_FROM_EMAIL, [user.email]
+                    ).send()
+                except Exception:
+                    log.exception("notification mail to user %s failed", user.pk)
+
+    transaction.on_commit(send)
 
 
 def notification_mark_read(*, user: User, notification: Notification | None = None) -> int:

@@ -32,6 +32,9 @@ class MarketingConfig(AppConfig):
             ListFilter(
                 apply=relationship_search.filter_party_list,
                 describe=relationship_search.describe_party_list_filter,
+                label=_("Relationship type"),
+                all_label=_("All relationship types"),
+                choices=relationship_search.party_list_choices,
             ),
         )
 

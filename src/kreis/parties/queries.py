@@ -8,10 +8,10 @@ from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
 from django.db import connections
-from django.db.models import Exists, F, OuterRef, Prefetch, Q, QuerySet
+from django.db.models import Exists, F, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.http import Http404
+from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 
 from kreis.core.customfields import filter_by_custom
 from kreis.core.models import SearchEntry, User
@@ -82,6 +82,10 @@ class ListFilter:
 
     apply: Callable[[QuerySet, str, User], QuerySet]
     describe: Callable[[str, User], str | None]
+    # A filter with choices is a select in the list's form: (value, label) the user may pick.
+    label: str = ""
+    all_label: str = ""  # the select's empty choice ("All relationship types")
+    choices: Callable[[User], list[tuple[str, str]]] | None = None
 
 
 # Query parameter → filter; registered by the apps in ``AppConfig.ready``.
@@ -103,6 +107,29 @@ def describe_list_filters(
             if text:
                 described.append((name, value, text))
     return described
+
+
+def list_filter_selects(
+    extra: Mapping[str, str] | None, *, user: User
+) -> list[tuple[str, str, str, list[tuple[str, str]], str]]:
+    """(parameter, label, empty choice's label, choices, chosen value) of the other apps'
+    filters that have choices the user may pick from (the relationship type)."""
+    selects = []
+    for name, list_filter in LIST_FILTERS.items():
+        if list_filter.choices is None:
+            continue
+        choices = list_filter.choices(user)
+        if choices:
+            selects.append(
+                (
+                    name,
+                    str(list_filter.label),
+                    str(list_filter.all_label or list_filter.label),
+                    choices,
+                    (extra or {}).get(name, ""),
+                )
+            )
+    return selects
 
 
 def party_list_for_user(
@@ -209,12 +236,22 @@ LIST_ROW_FIELDS = (
 
 def party_list_rows(qs: QuerySet[Party]) -> QuerySet[Party]:
     """The list's query (``party_list_for_user``) fetching only what a row shows; the roles,
-    tags and contacts come from ``party_list_details`` once the page's rows are known."""
+    tags and contacts come from ``party_list_details`` once the page's rows are known.
+
+    The relationship type's name (``row_type``, in the active language; kept by kreis.marketing,
+    one row per party) comes with the same query as a subquery — not a join, which the page
+    count would carry along over every visible party."""
+    link = Party._meta.get_field("relationship_type_link").related_model
+    language = "de" if (get_language() or "").startswith("de") else "en"
+    name = link.objects.filter(party_id=OuterRef("pk")).values(
+        f"relationship_type__name_{language}"
+    )[:1]
     return (
         qs.prefetch_related(None)
         .select_related(None)
         .select_related("owner", "customer_value")
         .only(*LIST_ROW_FIELDS)
+        .annotate(row_type=Subquery(name))
     )
 
 

@@ -39,6 +39,7 @@ class PartyRowRenderer:
         self.custom_columns = list(custom_columns or [])
         self.select_label = gettext("Select %(name)s")
         self.abc_title = gettext("ABC class")
+        self.show_type = bool(user and user.has_perm("marketing.view_relationship_types"))
 
     def render(self, party) -> str:
         esc = conditional_escape
@@ -66,6 +67,10 @@ class PartyRowRenderer:
                 f' <span class="badge text-bg-light border" title="{self.abc_title}">'
                 f"{esc(party.abc_class)}</span>"
             )
+        rtype = getattr(party, "row_type", None) if self.show_type else None
+        if self.show_type:
+            out.append('</td>\n    <td class="d-none d-xxl-table-cell small">')
+            out.append(esc(rtype) if rtype else "—")
         out.append('</td>\n    <td class="d-none d-lg-table-cell small text-end">')
         out.append(_figure(party.clv) if party.clv is not None else "—")
         out.append('</td>\n    <td class="d-none d-xxl-table-cell small text-end">')
@@ -75,10 +80,10 @@ class PartyRowRenderer:
         for value in party.row_contacts:
             out.append(f'<div class="text-truncate">{esc(value)}</div>')
         owner = party.owner
-        out.append(
-            f'</td>\n    <td class="d-none d-md-table-cell">{esc(owner) if owner else "—"}</td>'
-            '\n    <td class="d-none d-xxl-table-cell">'
-        )
+        out.append(f'</td>\n    <td class="d-none d-md-table-cell">{esc(owner) if owner else "—"}')
+        if rtype:  # narrower than xxl the type has no column: it stands under the owner
+            out.append(f'<div class="small text-body-secondary d-xxl-none">{esc(rtype)}</div>')
+        out.append('</td>\n    <td class="d-none d-xxl-table-cell">')
         for tag in party.row_tags:
             out.append(f'<span class="badge text-bg-secondary me-1">{esc(tag)}</span>')
         out.append("</td>\n    ")

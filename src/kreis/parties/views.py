@@ -59,10 +59,16 @@ def party_list(request: HttpRequest) -> HttpResponse:
     parties = queries.party_list_rows(queries.party_list_for_user(user=request.user, **params))
     page = IndexPaginator(parties, PAGE_SIZE).get_page(request.GET.get("page"))
     queries.party_list_details(page.object_list)
+    selects = queries.list_filter_selects(params["extra"], user=request.user)
     context = {
         "page": page,
         "params": params,
-        "list_filters": queries.describe_list_filters(params["extra"], user=request.user),
+        "list_filters": [
+            described
+            for described in queries.describe_list_filters(params["extra"], user=request.user)
+            if described[0] not in {name for name, *_rest in selects}
+        ],
+        "select_filters": selects,
         "custom_filters": active_filters("party", request.GET),
         "custom_columns": custom_columns("party")[:3],
         "bulk_url": reverse("parties:bulk"),

@@ -14,6 +14,8 @@ class StepInline(admin.TabularInline):
         "title_de",
         "title_en",
         "send_email",
+        "offer_products",
+        "offer_months",
     ]
 
 
@@ -30,7 +32,7 @@ class PlaybookAdmin(admin.ModelAdmin):
 class StepRunInline(admin.TabularInline):
     model = StepRun
     extra = 0
-    readonly_fields = ["position", "action", "activity", "emailed", "ran_at"]
+    readonly_fields = ["position", "action", "activity", "quote", "note", "emailed", "ran_at"]
     can_delete = False
 
     def has_add_permission(self, request, obj=None) -> bool:

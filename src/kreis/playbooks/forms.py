@@ -60,14 +60,28 @@ class StepForm(BootstrapMixin, forms.ModelForm):
             "description_de",
             "description_en",
             "send_email",
+            "offer_products",
+            "offer_months",
         ]
         widgets = {
             "description_de": forms.Textarea(attrs={"rows": 2}),
             "description_en": forms.Textarea(attrs={"rows": 2}),
         }
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Only the offer step uses them: left empty, they keep their defaults.
+        for name in ("offer_products", "offer_months"):
+            self.fields[name].required = False
+
     def clean(self):
         data = super().clean()
+        for name in ("offer_products", "offer_months"):
+            if data.get(name) in (None, ""):
+                data[name] = (
+                    getattr(self.instance, name, None)
+                    or PlaybookStep._meta.get_field(name).get_default()
+                )
         if data.get("send_email") and data.get("action") != "offer":
             self.add_error(
                 "send_email", _("Only a personalised offer step can also send an e-mail.")

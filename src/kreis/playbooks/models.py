@@ -158,6 +158,19 @@ class PlaybookStep(models.Model):
         default=False,
         help_text=_("Only to customers whose consent allows it (offers and product information)."),
     )
+    # A personalised offer step drafts a deal and a quote from the customer's own purchases.
+    offer_products = models.PositiveSmallIntegerField(
+        _("products in the offer"),
+        default=3,
+        validators=[MinValueValidator(1), MaxValueValidator(10)],
+        help_text=_("The customer's most-bought products by revenue (personalised offer only)."),
+    )
+    offer_months = models.PositiveSmallIntegerField(
+        _("purchases of the last (months)"),
+        default=24,
+        validators=[MinValueValidator(1), MaxValueValidator(120)],
+        help_text=_("How far back the customer's purchases count (personalised offer only)."),
+    )
 
     class Meta:
         verbose_name = _("playbook step")
@@ -271,6 +284,17 @@ class StepRun(models.Model):
         verbose_name=_("task"),
     )
     emailed = models.BooleanField(_("e-mail sent"), default=False)
+    # A personalised offer step: the draft quote it made (None when there was nothing to offer;
+    # ``note`` then says why).
+    quote = models.ForeignKey(
+        "pricing.Quote",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("quote"),
+    )
+    note = models.CharField(_("note"), max_length=300, blank=True)
     ran_at = models.DateTimeField(_("done"))
 
     class Meta:

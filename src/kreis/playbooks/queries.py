@@ -7,7 +7,7 @@ import math
 from dataclasses import asdict, dataclass
 
 from django.core.exceptions import PermissionDenied
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery
 from django.http import Http404
 from django.urls import reverse
 from django.utils import timezone
@@ -25,6 +25,7 @@ from kreis.playbooks.models import (
     EnrollmentStatus,
     Playbook,
     PlaybookKind,
+    StepRun,
 )
 
 VIEW = "playbooks.view_playbook"
@@ -83,6 +84,35 @@ def enrollment_get_for_user(*, user: User, pk: int) -> Enrollment:
     if enrollment is None:
         raise Http404
     return enrollment
+
+
+def with_offer_quote_id(qs: QuerySet[Enrollment]) -> QuerySet[Enrollment]:
+    """``offer_quote_pk``: the draft quote of the enrollment's latest offer step (a subquery,
+    so a page of the API costs no query per row)."""
+    latest = (
+        StepRun.objects.filter(enrollment_id=OuterRef("pk"), quote__isnull=False)
+        .order_by("-position")
+        .values("quote_id")[:1]
+    )
+    return qs.annotate(offer_quote_pk=Subquery(latest))
+
+
+def attach_offers(enrollments) -> None:
+    """The draft quote each enrollment's offer step made (the latest), as ``offer_quote`` on
+    each (None without one): one query for a page of enrollments."""
+    enrollments = list(enrollments)
+    for enrollment in enrollments:
+        enrollment.offer_quote = None
+    if not enrollments:
+        return
+    by_pk = {e.pk: e for e in enrollments}
+    runs = (
+        StepRun.objects.filter(enrollment_id__in=by_pk, quote__isnull=False)
+        .select_related("quote")
+        .order_by("position")
+    )
+    for run in runs:
+        by_pk[run.enrollment_id].offer_quote = run.quote
 
 
 def status_counts(*, user: User, playbook: Playbook) -> dict[str, int]:

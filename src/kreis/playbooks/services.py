@@ -22,8 +22,10 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Exists, OuterRef, Q, QuerySet
-from django.utils import timezone
+from django.urls import reverse
+from django.utils import timezone, translation
 from django.utils.html import escape, linebreaks
+from django.utils.translation import gettext as _
 
 from kreis.activities.models import Activity, ActivityKind
 from kreis.analytics.customer.models import PhaseChange
@@ -41,6 +43,7 @@ from kreis.playbooks.models import (
     StepAction,
     StepRun,
 )
+from kreis.playbooks.offers import make_offers
 from kreis.sales.models import Deal, StageKind
 
 log = logging.getLogger(__name__)
@@ -262,6 +265,7 @@ def _run_steps(playbook: Playbook, steps: list[PlaybookStep], now: datetime) -> 
         runs: list[StepRun] = []
         mails: list[tuple[int, int, PlaybookStep]] = []
         positions: set[int] = set()
+        made = _offers_for(steps, rows, now)
         # Subject and body per step and language, not per row (10,000 tasks, 2 languages).
         texts: dict[tuple[int, str], tuple[str, str]] = {}
         for pk, party_id, current, owner_id, team_id, language in rows:
@@ -276,19 +280,31 @@ def _run_steps(playbook: Playbook, steps: list[PlaybookStep], now: datetime) -> 
                     step.title_in(lang)[:200],
                     linebreaks(escape(step.description_in(lang))),
                 )
+            offer = made.get(pk)
+            subject, body = text
+            if offer is not None:
+                subject, body = _offer_task_text(offer, step, lang, text)
             activities.append(
                 Activity(
                     kind=ActivityKind.TASK,
-                    subject=text[0],
-                    body=text[1],
+                    subject=subject,
+                    body=body,
                     occurred_at=now + timedelta(days=step.due_days),
                     party_id=party_id,
                     owner_id=owner_id,
                     team_id=team_id,
+                    deal=offer.deal if offer is not None else None,
                 )
             )
             runs.append(
-                StepRun(enrollment_id=pk, position=step.position, action=step.action, ran_at=now)
+                StepRun(
+                    enrollment_id=pk,
+                    position=step.position,
+                    action=step.action,
+                    ran_at=now,
+                    quote=offer.quote if offer is not None else None,
+                    note=offer.reason() if offer is not None else "",
+                )
             )
             if step.send_email and step.action == StepAction.OFFER:
                 mails.append((pk, party_id, step))
@@ -325,6 +341,66 @@ def _run_steps(playbook: Playbook, steps: list[PlaybookStep], now: datetime) -> 
                     ).update(emailed=True)
         announce_bulk_created(model=Activity, ids=[a.pk for a in created])
     return len(ids), len(activities)
+
+
+def _offers_for(steps: list[PlaybookStep], rows: list[tuple], now: datetime) -> dict:
+    """The personalised offers of the chunk's offer steps (``offers.make_offers``, one call per
+    step): enrollment id → ``Offer``. Enrollments whose step has run before (a retry) are
+    left out; their run keeps the offer it made."""
+    due: dict[int, list[tuple[int, int]]] = defaultdict(list)
+    for pk, party_id, current, *_rest in rows:
+        if current < len(steps) and steps[current].action == StepAction.OFFER:
+            due[current].append((pk, party_id))
+    made: dict = {}
+    for current, pairs in due.items():
+        step = steps[current]
+        ran = set(
+            StepRun.objects.filter(
+                enrollment_id__in=[pk for pk, _ in pairs], position=step.position
+            ).values_list("enrollment_id", flat=True)
+        )
+        with translation.override(settings.LANGUAGE_CODE):
+            made.update(
+                make_offers(
+                    [(pk, party_id) for pk, party_id in pairs if pk not in ran],
+                    position=step.position,
+                    months=step.offer_months,
+                    limit=step.offer_products,
+                    today=timezone.localdate(now),
+                    title=step.title_in(settings.LANGUAGE_CODE),
+                )
+            )
+    return made
+
+
+def _offer_task_text(offer, step: PlaybookStep, language: str, text: tuple[str, str]):
+    """The owner's task for an offer step, in the owner's language: "review and send" with a
+    link to the draft quote, or the step's own task with the reason there is no quote."""
+    with translation.override(language):
+        if offer.quote is None:
+            return text[0], text[1] + linebreaks(escape(offer.reason()))
+        quote = offer.quote
+        url = reverse("pricing:quote_detail", args=[quote.pk])
+        subject = _("Review and send offer %(number)s") % {"number": quote.number}
+        link = _("Draft quote %(number)s (version %(version)s), %(total)s %(currency)s") % {
+            "number": quote.number,
+            "version": quote.version,
+            "total": quote.net_total,
+            "currency": quote.currency,
+        }
+        body = (
+            text[1]
+            + linebreaks(
+                escape(
+                    _(
+                        "The offer was drafted from the customer's best-selling "
+                        "products. Check the prices and discounts, then send it."
+                    )
+                )
+            )
+            + f'<p><a href="{escape(url)}">{escape(link)}</a></p>'
+        )
+        return subject[:200], body
 
 
 def _send_offers(mails: list[tuple[int, int, PlaybookStep]]) -> set[tuple[int, int]]:

@@ -103,6 +103,7 @@ def playbook_detail(request: HttpRequest, pk: int) -> HttpResponse:
     titles = {s.position: s.title for s in steps}
     for enrollment in page:
         enrollment.step_title = titles.get(enrollment.current_step, "")
+    queries.attach_offers(page)
     step_counts = queries.step_counts(user=user, playbook=playbook)
     for s in steps:
         s.n_here = step_counts.get(s.position, 0)
@@ -241,8 +242,11 @@ def party_panel(request: HttpRequest, pk: int) -> HttpResponse:
     party = party_get_for_user(user=request.user, pk=pk)
     can_view = request.user.has_perm(VIEW)
     enrollments = (
-        queries.enrollment_list_for_user(user=request.user, party=party)[:20] if can_view else []
+        list(queries.enrollment_list_for_user(user=request.user, party=party)[:20])
+        if can_view
+        else []
     )
+    queries.attach_offers(enrollments)
     can_manage = request.user.has_perm(MANAGE)
     return render(
         request,

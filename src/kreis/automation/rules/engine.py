@@ -27,12 +27,13 @@ from typing import Any
 from django.conf import settings
 from django.db import transaction
 from django.urls import reverse
-from django.utils import timezone, translation
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from kreis.automation.rules import records
 from kreis.automation.rules.models import Rule, RuleRun, RunStatus, TriggerKind
 from kreis.automation.rules.spec import ACTION_KINDS, CONDITION_KINDS, OPERATORS
+from kreis.core.services import notify_in_own_language
 
 log = logging.getLogger("kreis.automation")
 
@@ -449,12 +450,13 @@ def run_action(action: dict, rule: Rule, record: Any, event: dict, *, dry: bool)
         )
         if dry:
             return _("Would notify %(u)s: “%(m)s”.") % {"u": user, "m": message}
-        Notification.objects.create(
-            user=user,
-            level=Notification.Level.INFO,
-            title=message[:200],
-            body=_("Automation rule “%s”") % rule.name,
+        # The rule's own text is as written; Kreis's words around it in the recipient's language.
+        notify_in_own_language(
+            [user],
+            message=lambda: (message, _("Automation rule “%s”") % rule.name),
             url=_record_url(record),
+            level=Notification.Level.INFO,
+            email=False,
         )
         return _("Notified %(u)s.") % {"u": user}
     if kind == "call_webhook":
@@ -720,26 +722,26 @@ def retry(run_id: int) -> int | None:
 
 
 def _alert_admins(run: RuleRun) -> None:
+    """Tell every active administrator that a rule gave up, each in their own language."""
     from kreis.core.models import Notification, Role, User
 
     admins = User.objects.filter(is_active=True).filter(role=Role.ADMIN) | User.objects.filter(
         is_active=True, is_superuser=True
     )
     errors = "; ".join(a.get("error", "") for a in run.actions if a["status"] == "failed")
-    url = reverse("rules:rule_detail", args=[run.rule_id])
-    notes = []
-    for admin in admins.distinct():
-        with translation.override(admin.language or settings.LANGUAGE_CODE):
-            notes.append(
-                Notification(
-                    user=admin,
-                    level=Notification.Level.WARNING,
-                    title=(_("Automation rule “%s” failed") % run.rule.name)[:200],
-                    body=errors,
-                    url=url,
-                )
-            )
-    Notification.objects.bulk_create(notes)
+
+    def message() -> tuple[str, str]:
+        title = _("Automation rule “%s” failed") % run.rule.name
+        gave_up = _("Gave up after %d attempts.") % run.attempts
+        return title, f"{gave_up} {errors}".strip()
+
+    notify_in_own_language(
+        admins.distinct(),
+        message=message,
+        url=reverse("rules:rule_detail", args=[run.rule_id]),
+        level=Notification.Level.WARNING,
+        email=False,
+    )
 
 
 def dry_run(rule: Rule, record: Any) -> Outcome:

@@ -116,3 +116,75 @@ class PartyRelationshipType(models.Model):
 
     def __str__(self) -> str:
         return f"{self.party_id}: {self.relationship_type_id}"
+
+
+class RelationshipApplyRun(models.Model):
+    """One application of the relationship types that changed something, kept so it can be
+    undone: each changed party's type, owner and team before and after (``changes``)."""
+
+    started_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("applied by"),
+    )
+    only = models.ForeignKey(
+        RelationshipType,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("only the type"),
+    )
+    applied_at = models.DateTimeField(_("applied"), auto_now_add=True)
+    changed = models.PositiveIntegerField(_("customers changed"), default=0)
+    undone_at = models.DateTimeField(_("undone"), null=True, blank=True)
+    undone_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("undone by"),
+    )
+    restored = models.PositiveIntegerField(_("customers restored"), default=0)
+    skipped = models.PositiveIntegerField(_("customers skipped (changed since)"), default=0)
+
+    class Meta:
+        verbose_name = _("relationship type application")
+        verbose_name_plural = _("relationship type applications")
+        ordering = ["-applied_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.applied_at:%Y-%m-%d %H:%M} ({self.changed})"
+
+
+class RelationshipApplyChange(models.Model):
+    """One party changed by an application: its type, owner and team before and after."""
+
+    run = models.ForeignKey(RelationshipApplyRun, on_delete=models.CASCADE, related_name="changes")
+    party = models.ForeignKey(Party, on_delete=models.CASCADE, related_name="+")
+    type_before = models.ForeignKey(
+        RelationshipType, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    owner_before = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    team_before = models.ForeignKey(Team, on_delete=models.SET_NULL, null=True, related_name="+")
+    type_after = models.ForeignKey(
+        RelationshipType, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    owner_after = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    team_after = models.ForeignKey(Team, on_delete=models.SET_NULL, null=True, related_name="+")
+
+    class Meta:
+        verbose_name = _("relationship type change")
+        verbose_name_plural = _("relationship type changes")
+        indexes = [models.Index(fields=["run", "party"], name="relapplychange_run_party")]
+
+    def __str__(self) -> str:
+        return f"{self.run_id}: {self.party_id}"

@@ -8,7 +8,11 @@ from django.http import Http404
 
 from kreis.core.models import User
 from kreis.core.queries import visible_records
-from kreis.marketing.relationships.models import PartyRelationshipType, RelationshipType
+from kreis.marketing.relationships.models import (
+    PartyRelationshipType,
+    RelationshipApplyRun,
+    RelationshipType,
+)
 from kreis.parties.models import Party
 
 
@@ -51,3 +55,25 @@ def party_relationship_type(*, party: Party) -> RelationshipType | None:
         .first()
     )
     return link.relationship_type if link else None
+
+
+def run_list_for_user(*, user: User) -> QuerySet[RelationshipApplyRun]:
+    """The applications that changed customers, newest first (403 without the right to see
+    relationship types)."""
+    if not user.has_perm("marketing.view_relationship_types"):
+        raise PermissionDenied
+    return RelationshipApplyRun.objects.select_related("started_by", "undone_by", "only").order_by(
+        "-applied_at", "-pk"
+    )
+
+
+def run_get_for_user(*, user: User, pk: int, write: bool = False) -> RelationshipApplyRun:
+    """An application the user may see (else 404), or undo with ``write`` (else 403)."""
+    if not user.has_perm("marketing.view_relationship_types"):
+        raise Http404
+    run = RelationshipApplyRun.objects.filter(pk=pk).first()
+    if run is None:
+        raise Http404
+    if write and not user.has_perm("marketing.change_relationship_types"):
+        raise PermissionDenied
+    return run

@@ -29,3 +29,10 @@ def describe_party_list_filter(value: str, user: User) -> str | None:
     if rtype is None:
         return _("Customers of a relationship type you cannot see")
     return _("Customers with the relationship type “%s”") % rtype.name
+
+
+def party_list_choices(user: User) -> list[tuple[str, str]]:
+    """The types the party list's select offers (none without the right to see them)."""
+    if not user.has_perm("marketing.view_relationship_types"):
+        return []
+    return [(str(t.pk), t.name) for t in RelationshipType.objects.order_by("-priority", "pk")]

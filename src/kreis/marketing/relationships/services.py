@@ -18,6 +18,10 @@ and on demand:
    owner change, and the history page restores the old owner.
 4. ``PartyRelationshipType`` keeps the type each party has now (the party page, the API and
    the party list's filter read it); parties in no typed segment lose theirs.
+5. A run that changed anything is kept (``RelationshipApplyRun``) with each changed party's
+   type, owner and team before and after, so it can be undone (``relationship_apply_undo``)
+   the way an import or a merge is: in one transaction, and never over a later edit — a party
+   whose type, owner or team changed since keeps it and is counted as skipped.
 """
 
 from __future__ import annotations
@@ -36,6 +40,8 @@ from kreis.core.models import Membership, Role, User
 from kreis.marketing.relationships.models import (
     Ownership,
     PartyRelationshipType,
+    RelationshipApplyChange,
+    RelationshipApplyRun,
     RelationshipType,
 )
 from kreis.marketing.segments.queries import segment_parties
@@ -88,6 +94,10 @@ class ApplyResult:
     members: int = 0
     changed: int = 0
     per_type: dict[int, int] = field(default_factory=dict)
+    run: RelationshipApplyRun | None = None  # kept for undo when anything changed
+
+
+Triple = tuple[int | None, int | None, int | None]  # (type, owner, team) of a party
 
 
 def _round_robin_members(team_id: int) -> list[int]:
@@ -149,6 +159,8 @@ def relationship_types_apply(
     last_given: dict[int, int] = {}
     now = timezone.now()
     by_type: dict[int, int] = defaultdict(int)
+    # Owner and team before and after, per member (for the run's undo record).
+    owners: dict[int, tuple[tuple[int | None, int | None], tuple[int | None, int | None]]] = {}
     for start in range(0, total, BATCH):
         chunk = ids[start : start + BATCH]
         current = {
@@ -178,6 +190,7 @@ def relationship_types_apply(
                 new_owner, new_team = None, rtype.team_id
             if rtype.keep_existing_owner and owner_id is not None:
                 new_owner, new_team = owner_id, team_id
+            owners[pk] = ((owner_id, team_id), (new_owner, new_team))
             if (new_owner, new_team) != (owner_id, team_id):
                 moves[(new_owner, new_team)].append(pk)
                 by_type[rtype.pk] += 1
@@ -189,7 +202,11 @@ def relationship_types_apply(
     if dry_run:
         return result
     with transaction.atomic():
+        before_types = _types_before(winner, only=only)
         _sync_links(winner, only=only)
+        result.run = _record_run(
+            actor=actor, only=only, winner=winner, owners=owners, before_types=before_types
+        )
         for rtype in types if only is None else [only]:
             updates = {"applied_at": now, "applied_count": by_type.get(rtype.pk, 0)}
             if rtype.pk in last_given:
@@ -201,11 +218,13 @@ def relationship_types_apply(
 def _write_moves(
     moves: dict[tuple[int | None, int | None], list[int]],
     *,
-    winner: dict[int, RelationshipType],
+    winner: dict[int, RelationshipType] | None = None,
     actor: User | None,
     now,
+    reason: str = "",
 ) -> None:
-    """One batch: the owner/team UPDATEs and the parties' history rows, in one transaction."""
+    """One batch: the owner/team UPDATEs and the parties' history rows, in one transaction.
+    The history's reason names each party's type (``winner``), else ``reason``."""
     from kreis.parties.bulk.update import _history_tags
 
     with transaction.atomic():
@@ -217,8 +236,11 @@ def _write_moves(
         parties = list(Party.objects.filter(pk__in=changed))
         by_reason: dict[str, list[Party]] = defaultdict(list)
         for party in parties:
-            reason = _("Relationship type: %(name)s") % {"name": winner[party.pk].name}
-            by_reason[reason[:100]].append(party)
+            if winner is not None:
+                text = _("Relationship type: %(name)s") % {"name": winner[party.pk].name}
+            else:
+                text = reason
+            by_reason[text[:100]].append(party)
         for reason, group in by_reason.items():
             history = Party.history.bulk_history_create(
                 group,
@@ -253,3 +275,158 @@ def _delete_stale(winner: dict[int, RelationshipType], links) -> None:
     stale = [pk for pk in links.values_list("party_id", flat=True).iterator() if pk not in winner]
     for start in range(0, len(stale), BATCH):
         PartyRelationshipType.objects.filter(party_id__in=stale[start : start + BATCH]).delete()
+
+
+# --- undo ------------------------------------------------------------------------------------
+
+
+def _chunks(ids: list[int]):
+    for start in range(0, len(ids), BATCH):
+        yield ids[start : start + BATCH]
+
+
+def _types_of(ids: list[int]) -> dict[int, int]:
+    found: dict[int, int] = {}
+    for chunk in _chunks(ids):
+        found.update(
+            PartyRelationshipType.objects.filter(party_id__in=chunk).values_list(
+                "party_id", "relationship_type_id"
+            )
+        )
+    return found
+
+
+def _owners_of(ids: list[int]) -> dict[int, tuple[int | None, int | None]]:
+    found: dict[int, tuple[int | None, int | None]] = {}
+    for chunk in _chunks(ids):
+        for pk, owner_id, team_id in Party.objects.filter(pk__in=chunk).values_list(
+            "pk", "owner_id", "team_id"
+        ):
+            found[pk] = (owner_id, team_id)
+    return found
+
+
+def _types_before(
+    winner: dict[int, RelationshipType], *, only: RelationshipType | None
+) -> dict[int, int]:
+    """The type every party the run touches has before it (members, and those losing one)."""
+    links = PartyRelationshipType.objects.all()
+    if only is not None:
+        links = links.filter(relationship_type=only)
+    scope = set(winner) | set(links.values_list("party_id", flat=True))
+    return _types_of(sorted(scope))
+
+
+def _record_run(
+    *,
+    actor: User | None,
+    only: RelationshipType | None,
+    winner: dict[int, RelationshipType],
+    owners: dict,
+    before_types: dict[int, int],
+) -> RelationshipApplyRun | None:
+    """Keep what the run changed, party by party (None when it changed nothing)."""
+    losing = sorted(pk for pk in before_types if pk not in winner)
+    kept_owners = _owners_of(losing)
+    rows = []
+    for pk in sorted(set(winner) | set(before_types)):
+        old_owner, new_owner = owners.get(pk) or (kept_owners.get(pk, (None, None)),) * 2
+        after_type = winner[pk].pk if pk in winner else None
+        before: Triple = (before_types.get(pk), *old_owner)
+        after: Triple = (after_type, *new_owner)
+        if before != after:
+            rows.append((pk, before, after))
+    if not rows:
+        return None
+    run = RelationshipApplyRun.objects.create(started_by=actor, only=only, changed=len(rows))
+    RelationshipApplyChange.objects.bulk_create(
+        (
+            RelationshipApplyChange(
+                run=run,
+                party_id=pk,
+                type_before_id=before[0],
+                owner_before_id=before[1],
+                team_before_id=before[2],
+                type_after_id=after[0],
+                owner_after_id=after[1],
+                team_after_id=after[2],
+            )
+            for pk, before, after in rows
+        ),
+        batch_size=BATCH,
+    )
+    return run
+
+
+@dataclass
+class UndoResult:
+    restored: int = 0
+    skipped: int = 0  # changed since the run: left as they are
+
+
+def relationship_apply_undo(*, actor: User | None, run: RelationshipApplyRun) -> UndoResult:
+    """Give every party the run changed its type, owner and team back, in one transaction.
+
+    A party whose type, owner or team is no longer what the run left (edited by hand, moved by a
+    later run) keeps its present values and is counted as skipped, as an import's undo keeps
+    later edits. The owner changes get a history row each ("Undone: …")."""
+    _check(actor)
+    with transaction.atomic():
+        run = RelationshipApplyRun.objects.select_for_update().get(pk=run.pk)
+        if run.undone_at is not None:
+            raise ValidationError(_("This application has been undone already."))
+        changes = list(
+            run.changes.values_list(
+                "party_id",
+                "type_before_id",
+                "owner_before_id",
+                "team_before_id",
+                "type_after_id",
+                "owner_after_id",
+                "team_after_id",
+            )
+        )
+        ids = [c[0] for c in changes]
+        types_now, owners_now = _types_of(ids), _owners_of(ids)
+        moves: dict[tuple[int | None, int | None], list[int]] = defaultdict(list)
+        unlink: list[int] = []
+        relink: list[PartyRelationshipType] = []
+        result = UndoResult()
+        for pk, type_b, owner_b, team_b, type_a, owner_a, team_a in changes:
+            if pk not in owners_now or (types_now.get(pk), *owners_now[pk]) != (
+                type_a,
+                owner_a,
+                team_a,
+            ):
+                result.skipped += 1
+                continue
+            if (owner_b, team_b) != (owner_a, team_a):
+                moves[(owner_b, team_b)].append(pk)
+            if type_b != type_a:
+                if type_b is None:
+                    unlink.append(pk)
+                else:
+                    relink.append(PartyRelationshipType(party_id=pk, relationship_type_id=type_b))
+            result.restored += 1
+        now = timezone.now()
+        reason = _("Undone: relationship types applied on %(date)s") % {
+            "date": timezone.localtime(run.applied_at).strftime("%Y-%m-%d %H:%M")
+        }
+        for chunk in _chunks(sorted({pk for pks in moves.values() for pk in pks})):
+            in_chunk = set(chunk)
+            part = {key: [pk for pk in pks if pk in in_chunk] for key, pks in moves.items()}
+            _write_moves({k: v for k, v in part.items() if v}, actor=actor, now=now, reason=reason)
+        for chunk in _chunks(unlink):
+            PartyRelationshipType.objects.filter(party_id__in=chunk).delete()
+        PartyRelationshipType.objects.bulk_create(
+            relink,
+            batch_size=BATCH,
+            update_conflicts=True,
+            unique_fields=["party"],
+            update_fields=["relationship_type", "assigned_at"],
+        )
+        run.undone_at = now
+        run.undone_by = actor
+        run.restored, run.skipped = result.restored, result.skipped
+        run.save(update_fields=["undone_at", "undone_by", "restored", "skipped"])
+    return result

@@ -13,4 +13,5 @@ urlpatterns = [
     path("progress/", views.apply_progress, name="progress"),
     path("<int:pk>/", views.type_edit, name="edit"),
     path("<int:pk>/delete/", views.type_delete, name="delete"),
+    path("applications/<int:pk>/undo/", views.run_undo, name="run_undo"),
 ]

@@ -9,6 +9,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from kreis.core.web import apply_errors
@@ -31,6 +32,7 @@ def type_list(request: HttpRequest) -> HttpResponse:
         raise PermissionDenied
     context = {
         "types": list(queries.type_list_for_user(user=request.user)),
+        "runs": list(queries.run_list_for_user(user=request.user)[:10]),
         "can_change": request.user.has_perm("marketing.change_relationship_types"),
         **_progress_context(),
     }
@@ -107,4 +109,27 @@ def type_apply(request: HttpRequest) -> HttpResponse:
             request,
             _("The relationship types are being applied; the owners change in the background."),
         )
+    return redirect("marketing:relationships:list")
+
+
+@login_required
+@require_POST
+def run_undo(request: HttpRequest, pk: int) -> HttpResponse:
+    """Undo one application: the customers' previous types, owners and teams come back."""
+    run = queries.run_get_for_user(user=request.user, pk=pk, write=True)
+    try:
+        result = services.relationship_apply_undo(actor=request.user, run=run)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+        return redirect("marketing:relationships:list")
+    text = ngettext(
+        "%(restored)s customer restored.", "%(restored)s customers restored.", result.restored
+    ) % {"restored": result.restored}
+    if result.skipped:
+        text += " " + ngettext(
+            "%(skipped)s customer changed since was left as it is.",
+            "%(skipped)s customers changed since were left as they are.",
+            result.skipped,
+        ) % {"skipped": result.skipped}
+    messages.success(request, text)
     return redirect("marketing:relationships:list")
