@@ -724,7 +724,8 @@ def build_world(*, alice, bob, mia, charlie, dana, rory, north, south) -> World:
         team=north,
         keep_existing_owner=True,
     )
-    relationship_types_apply(actor=None)
+    # The application is kept for undo (alice's organisation got the type).
+    o["relationship_apply_run"] = relationship_types_apply(actor=None).run
     # Records of every kind are fresh from the database (updated_at as stored).
     for obj in o.values():
         if hasattr(obj, "refresh_from_db"):
@@ -812,6 +813,7 @@ PARAMS: dict[str, str] = {
     "automation_rule_id": "automation_rule",
     "competency_id": "competency",
     "relationship_type_id": "relationship_type",
+    "application_id": "relationship_apply_run",
 }
 
 # Web routes name their object ``pk``: the path segment in front of it says which.
@@ -862,6 +864,7 @@ PK_BY_SEGMENT: dict[str, str] = {
     "targets": "sales_target",
     "catalogue": "competency",
     "relationship-types": "relationship_type",
+    "applications": "relationship_apply_run",
 }
 
 # Routes whose object must be in a particular state (a done activity to reopen, a person's

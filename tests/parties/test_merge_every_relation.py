@@ -292,6 +292,13 @@ def _party_relationship_type(party, world):
     return _marketing("PartyRelationshipType").objects.create(party=party, relationship_type=kind)
 
 
+def _relationship_apply_change(party, world):
+    from kreis.marketing.relationships.models import RelationshipApplyChange, RelationshipApplyRun
+
+    run = RelationshipApplyRun.objects.create(changed=1)
+    return RelationshipApplyChange.objects.create(run=run, party=party, owner_after=world["owner"])
+
+
 def _enrollment(party, world):
     from kreis.playbooks.models import Enrollment, Playbook
 
@@ -356,6 +363,7 @@ BUILDERS = {
     ("marketing.pagevisit", "party"): (None, _page_visit),
     ("marketing.contentdownload", "party"): (None, _content_download),
     ("marketing.partyrelationshiptype", "party"): (None, _party_relationship_type),
+    ("marketing.relationshipapplychange", "party"): (None, _relationship_apply_change),
     ("playbooks.enrollment", "party"): (None, _enrollment),
     ("pricing.quote", "party"): (None, _quote),
 }

@@ -21,6 +21,8 @@ from kreis.core.api_support import (
     Pagination,
     check_if_match,
     etag,
+    if_match_write,
+    with_etag,
 )
 from kreis.marketing.relationships.models import RelationshipType
 from kreis.parties.models import LifecyclePhase
@@ -56,6 +58,8 @@ class PlaybookStepOut(Schema):
     description_de: str
     description_en: str
     send_email: bool
+    offer_products: int
+    offer_months: int
 
 
 class PlaybookOut(Schema):
@@ -118,6 +122,12 @@ class PlaybookStepWrite(Input):
     description_de: Text | None = None
     description_en: Text | None = None
     send_email: bool | None = None
+    offer_products: int | None = Field(
+        None, ge=1, le=10, description="Personalised offer: how many of the top products."
+    )
+    offer_months: int | None = Field(
+        None, ge=1, le=120, description="Personalised offer: purchases of the last months."
+    )
 
 
 class PlaybookStepCreateIn(PlaybookStepWrite):
@@ -147,10 +157,17 @@ class PlaybookEnrollmentOut(Schema):
     exit_note: str
     source: str
     phase_change_id: int | None
+    offer_quote_id: int | None = Field(
+        None, description="The draft quote the personalised offer step made."
+    )
 
     @staticmethod
     def resolve_party_name(obj) -> str:
         return obj.party.name
+
+    @staticmethod
+    def resolve_offer_quote_id(obj) -> int | None:
+        return getattr(obj, "offer_quote_pk", None)
 
 
 class PlaybookPartiesIn(Input):
@@ -248,9 +265,7 @@ def playbook_create(request: HttpRequest, payload: PlaybookCreateIn, response: H
     operation_id="playbook_detail",
 )
 def playbook_detail(request: HttpRequest, playbook_id: ObjectId, response: HttpResponse):
-    playbook = _playbook(request, playbook_id)
-    response["ETag"] = etag(playbook)
-    return playbook
+    return with_etag(response, _playbook(request, playbook_id))
 
 
 @router.patch(
@@ -262,12 +277,14 @@ def playbook_detail(request: HttpRequest, playbook_id: ObjectId, response: HttpR
 def playbook_update(
     request: HttpRequest, playbook_id: ObjectId, payload: PlaybookUpdateIn, response: HttpResponse
 ):
-    playbook = _playbook(request, playbook_id, queries.MANAGE)
-    check_if_match(request, playbook)
-    _apply(playbook, payload)
-    playbook.refresh_from_db()
-    response["ETag"] = etag(playbook)
-    return playbook
+    def change(playbook: Playbook) -> Playbook:
+        _apply(playbook, payload)
+        playbook.refresh_from_db()
+        return playbook
+
+    return if_match_write(
+        request, _playbook(request, playbook_id, queries.MANAGE), change, response
+    )
 
 
 @router.delete(
@@ -277,9 +294,7 @@ def playbook_update(
     operation_id="playbook_delete",
 )
 def playbook_delete(request: HttpRequest, playbook_id: ObjectId):
-    playbook = _playbook(request, playbook_id, queries.MANAGE)
-    check_if_match(request, playbook)
-    playbook.delete()
+    if_match_write(request, _playbook(request, playbook_id, queries.MANAGE), Playbook.delete)
     return Status(204, None)
 
 
@@ -362,8 +377,10 @@ def enrollment_list(
     step: Annotated[int, Field(ge=0, le=1000)] | None = None,
 ):
     playbook = _playbook(request, playbook_id)
-    return queries.enrollment_list_for_user(
-        user=request.auth, playbook=playbook, status=status or "", step=step
+    return queries.with_offer_quote_id(
+        queries.enrollment_list_for_user(
+            user=request.auth, playbook=playbook, status=status or "", step=step
+        )
     )
 
 
@@ -376,7 +393,9 @@ def enrollment_list(
 @paginate(Pagination)
 def party_enrollments(request: HttpRequest, party_id: ObjectId):
     party = party_get_for_user(user=request.auth, pk=party_id, related=False)
-    return queries.enrollment_list_for_user(user=request.auth, party=party)
+    return queries.with_offer_quote_id(
+        queries.enrollment_list_for_user(user=request.auth, party=party)
+    )
 
 
 @router.post(

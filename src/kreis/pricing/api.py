@@ -21,6 +21,8 @@ from kreis.core.api_support import (
     Pagination,
     check_if_match,
     etag,
+    if_match_write,
+    with_etag,
 )
 from kreis.core.models import User
 from kreis.marketing.models import Segment
@@ -321,9 +323,9 @@ def price_list_create(
     operation_id="pricing_price_list_detail",
 )
 def price_list_detail(request: HttpRequest, price_list_id: ObjectId, response: HttpResponse):
-    plist = price_queries.price_list_get_for_user(user=request.auth, pk=price_list_id)
-    response["ETag"] = etag(plist)
-    return plist
+    return with_etag(
+        response, price_queries.price_list_get_for_user(user=request.auth, pk=price_list_id)
+    )
 
 
 @router.patch(
@@ -339,10 +341,14 @@ def price_list_update(
     response: HttpResponse,
 ):
     plist = price_queries.price_list_get_for_user(user=request.auth, pk=price_list_id, write=True)
-    check_if_match(request, plist)
-    plist = prices.price_list_update(actor=request.auth, price_list=plist, **_fields(payload))
-    response["ETag"] = etag(plist)
-    return plist
+    return if_match_write(
+        request,
+        plist,
+        lambda plist: prices.price_list_update(
+            actor=request.auth, price_list=plist, **_fields(payload)
+        ),
+        response,
+    )
 
 
 @router.delete(
@@ -353,8 +359,9 @@ def price_list_update(
 )
 def price_list_delete(request: HttpRequest, price_list_id: ObjectId):
     plist = price_queries.price_list_get_for_user(user=request.auth, pk=price_list_id, write=True)
-    check_if_match(request, plist)
-    prices.price_list_delete(actor=request.auth, price_list=plist)
+    if_match_write(
+        request, plist, lambda plist: prices.price_list_delete(actor=request.auth, price_list=plist)
+    )
     return Status(204, None)
 
 
@@ -479,9 +486,9 @@ def rule_create(request: HttpRequest, payload: PricingRuleCreate, response: Http
     operation_id="pricing_rule_detail",
 )
 def rule_detail(request: HttpRequest, discount_rule_id: ObjectId, response: HttpResponse):
-    rule = price_queries.discount_rule_get_for_user(user=request.auth, pk=discount_rule_id)
-    response["ETag"] = etag(rule)
-    return rule
+    return with_etag(
+        response, price_queries.discount_rule_get_for_user(user=request.auth, pk=discount_rule_id)
+    )
 
 
 @router.patch(
@@ -499,10 +506,12 @@ def rule_update(
     rule = price_queries.discount_rule_get_for_user(
         user=request.auth, pk=discount_rule_id, write=True
     )
-    check_if_match(request, rule)
-    rule = prices.discount_rule_update(actor=request.auth, rule=rule, **_fields(payload))
-    response["ETag"] = etag(rule)
-    return rule
+    return if_match_write(
+        request,
+        rule,
+        lambda rule: prices.discount_rule_update(actor=request.auth, rule=rule, **_fields(payload)),
+        response,
+    )
 
 
 @router.delete(
@@ -515,8 +524,9 @@ def rule_delete(request: HttpRequest, discount_rule_id: ObjectId):
     rule = price_queries.discount_rule_get_for_user(
         user=request.auth, pk=discount_rule_id, write=True
     )
-    check_if_match(request, rule)
-    prices.discount_rule_delete(actor=request.auth, rule=rule)
+    if_match_write(
+        request, rule, lambda rule: prices.discount_rule_delete(actor=request.auth, rule=rule)
+    )
     return Status(204, None)
 
 
@@ -542,11 +552,13 @@ def settings_detail(request: HttpRequest, response: HttpResponse):
 def settings_update(request: HttpRequest, payload: PricingSettingsIn, response: HttpResponse):
     if not request.auth.has_perm("pricing.manage"):
         raise PermissionDenied
-    check_if_match(request, prices.ensure_defaults())
     changes = {k: v for k, v in payload.model_dump(exclude_unset=True).items() if v is not None}
-    config = prices.settings_update(actor=request.auth, **changes)
-    response["ETag"] = etag(config)
-    return config
+    return if_match_write(
+        request,
+        prices.ensure_defaults(),
+        lambda _config: prices.settings_update(actor=request.auth, **changes),
+        response,
+    )
 
 
 @router.get(
@@ -595,10 +607,15 @@ def _quote(request: HttpRequest, quote_id: int, *, write: bool = False):
     return quote_queries.quote_get_for_user(user=request.auth, pk=quote_id, write=write)
 
 
-def _answer(quote, response: HttpResponse):
-    quote.refresh_from_db()
-    response["ETag"] = etag(quote)
-    return quote
+def _quote_write(request: HttpRequest, quote_id: int, change, response: HttpResponse):
+    """A transition of a quote the caller may change, answered with the quote as stored now."""
+
+    def changed(quote):
+        quote = change(quote)
+        quote.refresh_from_db()
+        return quote
+
+    return if_match_write(request, _quote(request, quote_id, write=True), changed, response)
 
 
 @router.get(
@@ -622,11 +639,14 @@ def quote_create(
     request: HttpRequest, deal_id: ObjectId, payload: PricingQuoteCreate, response: HttpResponse
 ):
     deal = deal_get_for_user(user=request.auth, pk=deal_id, write=True)
-    check_if_match(request, deal)
-    quote = quotes.quote_create(
-        actor=request.auth, deal=deal, language=payload.language, note=payload.note
+    quote = if_match_write(
+        request,
+        deal,
+        lambda deal: quotes.quote_create(
+            actor=request.auth, deal=deal, language=payload.language, note=payload.note
+        ),
+        response,
     )
-    response["ETag"] = etag(quote)
     return Status(201, quote)
 
 
@@ -666,9 +686,14 @@ def deal_approval_request(
     response: HttpResponse,
 ):
     deal = deal_get_for_user(user=request.auth, pk=deal_id, write=True)
-    check_if_match(request, deal)
-    approval = quotes.deal_approval_request(actor=request.auth, deal=deal, reason=payload.reason)
-    response["ETag"] = etag(approval)
+    approval = if_match_write(
+        request,
+        deal,
+        lambda deal: quotes.deal_approval_request(
+            actor=request.auth, deal=deal, reason=payload.reason
+        ),
+        response,
+    )
     return Status(201, approval)
 
 
@@ -691,9 +716,7 @@ def quote_list(request: HttpRequest, state: QuoteStateName | None = None):
     operation_id="pricing_quote_detail",
 )
 def quote_detail(request: HttpRequest, quote_id: ObjectId, response: HttpResponse):
-    quote = _quote(request, quote_id)
-    response["ETag"] = etag(quote)
-    return quote
+    return with_etag(response, _quote(request, quote_id))
 
 
 @router.get(
@@ -718,15 +741,17 @@ def quote_pdf(request: HttpRequest, quote_id: ObjectId):
 def quote_revise(
     request: HttpRequest, quote_id: ObjectId, payload: PricingQuoteRevise, response: HttpResponse
 ):
-    quote = _quote(request, quote_id, write=True)
-    check_if_match(request, quote)
-    new = quotes.quote_revise(
-        actor=request.auth,
-        quote=quote,
-        discounts={d.line_id: d.percent for d in payload.discounts},
-        note=payload.note,
+    new = if_match_write(
+        request,
+        _quote(request, quote_id, write=True),
+        lambda quote: quotes.quote_revise(
+            actor=request.auth,
+            quote=quote,
+            discounts={d.line_id: d.percent for d in payload.discounts},
+            note=payload.note,
+        ),
+        response,
     )
-    response["ETag"] = etag(new)
     return Status(201, new)
 
 
@@ -739,10 +764,11 @@ def quote_revise(
 def quote_submit(
     request: HttpRequest, quote_id: ObjectId, payload: PricingQuoteSubmit, response: HttpResponse
 ):
-    quote = _quote(request, quote_id, write=True)
-    check_if_match(request, quote)
-    return _answer(
-        quotes.quote_submit(actor=request.auth, quote=quote, reason=payload.reason), response
+    return _quote_write(
+        request,
+        quote_id,
+        lambda quote: quotes.quote_submit(actor=request.auth, quote=quote, reason=payload.reason),
+        response,
     )
 
 
@@ -755,15 +781,17 @@ def quote_submit(
 def quote_send(
     request: HttpRequest, quote_id: ObjectId, payload: PricingQuoteSend, response: HttpResponse
 ):
-    quote = _quote(request, quote_id, write=True)
-    check_if_match(request, quote)
-    sent = quotes.quote_send(
-        actor=request.auth,
-        quote=quote,
-        email=payload.email,
-        base_url=request.build_absolute_uri("/"),
+    return _quote_write(
+        request,
+        quote_id,
+        lambda quote: quotes.quote_send(
+            actor=request.auth,
+            quote=quote,
+            email=payload.email,
+            base_url=request.build_absolute_uri("/"),
+        ),
+        response,
     )
-    return _answer(sent, response)
 
 
 @router.post(
@@ -773,9 +801,12 @@ def quote_send(
     operation_id="pricing_quote_accept",
 )
 def quote_accept(request: HttpRequest, quote_id: ObjectId, response: HttpResponse):
-    quote = _quote(request, quote_id, write=True)
-    check_if_match(request, quote)
-    return _answer(quotes.quote_accept(actor=request.auth, quote=quote, via="rep"), response)
+    return _quote_write(
+        request,
+        quote_id,
+        lambda quote: quotes.quote_accept(actor=request.auth, quote=quote, via="rep"),
+        response,
+    )
 
 
 @router.post(
@@ -787,10 +818,13 @@ def quote_accept(request: HttpRequest, quote_id: ObjectId, response: HttpRespons
 def quote_reject(
     request: HttpRequest, quote_id: ObjectId, payload: PricingQuoteReject, response: HttpResponse
 ):
-    quote = _quote(request, quote_id, write=True)
-    check_if_match(request, quote)
-    return _answer(
-        quotes.quote_reject(actor=request.auth, quote=quote, via="rep", note=payload.note), response
+    return _quote_write(
+        request,
+        quote_id,
+        lambda quote: quotes.quote_reject(
+            actor=request.auth, quote=quote, via="rep", note=payload.note
+        ),
+        response,
     )
 
 
@@ -821,9 +855,11 @@ def approval_decide(
     response: HttpResponse,
 ):
     approval = quote_queries.approval_get_for_user(user=request.auth, pk=approval_id, write=True)
-    check_if_match(request, approval)
-    approval = quotes.approval_decide(
-        actor=request.auth, approval=approval, approve=payload.approve, note=payload.note
+    return if_match_write(
+        request,
+        approval,
+        lambda approval: quotes.approval_decide(
+            actor=request.auth, approval=approval, approve=payload.approve, note=payload.note
+        ),
+        response,
     )
-    response["ETag"] = etag(approval)
-    return approval

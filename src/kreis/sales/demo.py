@@ -76,7 +76,7 @@ def _service_pipeline() -> Pipeline:
 def _lines(rng: random.Random, products: list[Product]) -> list[DealLine]:
     lines = []
     for product in rng.sample(products, k=min(len(products), rng.randint(1, 3))):
-        quantity = Decimal(rng.choice([1, 1, 2, 5, 10, 25, 100]))
+        quantity = Decimal(rng.choice([1, 1, 1, 2, 2, 3, 5, 10]))
         price = product.list_price
         discount = (quantity * price * Decimal(rng.choice([0, 0, 0, 5, 10])) / 100).quantize(
             Decimal("0.01")

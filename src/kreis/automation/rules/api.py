@@ -19,6 +19,8 @@ from kreis.core.api_support import (
     Pagination,
     check_if_match,
     etag,
+    if_match_write,
+    with_etag,
 )
 
 router = Router(tags=["automation rules"])
@@ -190,9 +192,7 @@ def automation_rules_import(request: HttpRequest, payload: AutomationImportIn):
 def automation_rule_detail(
     request: HttpRequest, automation_rule_id: ObjectId, response: HttpResponse
 ):
-    rule = _rule(request, automation_rule_id)
-    response["ETag"] = etag(rule)
-    return rule
+    return with_etag(response, _rule(request, automation_rule_id))
 
 
 @router.patch(
@@ -207,12 +207,13 @@ def automation_rule_update(
     payload: AutomationRulePatch,
     response: HttpResponse,
 ):
-    rule = _rule(request, automation_rule_id)
-    check_if_match(request, rule)
     changes = payload.model_dump(exclude_unset=True, exclude_none=True)
-    rule = services.rule_update(actor=request.auth, rule=rule, data=changes)
-    response["ETag"] = etag(rule)
-    return rule
+    return if_match_write(
+        request,
+        _rule(request, automation_rule_id),
+        lambda rule: services.rule_update(actor=request.auth, rule=rule, data=changes),
+        response,
+    )
 
 
 @router.delete(
@@ -222,9 +223,11 @@ def automation_rule_update(
     operation_id="automation_rule_delete",
 )
 def automation_rule_delete(request: HttpRequest, automation_rule_id: ObjectId):
-    rule = _rule(request, automation_rule_id)
-    check_if_match(request, rule)
-    services.rule_delete(actor=request.auth, rule=rule)
+    if_match_write(
+        request,
+        _rule(request, automation_rule_id),
+        lambda rule: services.rule_delete(actor=request.auth, rule=rule),
+    )
     return Status(204, None)
 
 

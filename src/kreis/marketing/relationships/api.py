@@ -16,8 +16,9 @@ from kreis.core.api_support import (
     Input,
     ObjectId,
     Pagination,
-    check_if_match,
     etag,
+    if_match_write,
+    with_etag,
 )
 from kreis.core.models import Team, User
 from kreis.core.queries import visible_records
@@ -217,6 +218,48 @@ def relationship_type_apply_state(request: HttpRequest):
     }
 
 
+class ApplyRunOut(Schema):
+    id: int
+    applied_at: dt.datetime
+    started_by_id: int | None
+    only_id: int | None
+    changed: int
+    undone_at: dt.datetime | None
+    undone_by_id: int | None
+    restored: int
+    skipped: int
+
+
+class UndoOut(Schema):
+    restored: int
+    skipped: int = Field(description="Customers changed since the application: left as they are.")
+
+
+@router.get(
+    "/marketing/relationship-types/applications",
+    response={200: list[ApplyRunOut], **PROBLEM_RESPONSES},
+    summary="The applications that changed customers, newest first (each can be undone once)",
+    operation_id="relationship_type_run_list",
+)
+@paginate(Pagination)
+def relationship_type_run_list(request: HttpRequest):
+    return queries.run_list_for_user(user=request.auth)
+
+
+@router.post(
+    "/marketing/relationship-types/applications/{application_id}/undo",
+    response={200: UndoOut, **PROBLEM_RESPONSES},
+    summary="Undo an application: each customer's previous type, owner and team come back",
+    description="In one transaction. Customers whose type, owner or team changed since are "
+    "skipped and counted.",
+    operation_id="relationship_type_run_undo",
+)
+def relationship_type_run_undo(request: HttpRequest, application_id: ObjectId):
+    run = queries.run_get_for_user(user=request.auth, pk=application_id, write=True)
+    result = services.relationship_apply_undo(actor=request.auth, run=run)
+    return {"restored": result.restored, "skipped": result.skipped}
+
+
 @router.get(
     "/marketing/relationship-types/parties/{party_id}",
     response={200: PartyRelationshipTypeOut, **PROBLEM_RESPONSES},
@@ -246,9 +289,9 @@ def relationship_type_of_party(request: HttpRequest, party_id: ObjectId):
 def relationship_type_detail(
     request: HttpRequest, relationship_type_id: ObjectId, response: HttpResponse
 ):
-    rtype = queries.type_get_for_user(user=request.auth, pk=relationship_type_id)
-    response["ETag"] = etag(rtype)
-    return rtype
+    return with_etag(
+        response, queries.type_get_for_user(user=request.auth, pk=relationship_type_id)
+    )
 
 
 @router.patch(
@@ -264,14 +307,16 @@ def relationship_type_update(
     response: HttpResponse,
 ):
     rtype = queries.type_get_for_user(user=request.auth, pk=relationship_type_id, write=True)
-    check_if_match(request, rtype)
-    rtype = services.relationship_type_save(
-        actor=request.auth,
-        relationship_type=rtype,
-        values=_values(payload.model_dump(exclude_unset=True)),
+    return if_match_write(
+        request,
+        rtype,
+        lambda rtype: services.relationship_type_save(
+            actor=request.auth,
+            relationship_type=rtype,
+            values=_values(payload.model_dump(exclude_unset=True)),
+        ),
+        response,
     )
-    response["ETag"] = etag(rtype)
-    return rtype
 
 
 @router.delete(
@@ -282,8 +327,13 @@ def relationship_type_update(
 )
 def relationship_type_delete(request: HttpRequest, relationship_type_id: ObjectId):
     rtype = queries.type_get_for_user(user=request.auth, pk=relationship_type_id, write=True)
-    check_if_match(request, rtype)
-    services.relationship_type_delete(actor=request.auth, relationship_type=rtype)
+    if_match_write(
+        request,
+        rtype,
+        lambda rtype: services.relationship_type_delete(
+            actor=request.auth, relationship_type=rtype
+        ),
+    )
     return Status(204, None)
 
 

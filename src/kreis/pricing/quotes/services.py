@@ -30,7 +30,7 @@ from django.utils.translation import gettext as _
 
 from kreis.commerce.services import transaction_create
 from kreis.core.models import Role, User
-from kreis.core.services import notification_create
+from kreis.core.services import notify_in_own_language
 from kreis.core.tokens import hash_token, new_token, plausible_token
 from kreis.parties.models import ContactKind, Party
 from kreis.pricing.models import (
@@ -255,10 +255,10 @@ def _supersede_open(deal: Deal, *, actor: User | None, except_pk: int | None = N
         actor=actor,
         because=WithdrawalReason.QUOTE_REVISED,
     )
-    # A superseded version's link is dead: the customer accepts only the current one.
-    Quote.objects.filter(pk__in=ids).update(
-        state=QuoteState.SUPERSEDED, token_hash="", updated_at=timezone.now()
-    )
+    # A superseded version's link is dead (link_usable wants a sent quote): the customer
+    # accepts only the current one. It still finds the quote, so the page can say it was
+    # replaced instead of calling the link wrong.
+    Quote.objects.filter(pk__in=ids).update(state=QuoteState.SUPERSEDED, updated_at=timezone.now())
 
 
 def approvals_withdraw(
@@ -518,24 +518,7 @@ def _tell(
 ) -> None:
     """In-app notification and an e-mail to each user, after the commit, each in the user's
     own language (else the site default): ``message`` builds (title, body) under that language."""
-
-    def send() -> None:
-        for user in users:
-            with translation.override(user.language or settings.LANGUAGE_CODE):
-                title, body = message()
-                notification_create(
-                    user=user, title=str(title), body=str(body), url=url, level=level
-                )
-                if not user.email:
-                    continue
-                try:
-                    EmailMessage(
-                        str(title), f"{body}\n\n{url}", settings.DEFAULT_FROM_EMAIL, [user.email]
-                    ).send()
-                except Exception:  # a mail server down must not undo the decision
-                    log.exception("pricing notification to user %s failed", user.pk)
-
-    transaction.on_commit(send)
+    notify_in_own_language(users, message=message, url=url, level=level)
 
 
 @transaction.atomic

@@ -16,8 +16,8 @@ from kreis.core.api_support import (
     Input,
     ObjectId,
     Pagination,
-    check_if_match,
-    etag,
+    if_match_write,
+    with_etag,
 )
 from kreis.core.models import Team, User
 from kreis.sales.models import Target
@@ -239,8 +239,7 @@ def target_create(request: HttpRequest, payload: SalesTargetIn):
     summary="A target with its attainment",
 )
 def target_detail(request: HttpRequest, sales_target_id: ObjectId, response: HttpResponse):
-    target = queries.target_get_for_user(user=request.auth, pk=sales_target_id)
-    response["ETag"] = etag(target)
+    target = with_etag(response, queries.target_get_for_user(user=request.auth, pk=sales_target_id))
     (row,) = queries.attainment([target])
     return _with_attainment(row)
 
@@ -257,11 +256,13 @@ def target_update(
     response: HttpResponse,
 ):
     target = queries.target_get_for_user(user=request.auth, pk=sales_target_id, write=True)
-    check_if_match(request, target)
-    data = _refs(payload.model_dump(exclude_unset=True))
-    data = {k: v for k, v in data.items() if v is not None or k in ("user", "team")}
-    services.target_update(actor=request.auth, target=target, **data)
-    response["ETag"] = etag(target)
+
+    def change(target: Target) -> Target:
+        data = _refs(payload.model_dump(exclude_unset=True))
+        data = {k: v for k, v in data.items() if v is not None or k in ("user", "team")}
+        return services.target_update(actor=request.auth, target=target, **data)
+
+    target = if_match_write(request, target, change, response)
     (row,) = queries.attainment([target])
     return _with_attainment(row)
 
@@ -273,6 +274,7 @@ def target_update(
 )
 def target_delete(request: HttpRequest, sales_target_id: ObjectId):
     target = queries.target_get_for_user(user=request.auth, pk=sales_target_id, write=True)
-    check_if_match(request, target)
-    services.target_delete(actor=request.auth, target=target)
+    if_match_write(
+        request, target, lambda target: services.target_delete(actor=request.auth, target=target)
+    )
     return Status(204, None)
