@@ -38,6 +38,17 @@ def _clear_cache():
 
 
 @pytest.fixture(autouse=True)
+def _site_language_after_each_test():
+    """A request in German (or a test's ``translation.activate``) leaves German active in the
+    thread: the next test in the same worker would read German where it expects the site's
+    language. Each test ends with the site language again."""
+    from django.utils import translation
+
+    yield
+    translation.deactivate()
+
+
+@pytest.fixture(autouse=True)
 def _no_worker_of_this_process(monkeypatch):
     """A test that starts a heartbeat makes this process a job worker by name
     (``worker.CURRENT_WORKER``), and every import or check run later in the process would
