@@ -28,7 +28,7 @@ from kreis.core.models import User
 from kreis.marketing.models import Segment
 from kreis.parties.models import AbcClass
 from kreis.parties.queries import party_get_for_user
-from kreis.pricing.models import QuoteState
+from kreis.pricing.models import QuoteState, WithdrawalReason
 from kreis.pricing.pricelists import queries as price_queries
 from kreis.pricing.pricelists import services as prices
 from kreis.pricing.quotes import queries as quote_queries
@@ -241,6 +241,9 @@ class PricingApprovalOut(Schema):
     decided_by_id: int | None
     decided_at: dt.datetime | None
     decision_note: str
+    # Why a withdrawn request ended without a decision: "quote_revised" or "lines_changed"
+    # (the stored code, like every choice field here; "" unless withdrawn).
+    withdrawn_because: Literal[("", *WithdrawalReason.values)]  # type: ignore[valid-type]
     updated_at: dt.datetime
 
 

@@ -19,15 +19,22 @@ from kreis.sales.models import DealLine
 def inbox(request: HttpRequest) -> HttpResponse:
     """Pending requests first, then the decided history (managers: all; reps: their own)."""
     all_ = queries.approval_list_for_user(user=request.user)
+    # A request about the deal's own lines lists them (with their products).
+    pending = list(
+        all_.filter(status="requested").prefetch_related(
+            Prefetch("deal__lines", DealLine.objects.select_related("product"))
+        )
+    )
+    decided = list(all_.exclude(status="requested")[:100])
+    # Links only to the quotes and deals the viewer may open (a fallback sales manager sees
+    # requests on deals she cannot see; once decided by another, their quotes are closed to her).
+    queries.approvals_with_links(user=request.user, approvals=pending + decided)
     return render(
         request,
         "pricing/approvals.html",
         {
-            # A request about the deal's own lines lists them (with their products).
-            "pending": all_.filter(status="requested").prefetch_related(
-                Prefetch("deal__lines", DealLine.objects.select_related("product"))
-            ),
-            "decided": all_.exclude(status="requested")[:100],
+            "pending": pending,
+            "decided": decided,
             "can_decide": request.user.has_perm("pricing.manage"),
         },
     )

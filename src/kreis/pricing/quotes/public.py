@@ -1,7 +1,8 @@
-"""The customer's page behind a quote's link: accept or decline, German or English, phone-sized.
+"""The customer's page behind a quote's link: accept or decline, German or English, phone-sized,
+and the quote's PDF to download (``/q/<token>/pdf/``).
 
 No sign-in; the link's token is the key (256 bits, single use, expiring). CSRF-protected, and
-POSTs are limited per IP address and hour (kreis.core.publicforms)."""
+POSTs (and PDF downloads) are limited per IP address and hour (kreis.core.publicforms)."""
 
 from __future__ import annotations
 
@@ -11,12 +12,16 @@ from django.shortcuts import render
 from django.utils import timezone, translation
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_protect
+from django.views.decorators.http import require_GET
 
 from kreis.core.publicforms import seconds_until_allowed, throttled
 from kreis.pricing.models import Quote, QuoteState
 from kreis.pricing.quotes import services
 
 POSTS_PER_HOUR = 30
+# Rendering a PDF costs the server more than a page: downloads have an allowance of their own
+# (so they never use up the customer's accept or decline).
+PDFS_PER_HOUR = 30
 
 
 def _contact(quote: Quote):
@@ -47,6 +52,13 @@ def _closed(request: HttpRequest, quote: Quote, language: str) -> HttpResponse:
     return render(request, "pricing/public_closed.html", context, status=410)
 
 
+def _throttled(request: HttpRequest, language: str, wait: int) -> HttpResponse:
+    return throttled(
+        render(request, "pricing/public_closed.html", {"language": language, "throttled": True}),
+        wait,
+    )
+
+
 @never_cache
 @csrf_protect
 def respond(request: HttpRequest, token: str) -> HttpResponse:
@@ -59,14 +71,7 @@ def respond(request: HttpRequest, token: str) -> HttpResponse:
         if request.method == "POST":
             wait = seconds_until_allowed(request, scope="quote-respond", per_hour=POSTS_PER_HOUR)
             if wait is not None:
-                return throttled(
-                    render(
-                        request,
-                        "pricing/public_closed.html",
-                        {"language": language, "throttled": True},
-                    ),
-                    wait,
-                )
+                return _throttled(request, language, wait)
             action = request.POST.get("action")
             try:
                 if action == "accept":
@@ -98,5 +103,32 @@ def respond(request: HttpRequest, token: str) -> HttpResponse:
                 "discount_total": quote.gross_total - quote.net_total,
                 "contact": _contact(quote),
                 "language": language,
+                "token": token,
             },
         )
+
+
+@never_cache
+@require_GET
+def pdf(request: HttpRequest, token: str) -> HttpResponse:
+    """``/q/<token>/pdf/``: the quote as the PDF the e-mail carries, in the customer's language,
+    as an attachment. The same link rules as the page (a closed, expired or wrong link gets the
+    page that says why); downloading does not use up the single-use link."""
+    quote = services.quote_for_token(token)
+    language = quote.language if quote is not None else (translation.get_language() or "en")
+    with translation.override(language):
+        if quote is None:
+            context = {"language": language, "reason": "unknown"}
+            return render(request, "pricing/public_closed.html", context, status=404)
+        if not services.link_usable(quote):
+            return _closed(request, quote, language)
+        wait = seconds_until_allowed(request, scope="quote-pdf", per_hour=PDFS_PER_HOUR)
+        if wait is not None:
+            return _throttled(request, language, wait)
+        filename = services.quote_pdf_filename(quote)
+        response = HttpResponse(services.quote_pdf(quote), content_type="application/pdf")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response["Content-Language"] = language
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Referrer-Policy"] = "no-referrer"
+    return response  # never_cache: Cache-Control no-store (and no-cache, private)

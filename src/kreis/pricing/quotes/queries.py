@@ -4,14 +4,16 @@ the approvals inbox is for sales managers and administrators."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from django.core.exceptions import PermissionDenied
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.http import Http404
 
 from kreis.core.models import User
 from kreis.core.queries import visible_records
 from kreis.pricing.models import ApprovalStatus, DiscountApproval, Quote
-from kreis.pricing.quotes.services import approvers_for
+from kreis.pricing.quotes.services import approver_ids_by_rep
 from kreis.sales.models import Deal
 
 
@@ -52,13 +54,59 @@ def is_approver_of_quote(user: User, quote: Quote) -> bool:
     """Whoever is asked to decide a pending request on the quote (the managers of the rep's
     teams, or the fallback sales managers and administrators), or has decided one, may read
     the quote even without seeing its deal."""
+    return quote.pk in quotes_read_as_approver(user=user, quote_ids=[quote.pk])
+
+
+def quotes_read_as_approver(*, user: User, quote_ids: Iterable[int]) -> set[int]:
+    """Of ``quote_ids``, the quotes ``user`` may read as an approver (``is_approver_of_quote``),
+    in at most five queries however many quotes."""
     if not user.is_authenticated or not user.is_active:
-        return False
-    approvals = list(quote.approvals.select_related("requested_by"))
-    if any(a.decided_by_id == user.pk for a in approvals):
-        return True
-    pending = [a for a in approvals if a.status == ApprovalStatus.REQUESTED]
-    return any(user in approvers_for(a.requested_by) for a in pending)
+        return set()
+    rows = DiscountApproval.objects.filter(quote_id__in=list(quote_ids)).filter(
+        Q(decided_by_id=user.pk) | Q(status=ApprovalStatus.REQUESTED)
+    )
+    readable: set[int] = set()
+    pending: list[tuple[int, int | None]] = []
+    for quote_id, decided_by_id, status, rep_id in rows.values_list(
+        "quote_id", "decided_by_id", "status", "requested_by_id"
+    ):
+        if decided_by_id == user.pk:
+            readable.add(quote_id)
+        elif status == ApprovalStatus.REQUESTED:
+            pending.append((quote_id, rep_id))
+    pending = [(q, rep) for q, rep in pending if q not in readable]
+    if pending:
+        approvers = approver_ids_by_rep(rep for _, rep in pending)
+        readable |= {q for q, rep in pending if user.pk in approvers[rep]}
+    return readable
+
+
+def approvals_with_links(
+    *, user: User, approvals: Iterable[DiscountApproval]
+) -> list[DiscountApproval]:
+    """The requests, each with ``quote_link`` and ``deal_link``: whether ``user`` may open its
+    quote (``quote_get_for_user`` finds it) and its deal (``core.view_record``) — a fallback
+    sales manager may see a request on a deal she cannot open. A fixed number of queries
+    however many requests (the approvals inbox)."""
+    approvals = list(approvals)
+    as_approver: set[int] = set()
+    for approval in approvals:
+        deal = approval.deal if approval.deal_id else None
+        approval.deal_link = (
+            deal is not None and deal.deleted_at is None and user.has_perm("core.view_record", deal)
+        )
+        approval.quote_link = False
+        if approval.quote_id and approval.quote.deal.deleted_at is None:
+            if user.has_perm("core.view_record", approval.quote.deal):
+                approval.quote_link = True
+            else:
+                as_approver.add(approval.quote_id)
+    if as_approver:
+        readable = quotes_read_as_approver(user=user, quote_ids=as_approver)
+        for approval in approvals:
+            if approval.quote_id in readable:
+                approval.quote_link = True
+    return approvals
 
 
 def approval_list_for_user(*, user: User, pending_only: bool = False) -> QuerySet[DiscountApproval]:

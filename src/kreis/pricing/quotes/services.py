@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
@@ -29,7 +29,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from kreis.commerce.services import transaction_create
-from kreis.core.models import Role, User
+from kreis.core.models import Membership, Role, User
 from kreis.core.services import notify_in_own_language
 from kreis.core.tokens import hash_token, new_token, plausible_token
 from kreis.parties.models import ContactKind, Party
@@ -509,6 +509,46 @@ def approvers_for(rep: User | None) -> list[User]:
     return []
 
 
+def approver_ids_by_rep(rep_ids: Iterable[int | None]) -> dict[int | None, set[int]]:
+    """``approvers_for`` for many reps at once, as user ids, in at most four queries whatever
+    their number (the approvals inbox asks it for the requester of every request shown)."""
+    reps = set(rep_ids)
+    known = [pk for pk in reps if pk is not None]
+    teams_of: dict[int, set[int]] = {}
+    for user_id, team_id in Membership.objects.filter(user_id__in=known).values_list(
+        "user_id", "team_id"
+    ):
+        teams_of.setdefault(user_id, set()).add(team_id)
+    managers_of: dict[int, set[int]] = {}
+    team_ids = set().union(*teams_of.values())
+    if team_ids:
+        for team_id, user_id in (
+            Membership.objects.filter(team_id__in=team_ids, is_manager=True, user__is_active=True)
+            .exclude(user__role=Role.READ_ONLY)
+            .values_list("team_id", "user_id")
+        ):
+            managers_of.setdefault(team_id, set()).add(user_id)
+    fallbacks: list[list[int]] = []
+    result: dict[int | None, set[int]] = {}
+    for rep in reps:
+        found = {u for t in teams_of.get(rep, ()) for u in managers_of.get(t, ())} - {rep}
+        if not found:
+            for i, query in enumerate(
+                (Q(role=Role.SALES_MANAGER), Q(role=Role.ADMIN) | Q(is_superuser=True))
+            ):
+                if len(fallbacks) <= i:
+                    fallbacks.append(
+                        list(
+                            User.objects.filter(query, is_active=True).values_list("pk", flat=True)
+                        )
+                    )
+                found = set(fallbacks[i]) - {rep}
+                if found:
+                    break
+        result[rep] = found
+    return result
+
+
 def _tell(
     users: list[User],
     *,
@@ -628,6 +668,12 @@ def quote_pdf(quote: Quote) -> bytes:
     return render_quote_pdf(quote)
 
 
+def quote_pdf_filename(quote: Quote) -> str:
+    """The PDF's file name in the customer's language (the e-mail's attachment, the download)."""
+    with translation.override(quote.language):
+        return _("quote-%(number)s.pdf") % {"number": quote.label}
+
+
 def accept_url(base_url: str, raw_token: str) -> str:
     return base_url.rstrip("/") + reverse("quote_public:respond", args=[raw_token])
 
@@ -680,7 +726,7 @@ def quote_send(*, actor: User | None, quote: Quote, email: str = "", base_url: s
             "link": link,
             "rep": actor or quote.created_by or "",
         }
-        filename = _("quote-%(number)s.pdf") % {"number": quote.label}
+    filename = quote_pdf_filename(quote)
     message = EmailMessage(subject, body, settings.DEFAULT_FROM_EMAIL, [email])
     message.attach(filename, pdf, "application/pdf")
 
