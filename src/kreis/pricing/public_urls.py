@@ -4,4 +4,7 @@ from kreis.pricing.quotes import public
 
 app_name = "quote_public"
 
-urlpatterns = [path("<str:token>/", public.respond, name="respond")]
+urlpatterns = [
+    path("<str:token>/", public.respond, name="respond"),
+    path("<str:token>/pdf/", public.pdf, name="pdf"),
+]
