@@ -942,6 +942,7 @@ STRINGS: dict[tuple[str, str], str] = {
     ("feedback:answer", "token"): "no-such-token",  # the public page of an unknown link
     ("service:rate", "token"): "no-such-token",  # the public rating page of an unknown link
     ("quote_public:respond", "token"): "no-such-token",  # a quote's unknown acceptance link
+    ("quote_public:pdf", "token"): "no-such-token",  # the PDF behind an unknown quote link
     # the public opt-in and unsubscribe pages of an unknown link
     ("consent_public:confirm", "token"): "no-such-token",
     ("consent_public:unsubscribe", "token"): "no-such-token",
