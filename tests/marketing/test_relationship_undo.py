@@ -103,7 +103,7 @@ def test_undo_through_the_api_and_the_cli(dana, mia, customers, api_key_for, cli
         f"/api/v1/marketing/relationship-types/applications/{first.pk}/undo", headers=headers
     )
     assert answer.status_code == 200, answer.content
-    assert answer.json() == {"restored": 2, "skipped": 0}
+    assert answer.json() == {"restored": 2, "skipped": 0, "skipped_type_deleted": 0}
     assert client.post(
         f"/api/v1/marketing/relationship-types/applications/{first.pk}/undo", headers=headers
     ).status_code in (400, 409, 422)

@@ -8,7 +8,7 @@ from django.utils.translation import gettext_lazy as _
 from kreis.core.forms import BootstrapMixin
 from kreis.marketing.relationships.models import RelationshipType
 from kreis.parties.models import LifecyclePhase
-from kreis.playbooks.models import Playbook, PlaybookStep
+from kreis.playbooks.models import Playbook, PlaybookStep, StepAction
 
 
 class PlaybookForm(BootstrapMixin, forms.ModelForm):
@@ -48,6 +48,9 @@ class PlaybookForm(BootstrapMixin, forms.ModelForm):
         self.fields["relationship_types"].queryset = RelationshipType.objects.filter(is_active=True)
 
 
+OFFER_FIELDS = ("offer_products", "offer_months")  # shown for the offer kind only
+
+
 class StepForm(BootstrapMixin, forms.ModelForm):
     class Meta:
         model = PlaybookStep
@@ -71,12 +74,20 @@ class StepForm(BootstrapMixin, forms.ModelForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         # Only the offer step uses them: left empty, they keep their defaults.
-        for name in ("offer_products", "offer_months"):
+        for name in OFFER_FIELDS:
             self.fields[name].required = False
+        # The step editor's script shows the offer fields for this kind only (steps.js).
+        self.fields["action"].widget.attrs["data-step-action"] = ""
 
     def clean(self):
         data = super().clean()
-        for name in ("offer_products", "offer_months"):
+        offer = data.get("action") == StepAction.OFFER
+        for name in OFFER_FIELDS:
+            if not offer:
+                # Another kind does not use them (the page hides them): whatever was sent is
+                # ignored, and the step keeps the values it had.
+                self._errors.pop(name, None)
+                data.pop(name, None)
             if data.get(name) in (None, ""):
                 data[name] = (
                     getattr(self.instance, name, None)

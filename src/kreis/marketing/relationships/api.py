@@ -228,11 +228,19 @@ class ApplyRunOut(Schema):
     undone_by_id: int | None
     restored: int
     skipped: int
+    skipped_type_deleted: int
 
 
 class UndoOut(Schema):
     restored: int
-    skipped: int = Field(description="Customers changed since the application: left as they are.")
+    skipped: int = Field(
+        description="Customers left as they are: changed since the application, or their "
+        "previous type has been deleted since."
+    )
+    skipped_type_deleted: int = Field(
+        description="Of the skipped: customers whose previous type has been deleted since "
+        "(undoing would leave them with no type)."
+    )
 
 
 @router.get(
@@ -250,14 +258,18 @@ def relationship_type_run_list(request: HttpRequest):
     "/marketing/relationship-types/applications/{application_id}/undo",
     response={200: UndoOut, **PROBLEM_RESPONSES},
     summary="Undo an application: each customer's previous type, owner and team come back",
-    description="In one transaction. Customers whose type, owner or team changed since are "
-    "skipped and counted.",
+    description="In one transaction. Customers whose type, owner or team changed since, or whose "
+    "previous type has been deleted since, are skipped and counted.",
     operation_id="relationship_type_run_undo",
 )
 def relationship_type_run_undo(request: HttpRequest, application_id: ObjectId):
     run = queries.run_get_for_user(user=request.auth, pk=application_id, write=True)
     result = services.relationship_apply_undo(actor=request.auth, run=run)
-    return {"restored": result.restored, "skipped": result.skipped}
+    return {
+        "restored": result.restored,
+        "skipped": result.skipped,
+        "skipped_type_deleted": result.skipped_type_deleted,
+    }
 
 
 @router.get(

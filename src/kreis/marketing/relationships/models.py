@@ -151,6 +151,11 @@ class RelationshipApplyRun(models.Model):
     )
     restored = models.PositiveIntegerField(_("customers restored"), default=0)
     skipped = models.PositiveIntegerField(_("customers skipped (changed since)"), default=0)
+    skipped_type_deleted = models.PositiveIntegerField(
+        _("of those, previous type deleted"),
+        default=0,
+        help_text=_("Customers left as they are because their previous type has been deleted."),
+    )
 
     class Meta:
         verbose_name = _("relationship type application")
@@ -169,6 +174,9 @@ class RelationshipApplyChange(models.Model):
     type_before = models.ForeignKey(
         RelationshipType, on_delete=models.SET_NULL, null=True, related_name="+"
     )
+    # The run replaced or removed the party's type: with ``type_before`` empty now, that type
+    # has been deleted since, and an undo would leave the party with no type (it skips it).
+    type_replaced = models.BooleanField(default=False)
     owner_before = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
     )

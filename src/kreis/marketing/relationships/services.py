@@ -21,7 +21,12 @@ and on demand:
 5. A run that changed anything is kept (``RelationshipApplyRun``) with each changed party's
    type, owner and team before and after, so it can be undone (``relationship_apply_undo``)
    the way an import or a merge is: in one transaction, and never over a later edit — a party
-   whose type, owner or team changed since keeps it and is counted as skipped.
+   whose type, owner or team changed since keeps it and is counted as skipped, and so is a
+   party whose previous type has been deleted since (it would be left with no type).
+
+An application (on demand, nightly, CLI) is one transaction: the batches' owner changes and
+history rows, the links, the undo record and the types' "last applied" commit together or not
+at all — a crash halfway leaves nothing moved without the record that undoes it.
 """
 
 from __future__ import annotations
@@ -161,47 +166,33 @@ def relationship_types_apply(
     by_type: dict[int, int] = defaultdict(int)
     # Owner and team before and after, per member (for the run's undo record).
     owners: dict[int, tuple[tuple[int | None, int | None], tuple[int | None, int | None]]] = {}
-    for start in range(0, total, BATCH):
-        chunk = ids[start : start + BATCH]
-        current = {
-            pk: (owner_id, team_id)
-            for pk, owner_id, team_id in Party.objects.filter(pk__in=chunk).values_list(
-                "pk", "owner_id", "team_id"
+
+    def batches() -> None:
+        for start in range(0, total, BATCH):
+            chunk = ids[start : start + BATCH]
+            moves = _plan_batch(
+                chunk,
+                winner=winner,
+                turn=turn,
+                position=position,
+                last_given=last_given,
+                owners=owners,
+                by_type=by_type,
             )
-        }
-        moves: dict[tuple[int | None, int | None], list[int]] = defaultdict(list)
-        for pk in chunk:
-            rtype = winner[pk]
-            owner_id, team_id = current.get(pk, (None, None))
-            new_owner, new_team = owner_id, team_id
-            if rtype.ownership == Ownership.NAMED:
-                new_owner = rtype.owner_id
-                new_team = rtype.team_id or team_id
-            elif rtype.ownership == Ownership.ROUND_ROBIN:
-                new_team = rtype.team_id
-                members = turn.get(rtype.pk) or []
-                if owner_id not in members and members:
-                    new_owner = members[position[rtype.pk] % len(members)]
-                    position[rtype.pk] += 1
-                    last_given[rtype.pk] = new_owner
-                elif not members:
-                    new_owner = None
-            else:
-                new_owner, new_team = None, rtype.team_id
-            if rtype.keep_existing_owner and owner_id is not None:
-                new_owner, new_team = owner_id, team_id
-            owners[pk] = ((owner_id, team_id), (new_owner, new_team))
-            if (new_owner, new_team) != (owner_id, team_id):
-                moves[(new_owner, new_team)].append(pk)
-                by_type[rtype.pk] += 1
-        if not dry_run and moves:
-            _write_moves(moves, winner=winner, actor=actor, now=now)
-        progress(min(start + BATCH, total), total)
-    result.changed = sum(by_type.values())
-    result.per_type = dict(by_type)
+            if not dry_run and moves:
+                _write_moves(moves, winner=winner, actor=actor, now=now)
+            progress(min(start + BATCH, total), total)
+
     if dry_run:
+        batches()
+        result.changed = sum(by_type.values())
+        result.per_type = dict(by_type)
         return result
+    # All or nothing: every batch's owner changes and history rows, the types' links, the undo
+    # record and the types' "last applied" commit together, so a crash halfway leaves no
+    # customer moved without an application that can undo it.
     with transaction.atomic():
+        batches()
         before_types = _types_before(winner, only=only)
         _sync_links(winner, only=only)
         result.run = _record_run(
@@ -212,7 +203,55 @@ def relationship_types_apply(
             if rtype.pk in last_given:
                 updates["last_user_id"] = last_given[rtype.pk]
             RelationshipType.objects.filter(pk=rtype.pk).update(**updates)
+    result.changed = sum(by_type.values())
+    result.per_type = dict(by_type)
     return result
+
+
+def _plan_batch(
+    chunk: list[int],
+    *,
+    winner: dict[int, RelationshipType],
+    turn: dict[int, list[int]],
+    position: dict[int, int],
+    last_given: dict[int, int],
+    owners: dict,
+    by_type: dict[int, int],
+) -> dict[tuple[int | None, int | None], list[int]]:
+    """One batch's owner and team per member (one query): the parties to move, grouped by their
+    new (owner, team). Fills ``owners`` (before/after), ``by_type`` and the round-robin turn."""
+    current = {
+        pk: (owner_id, team_id)
+        for pk, owner_id, team_id in Party.objects.filter(pk__in=chunk).values_list(
+            "pk", "owner_id", "team_id"
+        )
+    }
+    moves: dict[tuple[int | None, int | None], list[int]] = defaultdict(list)
+    for pk in chunk:
+        rtype = winner[pk]
+        owner_id, team_id = current.get(pk, (None, None))
+        new_owner, new_team = owner_id, team_id
+        if rtype.ownership == Ownership.NAMED:
+            new_owner = rtype.owner_id
+            new_team = rtype.team_id or team_id
+        elif rtype.ownership == Ownership.ROUND_ROBIN:
+            new_team = rtype.team_id
+            members = turn.get(rtype.pk) or []
+            if owner_id not in members and members:
+                new_owner = members[position[rtype.pk] % len(members)]
+                position[rtype.pk] += 1
+                last_given[rtype.pk] = new_owner
+            elif not members:
+                new_owner = None
+        else:
+            new_owner, new_team = None, rtype.team_id
+        if rtype.keep_existing_owner and owner_id is not None:
+            new_owner, new_team = owner_id, team_id
+        owners[pk] = ((owner_id, team_id), (new_owner, new_team))
+        if (new_owner, new_team) != (owner_id, team_id):
+            moves[(new_owner, new_team)].append(pk)
+            by_type[rtype.pk] += 1
+    return moves
 
 
 def _write_moves(
@@ -223,33 +262,31 @@ def _write_moves(
     now,
     reason: str = "",
 ) -> None:
-    """One batch: the owner/team UPDATEs and the parties' history rows, in one transaction.
+    """One batch: the owner/team UPDATEs and the parties' history rows. Runs inside the
+    caller's transaction (the whole application, or the whole undo), never one of its own.
     The history's reason names each party's type (``winner``), else ``reason``."""
     from kreis.parties.bulk.update import _history_tags
 
-    with transaction.atomic():
-        for (owner_id, team_id), pks in moves.items():
-            Party.objects.filter(pk__in=pks).update(
-                owner_id=owner_id, team_id=team_id, updated_at=now
-            )
-        changed = [pk for pks in moves.values() for pk in pks]
-        parties = list(Party.objects.filter(pk__in=changed))
-        by_reason: dict[str, list[Party]] = defaultdict(list)
-        for party in parties:
-            if winner is not None:
-                text = _("Relationship type: %(name)s") % {"name": winner[party.pk].name}
-            else:
-                text = reason
-            by_reason[text[:100]].append(party)
-        for reason, group in by_reason.items():
-            history = Party.history.bulk_history_create(
-                group,
-                update=True,
-                default_user=actor,
-                default_date=now,
-                default_change_reason=reason,
-            )
-            _history_tags(history)
+    for (owner_id, team_id), pks in moves.items():
+        Party.objects.filter(pk__in=pks).update(owner_id=owner_id, team_id=team_id, updated_at=now)
+    changed = [pk for pks in moves.values() for pk in pks]
+    parties = list(Party.objects.filter(pk__in=changed))
+    by_reason: dict[str, list[Party]] = defaultdict(list)
+    for party in parties:
+        if winner is not None:
+            text = _("Relationship type: %(name)s") % {"name": winner[party.pk].name}
+        else:
+            text = reason
+        by_reason[text[:100]].append(party)
+    for reason, group in by_reason.items():
+        history = Party.history.bulk_history_create(
+            group,
+            update=True,
+            default_user=actor,
+            default_date=now,
+            default_change_reason=reason,
+        )
+        _history_tags(history)
 
 
 def _sync_links(winner: dict[int, RelationshipType], *, only: RelationshipType | None) -> None:
@@ -345,6 +382,7 @@ def _record_run(
                 run=run,
                 party_id=pk,
                 type_before_id=before[0],
+                type_replaced=before[0] is not None and before[0] != after[0],
                 owner_before_id=before[1],
                 team_before_id=before[2],
                 type_after_id=after[0],
@@ -361,7 +399,8 @@ def _record_run(
 @dataclass
 class UndoResult:
     restored: int = 0
-    skipped: int = 0  # changed since the run: left as they are
+    skipped: int = 0  # left as they are: changed since the run, or their old type is gone
+    skipped_type_deleted: int = 0  # of ``skipped``: their previous type has been deleted since
 
 
 def relationship_apply_undo(*, actor: User | None, run: RelationshipApplyRun) -> UndoResult:
@@ -369,7 +408,9 @@ def relationship_apply_undo(*, actor: User | None, run: RelationshipApplyRun) ->
 
     A party whose type, owner or team is no longer what the run left (edited by hand, moved by a
     later run) keeps its present values and is counted as skipped, as an import's undo keeps
-    later edits. The owner changes get a history row each ("Undone: …")."""
+    later edits. A party whose previous type has been deleted since would be left with no
+    type: it keeps its present values too and is counted (``skipped_type_deleted``, part of
+    ``skipped``). The owner changes get a history row each ("Undone: …")."""
     _check(actor)
     with transaction.atomic():
         run = RelationshipApplyRun.objects.select_for_update().get(pk=run.pk)
@@ -379,6 +420,7 @@ def relationship_apply_undo(*, actor: User | None, run: RelationshipApplyRun) ->
             run.changes.values_list(
                 "party_id",
                 "type_before_id",
+                "type_replaced",
                 "owner_before_id",
                 "team_before_id",
                 "type_after_id",
@@ -392,7 +434,11 @@ def relationship_apply_undo(*, actor: User | None, run: RelationshipApplyRun) ->
         unlink: list[int] = []
         relink: list[PartyRelationshipType] = []
         result = UndoResult()
-        for pk, type_b, owner_b, team_b, type_a, owner_a, team_a in changes:
+        for pk, type_b, replaced, owner_b, team_b, type_a, owner_a, team_a in changes:
+            if type_b is None and replaced:
+                result.skipped += 1
+                result.skipped_type_deleted += 1
+                continue
             if pk not in owners_now or (types_now.get(pk), *owners_now[pk]) != (
                 type_a,
                 owner_a,
@@ -428,5 +474,8 @@ def relationship_apply_undo(*, actor: User | None, run: RelationshipApplyRun) ->
         run.undone_at = now
         run.undone_by = actor
         run.restored, run.skipped = result.restored, result.skipped
-        run.save(update_fields=["undone_at", "undone_by", "restored", "skipped"])
+        run.skipped_type_deleted = result.skipped_type_deleted
+        run.save(
+            update_fields=["undone_at", "undone_by", "restored", "skipped", "skipped_type_deleted"]
+        )
     return result

@@ -125,11 +125,20 @@ def run_undo(request: HttpRequest, pk: int) -> HttpResponse:
     text = ngettext(
         "%(restored)s customer restored.", "%(restored)s customers restored.", result.restored
     ) % {"restored": result.restored}
-    if result.skipped:
+    changed_since = result.skipped - result.skipped_type_deleted
+    if changed_since:
         text += " " + ngettext(
             "%(skipped)s customer changed since was left as it is.",
             "%(skipped)s customers changed since were left as they are.",
-            result.skipped,
-        ) % {"skipped": result.skipped}
+            changed_since,
+        ) % {"skipped": changed_since}
+    if result.skipped_type_deleted:
+        text += " " + ngettext(
+            "%(skipped)s customer was left as it is because its previous relationship type "
+            "has been deleted.",
+            "%(skipped)s customers were left as they are because their previous relationship "
+            "type has been deleted.",
+            result.skipped_type_deleted,
+        ) % {"skipped": result.skipped_type_deleted}
     messages.success(request, text)
     return redirect("marketing:relationships:list")

@@ -7,7 +7,8 @@
   standard error.
 - ``runs``: the applications that changed customers, newest first, and whether undone.
 - ``undo RUN``: give the customers of that application their previous type, owner and team
-  back (in one transaction); customers changed since are skipped and counted.
+  back (in one transaction); customers changed since, or whose previous type has been
+  deleted since, are skipped and counted (each reason on its own).
 """
 
 from __future__ import annotations
@@ -63,7 +64,11 @@ def run(command, options) -> None:
             undone = services.relationship_apply_undo(actor=None, run=run)
         except ValidationError as exc:
             raise CommandError(" ".join(exc.messages)) from exc
-        out.write(f"{undone.restored} restored, {undone.skipped} skipped (changed since)")
+        deleted = undone.skipped_type_deleted
+        out.write(
+            f"{undone.restored} restored, {undone.skipped} skipped "
+            f"({undone.skipped - deleted} changed since, {deleted} previous type deleted)"
+        )
         return
     only = None
     if options.get("type_id") is not None:
