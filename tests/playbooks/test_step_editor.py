@@ -32,7 +32,7 @@ def test_the_editor_marks_the_offer_fields_and_loads_the_script(retention, dana)
         assert "playbooks/steps.js" in html
         assert "data-step-form" in html
         assert 'data-step-action=""' in html
-        assert html.count("data-offer-only") == 2
+        assert html.count("data-offer-only") == 3  # products, months, send by e-mail
         # Without the script the fields are there and usable (no hidden attribute by default).
         assert "data-offer-only hidden" not in html
 
