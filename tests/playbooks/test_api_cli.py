@@ -7,20 +7,10 @@ import pytest
 from django.core.management import call_command
 from django.test import Client
 
-from kreis.playbooks import services
-from kreis.playbooks.models import Enrollment, Playbook
+from kreis.playbooks.models import Enrollment
 from tests.parties.factories import OrganizationFactory
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def retention(db):
-    services.ensure_defaults()
-    playbook = Playbook.objects.get(key="retention-endangerment")
-    playbook.holdout_percent = 0
-    playbook.save()
-    return playbook
 
 
 def _auth(key):

@@ -13,22 +13,13 @@ from kreis.activities.models import Activity
 from kreis.commerce.models import TransactionKind
 from kreis.commerce.services import transaction_create
 from kreis.playbooks import services
-from kreis.playbooks.models import Enrollment, Playbook, StepRun
+from kreis.playbooks.models import Enrollment, StepRun
 from kreis.pricing.models import DiscountRule, PriceList, PriceListItem, Quote, QuoteState
 from kreis.sales.models import Deal
 from tests.commerce.factories import ProductFactory
 from tests.parties.factories import OrganizationFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture
-def retention(db):
-    services.ensure_defaults()
-    playbook = Playbook.objects.get(key="retention-endangerment")
-    playbook.holdout_percent = 0
-    playbook.save()
-    return playbook
 
 
 def _buy(party, product, *, quantity, price, days_ago=100, kind=TransactionKind.ORDER):

@@ -5,20 +5,11 @@ from django.urls import reverse
 
 from kreis.activities.models import Activity
 from kreis.playbooks import services
-from kreis.playbooks.models import Enrollment, EnrollmentStatus, Playbook
+from kreis.playbooks.models import Enrollment, EnrollmentStatus
 from tests.conftest import client_for
 from tests.parties.factories import OrganizationFactory
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def retention(db):
-    services.ensure_defaults()
-    playbook = Playbook.objects.get(key="retention-endangerment")
-    playbook.holdout_percent = 0
-    playbook.save()
-    return playbook
 
 
 def test_rep_sees_only_enrollments_of_her_parties(retention, alice, charlie):

@@ -18,15 +18,6 @@ from tests.parties.factories import OrganizationFactory
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-@pytest.fixture
-def retention(db):
-    services.ensure_defaults()
-    playbook = Playbook.objects.get(key="retention-endangerment")
-    playbook.holdout_percent = 0
-    playbook.save()
-    return playbook
-
-
 def test_defaults_ship_with_three_playbooks_in_german_and_english(db):
     services.ensure_defaults()
     assert services.ensure_defaults() == 0

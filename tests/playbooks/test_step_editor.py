@@ -5,20 +5,10 @@ import pytest
 from django.urls import reverse
 
 from kreis.playbooks import services
-from kreis.playbooks.models import Playbook
 from tests.conftest import client_for
 from tests.parties.factories import OrganizationFactory
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def retention(db):
-    services.ensure_defaults()
-    playbook = Playbook.objects.get(key="retention-endangerment")
-    playbook.holdout_percent = 0
-    playbook.save()
-    return playbook
 
 
 def test_the_editor_marks_the_offer_fields_and_loads_the_script(retention, dana):
