@@ -197,18 +197,24 @@ def deal_move(request: HttpRequest, pk: int) -> HttpResponse:
             form = lost_form if "lost_reason" in request.POST else LostForm()
             context = {"deal": deal, "stage": stage, "form": form, "next": board_url}
             return render(request, "sales/lost.html", context)
-        if not is_htmx(request):
-            messages.error(request, " ".join(exc.messages))
-            return redirect(board_url)
-        return render(
-            request, "sales/_board_message.html", {"message": " ".join(exc.messages)}, status=422
-        )
+        return _refused(request, exc, board_url)
     if not is_htmx(request):
         messages.success(
             request, _("“%(deal)s” is now in %(stage)s.") % {"deal": deal, "stage": stage}
         )
         return redirect(board_url)
     return _card_response(request, deal, stage_ids=sorted({old_stage_id, stage.pk}))
+
+
+def _refused(request: HttpRequest, exc: ValidationError, board_url: str) -> HttpResponse:
+    """A board change the service refused: the message on the board (422 for board.js), or
+    after a redirect without JavaScript."""
+    if not is_htmx(request):
+        messages.error(request, " ".join(exc.messages))
+        return redirect(board_url)
+    return render(
+        request, "sales/_board_message.html", {"message": " ".join(exc.messages)}, status=422
+    )
 
 
 @login_required
@@ -244,12 +250,7 @@ def deal_forecast_category(request: HttpRequest, pk: int) -> HttpResponse:
             request, fresh, stage_ids=[fresh.stage_id], status=409, message=STALE_MESSAGE
         )
     except ValidationError as exc:
-        if not is_htmx(request):
-            messages.error(request, " ".join(exc.messages))
-            return redirect(board_url)
-        return render(
-            request, "sales/_board_message.html", {"message": " ".join(exc.messages)}, status=422
-        )
+        return _refused(request, exc, board_url)
     if not is_htmx(request):
         messages.success(
             request,
