@@ -117,7 +117,7 @@ class Instance:
         )
         return worker
 
-    def close(self) -> None:
+    def stop_workers(self) -> None:
         for worker in self.workers:
             if worker.poll() is None:
                 worker.send_signal(signal.SIGINT)
@@ -126,6 +126,10 @@ class Instance:
                 except subprocess.TimeoutExpired:
                     worker.kill()
                     worker.wait()
+        self.workers.clear()
+
+    def close(self) -> None:
+        self.stop_workers()
         if self.pg_url:
             import psycopg
 
@@ -146,6 +150,14 @@ def instance(tmp_path_factory):
         yield kreis
     finally:
         kreis.close()
+
+
+@pytest.fixture(autouse=True)
+def _one_test_s_workers_only(instance):
+    """The worker a test resumed with stops with the test: left running, it could take the
+    next test's import, and killing that test's own worker would then kill nothing."""
+    yield
+    instance.stop_workers()
 
 
 def _product_file(path: Path) -> Path:
