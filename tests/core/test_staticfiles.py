@@ -11,7 +11,10 @@ from django.core.management import CommandError, call_command
 from kreis.core.staticfiles import ensure_static_files
 from tests.conftest import client_for
 
-MANIFEST_STORAGE = {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"}
+# Production's storage is WhiteNoise's CompressedManifestStaticFilesStorage: the manifest is
+# its ManifestFilesMixin's, what these tests are about. Compressing every file (gzip and
+# Brotli) took most of a minute per collect here and is WhiteNoise's to test.
+MANIFEST_STORAGE = {"BACKEND": "django.contrib.staticfiles.storage.ManifestStaticFilesStorage"}
 
 
 @pytest.fixture
