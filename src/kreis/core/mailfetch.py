@@ -26,7 +26,10 @@ arrives in every charset and often lies about it: a part is decoded with its dec
 charset, else as UTF-8, else with the charset ``charset-normalizer`` detects; headers with raw
 8-bit bytes likewise. The text body is text/plain when there is one, else the HTML part
 turned into plain text (``html_to_text``: markup and scripts dropped, entities resolved, never
-rendered). Attachments are not read.
+rendered). Attachments are not read — unless the caller asks for the whole message
+(``parse_mail(raw, full=True)``, two-way e-mail): then the HTML part as it came, the To and Cc
+addresses and the attachments (file name, type, bytes; at most ``ATTACHMENT_LIMIT`` bytes
+each, larger ones listed with their size but without content) are read too.
 
 *Where.* Security "none" (clear text) is refused unless the server is this machine; a cloud
 metadata address is refused always (``kreis.core.netguard.refuse_metadata``); every network
@@ -64,6 +67,7 @@ DEFAULT_TIMEOUT = 30.0
 BATCH_COUNT = 25
 BATCH_BYTES = 20 * 1024 * 1024
 HEADER_LIMIT = 998  # RFC 5322's longest line: a longer header value is cut
+ATTACHMENT_LIMIT = 25 * 1024 * 1024  # larger attachments are listed, not kept
 _MESSAGE_ID = re.compile(r"<[^<>\s]+>")
 
 
@@ -100,6 +104,16 @@ class NewMail:
 
 
 @dataclass(frozen=True)
+class MailAttachment:
+    filename: str
+    content_type: str
+    size: int
+    # None when the attachment is larger than ``ATTACHMENT_LIMIT`` (listed, not kept).
+    content: bytes | None = field(repr=False)
+    content_id: str = ""
+
+
+@dataclass(frozen=True)
 class FetchedMail:
     uid: int
     message_id: str
@@ -114,6 +128,12 @@ class FetchedMail:
     content_language: str
     # SHA-256 of the raw message: recognises mail that has no Message-ID.
     fingerprint: str
+    # Read with ``parse_mail(raw, full=True)`` only.
+    html: str = ""
+    to_addresses: tuple[str, ...] = ()
+    cc_addresses: tuple[str, ...] = ()
+    attachments: tuple[MailAttachment, ...] = ()
+    content_type: str = ""
 
     @property
     def thread_ids(self) -> tuple[str, ...]:
@@ -220,6 +240,21 @@ class MailSession:
                 self._delimiter = self._delimiter.decode("ascii", "replace")
         return name.replace("/", self._delimiter) if self._delimiter != "/" else name
 
+    def folder_names(self) -> list[tuple[str, tuple[str, ...]]]:
+        """Every folder as (name with "/" as separator, flags such as ``\\Sent``)."""
+        try:
+            listed = self._client().list_folders()
+        except (OSError, IMAPClientError) as exc:
+            raise MailFetchError(_("Listing the folders failed: %s") % _reason(exc)) from exc
+        names = []
+        for flags, delimiter, name in listed:
+            if isinstance(delimiter, bytes):
+                delimiter = delimiter.decode("ascii", "replace")
+            if delimiter and delimiter != "/":
+                name = name.replace(delimiter, "/")
+            names.append((name, tuple(f.decode() if isinstance(f, bytes) else f for f in flags)))
+        return sorted(names)
+
     def _client(self) -> IMAPClient:
         if self.client is None:
             raise MailFetchError(_("Not connected."))
@@ -324,10 +359,17 @@ class MailSession:
         except (OSError, IMAPClientError) as exc:
             raise MailFetchError(_("Marking mail as processed failed: %s") % _reason(exc)) from exc
 
-    def append(self, folder: str, raw: bytes) -> None:
-        """Store a message in a folder (tests deliver mail this way; sent-mail folders)."""
+    def append(
+        self, folder: str, raw: bytes, *, flags: Iterable[bytes] = (), create: bool = False
+    ) -> None:
+        """Store a message in a folder (tests deliver mail this way; sent-mail folders get
+        what Kreis sent, flagged ``\\Seen``); ``create`` makes a missing folder first."""
         try:
-            self._client().append(folder, raw)
+            client = self._client()
+            name = self.server_folder(folder)
+            if create and not client.folder_exists(name):
+                client.create_folder(name)
+            client.append(name, raw, flags=tuple(flags))
         except (OSError, IMAPClientError) as exc:
             raise MailFetchError(_("Storing the message failed: %s") % _reason(exc)) from exc
 
@@ -535,8 +577,64 @@ def _date(message: EmailMessage) -> dt.datetime | None:
     return value
 
 
-def parse_mail(raw: bytes, *, uid: int = 0) -> FetchedMail:
-    """The parts of a raw RFC 822 message that Kreis uses (see ``FetchedMail``)."""
+def _addresses(message: EmailMessage, name: str) -> tuple[str, ...]:
+    """The addresses of an address header (To, Cc), lower case, in order, each once."""
+    found: list[str] = []
+    try:
+        header = message[name]
+        addresses = list(getattr(header, "addresses", ()) or ())
+        specs = [_without_surrogates(a.addr_spec or "") for a in addresses]
+    except Exception:  # noqa: BLE001 (a malformed header: the lenient parser below)
+        specs = [spec for _name, spec in email.utils.getaddresses([_header(message, name)])]
+    for spec in specs:
+        spec = spec.strip().lower()
+        if "@" in spec and not spec.startswith("@") and spec not in found:
+            found.append(spec[:254])
+    return tuple(found)
+
+
+def _html_part(message: EmailMessage) -> str:
+    try:
+        html = message.get_body(preferencelist=("html",))
+    except Exception:  # noqa: BLE001
+        html = None
+    if html is None and message.get_content_type() == "text/html":
+        html = message
+    return _clean(_part_text(html)) if html is not None else ""
+
+
+def _attachments(message: EmailMessage) -> tuple[MailAttachment, ...]:
+    found = []
+    try:
+        parts = list(message.iter_attachments()) if message.is_multipart() else []
+    except Exception:  # noqa: BLE001
+        parts = []
+    for part in parts:
+        if part.get_content_maintype() == "multipart" or part.get_content_type() in (
+            "message/delivery-status",
+            "text/rfc822-headers",
+        ):
+            continue
+        try:
+            payload = part.get_payload(decode=True) or b""
+        except Exception:  # noqa: BLE001 (a broken encoding: keep the name, not the bytes)
+            payload = b""
+        filename = _without_surrogates(part.get_filename() or "")
+        found.append(
+            MailAttachment(
+                filename=_clean(filename).strip()[:255],
+                content_type=part.get_content_type()[:100],
+                size=len(payload),
+                content=payload if len(payload) <= ATTACHMENT_LIMIT else None,
+                content_id=(_message_ids(_header(part, "Content-ID")) or [""])[0][:255],
+            )
+        )
+    return tuple(found)
+
+
+def parse_mail(raw: bytes, *, uid: int = 0, full: bool = False) -> FetchedMail:
+    """The parts of a raw RFC 822 message that Kreis uses (see ``FetchedMail``); ``full``
+    reads the HTML part, the recipients and the attachments too."""
     if not raw or not raw.strip():
         raise MailParseError(_("The message is empty."))
     try:
@@ -562,7 +660,18 @@ def parse_mail(raw: bytes, *, uid: int = 0) -> FetchedMail:
         auto_submitted=_is_auto_submitted(message, from_address),
         content_language=language[:35],
         fingerprint=hashlib.sha256(raw).hexdigest(),
+        **(_full_parts(message) if full else {}),
     )
+
+
+def _full_parts(message: EmailMessage) -> dict:
+    return {
+        "html": _html_part(message),
+        "to_addresses": _addresses(message, "To"),
+        "cc_addresses": _addresses(message, "Cc"),
+        "attachments": _attachments(message),
+        "content_type": message.get_content_type(),
+    }
 
 
 # --- HTML as text -------------------------------------------------------------------------------
