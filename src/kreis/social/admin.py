@@ -2,6 +2,7 @@
 come from the sources; what they become is done on the mention's page)."""
 
 from django.contrib import admin
+from django.db import models
 
 from kreis.social.models import Keyword, Mention, Source
 
@@ -17,6 +18,7 @@ class KeywordAdmin(admin.ModelAdmin):
 @admin.register(Source)
 class SourceAdmin(admin.ModelAdmin):
     list_display = ["name", "kind", "is_active", "last_polled_at", "last_error", "team"]
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     list_filter = ["kind", "is_active"]
     search_fields = ["name", "url", "query"]
     raw_id_fields = ["owner", "team"]
@@ -35,3 +37,4 @@ class MentionAdmin(admin.ModelAdmin):
     raw_id_fields = ["party", "lead", "case", "reply", "owner", "team", "source"]
     filter_horizontal = ["keywords"]
     date_hierarchy = "published_at"
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}

@@ -40,6 +40,14 @@ class SourceForm(BootstrapMixin, forms.ModelForm):
         model = Source
         fields = ["name", "kind", "url", "query", "language", "poll_minutes", "is_active"]
 
+    url = forms.URLField(
+        label=_("address"),
+        required=False,
+        assume_scheme="https",
+        max_length=500,
+        help_text=Source._meta.get_field("url").help_text,
+    )
+
     def __init__(self, *args, user=None, **kwargs):
         super().__init__(*args, **kwargs)
         if user is not None and user.is_admin:
