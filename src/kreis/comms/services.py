@@ -94,7 +94,7 @@ def smtp_connection(account: MailAccount):
         raise ValidationError(str(exc)) from exc
     password = account.smtp_password_encrypted or account.imap_password_encrypted
     return get_connection(
-        "django.core.mail.backends.smtp.EmailBackend",
+        "kreis.comms.smtp.AccountSMTPBackend",
         host=host,
         port=account.smtp_port,
         username=account.smtp_username or account.imap_username,
@@ -186,10 +186,10 @@ def smtp_error(exc: BaseException) -> str:
             f"{address}: {code} {_text(answer)}"
             for address, (code, answer) in exc.recipients.items()
         )
+    if isinstance(exc, smtplib.SMTPAuthenticationError):
+        return _("The server refused the user name or password.") + f" ({exc.smtp_code})"
     if isinstance(exc, smtplib.SMTPResponseException):
         return f"{exc.smtp_code} {_text(exc.smtp_error)}"
-    if isinstance(exc, smtplib.SMTPAuthenticationError):
-        return _("The server refused the user name or password.")
     if isinstance(exc, OSError) and exc.strerror:
         return exc.strerror
     return str(exc) or type(exc).__name__
