@@ -1,8 +1,6 @@
 """API routes of social listening: keywords, sources (with "poll now"), mentions with filters,
 what a mention becomes (lead, case, logged reply), and the charts' figures."""
 
-from __future__ import annotations
-
 import datetime as dt
 from typing import Annotated, Literal
 
@@ -384,7 +382,7 @@ def mention_list(
     since: dt.date | None = None,
     until: dt.date | None = None,
     party_id: IdValue | None = None,
-    q: str = Field("", max_length=100),
+    q: Annotated[str, Field(max_length=100)] = "",
 ):
     filters = queries.MentionFilters(
         keyword_id=keyword_id,
@@ -479,7 +477,7 @@ def mention_reply(request: HttpRequest, mention_id: ObjectId, payload: ReplyIn):
 )
 def charts(
     request: HttpRequest,
-    days: int = Field(30, ge=1, le=366),
+    days: Annotated[int, Field(ge=1, le=366)] = 30,
     grain: Literal["day", "week"] = "day",
     keyword_id: IdValue | None = None,
     source_id: IdValue | None = None,
