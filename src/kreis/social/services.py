@@ -497,7 +497,11 @@ def mentions_rescore(*, queryset=None, batch: int = 500) -> dict[str, int]:
 def _lock(actor: User | None, mention: Mention) -> Mention:
     if actor is not None and not actor.has_perm("core.change_record", mention):
         raise PermissionDenied
-    return Mention.objects.select_for_update().select_related("source", "party").get(pk=mention.pk)
+    return (
+        Mention.objects.select_for_update(of=("self",))
+        .select_related("source", "party")
+        .get(pk=mention.pk)
+    )
 
 
 def _reference(mention: Mention) -> str:
