@@ -19,7 +19,9 @@ def test_first_sync_takes_inbox_and_sent_and_puts_shared_mail_on_the_timeline(
     account, imap_user, customer
 ):
     imap_user.deliver(mail(subject="Anfrage Wartung"))
-    imap_user.deliver(mail(sender="alice@kreis.example", to=CUSTOMER, subject="Ihr Angebot"), "Sent")
+    imap_user.deliver(
+        mail(sender="alice@kreis.example", to=CUSTOMER, subject="Ihr Angebot"), "Sent"
+    )
 
     result = sync_account(account)
 

@@ -216,9 +216,9 @@ def add_rule(request: HttpRequest, account_id: ObjectId, payload: RuleIn):
     return Status(201, rule)
 
 
-@router.delete("/mail/rules/{rule_id}", response=NO_CONTENT)
-def delete_rule(request: HttpRequest, rule_id: ObjectId):
-    rule = SharingRule.objects.filter(pk=rule_id).first()
+@router.delete("/mail/rules/{mail_rule_id}", response=NO_CONTENT)
+def delete_rule(request: HttpRequest, mail_rule_id: ObjectId):
+    rule = SharingRule.objects.filter(pk=mail_rule_id).first()
     if rule is None:
         raise queries.Http404
     queries.account_get_for_user(user=request.auth, pk=rule.account_id, manage=True)
@@ -376,20 +376,20 @@ def create_template(request: HttpRequest, payload: TemplateIn):
     return Status(201, services.template_save(actor=request.auth, **payload.dict()))
 
 
-@router.get("/mail/templates/{template_id}", response={200: TemplateOut, **PROBLEM_RESPONSES})
-def get_template(request: HttpRequest, template_id: ObjectId):
-    return queries.template_get(pk=template_id)
+@router.get("/mail/templates/{mail_template_id}", response={200: TemplateOut, **PROBLEM_RESPONSES})
+def get_template(request: HttpRequest, mail_template_id: ObjectId):
+    return queries.template_get(pk=mail_template_id)
 
 
-@router.put("/mail/templates/{template_id}", response={200: TemplateOut, **PROBLEM_RESPONSES})
-def update_template(request: HttpRequest, template_id: ObjectId, payload: TemplateIn):
-    template = queries.template_get(pk=template_id)
+@router.put("/mail/templates/{mail_template_id}", response={200: TemplateOut, **PROBLEM_RESPONSES})
+def update_template(request: HttpRequest, mail_template_id: ObjectId, payload: TemplateIn):
+    template = queries.template_get(pk=mail_template_id)
     return services.template_save(actor=request.auth, template=template, **payload.dict())
 
 
-@router.delete("/mail/templates/{template_id}", response=NO_CONTENT)
-def delete_template(request: HttpRequest, template_id: ObjectId):
-    services.template_delete(actor=request.auth, template=queries.template_get(pk=template_id))
+@router.delete("/mail/templates/{mail_template_id}", response=NO_CONTENT)
+def delete_template(request: HttpRequest, mail_template_id: ObjectId):
+    services.template_delete(actor=request.auth, template=queries.template_get(pk=mail_template_id))
     return Status(204, None)
 
 
@@ -405,11 +405,11 @@ class PreviewOut(Schema):
 
 
 @router.post(
-    "/mail/templates/{template_id}/preview", response={200: PreviewOut, **PROBLEM_RESPONSES}
+    "/mail/templates/{mail_template_id}/preview", response={200: PreviewOut, **PROBLEM_RESPONSES}
 )
-def preview_template(request: HttpRequest, template_id: ObjectId, payload: PreviewIn):
+def preview_template(request: HttpRequest, mail_template_id: ObjectId, payload: PreviewIn):
     """The template filled in for a party, in the party's language unless one is given."""
-    template = queries.template_get(pk=template_id)
+    template = queries.template_get(pk=mail_template_id)
     party = party_get_for_user(user=request.auth, pk=payload.party_id)
     language = payload.language or queries.recipient_language(party)
     shown = queries.template_for_language(name=template.name, language=language) or template
