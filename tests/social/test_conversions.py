@@ -2,13 +2,15 @@
 users who may change it; authors are linked to parties by their social handle."""
 
 import pytest
-from django.utils import timezone
+from django.test import Client
+from django.utils import timezone, translation
 
 from kreis.activities.models import Activity
 from kreis.leads.models import Lead
 from kreis.parties.services import party_create
+from kreis.service.analysis.figures import pareto
 from kreis.service.defaults import ensure_defaults
-from kreis.service.models import Case, CaseCategory
+from kreis.service.models import Case, CaseCategory, Channel
 from kreis.social import services
 from kreis.social.models import Mention, SourceKind
 from tests.conftest import client_for
@@ -84,6 +86,24 @@ def test_negative_mention_becomes_a_case_once(mention, alice):
     again = client.post(f"/social/mentions/{mention.pk}/case/", {}, follow=True)
     assert Case.objects.count() == 1
     assert case.number in again.content.decode()
+
+
+def test_case_from_a_mention_counts_under_the_social_media_channel(mention, alice):
+    case = services.mention_to_case(actor=alice, mention=mention)[0].case
+    assert case.channel == Channel.SOCIAL == "social"
+    page = client_for(alice).get(f"/cases/{case.pk}/", HTTP_ACCEPT_LANGUAGE="de")
+    assert "Social Media" in page.content.decode()
+    with translation.override("en"):
+        by_channel = pareto(Case.objects.all(), "channel")["items"]
+    assert [(row["key"], row["label"], row["count"]) for row in by_channel] == [
+        ("social", "Social media", 1)
+    ]
+
+
+def test_the_public_complaint_form_does_not_offer_social_media(mention):
+    page = Client().get("/complaint/")
+    assert page.status_code == 200
+    assert 'value="social"' not in page.content.decode()
 
 
 def test_mention_becomes_a_lead_once(mention, alice):

@@ -54,6 +54,7 @@ class Channel(models.TextChoices):
     PERSONAL = "personal", _("In person")
     API = "api", _("API")
     LETTER = "letter", _("Letter")
+    SOCIAL = "social", _("Social media")
 
 
 class Severity(models.TextChoices):

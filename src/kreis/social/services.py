@@ -46,9 +46,8 @@ log = logging.getLogger("kreis.social")
 MANAGE_KEYWORDS = "social.manage_keywords"
 MAX_WEBHOOK_BYTES = 64 * 1024
 RECEIPT_DAYS = 1
-# A social mention has no complaint channel of its own (kreis.service's channels: form, e-mail,
-# phone, in person, API, letter): a public written post online is closest to the web form.
-CASE_CHANNEL = Channel.FORM
+# A case made from a mention came in on social media (Pareto by channel counts it there).
+CASE_CHANNEL = Channel.SOCIAL
 
 
 # --- keywords ---------------------------------------------------------------------------------
