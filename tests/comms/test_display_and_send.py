@@ -77,7 +77,8 @@ def test_write_from_the_party_page_and_reply_in_the_thread(
     assert body_text(sent).strip() == "Anbei das Angebot."
     assert len(imap_user.uids("Sent")) == 1
     ours = Message.objects.get(subject="Ihr Angebot")
-    assert ours.direction == "outbound" and ours.message_id == sent["Message-ID"]
+    assert ours.direction == "outbound"
+    assert ours.message_id == sent["Message-ID"]
     assert Activity.objects.get(party=customer).direction == "outbound"
 
     # The customer answers; the sync threads it by In-Reply-To on our Message-ID.
@@ -110,14 +111,15 @@ def test_a_refused_send_shows_the_error_and_keeps_the_draft(account, customer, a
     page = response.content.decode()
     assert response.status_code == 200
     assert "The mail server refused the mail: Connection refused" in page
-    assert "Mein langer Text" in page and "Wichtig" in page
+    assert "Mein langer Text" in page
+    assert "Wichtig" in page
     assert not Message.objects.exists()
 
 
 def test_the_template_is_chosen_by_the_recipients_language(account, customer, alice, mia):
     services.template_save(
-        actor=mia, name="Follow-up", language="de",
-        subject="Nachfrage für {{ party.name }}", body="Hallo {{ party.first_name }}, {{ owner.name }}",
+        actor=mia, name="Follow-up", language="de", subject="Nachfrage für {{ party.name }}",
+        body="Hallo {{ party.first_name }}, {{ owner.name }}",
     )  # fmt: skip
     services.template_save(
         actor=mia, name="Follow-up", language="en",
@@ -129,12 +131,14 @@ def test_the_template_is_chosen_by_the_recipients_language(account, customer, al
     form = {"party": customer.pk, "account": account.pk, "to": CUSTOMER,
             "template": "Follow-up", "apply_template": "1", "subject": "", "body": ""}  # fmt: skip
     page = client.post("/mail/compose/", form).content.decode()
-    assert "Nachfrage für Erika Kundin" in page and "Hallo Erika, Alice Adler" in page
+    assert "Nachfrage für Erika Kundin" in page
+    assert "Hallo Erika, Alice Adler" in page
 
     customer.custom = {"language": "en"}
     customer.save()
     page = client.post("/mail/compose/", form).content.decode()
-    assert "Following up, Erika Kundin" in page and "Hello Erika" in page
+    assert "Following up, Erika Kundin" in page
+    assert "Hello Erika" in page
 
 
 def test_a_template_cannot_reach_beyond_its_merge_fields(mia):

@@ -57,8 +57,17 @@ def counterparts(account: MailAccount, addresses) -> list[str]:
     return found
 
 
-def parties_by_address(addresses: list[str]) -> dict[str, Party]:
-    """The party of each address that is a party's e-mail contact point (not deleted)."""
+def parties_by_address(
+    addresses: list[str], cache: dict[str, Party | None] | None = None
+) -> dict[str, Party]:
+    """The party of each address that is a party's e-mail contact point (not deleted).
+    ``cache`` (address → party or None) spares a sync the lookup of addresses seen before."""
+    if cache is not None:
+        unknown = [a for a in addresses if a not in cache]
+        if unknown:
+            fetched = parties_by_address(unknown)
+            cache.update({a: fetched.get(a) for a in unknown})
+        return {a: party for a in addresses if (party := cache[a]) is not None}
     if not addresses:
         return {}
     found: dict[str, Party] = {}
@@ -155,6 +164,7 @@ def store_mail(
     folder: str = "",
     rules: list | None = None,
     direction: str | None = None,
+    party_cache: dict | None = None,
 ) -> tuple[Message, bool]:
     """Store the mail (see the module's docstring): (message, created). Runs in one
     transaction; a mail stored before is returned as it is."""
@@ -165,10 +175,10 @@ def store_mail(
             Message.objects.filter(pk=existing.pk).update(uid=mail.uid, folder=folder)
         return existing, False
     with transaction.atomic():
-        return _create(account, mail, raw, folder, rules, direction, key), True
+        return _create(account, mail, raw, folder, rules, direction, key, party_cache), True
 
 
-def _create(account, mail, raw, folder, rules, direction, key) -> Message:
+def _create(account, mail, raw, folder, rules, direction, key, party_cache) -> Message:
     own = account.email_address.lower()
     if direction is None:
         outbound = mail.from_address == own or (
@@ -176,7 +186,7 @@ def _create(account, mail, raw, folder, rules, direction, key) -> Message:
         )
         direction = Direction.OUTBOUND if outbound else Direction.INBOUND
     others = counterparts(account, [mail.from_address, *mail.to_addresses, *mail.cc_addresses])
-    found = parties_by_address(others)
+    found = parties_by_address(others, party_cache)
     reports = bounces.parse_bounces(raw) if raw and mail.content_type == "multipart/report" else []
     is_bounce = bool(reports) or mail.content_type == "multipart/report"
     shared = not is_bounce and sharing.is_shared(

@@ -74,6 +74,7 @@ def sync_account(account: MailAccount) -> SyncResult:
     result = SyncResult()
     MailAccount.objects.filter(pk=account.pk).update(sync_running=True, sync_total=0, sync_done=0)
     rules = list(account.rules.all())
+    party_cache: dict = {}  # address → party (or None): each address looked up once a sync
     try:
         with MailSession(imap_account(account)) as session:
             plan = []
@@ -104,11 +105,11 @@ def sync_account(account: MailAccount) -> SyncResult:
                 for uid, raw in session.fetch(uids, batch_count=BATCH):
                     batch.append((uid, raw))
                     if len(batch) >= BATCH:
-                        done += _take_batch(account, state, name, batch, rules, result)
+                        done += _take_batch(account, state, name, batch, rules, party_cache, result)
                         MailAccount.objects.filter(pk=account.pk).update(sync_done=done)
                         batch = []
                 if batch:
-                    done += _take_batch(account, state, name, batch, rules, result)
+                    done += _take_batch(account, state, name, batch, rules, party_cache, result)
                 FolderState.objects.filter(pk=state.pk).update(
                     last_uid=max(state.last_uid, uids[-1]), synced_at=timezone.now()
                 )
@@ -129,7 +130,7 @@ def sync_account(account: MailAccount) -> SyncResult:
     return result
 
 
-def _take_batch(account, state, folder, batch, rules, result) -> int:
+def _take_batch(account, state, folder, batch, rules, party_cache, result) -> int:
     with transaction.atomic():
         for uid, raw in batch:
             try:
@@ -142,7 +143,12 @@ def _take_batch(account, state, folder, batch, rules, result) -> int:
                 )
                 continue
             _message, created = store_mail(
-                account=account, mail=mail, raw=raw, folder=folder, rules=rules
+                account=account,
+                mail=mail,
+                raw=raw,
+                folder=folder,
+                rules=rules,
+                party_cache=party_cache,
             )
             if created:
                 result.stored += 1
