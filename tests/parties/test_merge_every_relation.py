@@ -328,6 +328,22 @@ def _quote(party, world):
     )
 
 
+def _social_keyword(party, world):
+    from kreis.social.models import Keyword
+
+    return Keyword.objects.create(term=f"Rivale {party.pk}", kind="competitor", competitor=party)
+
+
+def _social_mention(party, world):
+    from kreis.social.models import Mention, Source
+
+    source = Source.objects.create(name="merge", kind="webhook", owner=world["owner"])
+    return Mention.objects.create(
+        source=source, external_id=f"merge-{party.pk}", text="Kreiswerk hilft",
+        published_at=timezone.now(), author_handle="@eva@social.example", party=party,
+    )  # fmt: skip
+
+
 # (model, field) -> (kind of party the field holds, or None for both; row builder)
 BUILDERS = {
     ("parties.party_tags", "party"): (None, _tag),
@@ -366,6 +382,8 @@ BUILDERS = {
     ("marketing.relationshipapplychange", "party"): (None, _relationship_apply_change),
     ("playbooks.enrollment", "party"): (None, _enrollment),
     ("pricing.quote", "party"): (None, _quote),
+    ("social.keyword", "competitor"): (None, _social_keyword),
+    ("social.mention", "party"): (None, _social_mention),
 }
 
 
