@@ -115,7 +115,7 @@ def create_social(context: DemoContext) -> dict[str, int]:
             point = rng.choice(known)
             handle, name, party = point.value, point.party.name, point.party
         else:
-            first = context.fake["de_DE" if language == "de" else "en_GB"].first_name()
+            first = context.fake["de_DE" if language == "de" else "en_US"].first_name()
             handle = f"@{first.lower()}{rng.randint(1, 99)}@mastodon.example"
             name, party = first, None
         score = sentiment.analyse(text, language)
