@@ -22,7 +22,7 @@ from kreis.comms import queries, services
 from kreis.comms.display import body_document, sanitize_mail_html
 from kreis.comms.forms import AccountForm, ComposeForm, PreviewForm, RuleForm, TemplateForm
 from kreis.comms.merge import FIELDS, merge_values, render_text
-from kreis.comms.models import SharingRule
+from kreis.comms.models import MailAccount, SharingRule
 from kreis.comms.sending import SendError, message_send, reply_subject
 from kreis.comms.tasks import sync_mail_account
 from kreis.core.models import Team
@@ -179,7 +179,7 @@ def _managed_teams(user) -> list[Team]:
 def account_list(request: HttpRequest) -> HttpResponse:
     accounts = list(queries.accounts_for_user(user=request.user).order_by("name"))
     if request.user.is_admin:
-        others = queries.MailAccount.objects.filter(team__isnull=False).exclude(
+        others = MailAccount.objects.filter(team__isnull=False).exclude(
             pk__in=[a.pk for a in accounts]
         )
         accounts += list(others.select_related("team"))
@@ -191,7 +191,8 @@ def account_create(request: HttpRequest) -> HttpResponse:
     if request.user.is_read_only:
         raise PermissionDenied
     teams = _managed_teams(request.user)
-    form = AccountForm(request.POST or None, teams=teams)
+    # The form validates a personal account; a chosen team makes it shared in the service.
+    form = AccountForm(request.POST or None, instance=MailAccount(owner=request.user), teams=teams)
     if request.method == "POST" and form.is_valid():
         team_id = form.cleaned_data.get("shared_team")
         team = next((t for t in teams if str(t.pk) == team_id), None) if team_id else None
@@ -247,7 +248,7 @@ def account_test(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def account_sync(request: HttpRequest, pk: int) -> HttpResponse:
     account = queries.account_get_for_user(user=request.user, pk=pk, manage=True)
-    queries.MailAccount.objects.filter(pk=account.pk).update(sync_running=True)
+    MailAccount.objects.filter(pk=account.pk).update(sync_running=True)
     sync_mail_account(account.pk)
     flash.info(request, _("The sync has started; new mail appears as it comes in."))
     return redirect("comms:account", pk=account.pk)
