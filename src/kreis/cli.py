@@ -30,6 +30,7 @@ COMMANDS = {
     "marketing": ("marketing", "lead management: segments, campaigns, forms, consents, …", True),
     "surveys": ("surveys", "surveys: list, send-invitations, remind, analyse, report", True),
     "playbooks": ("playbooks", "playbooks: list, start, stop, advance, stats", True),
+    "social": ("social", "social listening: poll, rescore, keywords, sources, …", True),
     "check": ("check", "check settings, database, job queue and data folder", False),
 }
 
