@@ -4,11 +4,12 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from kreis.comms.models import LANGUAGES, EmailTemplate, MailAccount, RuleAction
+from kreis.core.forms import BootstrapMixin
 
 PASSWORD_KEPT = _("Stored; leave empty to keep.")
 
 
-class AccountForm(forms.ModelForm):
+class AccountForm(BootstrapMixin, forms.ModelForm):
     """The account's settings; passwords are write-only (never rendered back)."""
 
     imap_password = forms.CharField(
@@ -67,14 +68,14 @@ class AccountForm(forms.ModelForm):
         return data
 
 
-class RuleForm(forms.Form):
+class RuleForm(BootstrapMixin, forms.Form):
     pattern = forms.CharField(
         label=_("Address or domain"), max_length=254, help_text=_("e.g. @family.example")
     )
     action = forms.ChoiceField(label=_("Action"), choices=RuleAction.choices)
 
 
-class ComposeForm(forms.Form):
+class ComposeForm(BootstrapMixin, forms.Form):
     account = forms.ChoiceField(label=_("From"))
     to = forms.CharField(label=_("To"), max_length=2000, help_text=_("Separate with commas."))
     cc = forms.CharField(label=_("Cc"), max_length=2000, required=False)
@@ -92,7 +93,7 @@ class ComposeForm(forms.Form):
             del self.fields["template"]
 
 
-class TemplateForm(forms.ModelForm):
+class TemplateForm(BootstrapMixin, forms.ModelForm):
     class Meta:
         model = EmailTemplate
         fields = ["name", "language", "subject", "body", "is_active"]
@@ -105,7 +106,7 @@ class TemplateForm(forms.ModelForm):
         }
 
 
-class PreviewForm(forms.Form):
+class PreviewForm(BootstrapMixin, forms.Form):
     party = forms.IntegerField(label=_("Party (ID)"), min_value=1)
     language = forms.ChoiceField(
         label=_("Language"), choices=[("", _("the party's"))] + LANGUAGES, required=False
