@@ -12,6 +12,7 @@ the pages from the links of the site, one page per URL pattern, so that a route 
 later is covered without listing it here."""
 
 import csv
+import html
 import io
 import itertools
 import re
@@ -58,6 +59,7 @@ PLAIN = {
     "value": "xss@example.de",
     "field": "fit",
     "period": "2026-Q3",
+    "email_address": "xss@example.de",
 }
 # Which created record an ``…_id`` field points to.
 ID_SOURCES = {
@@ -82,9 +84,12 @@ ID_SOURCES = {
     "segment_id": "segments",
     "playbook_id": "playbooks",
     "quote_id": "quotes",
+    "mention_id": "mentions",  # made by _seeded: mentions arrive by webhook, not by the API
+    "account_id": "accounts",  # an e-mail account's sharing rules
 }
-# Routes that create, but by acting on other records (covered by their own tests).
-ACTIONS = ("/merge", "/bulk")
+# Routes that create, but by acting on other records (covered by their own tests); sending
+# e-mail needs the account's SMTP server (tests/comms sends through aiosmtpd).
+ACTIONS = ("/merge", "/bulk", "/mail/send")
 
 
 class Corpus:
@@ -176,7 +181,7 @@ def _create_everything(dana, api_key) -> dict[str, list[int]]:
         for path, operation in list(pending.items()):
             target = path
             for param in re.findall(r"{(\w+)}", path):
-                ids = created.get(ID_SOURCES.get(param, ""))
+                ids = created.get(ID_SOURCES.get(param, "")) or _seeded(param, created, corpus)
                 if not ids:
                     break
                 target = target.replace(f"{{{param}}}", str(ids[-1]))
@@ -206,6 +211,47 @@ def _create_everything(dana, api_key) -> dict[str, list[int]]:
             break
     assert not pending, f"create routes that took no payload: {refused or sorted(pending)}"
     return created
+
+
+def _seeded(param: str, created: dict, corpus: Corpus) -> list[int]:
+    """Records the API cannot create, made once what they need exists. A mention comes in
+    through a webhook source's signed address (as another network posts it): its text holds
+    every keyword made through the API (HTML-escaped, as a network sends text, so that the
+    payload terms match and name the chart's series), the author's handle and name are
+    payloads."""
+    if param != "mention_id" or not created.get("keywords") or not created.get("sources"):
+        return []
+    import json
+
+    from standardwebhooks.webhooks import Webhook
+
+    from kreis.social.models import Keyword, Source
+
+    source = Source.objects.get(pk=created["sources"][-1])
+    terms = Keyword.objects.filter(pk__in=created["keywords"]).values_list("term", flat=True)
+    body = json.dumps(
+        {
+            "id": "xss-1",
+            "text": " ".join([*(html.escape(term) for term in terms), html.escape(corpus())]),
+            "author": corpus(),
+            "author_name": corpus(),
+            "url": "https://social.example/@xss/1",
+        }
+    )
+    now = timezone.now()
+    response = Client().post(
+        f"/social/hooks/{source.webhook_token}/",
+        body,
+        content_type="application/json",
+        headers={
+            "webhook-id": "xss-1",
+            "webhook-timestamp": str(int(now.timestamp())),
+            "webhook-signature": Webhook(source.webhook_secret).sign("xss-1", now, body),
+        },
+    )
+    assert response.json() == {"outcome": "stored", "stored": 1}, response.content
+    created["mentions"] = [source.mentions.get().pk]
+    return created["mentions"]
 
 
 def _plain(body, field: str, *, missing: bool = False) -> None:
@@ -267,6 +313,10 @@ def _special(path: str, corpus: Corpus) -> dict:
             for phase in ("design", "collection")[early.index(survey.phase) :]:
                 surveys.survey_move(actor=None, survey=survey, to_phase=phase)
         return {}
+    if path == "/social/sources":  # a signed webhook: mentions arrive by it (see _seeded)
+        return {"kind": "webhook", "is_active": True}
+    if path == "/social/keywords":  # active, so the webhook's mention matches it
+        return {"is_active": True}
     if path == "/cases":  # categories are configured, not created through the API
         from kreis.service.defaults import ensure_defaults
         from kreis.service.models import CaseCategory
@@ -501,6 +551,12 @@ def test_no_payload_runs_on_any_page(browser, live_server, dana, api_key_for, se
     extra = [
         f"/search/?q={word}" for word in ("script", "img", "svg", "javascript", "x1", "x2")
     ] + ["/deals/"]
+    # the webhook's mention, on its own page and on the page of the party it became a case of
+    from kreis.social.models import Mention
+
+    mention = Mention.objects.get(pk=created["mentions"][0])
+    party_id = mention.party_id or mention.case.party_id
+    extra += [f"/social/mentions/{mention.pk}/", f"/parties/{party_id}/"]
     pages = _pages(client, extra)
     assert len(pages) > 30
 
