@@ -15,6 +15,7 @@ DOMAIN = {
     "service",
     "feedback",
     "channels",
+    "social",
     "pricing",
 }
 OUTER = {"analytics", "playbooks", "portal", "automation", "migration", "privacy", "api", "cli"}

@@ -20,6 +20,7 @@ from kreis.analytics.api import router as analytics_router
 from kreis.automation.api import router as automation_router
 from kreis.automation.rules.api import router as automation_rules_router
 from kreis.commerce.api import router as commerce_router
+from kreis.comms.api import router as comms_router
 from kreis.core.api import router as core_router
 from kreis.core.api_support import ApiKeyBearer, BrowserSession
 from kreis.core.competencies.api import router as competencies_router
@@ -50,6 +51,7 @@ from kreis.service.analysis.api import router as case_analysis_router
 from kreis.service.api import router as service_router
 from kreis.service.api_config import router as service_config_router
 from kreis.service.public_form.api import router as service_settings_router
+from kreis.social.api import router as social_router
 
 log = logging.getLogger("kreis.api")
 
@@ -111,6 +113,8 @@ api.add_router("/", tracking_router)
 api.add_router("/", offers_router)
 api.add_router("/", consent_router)
 api.add_router("/", pricing_router)
+api.add_router("/", comms_router)
+api.add_router("/", social_router)
 
 
 def problem(

@@ -27,6 +27,7 @@ COMMANDS = {
     "automation": ("automation", "automation rules: rules list, export, import, run, try", True),
     "kpis": ("kpis", "print the satisfaction KPIs of a period (--start --end --grain)", True),
     "cases": ("cases", "complaint cases in bulk: list, export, import, close-resolved, …", True),
+    "mail": ("mail", "two-way e-mail: accounts, sync, test, bounces, reindex", True),
     "marketing": ("marketing", "lead management: segments, campaigns, forms, consents, …", True),
     "surveys": ("surveys", "surveys: list, send-invitations, remind, analyse, report", True),
     "playbooks": ("playbooks", "playbooks: list, start, stop, advance, stats", True),

@@ -18,6 +18,7 @@ urlpatterns = [
     path("activities/", include("kreis.activities.urls")),
     path("surveys/", include("kreis.feedback.urls")),
     path("cases/", include("kreis.service.urls")),
+    path("mail/", include("kreis.comms.urls")),
     path("marketing/", include("kreis.marketing.urls")),
     path("complaint/", include("kreis.service.public_form.urls")),  # public: no sign-in
     path("consent/", include("kreis.marketing.consent.public_urls")),  # public: opt-in links
@@ -29,6 +30,7 @@ urlpatterns = [
     path("q/", include("kreis.pricing.public_urls")),  # public: a quote's acceptance link
     path("analytics/", include("kreis.analytics.urls")),
     path("playbooks/", include("kreis.playbooks.urls")),
+    path("social/", include("kreis.social.urls")),  # hooks/ is public
     path("integration/", include("kreis.automation.urls")),
     path("automation/", include("kreis.automation.rules.urls")),  # rules; hooks/ is public
     path("imports/", include("kreis.migration.urls")),

@@ -726,6 +726,72 @@ def build_world(*, alice, bob, mia, charlie, dana, rory, north, south) -> World:
     )
     # The application is kept for undo (alice's organisation got the type).
     o["relationship_apply_run"] = relationship_types_apply(actor=None).run
+    # Social listening: a keyword (shared), alice's webhook source and a mention from it.
+    from kreis.social import services as social
+    from kreis.social.models import Keyword
+
+    o["social_keyword"] = Keyword.objects.create(term="Pumpe", kind="product")
+    o["social_source"] = social.source_create(
+        actor=alice, name=f"{MARKER} Bewertungen", kind="webhook"
+    )
+    o["mention"] = social.mentions_store(
+        source=o["social_source"],
+        posts=[
+            social.fetching.Post(
+                external_id="world-1",
+                url="https://social.example/@wanda/1",
+                text=f"{MARKER} Pumpe ist kaputt",
+                published_at=timezone.now(),
+                author_handle="@wanda@social.example",
+            )
+        ],
+    )[1][0]
+    # Two-way e-mail: alice's mailbox (no server behind it: a sync or send fails quickly),
+    # a shared mail with her organisation's contact (team North sees it), a private one with
+    # an attachment (alice only), a sharing rule and a template (shared configuration).
+    from kreis.comms.models import MailAccount, SharingRule
+    from kreis.comms.store import store_mail
+    from kreis.core.crypto import encrypt
+    from kreis.core.mailfetch import parse_mail
+    from kreis.parties.models import ContactPoint
+
+    o["mail_account"] = MailAccount.objects.create(
+        name=f"{MARKER} Postfach", email_address="alice@kreis.example", owner=alice,
+        imap_host="127.0.0.1", imap_port=1, imap_security="none", imap_username="alice",
+        imap_password_encrypted=encrypt("world"), smtp_host="127.0.0.1", smtp_port=1,
+        smtp_security="none",
+    )  # fmt: skip
+    o["mail_rule"] = SharingRule.objects.create(
+        account=o["mail_account"], pattern=f"@{MARKER.lower()}-family.example", action="never"
+    )
+    ContactPoint.objects.get_or_create(party=org, kind="email", value="info@wexford-gmbh.example")
+
+    def _mail(sender: str, subject: str, attachment: bool = False) -> bytes:
+        from email.message import EmailMessage
+
+        mail = EmailMessage()
+        mail["From"], mail["To"], mail["Subject"] = sender, "alice@kreis.example", subject
+        mail["Message-ID"] = f"<{abs(hash(subject))}@world.example>"
+        mail.set_content(f"{MARKER} text")
+        if attachment:
+            mail.add_attachment(b"world", maintype="text", subtype="plain", filename="w.txt")
+        return mail.as_bytes()
+
+    shared_raw = _mail("info@wexford-gmbh.example", f"{MARKER} Anfrage")
+    private_raw = _mail("oma@private.example", f"{MARKER} privat", attachment=True)
+    o["mail_message"] = store_mail(
+        account=o["mail_account"], mail=parse_mail(shared_raw, full=True), folder="INBOX"
+    )[0]
+    o["mail_private"] = store_mail(
+        account=o["mail_account"], mail=parse_mail(private_raw, full=True), folder="INBOX"
+    )[0]
+    o["mail_thread"] = o["mail_private"].thread
+    o["mail_attachment"] = o["mail_private"].attachments.get()
+    from kreis.comms.models import EmailTemplate
+
+    o["mail_template"] = EmailTemplate.objects.create(
+        name="Nachfass", language="de", subject="Hallo {{ party.name }}", body="Text"
+    )
     # Records of every kind are fresh from the database (updated_at as stored).
     for obj in o.values():
         if hasattr(obj, "refresh_from_db"):
@@ -814,6 +880,13 @@ PARAMS: dict[str, str] = {
     "competency_id": "competency",
     "relationship_type_id": "relationship_type",
     "application_id": "relationship_apply_run",
+    "keyword_id": "social_keyword",
+    "source_id": "social_source",
+    "mention_id": "mention",
+    "account_id": "mail_account",
+    "message_id": "mail_private",
+    "mail_rule_id": "mail_rule",
+    "mail_template_id": "mail_template",
 }
 
 # Web routes name their object ``pk``: the path segment in front of it says which.
@@ -865,6 +938,14 @@ PK_BY_SEGMENT: dict[str, str] = {
     "catalogue": "competency",
     "relationship-types": "relationship_type",
     "applications": "relationship_apply_run",
+    "keywords": "social_keyword",
+    "sources": "social_source",
+    "mentions": "mention",
+    "accounts": "mail_account",
+    "messages": "mail_private",
+    "threads": "mail_thread",
+    "attachments": "mail_attachment",
+    "templates": "mail_template",
 }
 
 # Routes whose object must be in a particular state (a done activity to reopen, a person's
@@ -915,6 +996,7 @@ STATE: dict[str, dict[str, str]] = {
     "pricing_quote_create": {"deal_id": "quote_deal"},
     "pricing_deal_approval_request": {"deal_id": "discount_deal"},
     "pricing:deal_approval_request": {"deal_pk": "discount_deal"},
+    "comms:rule_delete": {"pk": "mail_rule"},
     "playbook_step_update": {"step_id": "playbook_step"},
     "playbook_step_delete": {"step_id": "playbook_step"},
     # /automation/rules/<pk>/: an automation rule (PK_BY_SEGMENT's "rules" are cost rules)
@@ -949,6 +1031,7 @@ STRINGS: dict[tuple[str, str], str] = {
     ("analytics:chart", "name"): "revenue",
     ("offers_public:download", "token"): "no-such-token",  # an unknown download link
     ("rules:inbound", "token"): "no-such-token",  # an unknown inbound webhook of a rule
+    ("social:webhook", "token"): "no-such-token",  # an unknown social listening webhook
     # the world's web form, by its public address key
     **{
         (f"webform_public:{n}", "key"): "world-form"
@@ -1337,6 +1420,8 @@ BODY_IDS: dict[str, str] = {
     "segment_id": "segment",
     "competency_id": "competency",
     "required_competency_ids": "competency",
+    "account_id": "mail_account",
+    "reply_to_id": "mail_private",
 }
 BODY_VALUES: dict[str, dict[str, Any]] = {
     "kreis_sales_targets_api_target_create": {

@@ -99,6 +99,7 @@ PUBLIC_PREFIXES = (
     "/download/",  # a content offer's download behind the link in the visitor's e-mail
     "/q/",  # a quote's page behind the acceptance link in the customer's e-mail
     "/automation/hooks/",  # an automation rule's inbound webhook (signed; secret address)
+    "/social/hooks/",  # a social listening source's webhook (signed; secret address)
 )
 REFUSED = {403, 404, 405}
 # What lists and searches are asked for: it finds alice's records, and its echo in a search box

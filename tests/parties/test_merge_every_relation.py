@@ -328,6 +328,22 @@ def _quote(party, world):
     )
 
 
+def _mail_message(party, world):
+    from kreis.comms.models import MailAccount, Message, Thread
+
+    account = MailAccount.objects.create(
+        name="merge", email_address=f"m{party.pk}@kreis.example", owner=world["owner"],
+        imap_host="127.0.0.1", imap_username="m",
+    )  # fmt: skip
+    thread = Thread.objects.create(account=account, subject="Angebot")
+    message = Message.objects.create(
+        account=account, thread=thread, message_id=f"<m{party.pk}@kreis.example>",
+        direction="inbound", sent_at=timezone.now(),
+    )  # fmt: skip
+    message.parties.add(party)
+    return Message.parties.through.objects.get(message=message, party=party)
+
+
 def _social_keyword(party, world):
     from kreis.social.models import Keyword
 
@@ -382,6 +398,7 @@ BUILDERS = {
     ("marketing.relationshipapplychange", "party"): (None, _relationship_apply_change),
     ("playbooks.enrollment", "party"): (None, _enrollment),
     ("pricing.quote", "party"): (None, _quote),
+    ("comms.message_parties", "party"): (None, _mail_message),
     ("social.keyword", "competitor"): (None, _social_keyword),
     ("social.mention", "party"): (None, _social_mention),
 }

@@ -76,8 +76,10 @@ SIDEBAR = (
             Link("sales:board", "kanban", _("Deals"), "/deals/"),
             Link("leads:list", "funnel", _("Leads"), "/leads/"),
             Link("service:list", "exclamation-octagon", _("Cases"), "/cases/"),
+            Link("comms:list", "envelope", _("E-mail"), "/mail/"),
             Link("activities:my_day", "calendar-check", _("My day"), "/activities/"),
             Link("feedback:list", "clipboard-data", _("Surveys"), "/surveys/"),
+            Link("social:mention_list", "megaphone", _("Social listening"), "/social/"),
             Link(
                 "playbooks:list",
                 "signpost-split",
