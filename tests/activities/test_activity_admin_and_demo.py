@@ -30,11 +30,12 @@ def test_admin_lists_and_edits_activities(dana, alice, north):
 
 def test_demo_step_runs_after_parties_and_fills_my_day(monkeypatch, alice, north):
     monkeypatch.setitem(demo.SIZES, "small", 300)
-    # After the parties, deals and cases it hangs activities on (only playbooks come later).
+    # After the parties, deals and cases it hangs activities on (only playbooks, which enrol
+    # customers by their activity, and social listening, whose mentions need none, come later).
     later = DEMO_STEPS[DEMO_STEPS.index(demo.create_activities) + 1 :]
     assert DEMO_STEPS.index(create_parties) < DEMO_STEPS.index(demo.create_activities)
     assert DEMO_STEPS.index(create_cases) < DEMO_STEPS.index(demo.create_activities)
-    assert [step.__module__ for step in later] == ["kreis.playbooks.demo"]
+    assert [step.__module__ for step in later] == ["kreis.playbooks.demo", "kreis.social.demo"]
     for _ in range(5):
         OrganizationFactory(owner=alice, team=north)
     context = DemoContext(

@@ -98,6 +98,15 @@ def test_the_etag_resources_are_found(world):
     assert found["deal_id"] == etag(world["deal"])
 
 
+# Operations whose service refuses the world's record for a reason of its own once the
+# precondition has passed: there the current tag is accepted when the answer is that refusal.
+REFUSED_AFTER_THE_PRECONDITION = {
+    # The world's source is a webhook source, which the network posts to and nobody polls
+    # (a feed or Mastodon source would need the network).
+    "social_source_poll": 422,
+}
+
+
 @pytest.mark.parametrize("op", _state_changing_with_a_record(), ids=str)
 def test_state_changing_route_honours_if_match(op, world):
     name = _path_params(op)[-1]
@@ -142,7 +151,10 @@ def test_state_changing_route_honours_if_match(op, world):
     }
     for label, header in accepted.items():
         response = attempt(header)
-        assert response.status_code < 300, (label, header, response.status_code, response.content)
+        passed = response.status_code < 300 or (
+            response.status_code == REFUSED_AFTER_THE_PRECONDITION.get(op.operation_id)
+        )
+        assert passed, (label, header, response.status_code, response.content)
 
 
 _CACHE: dict[int, dict[str, str]] = {}

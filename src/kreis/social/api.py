@@ -17,6 +17,7 @@ from kreis.core.api_support import (
     Input,
     ObjectId,
     Pagination,
+    check_if_match,
     etag,
     if_match_write,
     with_etag,
@@ -359,6 +360,7 @@ def source_delete(request: HttpRequest, source_id: ObjectId):
 )
 def source_poll(request: HttpRequest, source_id: ObjectId):
     source = queries.source_get_for_user(user=request.auth, pk=source_id, write=True)
+    check_if_match(request, source)
     try:
         return services.source_poll(actor=request.auth, source=source)
     except fetching.FetchError as exc:
@@ -420,6 +422,7 @@ def _converted(mention, new: bool):
 )
 def mention_lead(request: HttpRequest, mention_id: ObjectId):
     mention = queries.mention_get_for_user(user=request.auth, pk=mention_id, write=True)
+    check_if_match(request, mention)
     return _converted(*services.mention_to_lead(actor=request.auth, mention=mention))
 
 
@@ -431,6 +434,7 @@ def mention_lead(request: HttpRequest, mention_id: ObjectId):
 )
 def mention_case(request: HttpRequest, mention_id: ObjectId, payload: CaseIn):
     mention = queries.mention_get_for_user(user=request.auth, pk=mention_id, write=True)
+    check_if_match(request, mention)
     category = (
         get_object_or_404(CaseCategory, pk=payload.category_id, is_active=True)
         if payload.category_id
@@ -460,6 +464,7 @@ def mention_case(request: HttpRequest, mention_id: ObjectId, payload: CaseIn):
 )
 def mention_reply(request: HttpRequest, mention_id: ObjectId, payload: ReplyIn):
     mention = queries.mention_get_for_user(user=request.auth, pk=mention_id, write=True)
+    check_if_match(request, mention)
     party = (
         party_get_for_user(user=request.auth, pk=payload.party_id, related=False)
         if payload.party_id
