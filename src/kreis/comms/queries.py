@@ -33,6 +33,18 @@ def accounts_for_user(*, user: User) -> QuerySet[MailAccount]:
     ).select_related("owner", "team")
 
 
+def accounts_to_list(*, user: User) -> list[MailAccount]:
+    """The accounts page: the user's own and team mailboxes; for administrators also every
+    other team's shared mailbox (which they manage), never another user's personal one."""
+    accounts = list(accounts_for_user(user=user).order_by("name"))
+    if user.is_admin:
+        others = MailAccount.objects.filter(team__isnull=False).exclude(
+            pk__in=[a.pk for a in accounts]
+        )
+        accounts += list(others.select_related("team"))
+    return accounts
+
+
 def account_get_for_user(*, user: User, pk: int, manage: bool = False) -> MailAccount:
     account = accounts_for_user(user=user).filter(pk=pk).first()
     if account is None:

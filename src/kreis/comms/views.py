@@ -177,12 +177,7 @@ def _managed_teams(user) -> list[Team]:
 
 @login_required
 def account_list(request: HttpRequest) -> HttpResponse:
-    accounts = list(queries.accounts_for_user(user=request.user).order_by("name"))
-    if request.user.is_admin:
-        others = MailAccount.objects.filter(team__isnull=False).exclude(
-            pk__in=[a.pk for a in accounts]
-        )
-        accounts += list(others.select_related("team"))
+    accounts = queries.accounts_to_list(user=request.user)
     return render(request, "comms/accounts.html", {"accounts": accounts})
 
 
