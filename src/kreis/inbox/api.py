@@ -163,7 +163,7 @@ def item_update(
 
 
 @router.post(
-    "/inbox/items/bulk",
+    "/inbox/bulk",
     response={200: BulkOut, **PROBLEM_RESPONSES},
     summary="The same change on many items, all or nothing (each item permission-checked)",
     operation_id="inbox_item_bulk",
