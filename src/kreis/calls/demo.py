@@ -57,7 +57,7 @@ def create_call_lists(context: DemoContext) -> dict[str, int]:
     if segment is None:
         return {}
     rng = random.Random(context.fake["de_DE"].random.random())  # noqa: S311 (demo data)
-    reps = [u for u in context.users if u.role == Role.SALES_REP] or context.users[:1]
+    reps = [u for u in context.users if u.role == Role.SALES_REP][:2] or context.users[:1]
     manager = next((u for u in context.users if u.role == Role.SALES_MANAGER), None)
     now = timezone.now()
     members = list(segment_parties(segment).values_list("pk", flat=True).order_by("pk"))
@@ -82,8 +82,9 @@ def create_call_lists(context: DemoContext) -> dict[str, int]:
         name="Nachfass Frühjahrsmesse",
         segment=segment,
         script=SCRIPT,
-        assignees=reps[:2],
+        assignees=reps,
         team=context.teams[0] if context.teams else None,
+        now=now - dt.timedelta(days=4),
     )
     call_list = built.call_list
     if manager is not None:

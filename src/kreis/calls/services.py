@@ -167,6 +167,7 @@ def call_list_create(
     max_attempts: int = 3,
     assignees: Iterable[User] = (),
     team: Team | None = None,
+    now: datetime | None = None,
 ) -> BuildResult:
     """Build a call list from a segment or a campaign's members (exactly one of them).
 
@@ -207,7 +208,7 @@ def call_list_create(
     numbers = phone_numbers(members)
     allowed = phone_allowed(members, purpose=purpose)
     wrong = _wrong_numbers(members)
-    now = timezone.now()
+    now = now or timezone.now()
     skipped: dict[str, int] = {}
     batch: list[CallListEntry] = []
     to_call = 0
