@@ -61,7 +61,11 @@ def give_consent(party, address: str, *, how: str, actor=None):
             actor=actor,
         )
     given = consent.request_consent(
-        purpose="newsletter", channel="email", email=address, party=party, language="de",
+        purpose="newsletter",
+        channel="email",
+        email=address,
+        party=party,
+        language="de",
         source="form",
     )
     if how in ("confirmed", "withdrawn"):

@@ -48,12 +48,18 @@ def test_only_confirmed_and_existing_customers_get_the_mailing(
     message = smtp_inbox.to(CONFIRMED)[0]
     assert message["Subject"] == "Neuigkeiten für Anna"
     assert "Hallo Anna Kunde" in body_text(message)
-    assert str(message["List-Unsubscribe"]).strip().startswith("<https://crm.example.com/consent/unsubscribe/")
+    assert (
+        str(message["List-Unsubscribe"])
+        .strip()
+        .startswith("<https://crm.example.com/consent/unsubscribe/")
+    )
     assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     recipient = Recipient.objects.get(mailing=mailing, email=CONFIRMED)
     assert message["Message-ID"] == recipient.message_id
     # Once on each recipient's timeline, as an outbound e-mail.
-    activities = Activity.objects.filter(kind=ActivityKind.EMAIL, external_id__startswith="mailing:")
+    activities = Activity.objects.filter(
+        kind=ActivityKind.EMAIL, external_id__startswith="mailing:"
+    )
     assert sorted(a.party_id for a in activities) == sorted(
         r.party_id for r in Recipient.objects.filter(mailing=mailing, state="sent")
     )
@@ -64,10 +70,20 @@ def test_template_in_the_recipients_language(
 ):
     from kreis.comms.services import template_save
 
-    template_save(actor=dana, name="Spring", language="de", subject="Hallo {{ party.first_name }}",
-                  body="Deutsch")
-    template_save(actor=dana, name="Spring", language="en", subject="Hello {{ party.first_name }}",
-                  body="English")
+    template_save(
+        actor=dana,
+        name="Spring",
+        language="de",
+        subject="Hallo {{ party.first_name }}",
+        body="Deutsch",
+    )
+    template_save(
+        actor=dana,
+        name="Spring",
+        language="en",
+        subject="Hello {{ party.first_name }}",
+        body="English",
+    )
     for address, language in ((CONFIRMED, "en"), (EXISTING, "de")):
         customers[address].custom = {"language": language}
         customers[address].save()
@@ -145,11 +161,13 @@ def test_no_mail_twice_after_a_worker_stopped_mid_batch(mailing, mara, smtp_inbo
     # The worker sends Anna and records it, then hands Paul's row… (skipped: pending) and
     # Wera's… (skipped) — and Emil's mail to SMTP, and is killed before recording it.
     for row in rows[:3]:
-        outcome = sending.deliver(row, mailing=mailing, connection=connection, domain=domain,
-                                  cache={})
+        outcome = sending.deliver(
+            row, mailing=mailing, connection=connection, domain=domain, cache={}
+        )
         sending.record(row, token=token, mailing=mailing, outcome=outcome)
-    killed = sending.deliver(rows[3], mailing=mailing, connection=connection, domain=domain,
-                             cache={})
+    killed = sending.deliver(
+        rows[3], mailing=mailing, connection=connection, domain=domain, cache={}
+    )
     assert killed.state == RecipientState.SENT, killed
     # A second worker cannot take the claimed row; after the lease, recovery decides.
     assert sending.claim_batch(mailing.pk, 10) is None
@@ -167,13 +185,19 @@ def test_unstarted_rows_of_a_stopped_worker_are_sent_by_another(mailing, mara, s
     services.mailing_start(actor=mara, mailing=mailing)
     token = sending.claim_batch(mailing.pk, 10)
     first = Recipient.objects.filter(claim_token=token).order_by("pk").first()
-    outcome = sending.deliver(first, mailing=mailing, connection=sending.get_connection(),
-                              domain=sending.sender_domain(), cache={})
+    outcome = sending.deliver(
+        first,
+        mailing=mailing,
+        connection=sending.get_connection(),
+        domain=sending.sender_domain(),
+        cache={},
+    )
     sending.record(first, token=token, mailing=mailing, outcome=outcome)
     # Killed between two rows: the next row (Paul's, lowest unfinished) is uncertain, the
     # others go back to the queue and are sent.
     assert sending.recover_stale(mailing.pk, lease=0) == (2, 1)
     sending.run(mailing.pk)
     assert Counter(r for rcpts, _m in smtp_inbox.messages for r in rcpts) == {
-        CONFIRMED: 1, EXISTING: 1
+        CONFIRMED: 1,
+        EXISTING: 1,
     }

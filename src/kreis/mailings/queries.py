@@ -22,9 +22,7 @@ def mailing_get_for_user(*, user: User, pk: int, write: bool = False) -> Mailing
     """A mailing the user may see (else ``Http404``), or change with ``write`` (else
     ``PermissionDenied``)."""
     mailing = (
-        Mailing.objects.select_related("segment", "campaign", "owner", "team")
-        .filter(pk=pk)
-        .first()
+        Mailing.objects.select_related("segment", "campaign", "owner", "team").filter(pk=pk).first()
     )
     if mailing is None or not user.has_perm("mailings.view_record", mailing):
         raise Http404

@@ -240,9 +240,7 @@ def deliver(
     allowed, reason = check(recipient, purpose=mailing.purpose)
     if allowed is None:
         return Outcome(RecipientState.SKIPPED, reason=reason)
-    content = content_for(
-        mailing, party=recipient.party, language=recipient.language, cache=cache
-    )
+    content = content_for(mailing, party=recipient.party, language=recipient.language, cache=cache)
     message_id = message_id_for(recipient, domain)
     try:
         consent.send_marketing_mail(

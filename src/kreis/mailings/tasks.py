@@ -44,9 +44,7 @@ def mailings_watchdog() -> dict[str, int]:
             continue
         # A live job claims a batch every few seconds; none for a lease means none is left.
         last = rows.aggregate(last=Max("claimed_at"))["last"]
-        if last is not None and last > timezone.now() - dt.timedelta(
-            seconds=sending.claim_lease()
-        ):
+        if last is not None and last > timezone.now() - dt.timedelta(seconds=sending.claim_lease()):
             continue
         if rows.filter(state=RecipientState.QUEUED).exists():
             enqueue_send(mailing_id)
