@@ -48,7 +48,9 @@ def test_reply_in_thread_records_first_response(shared_mail, mailbox, alice):
 
     raw = raw_mail("alice@kreis.example", "Re: Angebot Pumpen", "<r1@kreis.example>",
                    reply_to="<a1@wexford.example>")  # fmt: skip
-    store_mail(account=mailbox, mail=parse_mail(raw, full=True), folder="Sent", direction="outbound")
+    store_mail(
+        account=mailbox, mail=parse_mail(raw, full=True), folder="Sent", direction="outbound"
+    )
     item = item_of("comms.message", shared_mail.pk)
     assert item.first_responded_at is not None
     assert item.first_responded_by == alice

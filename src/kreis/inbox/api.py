@@ -16,6 +16,7 @@ from kreis.core.api_support import (
     Input,
     ObjectId,
     Pagination,
+    SearchText,
     if_match_write,
     with_etag,
 )
@@ -120,7 +121,7 @@ def item_list(
     assignee: AssigneeFilter | None = None,
     breached: bool = False,
     party_id: IdValue | None = None,
-    q: Annotated[str, Field(max_length=100)] = "",
+    q: SearchText = "",
 ):
     filters = queries.ItemFilters(
         channel=channel or "",
