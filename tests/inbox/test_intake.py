@@ -12,7 +12,8 @@ from kreis.marketing.models import FormSubmission, LeadForm
 from kreis.marketing.signals import form_submitted
 from kreis.service import services as cases
 from kreis.service.defaults import ensure_defaults
-from kreis.service.models import CaseCategory, Channel, SlaPolicy as CaseSla
+from kreis.service.models import CaseCategory, Channel
+from kreis.service.models import SlaPolicy as CaseSla
 from kreis.social import services as social
 from kreis.social.models import Keyword
 from tests.leads.factories import LeadFactory
@@ -66,7 +67,8 @@ def test_mention_item_and_reply_conversion(alice, north):
     )  # fmt: skip
     mention = social.mentions_store(source=source, posts=[post])[1][0]
     item = item_of("social.mention", mention.pk)
-    assert item.channel == "social" and item.first_response_due_at is not None
+    assert item.channel == "social"
+    assert item.first_response_due_at is not None
     assert item.first_responded_at is None
     social.mention_reply(actor=alice, mention=mention, text="Wir melden uns!")
     item.refresh_from_db()
@@ -81,7 +83,9 @@ def test_web_form_submission_links_its_lead(alice, north):
     )
     form_submitted.send(sender=LeadForm, submission=submission, visitor_uid="")
     item = item_of("marketing.formsubmission", submission.pk)
-    assert item.lead == lead and item.assignee == alice and "Hallo" in item.excerpt
+    assert item.lead == lead
+    assert item.assignee == alice
+    assert "Hallo" in item.excerpt
 
 
 def test_complaint_message_and_case_reply(alice, north, customer):
@@ -94,12 +98,15 @@ def test_complaint_message_and_case_reply(alice, north, customer):
     form_item = item_of("service.case", case.pk)
     message = cases.case_add_customer_message(actor=alice, case=case, body="Immer noch kaputt")
     item = item_of("service.casemessage", message.pk)
-    assert item.case == case and item.party == customer and item.channel == "complaint"
+    assert item.case == case
+    assert item.party == customer
+    assert item.channel == "complaint"
     assert item.assignee == case.owner
     cases.case_reply(actor=alice, case=case, body="Techniker kommt morgen")
     item.refresh_from_db()
     form_item.refresh_from_db()
-    assert item.first_responded_at is not None and form_item.first_responded_at is not None
+    assert item.first_responded_at is not None
+    assert form_item.first_responded_at is not None
 
 
 def test_survey_comment_becomes_item(alice, north, customer, django_capture_on_commit_callbacks):

@@ -60,7 +60,8 @@ def test_snoozed_item_comes_back(two_items, alice):
     later = until + dt.timedelta(minutes=1)
     assert services.snoozed_wake(now=later) == 1
     item.refresh_from_db()
-    assert item.status == ItemStatus.OPEN and item.snoozed_until is None
+    assert item.status == ItemStatus.OPEN
+    assert item.snoozed_until is None
 
 
 def test_snooze_in_the_past_is_refused(two_items, alice):
@@ -85,7 +86,8 @@ def test_breached_and_assignee_filters(two_items, alice):
     mine = queries.item_list_for_user(user=alice, filters=queries.ItemFilters(assignee="me"))
     assert list(mine) == [two_items[1]]
     page = client_for(alice).get("/inbox/?breached=1")
-    assert b"inbox-breached" in page.content and b"Erste" in page.content
+    assert b"inbox-breached" in page.content
+    assert b"Erste" in page.content
 
 
 def test_bulk_page_assigns_and_marks_done(two_items, alice, bob, mia):
@@ -105,7 +107,8 @@ def test_api_list_update_with_if_match_and_bulk(two_items, alice, api_key_for):
     etag = api.get(url)["ETag"]
     body = json.dumps({"answered": True, "status": "pending"})
     ok = api.patch(url, body, content_type="application/json", HTTP_IF_MATCH=etag)
-    assert ok.status_code == 200 and ok.json()["first_responded_at"]
+    assert ok.status_code == 200
+    assert ok.json()["first_responded_at"]
     stale = api.patch(url, body, content_type="application/json", HTTP_IF_MATCH=etag)
     assert stale.status_code == 412
     bulk = api.post(
@@ -113,7 +116,8 @@ def test_api_list_update_with_if_match_and_bulk(two_items, alice, api_key_for):
         json.dumps({"ids": [i.pk for i in two_items], "status": "done"}),
         content_type="application/json",
     )
-    assert bulk.status_code == 200 and bulk.json()["changed"] == 2
+    assert bulk.status_code == 200
+    assert bulk.json()["changed"] == 2
 
 
 def test_cli_backfill_stats_and_sla(two_items):
@@ -121,7 +125,8 @@ def test_cli_backfill_stats_and_sla(two_items):
     out = StringIO()
     call_command("inbox", "backfill", stdout=out)
     call_command("inbox", "backfill", stdout=out)
-    assert "total: 2 created" in out.getvalue() and "total: 0 created" in out.getvalue()
+    assert "total: 2 created" in out.getvalue()
+    assert "total: 0 created" in out.getvalue()
     call_command("inbox", "sla", "--set", "email", "3", stdout=out)
     assert "email: 3 h, clock hours" in out.getvalue()
     call_command("inbox", "stats", "--json", stdout=(stats := StringIO()))
