@@ -9,7 +9,7 @@ class MailingAdmin(admin.ModelAdmin):
     list_filter = ["state", "purpose"]
     search_fields = ["name", "subject"]
     raw_id_fields = ["segment", "campaign", "owner", "team"]
-    readonly_fields = ["state", "started_at", "finished_at", "results_at"]
+    readonly_fields = ["state", "started_at", "finished_at"]
 
 
 @admin.register(Recipient)

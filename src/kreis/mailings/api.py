@@ -1,7 +1,6 @@
 """API routes of mailings: list, create, read, change, delete a draft; start, pause, resume,
 cancel; the test on a sample; the results (counts, recipients); the suppression list."""
 
-
 import datetime as dt
 from typing import Annotated, Literal
 
@@ -16,6 +15,7 @@ from kreis.core.api_support import (
     Input,
     ObjectId,
     Pagination,
+    SearchText,
     check_if_match,
     etag,
     if_match_write,
@@ -159,7 +159,7 @@ def _fields(request: HttpRequest, payload: Input) -> dict:
     operation_id="mailings_suppression_list",
 )
 @paginate(Pagination)
-def suppression_list(request: HttpRequest, q: str = Field("", max_length=100)):
+def suppression_list(request: HttpRequest, q: SearchText = ""):
     if not request.auth.has_perm("mailings.view"):
         raise PermissionDenied
     return queries.suppression_list_for_user(user=request.auth, search=q)

@@ -125,5 +125,4 @@ def create_mailing(ctx: DemoContext) -> dict[str, int]:
         elif number == 5:  # clicked "unsubscribe" in the mail
             consent.withdraw(given, via=consent.Via.LINK)
             Recipient.objects.filter(pk=recipient.pk).update(unsubscribed_at=timezone.now())
-    Mailing.objects.filter(pk=mailing.pk).update(results_at=timezone.now())
     return {"mailings": 1, "mailing recipients sent": sent}

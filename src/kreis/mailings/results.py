@@ -21,15 +21,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.db.models import Count, Exists, OuterRef, Q, Subquery
-from django.utils import timezone
 
 from kreis.comms.models import AddressStatus, Direction, Message
-from kreis.mailings.models import Mailing, Recipient, RecipientState, SkipReason
+from kreis.mailings.models import Mailing, MailingState, Recipient, RecipientState, SkipReason
 from kreis.marketing.consent.services import Via
 from kreis.marketing.models import ConsentEvent, ConsentEventKind
 
 
 def refresh(mailing: Mailing) -> None:
+    if mailing.state == MailingState.DRAFT:
+        return
     sent = Recipient.objects.filter(mailing=mailing, state=RecipientState.SENT)
     bounce = AddressStatus.objects.filter(
         address=OuterRef("email"), last_bounce_at__gte=OuterRef("sent_at")
@@ -59,7 +60,6 @@ def refresh(mailing: Mailing) -> None:
     sent.filter(unsubscribed_at__isnull=True, consent_id__isnull=False).filter(
         Exists(withdrawal)
     ).update(unsubscribed_at=Subquery(withdrawal.values("at")[:1]))
-    Mailing.objects.filter(pk=mailing.pk).update(results_at=timezone.now())
 
 
 @dataclass
