@@ -8,6 +8,7 @@ import datetime as dt
 import pytest
 from django.utils import timezone
 
+from kreis.core.models import Role
 from kreis.marketing.models import (
     Campaign,
     CampaignMember,
@@ -23,7 +24,6 @@ from kreis.marketing.models import (
 )
 from kreis.parties.models import ContactPoint
 from tests.factories import UserFactory
-from kreis.core.models import Role
 from tests.parties.factories import PersonFactory
 
 

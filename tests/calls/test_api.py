@@ -43,7 +43,8 @@ def test_build_work_and_read_results_through_the_api(api, segment, people, mia, 
     )
     assert built.status_code == 201, built.content
     data = built.json()
-    assert data["to_call"] == 3 and data["skipped"] == {"no_consent": 2, "no_phone": 1}
+    assert data["to_call"] == 3
+    assert data["skipped"] == {"no_consent": 2, "no_phone": 1}
     list_id = data["call_list"]["id"]
     assert api(bob).post(f"/api/v1/calls/lists/{list_id}/next").status_code == 200
     assert api(charlie).post(f"/api/v1/calls/lists/{list_id}/next").status_code == 404
@@ -70,7 +71,8 @@ def test_build_work_and_read_results_through_the_api(api, segment, people, mia, 
     assert Activity.objects.get(pk=logged.json()["activity_id"]).party == people["anna"]
 
     results = api(bob).get(f"/api/v1/calls/lists/{list_id}/results").json()
-    assert results["results"] == {"call_back": 1} and results["states"]["call_back"] == 1
+    assert results["results"] == {"call_back": 1}
+    assert results["states"]["call_back"] == 1
     entries = api(bob).get(f"/api/v1/calls/lists/{list_id}/entries?state=skipped").json()
     assert {e["skip_reason"] for e in entries["items"]} == {"no_consent", "no_phone"}
     listed = api(charlie).get("/api/v1/calls/lists").json()
@@ -88,5 +90,6 @@ def test_only_the_owner_or_a_manager_changes_a_list(api, segment, mia, bob):
     )
     closed = api(mia).patch(url, {"is_closed": True, "script": "Hallo"},
                             content_type="application/json")  # fmt: skip
-    assert closed.status_code == 200 and closed.json()["is_closed"] is True
+    assert closed.status_code == 200
+    assert closed.json()["is_closed"] is True
     assert api(bob).post(f"{url}/next").status_code == 403

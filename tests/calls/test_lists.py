@@ -84,8 +84,10 @@ def test_working_the_list_goes_in_order_and_logs_calls_on_the_timeline(segment, 
         actor=bob, entry=first, result=CallResult.INTERESTED, notes="Will ein Angebot",
         duration_minutes=7,
     )  # fmt: skip
-    assert activity.kind == ActivityKind.CALL and activity.party == people["anna"]
-    assert activity.outcome == CallOutcome.REACHED and activity.duration_minutes == 7
+    assert activity.kind == ActivityKind.CALL
+    assert activity.party == people["anna"]
+    assert activity.outcome == CallOutcome.REACHED
+    assert activity.duration_minutes == 7
     assert Activity.objects.get(pk=activity.pk).created_by == bob
     assert state_of(call_list, people["anna"]).state == EntryState.DONE
 
@@ -93,7 +95,8 @@ def test_working_the_list_goes_in_order_and_logs_calls_on_the_timeline(segment, 
     assert second.party == people["berta"]
     services.entry_log(actor=bob, entry=second, result=CallResult.NO_ANSWER)
     entry = state_of(call_list, people["berta"])
-    assert entry.state == EntryState.OPEN and entry.attempts == 1  # tried again later
+    assert entry.state == EntryState.OPEN
+    assert entry.attempts == 1
     third = services.entry_claim_next(actor=bob, call_list=call_list)
     assert third.party == people["fritz"]
     services.entry_log(actor=bob, entry=third, result=CallResult.NOT_INTERESTED)
@@ -203,6 +206,7 @@ def test_cli_builds_and_lists(segment, bob, capsys):
     call_command("calls", "create", "--name", "CLI", "--segment", str(segment.pk), "--assign",
                  "bob")  # fmt: skip
     out = capsys.readouterr().out
-    assert "3 to call" in out and "no_consent: 2" in out
+    assert "3 to call" in out
+    assert "no_consent: 2" in out
     call_command("calls", "lists")
     assert "CLI" in capsys.readouterr().out

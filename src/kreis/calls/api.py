@@ -253,26 +253,26 @@ def list_create(request: HttpRequest, payload: CallListCreateIn, response: HttpR
 
 
 @router.get(
-    "/calls/lists/{list_id}",
+    "/calls/lists/{call_list_id}",
     response={200: CallListOut, **PROBLEM_RESPONSES},
     summary="A call list",
     operation_id="calls_list_detail",
 )
-def list_detail(request: HttpRequest, list_id: ObjectId, response: HttpResponse):
-    return with_etag(response, queries.list_get_for_user(user=request.auth, pk=list_id))
+def list_detail(request: HttpRequest, call_list_id: ObjectId, response: HttpResponse):
+    return with_etag(response, queries.list_get_for_user(user=request.auth, pk=call_list_id))
 
 
 @router.patch(
-    "/calls/lists/{list_id}",
+    "/calls/lists/{call_list_id}",
     response={200: CallListOut, **PROBLEM_RESPONSES},
     summary="Change a call list: name, script, attempts, team, assignees, closed",
     operation_id="calls_list_update",
 )
 def list_update(
-    request: HttpRequest, list_id: ObjectId, payload: CallListUpdateIn, response: HttpResponse
+    request: HttpRequest, call_list_id: ObjectId, payload: CallListUpdateIn, response: HttpResponse
 ):
     user = request.auth
-    call_list = queries.list_get_for_user(user=user, pk=list_id, perm="calls.change_list")
+    call_list = queries.list_get_for_user(user=user, pk=call_list_id, perm="calls.change_list")
     data = payload.model_dump(exclude_unset=True)
     assignees = _users(data.pop("assignee_ids", None))
     if "team_id" in data:
@@ -289,13 +289,13 @@ def list_update(
 
 
 @router.get(
-    "/calls/lists/{list_id}/results",
+    "/calls/lists/{call_list_id}/results",
     response={200: ResultsOut, **PROBLEM_RESPONSES},
     summary="Progress and results of a call list (entries per state, result, skip reason)",
     operation_id="calls_list_results",
 )
-def list_results(request: HttpRequest, list_id: ObjectId):
-    call_list = queries.list_get_for_user(user=request.auth, pk=list_id)
+def list_results(request: HttpRequest, call_list_id: ObjectId):
+    call_list = queries.list_get_for_user(user=request.auth, pk=call_list_id)
     r = queries.results(call_list)
     return {
         "total": r.total,
@@ -309,7 +309,7 @@ def list_results(request: HttpRequest, list_id: ObjectId):
 
 
 @router.get(
-    "/calls/lists/{list_id}/entries",
+    "/calls/lists/{call_list_id}/entries",
     response={200: list[EntryOut], **PROBLEM_RESPONSES},
     summary="The entries of a call list, in list order",
     operation_id="calls_entry_list",
@@ -317,23 +317,23 @@ def list_results(request: HttpRequest, list_id: ObjectId):
 @paginate(Pagination)
 def entry_list(
     request: HttpRequest,
-    list_id: ObjectId,
+    call_list_id: ObjectId,
     state: StateName | None = None,
     result: ResultName | None = None,
 ):
-    call_list = queries.list_get_for_user(user=request.auth, pk=list_id)
+    call_list = queries.list_get_for_user(user=request.auth, pk=call_list_id)
     return queries.entries(call_list, state=state or "", result=result or "")
 
 
 @router.post(
-    "/calls/lists/{list_id}/next",
+    "/calls/lists/{call_list_id}/next",
     response={200: EntryOut, 204: None, **PROBLEM_RESPONSES},
     summary="Claim the next entry to call (204: nothing due now)",
     operation_id="calls_entry_next",
 )
-def entry_next(request: HttpRequest, list_id: ObjectId, response: HttpResponse):
+def entry_next(request: HttpRequest, call_list_id: ObjectId, response: HttpResponse):
     user = request.auth
-    call_list = queries.list_get_for_user(user=user, pk=list_id, perm="calls.work_list")
+    call_list = queries.list_get_for_user(user=user, pk=call_list_id, perm="calls.work_list")
     entry = services.entry_claim_next(actor=user, call_list=call_list)
     if entry is None:
         return Status(204, None)
@@ -341,26 +341,26 @@ def entry_next(request: HttpRequest, list_id: ObjectId, response: HttpResponse):
 
 
 @router.get(
-    "/calls/entries/{entry_id}",
+    "/calls/entries/{call_entry_id}",
     response={200: EntryOut, **PROBLEM_RESPONSES},
     summary="One entry of a call list",
     operation_id="calls_entry_detail",
 )
-def entry_detail(request: HttpRequest, entry_id: ObjectId, response: HttpResponse):
-    return with_etag(response, queries.entry_get_for_user(user=request.auth, pk=entry_id))
+def entry_detail(request: HttpRequest, call_entry_id: ObjectId, response: HttpResponse):
+    return with_etag(response, queries.entry_get_for_user(user=request.auth, pk=call_entry_id))
 
 
 @router.post(
-    "/calls/entries/{entry_id}/log",
+    "/calls/entries/{call_entry_id}/log",
     response={200: EntryLogOut, **PROBLEM_RESPONSES},
     summary="Log the call on an entry: its result (a CALL activity on the party's timeline)",
     operation_id="calls_entry_log",
 )
 def entry_log(
-    request: HttpRequest, entry_id: ObjectId, payload: EntryLogIn, response: HttpResponse
+    request: HttpRequest, call_entry_id: ObjectId, payload: EntryLogIn, response: HttpResponse
 ):
     user = request.auth
-    entry = queries.entry_get_for_user(user=user, pk=entry_id, perm="calls.work_list")
+    entry = queries.entry_get_for_user(user=user, pk=call_entry_id, perm="calls.work_list")
     check_if_match(request, entry)
     activity = services.entry_log(
         actor=user,
@@ -375,14 +375,14 @@ def entry_log(
 
 
 @router.post(
-    "/calls/entries/{entry_id}/release",
+    "/calls/entries/{call_entry_id}/release",
     response={200: EntryOut, **PROBLEM_RESPONSES},
     summary="Give a claimed entry back untouched (skip it for now)",
     operation_id="calls_entry_release",
 )
-def entry_release(request: HttpRequest, entry_id: ObjectId, response: HttpResponse):
+def entry_release(request: HttpRequest, call_entry_id: ObjectId, response: HttpResponse):
     user = request.auth
-    entry = queries.entry_get_for_user(user=user, pk=entry_id, perm="calls.work_list")
+    entry = queries.entry_get_for_user(user=user, pk=call_entry_id, perm="calls.work_list")
     check_if_match(request, entry)
     services.entry_release(actor=user, entry=entry)
     return with_etag(response, queries.entry_get_for_user(user=user, pk=entry.pk))
