@@ -406,16 +406,21 @@ def _offer_task_text(offer, step: PlaybookStep, language: str, text: tuple[str, 
 def _send_offers(mails: list[tuple[int, int, PlaybookStep]]) -> set[tuple[int, int]]:
     """Send the offer e-mail where the customer's consent allows it (after the commit): the
     (enrollment, step position) pairs sent."""
-    from kreis.marketing.consent.services import may_contact, send_marketing_mail
-    from kreis.marketing.models import ConsentChannel, ConsentPurpose
+    from kreis.channels.models import Channel
+    from kreis.channels.services import may_use
+    from kreis.marketing.consent.services import send_marketing_mail
+    from kreis.marketing.models import ConsentPurpose
 
     parties = Party.objects.in_bulk([party_id for _, party_id, _ in mails])
     sent: set[tuple[int, int]] = set()
     for enrollment_id, party_id, step in mails:
         party = parties.get(party_id)
-        if party is None or not may_contact(
-            purpose=ConsentPurpose.MARKETING, channel=ConsentChannel.EMAIL, party=party
-        ):
+        if party is None:
+            continue
+        # Opt-outs and consent: the one decision of kreis.channels.
+        verdict = may_use(party, Channel.EMAIL, purpose=ConsentPurpose.MARKETING)
+        if not verdict.allowed:
+            log.info("playbook offer mail to party %s not sent: %s", party_id, verdict.reason)
             continue
         lang = party.language if getattr(party, "language", "") else settings.LANGUAGE_CODE
         try:

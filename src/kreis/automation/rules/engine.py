@@ -351,9 +351,15 @@ def run_action(action: dict, rule: Rule, record: Any, event: dict, *, dry: bool)
         party = None if lead else _party(rec)
         language = _language(rec, party)
         subject, body = _mail_texts(action, language)
-        allowed = may_contact(purpose=action["purpose"], channel="email", party=party, lead=lead)
-        if not allowed:
-            raise Skipped(_("No consent to e-mail %(p)s for this purpose.") % {"p": party or lead})
+        if party is not None:
+            # Opt-outs and consent of the party, in the one decision of kreis.channels.
+            from kreis.channels.services import may_use
+
+            verdict = may_use(party, "email", purpose=action["purpose"])
+            if not verdict.allowed:
+                raise Skipped(verdict.reason)
+        elif not may_contact(purpose=action["purpose"], channel="email", lead=lead):
+            raise Skipped(_("No consent to e-mail %(p)s for this purpose.") % {"p": lead})
         if dry:
             return _("Would send “%(s)s” (%(l)s) to %(p)s.") % {
                 "s": merge(subject, rec, party),
