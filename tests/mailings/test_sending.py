@@ -201,3 +201,15 @@ def test_unstarted_rows_of_a_stopped_worker_are_sent_by_another(mailing, mara, s
         CONFIRMED: 1,
         EXISTING: 1,
     }
+
+
+def test_a_claim_taken_over_after_its_lease_is_not_sent_by_its_old_worker(
+    mailing, mara, smtp_inbox
+):
+    services.mailing_start(actor=mara, mailing=mailing)
+    token = sending.claim_batch(mailing.pk, 10)
+    assert sending.renew(token)
+    sending.recover_stale(mailing.pk, lease=0)  # a slow worker's lease ran out
+    assert not sending.renew(token)  # so it sends nothing more of that claim
+    sending.run(mailing.pk)
+    assert Counter(r for rcpts, _m in smtp_inbox.messages for r in rcpts) == {EXISTING: 1}

@@ -13,10 +13,12 @@ to SMTP, and the recovery after a worker stopped.
    sent row is marked sent — with its Message-ID and its timeline activity — in the
    transaction committed right after the SMTP server accepted the message (its 250 reply to
    DATA); nothing else runs between that reply and the commit.
-3. So every row reaches its final state, committed, before the next row's send begins. When a
+3. Right before each send the worker renews its claim's lease (``renew``) and stops if the
+   claim is no longer its own. So every row reaches its final state, committed, before the
+   next row's send begins, and a live worker never loses a row it is sending. When a
    worker is killed, the rows of its claim still ``claimed`` are at most one whose hand-over
    may have happened — the lowest id, the one in flight — and rows it never started. Once the
-   claim's lease has run out (``MAILING_CLAIM_LEASE`` seconds, longer than any batch takes),
+   claim's lease has run out (``MAILING_CLAIM_LEASE`` seconds, longer than one send takes),
    ``recover_stale`` marks that first row ``uncertain`` — it is *not* sent again and the
    results show it — and puts the others back in the queue, where any worker takes them.
 
@@ -187,6 +189,17 @@ def claim_batch(mailing_id: int, size: int) -> str | None:
     return token if claimed else claim_batch(mailing_id, size)
 
 
+def renew(token: str) -> bool:
+    """Right before each send: extend the claim's lease and make sure it is still ours. A
+    claim ``recover_stale`` took over (its rows reset together, in one transaction) renews
+    nothing, and the worker sends none of its rows."""
+    return bool(
+        Recipient.objects.filter(claim_token=token, state=RecipientState.CLAIMED).update(
+            claimed_at=timezone.now()
+        )
+    )
+
+
 def release(token: str) -> int:
     """Give a claim's unstarted rows back to the queue (pause, cancel, shutdown)."""
     return Recipient.objects.filter(claim_token=token, state=RecipientState.CLAIMED).update(
@@ -348,7 +361,8 @@ def run(
         result.stopped = "missing"
         return result
     interval = share / rate_of(mailing)
-    batch = max(1, min(100, int(5 / interval)))
+    # A batch takes about a second, far below the claim's lease (renewed before each send).
+    batch = max(1, min(50, int(1 / interval)))
     domain = sender_domain()
     cache: dict = {}
     connection = get_connection(fail_silently=False)
@@ -383,6 +397,8 @@ def run(
                     max_messages is not None and done >= max_messages
                 ):
                     break
+                if not renew(token):
+                    break  # the claim was taken over (lease run out): send none of it
                 delay = next_at - time.monotonic()
                 if delay > 0:
                     time.sleep(delay)
