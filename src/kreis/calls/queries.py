@@ -95,15 +95,17 @@ class Results:
         return [(r.value, r.label, n) for r in SkipReason if (n := self.skipped.get(r.value, 0))]
 
     def chart(self) -> dict:
-        """An ECharts option: calls per result (the latest result of each entry)."""
-        rows = [(label, n) for _v, label, n in self.result_rows()]
-        return {
+        """The chart's payload (``analytics/charts.js``): an ECharts option, entries per
+        latest result, and whether there is anything to draw yet."""
+        rows = [(str(label), n) for _v, label, n in self.result_rows()]
+        option = {
             "tooltip": {"trigger": "axis"},
             "grid": {"left": 8, "right": 16, "top": 8, "bottom": 8, "containLabel": True},
             "xAxis": {"type": "value", "minInterval": 1},
-            "yAxis": {"type": "category", "inverse": True, "data": [str(r[0]) for r in rows]},
+            "yAxis": {"type": "category", "inverse": True, "data": [r[0] for r in rows]},
             "series": [{"type": "bar", "name": _("Entries"), "data": [r[1] for r in rows]}],
         }
+        return {"option": option, "empty": not any(n for _label, n in rows)}
 
 
 def results(call_list: CallList) -> Results:
