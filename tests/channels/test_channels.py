@@ -271,3 +271,25 @@ def test_cli_optout_import_all_or_nothing_and_metrics(eva, alice, tmp_path):
     out = io.StringIO()
     call_command("channels", "metrics", "--json", stdout=out)
     assert json.loads(out.getvalue())["per_team"] == []
+
+
+def test_metrics_page_and_api_for_managers_and_admins(eva, alice, mia, dana, api_key_for):
+    now = timezone.now() - dt.timedelta(days=1)
+    _act(eva, eva.team, "email", "inbound", now, alice)
+    _act(eva, eva.team, "email", "outbound", now + dt.timedelta(hours=3), alice)
+    client = Client()
+    client.force_login(alice)
+    assert client.get("/analytics/channels/").status_code == 403
+    client.force_login(mia)
+    page = client.get("/analytics/channels/")
+    assert page.status_code == 200
+    assert b"North" in page.content
+    bad = client.get("/analytics/channels/?start=2026-05-01&end=2026-01-01")
+    assert b"The end is before the start." in bad.content
+    api = client.get("/api/v1/analytics/channel-metrics", **_auth(api_key_for(dana)))
+    assert api.status_code == 200
+    overall = api.json()["overall"]
+    assert overall[0]["channel"] == "email"
+    assert overall[0]["avg_response_hours"] == 3.0
+    refused = client.get("/api/v1/analytics/channel-metrics", **_auth(api_key_for(alice)))
+    assert refused.status_code == 403

@@ -1,5 +1,6 @@
 from django.urls import path  # noqa: F401
 
+from kreis.analytics.channel_metrics import channel_urlpatterns
 from kreis.analytics.customer.views import party_urlpatterns
 from kreis.analytics.kpis.views import kpis_urlpatterns
 from kreis.analytics.margin.views import margin_urlpatterns
@@ -17,3 +18,4 @@ urlpatterns += margin_urlpatterns
 urlpatterns += scoring_urlpatterns
 urlpatterns += pages_urlpatterns
 urlpatterns += kpis_urlpatterns
+urlpatterns += channel_urlpatterns
