@@ -131,3 +131,25 @@ def test_cli_backfill_stats_and_sla(two_items):
     assert "email: 3 h, clock hours" in out.getvalue()
     call_command("inbox", "stats", "--json", stdout=(stats := StringIO()))
     assert json.loads(stats.getvalue())["by_status"] == {"open": 2}
+
+
+def test_queue_pages_by_next_without_losing_or_repeating_items(alice, bob, north):
+    # Items alice sees by more than one way (owner, team, assignee) come once, newest first.
+    start = timezone.now()
+    for n in range(5):
+        InboxItem.objects.create(
+            channel="email", source_type="test", source_id=n, subject=f"Anfrage {n}",
+            received_at=start - dt.timedelta(minutes=n), owner=alice if n % 2 else bob,
+            team=north, assignee=alice if n < 2 else None,
+        )  # fmt: skip
+    filters = queries.ItemFilters()
+    first, more = queries.item_page_for_user(user=alice, filters=filters, page=1, size=2)
+    second, _ = queries.item_page_for_user(user=alice, filters=filters, page=2, size=2)
+    last, no_more = queries.item_page_for_user(user=alice, filters=filters, page=3, size=2)
+    subjects = [item.subject for item in first + second + last]
+    assert subjects == [f"Anfrage {n}" for n in range(5)]
+    assert more
+    assert not no_more
+    page = client_for(alice).get("/inbox/")
+    assert b"Anfrage 4" in page.content
+    assert b"?page=2" not in page.content  # five items: one page of 50, no "next"

@@ -24,16 +24,17 @@ class ItemActionForm(forms.Form):
     snoozed_until = forms.DateTimeField(
         label=_("Snooze until"),
         required=False,
-        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+        widget=forms.DateTimeInput(
+            attrs={"type": "datetime-local", "class": "form-control"}, format="%Y-%m-%dT%H:%M"
+        ),
         input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"],
     )
 
     def __init__(self, *args, users=(), teams=(), **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["assignee"].choices = [("", _("Nobody"))] + [
-            (u.pk, u.get_full_name() or u.get_username()) for u in users
-        ]
-        self.fields["assigned_team"].choices = [("", "—")] + [(t.pk, t.name) for t in teams]
+        # ``users`` and ``teams``: (pk, label) pairs.
+        self.fields["assignee"].choices = [("", _("Nobody")), *users]
+        self.fields["assigned_team"].choices = [("", "—"), *teams]
 
     def clean_ids(self):
         return self.cleaned_data["ids"]

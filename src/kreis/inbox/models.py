@@ -179,6 +179,13 @@ class InboxItem(models.Model):
                 name="inbox_unanswered_due",
                 condition=Q(first_responded_at__isnull=True),
             ),
+            # "SLA breached" read per visibility branch (``queries.item_page_for_user``): a
+            # team's unanswered items, not every unanswered item checked for the team.
+            models.Index(
+                fields=["team", "first_response_due_at"],
+                name="inbox_team_unanswered_due",
+                condition=Q(first_responded_at__isnull=True),
+            ),
             models.Index(
                 fields=["snoozed_until"], name="inbox_snoozed", condition=Q(status="snoozed")
             ),

@@ -7,14 +7,13 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from kreis.core.queries import team_list_for_user, user_list_for_user
+from kreis.core.models import Team, User
 from kreis.inbox import queries, services
 from kreis.inbox.forms import ItemActionForm
 from kreis.inbox.models import InboxChannel, ItemStatus
@@ -39,12 +38,32 @@ def _filters(request: HttpRequest) -> queries.ItemFilters:
     )
 
 
-def _action_form(request: HttpRequest, data=None) -> ItemActionForm:
-    return ItemActionForm(
-        data,
-        users=user_list_for_user(user=request.user).order_by("first_name", "last_name")[:300],
-        teams=team_list_for_user(user=request.user).order_by("name"),
-    )
+def _assignable(request: HttpRequest) -> tuple[list[tuple[int, str]], list[tuple[int, str]]]:
+    """Whom the pages offer to assign to: the active members of the user's teams and those
+    teams (administrators: every active user, at most 300, and every team). Two plain
+    queries on every request, no cache to go stale."""
+    user = request.user
+    users = User.objects.filter(is_active=True)
+    teams = Team.objects.all()
+    if not user.is_admin:
+        users = users.filter(memberships__team_id__in=user.team_ids()).distinct()
+        teams = teams.filter(pk__in=user.team_ids())
+    rows = users.order_by("first_name", "last_name", "pk").values_list(
+        "pk", "first_name", "last_name", "username"
+    )[:300]
+    people = [(pk, f"{first} {last}".strip() or username) for pk, first, last, username in rows]
+    return people, list(teams.order_by("name").values_list("pk", "name"))
+
+
+def _action_form(request: HttpRequest, data=None, item=None) -> ItemActionForm:
+    """The action form; on one item its present assignee and team stay choosable even when
+    they are not among the user's teams."""
+    users, teams = _assignable(request)
+    if item is not None and item.assignee_id and item.assignee_id not in dict(users):
+        users.append((item.assignee_id, str(item.assignee)))
+    if item is not None and item.assigned_team_id and item.assigned_team_id not in dict(teams):
+        teams.append((item.assigned_team_id, item.assigned_team.name))
+    return ItemActionForm(data, users=users, teams=teams)
 
 
 def _change(form: ItemActionForm, request: HttpRequest) -> services.Change:
@@ -59,18 +78,36 @@ def _change(form: ItemActionForm, request: HttpRequest) -> services.Change:
     return change
 
 
+def _page_number(request: HttpRequest) -> int:
+    number = _int(request.GET.get("page"))
+    return min(number, 10_000) if number else 1
+
+
+def _page_link(request: HttpRequest, number: int) -> str:
+    query = request.GET.copy()
+    query["page"] = str(number)
+    return "?" + query.urlencode()
+
+
 @login_required
 def item_list(request: HttpRequest) -> HttpResponse:
-    """The queue the user may see, newest first, with filters and bulk actions."""
+    """The queue the user may see, newest first, with filters and bulk actions; paged by
+    "previous / next" (no count of the whole queue, see ``queries.item_page_for_user``)."""
     filters = _filters(request)
-    items = queries.item_list_for_user(user=request.user, filters=filters)
-    page = Paginator(items, PAGE_SIZE).get_page(request.GET.get("page"))
+    number = _page_number(request)
+    items, has_more = queries.item_page_for_user(
+        user=request.user, filters=filters, page=number, size=PAGE_SIZE
+    )
+    now = timezone.now()
+    for item in items:  # still unanswered after its due time (what the filter "breached" finds)
+        item.sla_breached = item.first_responded_at is None and item.is_breached(now)
     context = {
-        "page": page,
-        "items": page.object_list,
+        "items": items,
+        "page_number": number,
+        "previous_link": _page_link(request, number - 1) if number > 1 else "",
+        "next_link": _page_link(request, number + 1) if has_more else "",
         "filters": filters,
-        "now": timezone.now(),
-        "query": request.GET.urlencode(),
+        "now": now,
     }
     if request.headers.get("HX-Request"):
         return render(request, "inbox/_rows.html", context)
@@ -124,10 +161,7 @@ def item_bulk(request: HttpRequest) -> HttpResponse:
 def item_detail(request: HttpRequest, pk: int) -> HttpResponse:
     item = queries.item_get_for_user(user=request.user, pk=pk)
     now = timezone.now()
-    form = _action_form(
-        request,
-        None,
-    )
+    form = _action_form(request, None, item)
     form.initial = {"assignee": item.assignee_id, "assigned_team": item.assigned_team_id}
     context = {
         "item": item,
@@ -144,7 +178,7 @@ def item_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def item_update(request: HttpRequest, pk: int) -> HttpResponse:
     item = queries.item_get_for_user(user=request.user, pk=pk)
-    form = _action_form(request, request.POST)
+    form = _action_form(request, request.POST, item)
     if form.is_valid():
         try:
             services.item_update(actor=request.user, item=item, change=_change(form, request))
