@@ -210,3 +210,15 @@ def test_cli_builds_and_lists(segment, bob, capsys):
     assert "no_consent: 2" in out
     call_command("calls", "lists")
     assert "CLI" in capsys.readouterr().out
+
+
+def test_a_manager_gives_back_a_colleagues_stuck_entry_a_colleague_cannot(
+    segment, people, mia, bob, alice
+):
+    call_list = build(mia, bob, segment=segment).call_list
+    call_list.assignees.add(alice)
+    held = services.entry_claim_next(actor=bob, call_list=call_list)
+    with pytest.raises(ValidationError):
+        services.entry_release(actor=alice, entry=held)
+    services.entry_release(actor=mia, entry=held)
+    assert services.entry_claim_next(actor=alice, call_list=call_list) == held

@@ -328,12 +328,13 @@ def entry_list(
 @router.post(
     "/calls/lists/{call_list_id}/next",
     response={200: EntryOut, 204: None, **PROBLEM_RESPONSES},
-    summary="Claim the next entry to call (204: nothing due now)",
+    summary="Claim the next entry to call (204: nothing due now; If-Match: the list's tag)",
     operation_id="calls_entry_next",
 )
 def entry_next(request: HttpRequest, call_list_id: ObjectId, response: HttpResponse):
     user = request.auth
     call_list = queries.list_get_for_user(user=user, pk=call_list_id, perm="calls.work_list")
+    check_if_match(request, call_list)
     entry = services.entry_claim_next(actor=user, call_list=call_list)
     if entry is None:
         return Status(204, None)

@@ -341,10 +341,15 @@ def _take(candidate: CallListEntry, *, actor: User, now: datetime) -> bool:
 
 
 def entry_release(*, actor: User, entry: CallListEntry) -> None:
-    """Give a claimed entry back untouched (skip it for now): it is due again at once."""
-    released = CallListEntry.objects.filter(
-        pk=entry.pk, state=EntryState.CLAIMED, claimed_by=actor
-    ).update(state=EntryState.OPEN, claimed_by=None, claimed_at=None, updated_at=timezone.now())
+    """Give a claimed entry back untouched (skip it for now): it is due again at once. The
+    caller gives back their own; whoever may change the list (its owner, managers,
+    administrators) also a colleague's, e.g. one left open in a closed browser tab."""
+    mine = Q(claimed_by=actor)
+    if actor.has_perm("calls.change_list", entry.call_list):
+        mine = Q()
+    released = CallListEntry.objects.filter(mine, pk=entry.pk, state=EntryState.CLAIMED).update(
+        state=EntryState.OPEN, claimed_by=None, claimed_at=None, updated_at=timezone.now()
+    )
     if not released:
         raise ValidationError({"entry": _("This entry is not yours to give back.")})
 
@@ -397,8 +402,9 @@ def entry_log(
     errors = {}
     if result not in CallResult.values:
         errors["result"] = _("Choose what the call came to.")
+    supervises = actor.has_perm("calls.change_list", call_list)
     if entry.state == EntryState.CLAIMED and entry.claimed_by_id not in (None, actor.pk):
-        if entry.claimed_at and entry.claimed_at >= now - CLAIM_TIMEOUT:
+        if not supervises and entry.claimed_at and entry.claimed_at >= now - CLAIM_TIMEOUT:
             errors["entry"] = _("Somebody else is calling this entry.")
     elif entry.state in (EntryState.DONE, EntryState.SKIPPED):
         errors["entry"] = _("This entry is finished.")
