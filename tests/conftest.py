@@ -4,6 +4,7 @@ charlie is a rep in team South; dana is an administrator; rory reads only, in No
 import os
 import shutil
 import tempfile
+from contextlib import contextmanager
 
 os.environ.setdefault("KREIS_DATA", tempfile.mkdtemp(prefix="kreis-test-"))
 
@@ -14,6 +15,7 @@ from django.test.testcases import LiveServerThread  # noqa: E402
 
 from kreis.core import services  # noqa: E402
 from kreis.core.models import Role  # noqa: E402
+from tests import instances  # noqa: E402
 from tests.factories import MembershipFactory, TeamFactory, UserFactory  # noqa: E402
 
 
@@ -28,6 +30,82 @@ class OneRequestAtATime(WSGIServer):
 
 
 LiveServerThread.server_class = OneRequestAtATime
+
+
+# --- The test database: a copy of one migrated per run (tests/instances.py) ---------------
+
+
+@contextmanager
+def _migrate_by_copying(tmp_path_factory):
+    """While the test databases are set up, Django's ``migrate`` into a new test database is
+    a copy of the run's migrated template instead of a replay of every migration."""
+    from django.core import management
+    from django.db import connections
+
+    real = management.call_command
+
+    def call_command(name, *args, **options):
+        if name != "migrate":
+            return real(name, *args, **options)
+        connection = connections[options.get("database", "default")]
+        if connection.vendor == "sqlite":
+            instances.load_sqlite(instances.migrated_sqlite(tmp_path_factory), connection)
+        elif connection.vendor == "postgresql":
+            server = os.environ.get("DATABASE_URL") or _postgres_url(connection.settings_dict)
+            template = instances.migrated_postgres(tmp_path_factory, server)
+            connection.close()
+            instances.postgres_copy(
+                tmp_path_factory, server, connection.settings_dict["NAME"], template
+            )
+        else:
+            return real(name, *args, **options)
+        return None
+
+    management.call_command = call_command
+    try:
+        yield
+    finally:
+        management.call_command = real
+
+
+def _postgres_url(settings_dict) -> str:
+    user = settings_dict.get("USER") or "postgres"
+    host = settings_dict.get("HOST") or "127.0.0.1"
+    return f"postgres://{user}@{host}:{settings_dict.get('PORT') or 5432}/postgres"
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(
+    request,
+    django_test_environment,
+    django_db_blocker,
+    django_db_modify_db_settings,
+    tmp_path_factory,
+):
+    """pytest-django's set-up of the test databases (a new one per worker), with the
+    migrations copied from the run's template."""
+    from django.test.utils import setup_databases, teardown_databases
+    from pytest_django.fixtures import _get_databases_for_setup
+
+    aliases, serialized_aliases = _get_databases_for_setup(request.session.items)
+    verbosity = request.config.option.verbose
+    with django_db_blocker.unblock(), _migrate_by_copying(tmp_path_factory):
+        databases = setup_databases(
+            verbosity=verbosity,
+            interactive=False,
+            aliases=aliases,
+            serialized_aliases=serialized_aliases,
+        )
+    yield
+    with django_db_blocker.unblock():
+        teardown_databases(databases, verbosity=verbosity)
+
+
+@pytest.fixture(scope="session")
+def migrated_sqlite(tmp_path_factory):
+    """The data folder of a migrated SQLite instance: copy it with
+    ``instances.sqlite_instance(migrated_sqlite, folder)``."""
+    return instances.migrated_sqlite(tmp_path_factory)
 
 
 @pytest.fixture(autouse=True)

@@ -1,4 +1,9 @@
-"""Every API route, fuzzed by schemathesis from the OpenAPI schema: no server errors."""
+"""Every API route, fuzzed by schemathesis from the OpenAPI schema: no server errors.
+
+Per route: schemathesis' boundary values (its coverage phase) and ``KREIS_FUZZ_EXAMPLES``
+random examples (25; the PostgreSQL run of ``make test-postgres`` draws 8)."""
+
+import os
 
 import pytest
 import schemathesis
@@ -41,7 +46,7 @@ def admin_key(dana, alice, north):
 @pytest.mark.django_db
 @schema.parametrize()
 @settings(
-    max_examples=25,
+    max_examples=int(os.environ.get("KREIS_FUZZ_EXAMPLES", "25")),
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from tests import instances
 from tests.core.test_worker import _free_port, _kreis, _wait_for
 
 pytestmark = pytest.mark.slow
@@ -46,15 +47,14 @@ def _children(pid: int) -> list[int]:
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    data = tmp_path_factory.mktemp("serve")
+def server(tmp_path_factory, migrated_sqlite):
+    data = instances.sqlite_instance(migrated_sqlite, tmp_path_factory.mktemp("serve"))
     env = {
         key: value
         for key, value in os.environ.items()
         if key not in {"DATABASE_URL", "REDIS_URL", "KREIS_EMBEDDED_WORKER", "DEBUG"}
     }
     env |= {"KREIS_DATA": str(data), "KREIS_LOG_LEVEL": "WARNING"}
-    _kreis("migrate", "-v0", env=env)
     key, party = _kreis("shell", "-c", SETUP, env=env).stdout.splitlines()[-1].split()
     port = _free_port()
     process = subprocess.Popen(  # noqa: S603

@@ -19,6 +19,7 @@ from django.utils import timezone
 
 from kreis.core.models import WorkerHeartbeat
 from kreis.core.worker import Heartbeat, worker_alive_since, worker_status
+from tests import instances
 from tests.conftest import client_for
 
 
@@ -149,14 +150,14 @@ def _health(port: int) -> dict | None:
 
 
 @pytest.mark.slow
-def test_serve_runs_the_job_worker_and_ctrl_c_stops_both(tmp_path):
+def test_serve_runs_the_job_worker_and_ctrl_c_stops_both(tmp_path, migrated_sqlite):
     env = {
         key: value
         for key, value in os.environ.items()
         if key not in {"DATABASE_URL", "REDIS_URL", "KREIS_EMBEDDED_WORKER", "DEBUG"}
     }
     env |= {"KREIS_DATA": str(tmp_path), "KREIS_WORKER_HEARTBEAT": "1", "KREIS_WORKER_TIMEOUT": "5"}
-    _kreis("migrate", "core", "-v0", env=env)  # the tables the worker and the health check use
+    instances.sqlite_instance(migrated_sqlite, tmp_path)
     port = _free_port()
     server = subprocess.Popen(  # noqa: S603
         [sys.executable, "-m", "kreis.cli", "serve", "--port", str(port), "--workers", "1"],

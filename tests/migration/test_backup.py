@@ -16,6 +16,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from tests import instances
 from tests.conftest import require
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -23,7 +24,7 @@ KREIS = str(ROOT / ".venv" / "bin" / "kreis")
 PG_SERVER = os.environ.get("KREIS_TEST_POSTGRES", "postgres://postgres@127.0.0.1:5432")
 # One set per test process: pytest-xdist workers (and a second run beside) never share them.
 _RUN = f"{os.environ.get('PYTEST_XDIST_WORKER', 'main')}_{os.getpid()}"
-PG_NAMES = {role: f"test_b_{role}_{_RUN}" for role in ("tpl", "src", "dst")}
+PG_NAMES = {role: f"test_b_{role}_{_RUN}" for role in ("src", "dst")}
 
 # Every table of every model (many-to-many tables too), each row as typed JSON, sorted by
 # primary key: what the two instances are compared by. Run inside an instance's process.
@@ -125,13 +126,9 @@ def _pg_admin(*statements: str) -> None:
             connection.execute(statement)
 
 
-def _pg_fresh(name: str) -> str:
-    """A new database ``name``, migrated and empty: a copy of the migrated template."""
-    _pg_admin(
-        f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)',
-        f'CREATE DATABASE "{name}" TEMPLATE "{PG_NAMES["tpl"]}"',
-    )
-    return _pg(name)
+def _pg_fresh(postgres, name: str) -> str:
+    """A new database ``name``, migrated and empty: a copy of the run's migrated template."""
+    return instances.postgres_copy(postgres["factory"], _pg("postgres"), name, postgres["template"])
 
 
 @pytest.fixture(scope="session")
@@ -142,23 +139,18 @@ def postgres(tmp_path_factory):
     except psycopg.OperationalError:
         available = False
     require(available, f"PostgreSQL at {PG_SERVER}", "start PostgreSQL (see README)")
-    template = PG_NAMES["tpl"]
-    _pg_admin(f'DROP DATABASE IF EXISTS "{template}" WITH (FORCE)', f'CREATE DATABASE "{template}"')
-    kreis(_env(tmp_path_factory.mktemp("pg-template"), _pg(template)), "migrate")
-    yield
+    template = instances.migrated_postgres(tmp_path_factory, _pg("postgres"))
+    yield {"factory": tmp_path_factory, "template": template}
     _pg_admin(*(f'DROP DATABASE IF EXISTS "{n}" WITH (FORCE)' for n in PG_NAMES.values()))
 
 
 @pytest.fixture(scope="session")
-def sqlite_template(tmp_path_factory) -> Path:
-    folder = tmp_path_factory.mktemp("sqlite-template")
-    kreis(_env(folder), "migrate")
-    return folder
+def sqlite_template(migrated_sqlite) -> Path:
+    return migrated_sqlite
 
 
 def _sqlite_fresh(template: Path, folder: Path) -> dict:
-    shutil.copytree(template, folder)
-    return _env(folder)
+    return _env(instances.sqlite_instance(template, folder))
 
 
 def _fill(env: dict, data: Path) -> None:
@@ -224,12 +216,12 @@ print("new-id-ok" if made.pk > top else "reused")
 
 
 def test_postgres_backup_restores_every_table_identically_into_postgres(postgres, tmp_path):
-    source = _env(tmp_path / "source", _pg_fresh(PG_NAMES["src"]))
+    source = _env(tmp_path / "source", _pg_fresh(postgres, PG_NAMES["src"]))
     _fill(source, tmp_path / "source")
     archive = tmp_path / "pg.zip"
     kreis(source, "backup", "--output", str(archive))
     before = dump(source, tmp_path / "source.json")
-    target = _env(tmp_path / "target", _pg_fresh(PG_NAMES["dst"]))
+    target = _env(tmp_path / "target", _pg_fresh(postgres, PG_NAMES["dst"]))
     assert_identical(before, _restored(target, archive, tmp_path / "target.json"))
     assert _media(tmp_path / "target") == _media(tmp_path / "source")
     # Sequences were reset: the restored instance hands out ids after the restored ones.
@@ -240,7 +232,7 @@ def test_postgres_backup_restores_every_table_identically_into_postgres(postgres
 def test_sqlite_backup_restores_every_table_identically_into_postgres(
     sqlite_backup, postgres, tmp_path
 ):
-    target = _env(tmp_path / "target", _pg_fresh(PG_NAMES["dst"]))
+    target = _env(tmp_path / "target", _pg_fresh(postgres, PG_NAMES["dst"]))
     restored = _restored(target, sqlite_backup["archive"], tmp_path / "target.json")
     assert_identical(sqlite_backup["tables"], restored)
     done = kreis(target, "shell", "-v", "0", "-c", SEARCH_AND_CREATE)

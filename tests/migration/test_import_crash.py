@@ -15,9 +15,10 @@ import sys
 import time
 import uuid
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 import pytest
+
+from tests import instances
 
 pytestmark = pytest.mark.slow
 
@@ -42,7 +43,8 @@ def _wait_for(condition, seconds: float = 120, every: float = 0.05):
 class Instance:
     """A Kreis data folder with its own database, driven through ``kreis`` processes."""
 
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path, tmp_path_factory) -> None:
+        """A copy of the run's migrated database (tests/instances.py)."""
         self.folder = folder
         self.env = {
             k: v
@@ -57,16 +59,14 @@ class Instance:
         self.pg_url = None
         base = os.environ.get("DATABASE_URL", "")
         if base.startswith("postgres"):
-            import psycopg
-
             name = f"kreis_crash_{uuid.uuid4().hex[:10]}"
-            parts = urlsplit(base)
-            self.admin_url = urlunsplit(parts._replace(path="/postgres"))
-            with psycopg.connect(self.admin_url, autocommit=True) as db:
-                db.execute(f'CREATE DATABASE "{name}"')
-            self.pg_url = urlunsplit(parts._replace(path=f"/{name}"))
+            self.admin_url = instances.postgres_url(base, "postgres")
+            template = instances.migrated_postgres(tmp_path_factory, base)
+            self.pg_url = instances.postgres_copy(tmp_path_factory, base, name, template)
             self.pg_name = name
             self.env["DATABASE_URL"] = self.pg_url
+        else:
+            instances.sqlite_instance(instances.migrated_sqlite(tmp_path_factory), folder)
         self.workers: list[subprocess.Popen] = []
 
     def kreis(self, *args: str) -> str:
@@ -141,9 +141,8 @@ class Instance:
 def instance(tmp_path_factory):
     """One instance for the module (migrating a database takes a while); each test leaves
     it without products."""
-    kreis = Instance(tmp_path_factory.mktemp("crash"))
+    kreis = Instance(tmp_path_factory.mktemp("crash"), tmp_path_factory)
     try:
-        kreis.kreis("migrate", "-v0")
         kreis.kreis(
             "createuser", "--username", "ada", "--password", "x-Long-enough-9", "--role", "admin"
         )
