@@ -89,6 +89,10 @@ class PolicyOut(Schema):
     calendar_id: int | None
     configured: bool
 
+    @staticmethod
+    def resolve_label(obj) -> str:
+        return str(obj["label"])  # the channel's name is a lazy translation
+
 
 class PolicyWrite(Input):
     hours: Annotated[int, Field(ge=1, le=10_000)]
