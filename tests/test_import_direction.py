@@ -16,9 +16,20 @@ DOMAIN = {
     "feedback",
     "channels",
     "social",
+    "mailings",
     "pricing",
 }
-OUTER = {"analytics", "playbooks", "portal", "automation", "migration", "privacy", "api", "cli"}
+OUTER = {
+    "inbox",
+    "analytics",
+    "playbooks",
+    "portal",
+    "automation",
+    "migration",
+    "privacy",
+    "api",
+    "cli",
+}
 
 
 def imported_modules(path: Path) -> set[str]:

@@ -19,13 +19,17 @@ from kreis.activities.api import router as activities_router
 from kreis.analytics.api import router as analytics_router
 from kreis.automation.api import router as automation_router
 from kreis.automation.rules.api import router as automation_rules_router
+from kreis.calls.api import router as calls_router
+from kreis.channels.api import router as channels_router
 from kreis.commerce.api import router as commerce_router
 from kreis.comms.api import router as comms_router
 from kreis.core.api import router as core_router
 from kreis.core.api_support import ApiKeyBearer, BrowserSession
 from kreis.core.competencies.api import router as competencies_router
 from kreis.feedback.api import router as feedback_router
+from kreis.inbox.api import router as inbox_router
 from kreis.leads.api import router as leads_router
+from kreis.mailings.api import router as mailings_router
 from kreis.marketing.campaigns.api import router as campaigns_router
 from kreis.marketing.consent.api import router as consent_router
 from kreis.marketing.handoff.api import router as handoff_router
@@ -115,6 +119,10 @@ api.add_router("/", consent_router)
 api.add_router("/", pricing_router)
 api.add_router("/", comms_router)
 api.add_router("/", social_router)
+api.add_router("/", channels_router)
+api.add_router("/", mailings_router)
+api.add_router("/", calls_router)
+api.add_router("/", inbox_router)
 
 
 def problem(

@@ -32,6 +32,10 @@ COMMANDS = {
     "surveys": ("surveys", "surveys: list, send-invitations, remind, analyse, report", True),
     "playbooks": ("playbooks", "playbooks: list, start, stop, advance, stats", True),
     "social": ("social", "social listening: poll, rescore, keywords, sources, …", True),
+    "channels": ("channels", "channel preferences: prefs, optout, import-optouts, metrics", True),
+    "mailings": ("mailings", "mass mailings: list, send, pause, resume, results, suppress", True),
+    "calls": ("calls", "call lists: lists, create (from a segment or campaign), export", True),
+    "inbox": ("inbox", "unified inbox: backfill, stats, sla", True),
     "check": ("check", "check settings, database, job queue and data folder", False),
 }
 

@@ -89,6 +89,10 @@ INSTALLED_APPS = [
     "kreis.analytics",
     "kreis.playbooks",
     "kreis.social",
+    "kreis.channels",
+    "kreis.mailings",
+    "kreis.inbox",
+    "kreis.calls",
     "kreis.migration",
     "kreis.automation",
     "django.contrib.admin",
@@ -209,6 +213,11 @@ if REDIS_URL:
     HUEY |= {"huey_class": "huey.RedisHuey", "url": REDIS_URL}
 else:
     HUEY |= {"huey_class": "huey.SqliteHuey", "filename": str(DATA_DIR / "jobs.sqlite3")}
+# Mass mailings: the default send rate (messages per second), the parallel sending jobs of
+# a mailing, and after how many seconds a worker's unfinished claim counts as abandoned.
+MAILING_RATE = envint("KREIS_MAILING_RATE", 20)
+MAILING_WORKERS = envint("KREIS_MAILING_WORKERS", 2)
+MAILING_CLAIM_LEASE = envint("KREIS_MAILING_CLAIM_LEASE", 120)
 # `kreis serve` runs one job worker beside the web server unless a separate `kreis worker`
 # does the work: on by default with the embedded SQLite queue, off with Redis.
 KREIS_EMBEDDED_WORKER = envbool("KREIS_EMBEDDED_WORKER", not REDIS_URL)

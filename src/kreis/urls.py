@@ -20,6 +20,7 @@ urlpatterns = [
     path("cases/", include("kreis.service.urls")),
     path("mail/", include("kreis.comms.urls")),
     path("marketing/", include("kreis.marketing.urls")),
+    path("mailings/", include("kreis.mailings.urls")),
     path("complaint/", include("kreis.service.public_form.urls")),  # public: no sign-in
     path("consent/", include("kreis.marketing.consent.public_urls")),  # public: opt-in links
     path("f/", include("kreis.marketing.webforms.public_urls")),  # public: web-to-lead forms
@@ -31,6 +32,9 @@ urlpatterns = [
     path("analytics/", include("kreis.analytics.urls")),
     path("playbooks/", include("kreis.playbooks.urls")),
     path("social/", include("kreis.social.urls")),  # hooks/ is public
+    path("channels/", include("kreis.channels.urls")),
+    path("inbox/", include("kreis.inbox.urls")),
+    path("calls/", include("kreis.calls.urls")),
     path("integration/", include("kreis.automation.urls")),
     path("automation/", include("kreis.automation.rules.urls")),  # rules; hooks/ is public
     path("imports/", include("kreis.migration.urls")),

@@ -786,11 +786,54 @@ def build_world(*, alice, bob, mia, charlie, dana, rory, north, south) -> World:
         account=o["mail_account"], mail=parse_mail(private_raw, full=True), folder="INBOX"
     )[0]
     o["mail_thread"] = o["mail_private"].thread
+    # The unified inbox: the shared mail's item (alice's mailbox; the private one has none).
+    from kreis.inbox.models import InboxItem
+
+    o["inbox_item"] = InboxItem.objects.get(
+        source_type="comms.message", source_id=o["mail_message"].pk
+    )
     o["mail_attachment"] = o["mail_private"].attachments.get()
     from kreis.comms.models import EmailTemplate
 
     o["mail_template"] = EmailTemplate.objects.create(
         name="Nachfass", language="de", subject="Hallo {{ party.name }}", body="Text"
+    )
+    # Phone: alice's call list (from the world's segment, her person on it with a number and a
+    # phone consent), assigned to her and team North, with her person's entry claimed by her.
+    from kreis.calls import services as calls
+    from kreis.calls.models import CallList, CallListEntry
+    from kreis.marketing.models import Consent
+
+    ContactPoint.objects.get_or_create(party=person, kind="phone", value="+4930999999")
+    Consent.objects.create(
+        party=person, purpose="phone", channel="phone", status="granted", basis="documented",
+        source="staff", requested_at=timezone.now(), confirmed_at=timezone.now(),
+    )  # fmt: skip
+    o["call_list"] = CallList.objects.create(
+        name=f"{MARKER} Anrufliste", segment=o["segment"], owner=alice, team=north,
+        script=f"{MARKER} Gesprächsleitfaden",
+    )  # fmt: skip
+    o["call_list"].assignees.add(alice)
+    o["call_entry"] = CallListEntry.objects.create(
+        call_list=o["call_list"], party=person, phone="+4930999999", position=1,
+        due_at=timezone.now(),
+    )  # fmt: skip
+    calls.entry_claim_next(actor=alice, call_list=o["call_list"])
+    # Mass mailings: dana's draft newsletter to the world's segment (marketing records, like
+    # the campaign and segment), and an entry on the suppression list (shared configuration).
+    from kreis.mailings.models import Mailing, Suppression
+
+    o["mailing"] = Mailing.objects.create(
+        name=f"{MARKER} Newsletter", segment=o["segment"], subject=f"{MARKER} Neuigkeiten",
+        body="Hallo {{ party.name }}", owner=dana,
+    )  # fmt: skip
+    for state in ("sending", "paused"):
+        o[f"{state}_mailing"] = Mailing.objects.create(
+            name=f"{MARKER} {state}", segment=o["segment"], subject=f"{MARKER} Neuigkeiten",
+            body="Hallo", owner=dana, state=state, link_base="http://testserver",
+        )  # fmt: skip
+    o["mailing_suppression"] = Suppression.objects.create(
+        value="world-blocked.example", is_domain=True, reason=f"{MARKER} Beschwerde"
     )
     # Records of every kind are fresh from the database (updated_at as stored).
     for obj in o.values():
@@ -887,6 +930,10 @@ PARAMS: dict[str, str] = {
     "message_id": "mail_private",
     "mail_rule_id": "mail_rule",
     "mail_template_id": "mail_template",
+    "call_list_id": "call_list",
+    "call_entry_id": "call_entry",
+    "mailing_id": "mailing",
+    "suppression_id": "mailing_suppression",
 }
 
 # Web routes name their object ``pk``: the path segment in front of it says which.
@@ -946,12 +993,20 @@ PK_BY_SEGMENT: dict[str, str] = {
     "threads": "mail_thread",
     "attachments": "mail_attachment",
     "templates": "mail_template",
+    "inbox": "inbox_item",
+    "lists": "call_list",
+    "entries": "call_entry",
+    "mailings": "mailing",
+    "suppressions": "mailing_suppression",
 }
 
 # Routes whose object must be in a particular state (a done activity to reopen, a person's
 # page …): route name or API operation id → {parameter: world record}.
 STATE: dict[str, dict[str, str]] = {
     "lead_hand_off": {"lead_id": "new_lead"},
+    # /inbox/items/{item_id}: an inbox item (PARAMS' "item_id" is a price list item)
+    "inbox_item_detail": {"item_id": "inbox_item"},
+    "inbox_item_update": {"item_id": "inbox_item"},
     "activities:reopen": {"pk": "done_task"},
     "marketing:tracking:party_visits": {"pk": "person"},
     "marketing:offers:rule_edit": {"pk": "follow_up_rule"},
@@ -997,6 +1052,15 @@ STATE: dict[str, dict[str, str]] = {
     "pricing_deal_approval_request": {"deal_id": "discount_deal"},
     "pricing:deal_approval_request": {"deal_pk": "discount_deal"},
     "comms:rule_delete": {"pk": "mail_rule"},
+    # Mailings: pausing needs one that sends, resuming one that is paused.
+    **{
+        f"mailings_{a}": {"mailing_id": f"{s}_mailing"}
+        for a, s in (("pause", "sending"), ("resume", "paused"))
+    },
+    **{
+        f"mailings:{a}": {"pk": f"{s}_mailing"}
+        for a, s in (("pause", "sending"), ("resume", "paused"))
+    },
     "playbook_step_update": {"step_id": "playbook_step"},
     "playbook_step_delete": {"step_id": "playbook_step"},
     # /automation/rules/<pk>/: an automation rule (PK_BY_SEGMENT's "rules" are cost rules)
@@ -1019,6 +1083,7 @@ STRINGS: dict[tuple[str, str], str] = {
         for name, value in (("key", "acknowledgement"), ("language", "de"))
     },
     ("case_report_subscription_set", "frequency"): "weekly",
+    ("inbox_sla_set", "channel"): "email",  # the inbox's SLA is set per channel (a name)
     ("parties:create", "kind"): "organization",
     ("activities:create", "kind"): "task",
     ("feedback:answer", "token"): "no-such-token",  # the public page of an unknown link
@@ -1457,6 +1522,8 @@ BODY_VALUES: dict[str, dict[str, Any]] = {
     "competency_update": {"name": "Französisch (Paris)"},
     "competency_import": {"csv": "username,kind,key,name,level\nalice,language,fr,,4\n"},
     "relationship_type_create": {"ownership": "team", "name_de": "Typ", "name_en": "Type"},
+    "mailings_sample": {"to": ["dana@kreis.example"]},
+    "mailings_suppression_add": {"value": "world-added.example"},
 }
 
 

@@ -82,6 +82,9 @@ OWNED = {
     "draft_quote",
     "ready_quote",
     "quote_approval",
+    "inbox_item",
+    "call_list",
+    "call_entry",
 }
 # Pages anyone may open: signing in, signing up, resetting a password, the health check.
 PUBLIC_PREFIXES = (

@@ -360,6 +360,26 @@ def _social_mention(party, world):
     )  # fmt: skip
 
 
+def _call_list_entry(party, world):
+    from kreis.calls.models import CallList, CallListEntry
+
+    call_list = CallList.objects.create(name=f"Anrufe {party.pk}", owner=world["owner"])
+    return CallListEntry.objects.create(
+        call_list=call_list, party=party, phone="+4930123456", position=1,
+        due_at=timezone.now(),
+    )  # fmt: skip
+
+
+def _mailing_recipient(party, world):
+    from kreis.mailings.models import Mailing, Recipient
+    from kreis.marketing.models import Segment
+
+    segment = Segment.objects.create(name=f"Verteiler {party.pk}", owner=world["owner"])
+    mailing = Mailing.objects.create(name=f"Rundbrief {party.pk}", segment=segment,
+                                     owner=world["owner"])  # fmt: skip
+    return Recipient.objects.create(mailing=mailing, party=party, email="eva@example.org")
+
+
 # (model, field) -> (kind of party the field holds, or None for both; row builder)
 BUILDERS = {
     ("parties.party_tags", "party"): (None, _tag),
@@ -401,6 +421,8 @@ BUILDERS = {
     ("comms.message_parties", "party"): (None, _mail_message),
     ("social.keyword", "competitor"): (None, _social_keyword),
     ("social.mention", "party"): (None, _social_mention),
+    ("calls.calllistentry", "party"): (None, _call_list_entry),
+    ("mailings.recipient", "party"): (None, _mailing_recipient),
 }
 
 

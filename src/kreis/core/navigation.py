@@ -76,10 +76,12 @@ SIDEBAR = (
             Link("sales:board", "kanban", _("Deals"), "/deals/"),
             Link("leads:list", "funnel", _("Leads"), "/leads/"),
             Link("service:list", "exclamation-octagon", _("Cases"), "/cases/"),
+            Link("inbox:list", "inboxes", _("Inbox"), "/inbox/"),
             Link("comms:list", "envelope", _("E-mail"), "/mail/"),
             Link("activities:my_day", "calendar-check", _("My day"), "/activities/"),
             Link("feedback:list", "clipboard-data", _("Surveys"), "/surveys/"),
             Link("social:mention_list", "megaphone", _("Social listening"), "/social/"),
+            Link("calls:list", "telephone-outbound", _("Call lists"), "/calls/"),
             Link(
                 "playbooks:list",
                 "signpost-split",
@@ -120,6 +122,7 @@ SIDEBAR = (
         (
             Link("marketing:campaign_list", "megaphone", _("Campaigns"), "/marketing/campaigns/"),
             Link("marketing:segments:list", "diagram-3", _("Segments"), "/marketing/segments/"),
+            Link("mailings:list", "send", _("Mailings"), "/mailings/"),
             Link(
                 "marketing:relationships:list",
                 "person-vcard",

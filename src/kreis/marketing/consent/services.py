@@ -615,6 +615,7 @@ def send_marketing_mail(
     headers: dict[str, str] | None = None,
     attachments: list[tuple[str, bytes, str]] | None = None,
     on_commit: bool = True,
+    connection=None,
 ) -> SentMail:
     """Send one marketing (advertising) e-mail — every one goes through here.
 
@@ -633,8 +634,9 @@ def send_marketing_mail(
 
     Links use the public address in the lead management settings, else ``base_url``
     (``NoPublicAddress`` when neither is known). Sent after the commit (``on_commit``), or at
-    once. ``headers`` and ``attachments`` (name, content, MIME type) are passed on. Returns
-    what was sent."""
+    once. ``headers`` and ``attachments`` (name, content, MIME type) are passed on;
+    ``connection`` is an open mail connection to send through (a mailing reuses one for many
+    mails), else Django's default. Returns what was sent."""
     if consent is not None:
         consent = Consent.objects.get(pk=consent.pk)
         valid = (
@@ -681,6 +683,7 @@ def send_marketing_mail(
         _sender(),
         [to],
         headers=all_headers,
+        connection=connection,
     )
     if html is not None:
         if "</body>" in html:
