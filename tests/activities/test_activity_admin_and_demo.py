@@ -30,12 +30,21 @@ def test_admin_lists_and_edits_activities(dana, alice, north):
 
 def test_demo_step_runs_after_parties_and_fills_my_day(monkeypatch, alice, north):
     monkeypatch.setitem(demo.SIZES, "small", 300)
-    # After the parties, deals and cases it hangs activities on (only playbooks, which enrol
-    # customers by their activity, and social listening, whose mentions need none, come later).
+    # After the parties, deals and cases it hangs activities on. Only these come later:
+    # playbooks (they enrol customers by their activity), social listening (its mentions need
+    # none), channel preferences, call lists and mailings (their calls and mails are new
+    # activities of their own) and the inbox (it collects the messages of all the others).
     later = DEMO_STEPS[DEMO_STEPS.index(demo.create_activities) + 1 :]
     assert DEMO_STEPS.index(create_parties) < DEMO_STEPS.index(demo.create_activities)
     assert DEMO_STEPS.index(create_cases) < DEMO_STEPS.index(demo.create_activities)
-    assert [step.__module__ for step in later] == ["kreis.playbooks.demo", "kreis.social.demo"]
+    assert [step.__module__ for step in later] == [
+        "kreis.playbooks.demo",
+        "kreis.social.demo",
+        "kreis.channels.demo",
+        "kreis.calls.demo",
+        "kreis.mailings.demo",
+        "kreis.inbox.demo",
+    ]
     for _ in range(5):
         OrganizationFactory(owner=alice, team=north)
     context = DemoContext(

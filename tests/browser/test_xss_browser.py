@@ -291,6 +291,8 @@ def _special(path: str, corpus: Corpus) -> dict:
         }
     if path.endswith("/options"):
         return {"values": {"fit": 5}}
+    if path == "/calls/lists":  # a call list is built from a segment or a campaign, not both
+        return {"campaign_id": None}
     if path == "/connectors":  # a folder where connectors may watch (named by the payload)
         from django.conf import settings
 

@@ -165,6 +165,7 @@ def world(settings, tmp_path, dana, alice, north):
         core_services.custom_field_create(
             actor=None, entity=entity, key="remark", label="=Remark", type="text"
         )
+    calls = []
     for i, name in enumerate(SEED):
         party = party_services.party_create(
             actor=alice,
@@ -193,6 +194,16 @@ def world(settings, tmp_path, dana, alice, north):
         Product.objects.create(sku=f"P{i}", name=name, category=name, list_price=10)
         DealFactory(name=name, organization=party, owner=alice, team=north)
         ActivityFactory(subject=name, party=party, owner=alice, team=north)
+        calls.append((party, name))
+    # A call list whose entries carry the dangerous names (the call list export).
+    from kreis.calls.models import CallList, CallListEntry
+
+    call_list = CallList.objects.create(name="Anrufe", owner=alice, team=north)
+    for position, (party, _name) in enumerate(calls, start=1):
+        CallListEntry.objects.create(
+            call_list=call_list, party=party, phone="+4930123456", position=position,
+            due_at=timezone.now(),
+        )  # fmt: skip
     # A price list per dangerous name (the price list export).
     from kreis.pricing.models import PriceListItem
 

@@ -9,6 +9,7 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.db.models import ProtectedError
 from django.http import QueryDict
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -76,7 +77,14 @@ def segment_update(*, actor: User | None, segment: Segment, **fields: Any) -> Se
 @transaction.atomic
 def segment_delete(*, actor: User | None, segment: Segment) -> None:
     _require(actor, "marketing.change_record", segment)
-    segment.delete()
+    try:
+        with transaction.atomic():
+            segment.delete()
+    except ProtectedError as used:
+        raise ValidationError(
+            _("This segment cannot be deleted: mailings were sent to it (%(count)s).")
+            % {"count": len(used.protected_objects)}
+        ) from used
 
 
 def _static(segment: Segment) -> None:

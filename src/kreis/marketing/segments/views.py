@@ -230,7 +230,11 @@ def segment_export(request: HttpRequest, pk: int, fmt: str = "csv") -> Streaming
 @require_POST
 def segment_delete(request: HttpRequest, pk: int) -> HttpResponse:
     segment = queries.segment_get_for_user(user=request.user, pk=pk, write=True)
-    services.segment_delete(actor=request.user, segment=segment)
+    try:
+        services.segment_delete(actor=request.user, segment=segment)
+    except ValidationError as refused:
+        messages.error(request, " ".join(refused.messages))
+        return redirect("marketing:segments:detail", pk=segment.pk)
     messages.success(request, _("Segment “%s” deleted.") % segment.name)
     return redirect("marketing:segments:list")
 
