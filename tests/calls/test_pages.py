@@ -102,7 +102,7 @@ def test_lists_are_seen_by_assignees_team_and_managers_only(call_list, bob, char
 
 def test_a_rep_of_another_team_assigned_to_the_list_sees_and_works_it(call_list, charlie):
     call_list.assignees.add(charlie)
-    page = client_for(charlie).get(f"/calls/lists/{call_list.pk}/work/")
+    page = client_for(charlie).post(f"/calls/lists/{call_list.pk}/work/", follow=True)
     assert page.status_code == 200
     assert "Anna Adler" in page.content.decode()
 
@@ -118,7 +118,11 @@ def test_read_only_user_cannot_work_a_list_and_a_rep_cannot_build_one(
 
 def test_working_the_list_page_by_page(call_list, people, bob):
     client = client_for(bob)
-    page = client.get(f"/calls/lists/{call_list.pk}/work/").content.decode()
+    start = client.get(f"/calls/lists/{call_list.pk}/work/").content.decode()
+    assert "3 entries are due now." in start and "Call the next one" in start
+    assert "Anna Adler" not in start  # opening the page takes nothing
+    assert not CallListEntry.objects.filter(state=EntryState.CLAIMED).exists()
+    page = client.post(f"/calls/lists/{call_list.pk}/work/", follow=True).content.decode()
     assert "Anna Adler" in page
     assert 'href="tel:+4930111111"' in page
     assert "Guten Tag, hier ist" in page  # the script

@@ -292,6 +292,29 @@ def _claimable(call_list_id: int, now: datetime) -> Q:
     )
 
 
+def entry_held(*, actor: User, call_list: CallList, now: datetime | None = None):
+    """The entry ``actor`` holds on the list (claimed and not yet run out), or None. Reading
+    only: the work page shows it on every reload without taking anything."""
+    now = now or timezone.now()
+    return (
+        CallListEntry.objects.select_related("party")
+        .filter(
+            call_list=call_list,
+            state=EntryState.CLAIMED,
+            claimed_by=actor,
+            claimed_at__gte=now - CLAIM_TIMEOUT,
+        )
+        .order_by("claimed_at")
+        .first()
+    )
+
+
+def entries_due(call_list: CallList, *, now: datetime | None = None) -> int:
+    """How many entries could be taken right now (due open ones and call-backs, and claims
+    left to run out)."""
+    return CallListEntry.objects.filter(_claimable(call_list.pk, now or timezone.now())).count()
+
+
 def entry_claim_next(
     *, actor: User, call_list: CallList, now: datetime | None = None
 ) -> CallListEntry | None:
@@ -304,16 +327,7 @@ def entry_claim_next(
     if not actor.has_perm("calls.work_list", call_list) or call_list.is_closed:
         raise PermissionDenied
     now = now or timezone.now()
-    held = (
-        CallListEntry.objects.filter(
-            call_list=call_list,
-            state=EntryState.CLAIMED,
-            claimed_by=actor,
-            claimed_at__gte=now - CLAIM_TIMEOUT,
-        )
-        .order_by("claimed_at")
-        .first()
-    )
+    held = entry_held(actor=actor, call_list=call_list, now=now)
     if held is not None:
         return held
     free = CallListEntry.objects.filter(_claimable(call_list.pk, now))

@@ -221,13 +221,16 @@ def list_export(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 def list_work(request: HttpRequest, pk: int) -> HttpResponse:
-    """One entry after the other: claims the next one for the user and shows it with the
-    party's number, last interactions and the list's script."""
+    """One entry after the other. GET shows the entry the user holds, or a button to take the
+    next one; the POST of that button claims it (a page load never takes anything)."""
     call_list = queries.list_get_for_user(user=request.user, pk=pk, perm="calls.work_list")
     if call_list.is_closed:
         messages.info(request, _("This call list is closed."))
         return redirect("calls:detail", call_list.pk)
-    entry = services.entry_claim_next(actor=request.user, call_list=call_list)
+    if request.method == "POST":
+        services.entry_claim_next(actor=request.user, call_list=call_list)
+        return redirect("calls:work", call_list.pk)
+    entry = services.entry_held(actor=request.user, call_list=call_list)
     form = EntryLogForm(initial={"duration_minutes": 0})
     return _work_page(request, call_list, entry, form)
 
@@ -242,6 +245,7 @@ def _work_page(request, call_list, entry, form, status: int = 200) -> HttpRespon
             "form": form,
             "results": queries.results(call_list),
             "recent": queries.recent_calls(party_id=entry.party_id) if entry else [],
+            "due": 0 if entry else services.entries_due(call_list),
             "now": timezone.localtime(),
         },
         status=status,
@@ -268,6 +272,8 @@ def entry_log(request: HttpRequest, pk: int) -> HttpResponse:
             _form_errors(form, exc)
         else:
             messages.success(request, _("Call saved: %s") % entry.party.name)
+            if not entry.call_list.is_closed:
+                services.entry_claim_next(actor=request.user, call_list=entry.call_list)
             return redirect("calls:work", entry.call_list_id)
     return _work_page(request, entry.call_list, entry, form, status=400)
 
