@@ -110,6 +110,29 @@ def test_working_the_list_goes_in_order_and_logs_calls_on_the_timeline(segment, 
     assert r.results == {"interested": 1, "no_answer": 1, "not_interested": 1}
 
 
+def test_channel_preferences_opt_outs_are_skipped_and_call_times_wait(segment, people, mia, bob):
+    from kreis.channels.services import opt_out, preference_update
+
+    opt_out(actor=mia, party=people["berta"], channel="phone", note="Nur schriftlich")
+    call_list = build(mia, bob, segment=segment).call_list
+    assert state_of(call_list, people["berta"]).skip_reason == SkipReason.OPTED_OUT
+    # Anna wants calls only on weekdays from 9 to 12; fritz opts out after the list was built.
+    preference_update(actor=mia, party=people["anna"], weekdays="12345",
+                      time_from=dt.time(9), time_to=dt.time(12))  # fmt: skip
+    opt_out(actor=mia, party=people["fritz"], channel="phone")
+    tz = timezone.get_current_timezone()
+    evening = dt.datetime(2026, 12, 7, 18, 0, tzinfo=tz)  # a Monday
+    assert services.entry_claim_next(actor=bob, call_list=call_list, now=evening) is None
+    assert state_of(call_list, people["anna"]).state == EntryState.OPEN  # waits for her hours
+    fritz = state_of(call_list, people["fritz"])
+    assert (fritz.state, fritz.skip_reason) == (EntryState.SKIPPED, SkipReason.OPTED_OUT)
+    morning = dt.datetime(2026, 12, 8, 10, 0, tzinfo=tz)
+    assert (
+        services.entry_claim_next(actor=bob, call_list=call_list, now=morning).party
+        == (people["anna"])
+    )
+
+
 def test_no_answer_ends_after_the_lists_attempts(segment, people, mia, bob):
     call_list = build(mia, bob, segment=segment, max_attempts=2).call_list
     now = timezone.now()

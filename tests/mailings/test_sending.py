@@ -125,6 +125,20 @@ def test_withdrawal_during_a_running_mailing_is_honoured(mailing, mara, smtp_inb
     assert _states(mailing)[EXISTING] == ("skipped", SkipReason.CONSENT_WITHDRAWN)
 
 
+def test_an_e_mail_opt_out_in_the_channel_preferences_is_honoured_before_the_send(
+    mailing, mara, customers, smtp_inbox
+):
+    from kreis.channels.services import opt_out
+
+    services.mailing_start(actor=mara, mailing=mailing)  # the job is not run (no commit)
+    # Anna has a confirmed double opt-in, but tells her rep she wants no e-mail at all.
+    opt_out(actor=mara, party=customers[CONFIRMED], channel="email", note="Am Telefon")
+    sending.run(mailing.pk)
+
+    assert [r for rcpts, _m in smtp_inbox.messages for r in rcpts] == [EXISTING]
+    assert _states(mailing)[CONFIRMED] == ("skipped", SkipReason.OPTED_OUT)
+
+
 def test_pause_and_resume(mailing, mara, smtp_inbox, django_capture_on_commit_callbacks):
     services.mailing_start(actor=mara, mailing=mailing)
     sending.run(mailing.pk, max_messages=1)

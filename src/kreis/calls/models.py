@@ -71,6 +71,7 @@ class SkipReason(models.TextChoices):
     NO_PHONE = "no_phone", _("No phone number")
     NO_CONSENT = "no_consent", _("No consent to calls for this purpose")
     WRONG_NUMBER = "wrong_number", _("Number marked wrong")
+    OPTED_OUT = "opted_out", _("Does not want to be called (channel preferences)")
     ATTEMPTS = "attempts", _("Not reached after the last attempt")
 
 

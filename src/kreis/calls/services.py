@@ -34,6 +34,8 @@ from kreis.calls.models import (
     SkipReason,
     WrongNumber,
 )
+from kreis.channels.models import Channel, ChannelPreference
+from kreis.channels.services import outside_times
 from kreis.core.models import Team, User
 from kreis.leads.models import Lead
 from kreis.marketing.consent.services import withdraw
@@ -208,6 +210,11 @@ def call_list_create(
     numbers = phone_numbers(members)
     allowed = phone_allowed(members, purpose=purpose)
     wrong = _wrong_numbers(members)
+    opted_out = set(
+        ChannelPreference.objects.filter(
+            party_id__in=members, no_call_since__isnull=False
+        ).values_list("party_id", flat=True)
+    )
     now = now or timezone.now()
     skipped: dict[str, int] = {}
     batch: list[CallListEntry] = []
@@ -219,6 +226,8 @@ def call_list_create(
             reason = SkipReason.NO_PHONE
         elif (party_id, phone) in wrong:
             reason = SkipReason.WRONG_NUMBER
+        elif party_id in opted_out:
+            reason = SkipReason.OPTED_OUT
         elif party_id not in allowed:
             reason = SkipReason.NO_CONSENT
         if reason:
@@ -331,17 +340,34 @@ def entry_claim_next(
     if held is not None:
         return held
     free = CallListEntry.objects.filter(_claimable(call_list.pk, now))
-    for _attempt in range(20):
+    passed_over: list[int] = []  # parties who want no call at this hour: later
+    for _attempt in range(50):
+        rest = free.exclude(pk__in=passed_over)
         candidate = (
-            free.filter(state=EntryState.CALL_BACK).order_by("due_at", "position").first()
-            or free.exclude(state=EntryState.CALL_BACK).order_by("position").first()
+            rest.filter(state=EntryState.CALL_BACK).order_by("due_at", "position").first()
+            or rest.exclude(state=EntryState.CALL_BACK).order_by("position").first()
         )
         if candidate is None:
             return None
+        pref = ChannelPreference.objects.filter(party_id=candidate.party_id).first()
+        if pref is not None and pref.opted_out(Channel.PHONE):
+            _skip_opted_out(candidate, now=now)
+            continue
+        if pref is not None and outside_times(pref, now):
+            passed_over.append(candidate.pk)
+            continue
         if _take(candidate, actor=actor, now=now):
             candidate.refresh_from_db()
             return candidate
     return None
+
+
+def _skip_opted_out(entry: CallListEntry, *, now: datetime) -> None:
+    """The party opted out of calls after the list was built: skipped, with that reason, if the
+    entry is still as it was read."""
+    CallListEntry.objects.filter(pk=entry.pk, state=entry.state).update(
+        state=EntryState.SKIPPED, skip_reason=SkipReason.OPTED_OUT, updated_at=now
+    )
 
 
 def _take(candidate: CallListEntry, *, actor: User, now: datetime) -> bool:

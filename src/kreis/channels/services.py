@@ -104,7 +104,8 @@ def preferred_language(party: Party | None) -> str | None:
     return language or None
 
 
-def _outside_times(pref: ChannelPreference, at: dt.datetime) -> str:
+def outside_times(pref: ChannelPreference, at: dt.datetime) -> str:
+    """Why ``at`` is outside the party's preferred days and hours, or "" when it is inside."""
     local = timezone.localtime(at) if timezone.is_aware(at) else at
     if pref.weekdays and str(local.isoweekday()) not in pref.weekdays:
         return _("%(party)s wants to be contacted only on %(days)s.") % {
@@ -143,7 +144,7 @@ def may_use(
             },
         )
     if at is not None and pref.pk is not None:
-        outside = _outside_times(pref, at)
+        outside = outside_times(pref, at)
         if outside:
             return Verdict(False, outside)
     consent_channel = CONSENT_CHANNEL.get(chosen)

@@ -123,6 +123,7 @@ class SkipReason(models.TextChoices):
     CONSENT_WITHDRAWN = "consent_withdrawn", _("Consent withdrawn")
     SUPPRESSED = "suppressed", _("On the suppression list")
     HARD_BOUNCE = "hard_bounce", _("Address invalid (hard bounce)")
+    OPTED_OUT = "opted_out", _("Wants no e-mail (channel preferences)")
 
 
 class Recipient(models.Model):

@@ -51,6 +51,8 @@ from django.utils.text import Truncator
 from kreis.activities.models import Activity, ActivityKind
 from kreis.activities.models import Direction as ActivityDirection
 from kreis.comms.merge import merge_values, render_text
+from kreis.channels.models import Channel
+from kreis.channels.services import preference_of
 from kreis.comms.models import AddressStatus
 from kreis.comms.queries import template_for_language
 from kreis.mailings.models import (
@@ -161,6 +163,8 @@ def check(recipient: Recipient, *, purpose: str) -> tuple[Consent | None, str]:
         return None, SkipReason.SUPPRESSED
     if hard_bounced(address):
         return None, SkipReason.HARD_BOUNCE
+    if preference_of(recipient.party).opted_out(Channel.EMAIL):
+        return None, SkipReason.OPTED_OUT
     found = consent.contact_consent(
         purpose=purpose, channel=ConsentChannel.EMAIL, party=recipient.party, email=address
     )
