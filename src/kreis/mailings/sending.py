@@ -50,9 +50,9 @@ from django.utils.text import Truncator
 
 from kreis.activities.models import Activity, ActivityKind
 from kreis.activities.models import Direction as ActivityDirection
-from kreis.comms.merge import merge_values, render_text
 from kreis.channels.models import Channel
 from kreis.channels.services import preference_of
+from kreis.comms.merge import merge_values, render_text
 from kreis.comms.models import AddressStatus
 from kreis.comms.queries import template_for_language
 from kreis.mailings.models import (
