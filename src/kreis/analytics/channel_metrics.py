@@ -1,5 +1,6 @@
 """Channel metrics (DOMAIN.md §1, communicative CRM): inbound and outbound volume per channel
-and response times, per team and overall, for a chosen period — the page
+and response times, per team and overall, for a chosen period, with the unified inbox's
+first-response times and SLA compliance per channel — the page
 /analytics/channels/ with a chart and a table, and /api/v1/analytics/channel-metrics.
 
 The figures are computed by ``kreis.channels.metrics`` from the activities (one grouped query
@@ -25,6 +26,7 @@ from ninja import Router, Schema
 from kreis.channels.metrics import MAX_DAYS, Metrics, channel_metrics
 from kreis.core.api_support import PROBLEM_RESPONSES
 from kreis.core.forms import BootstrapMixin
+from kreis.inbox.metrics import first_response_metrics
 
 DEFAULT_DAYS = 30
 
@@ -120,10 +122,20 @@ def channel_metrics_page(request: HttpRequest) -> HttpResponse:
     else:
         form = PeriodForm(initial={"start": start, "end": end})
     metrics = metrics_for_user(request.user, start=start, end=end)
+    inbox_rows, inbox_overall = first_response_metrics(
+        start=start, end=end, teams=team_scope(request.user)
+    )
     return render(
         request,
         "analytics/channel_metrics.html",
-        {"active": "channels", "form": form, "metrics": metrics, "chart": chart(metrics)},
+        {
+            "active": "channels",
+            "form": form,
+            "metrics": metrics,
+            "chart": chart(metrics),
+            "inbox_rows": inbox_rows,
+            "inbox_overall": inbox_overall,
+        },
     )
 
 
@@ -145,11 +157,25 @@ class MetricRow(Schema):
     avg_response_hours: float | None
 
 
+class InboxResponseRow(Schema):
+    team_id: int | None
+    team: str
+    channel: str
+    received: int
+    responded: int
+    avg_first_response_hours: float | None
+    sla_met: int
+    sla_breached: int
+    sla_met_percent: float | None
+
+
 class ChannelMetricsOut(Schema):
     start: dt.date
     end: dt.date
     per_team: list[MetricRow]
     overall: list[MetricRow]
+    inbox_per_team: list[InboxResponseRow]
+    inbox_overall: list[InboxResponseRow]
 
 
 @router.get(
@@ -162,10 +188,11 @@ class ChannelMetricsOut(Schema):
 def channel_metrics_api(
     request: HttpRequest, start: dt.date | None = None, end: dt.date | None = None
 ):
-    default_start, default_end = default_period()
-    found = metrics_for_user(
-        request.auth,
-        start=start or (end - dt.timedelta(days=DEFAULT_DAYS - 1) if end else default_start),
-        end=end or default_end,
-    )
-    return found.as_dict()
+    end = end or default_period()[1]
+    start = start or end - dt.timedelta(days=DEFAULT_DAYS - 1)
+    found = metrics_for_user(request.auth, start=start, end=end)
+    rows, overall = first_response_metrics(start=start, end=end, teams=team_scope(request.auth))
+    return found.as_dict() | {
+        "inbox_per_team": [r.as_dict() for r in rows],
+        "inbox_overall": [r.as_dict() for r in overall],
+    }

@@ -77,10 +77,17 @@ class Metrics:
         }
 
 
-def _activities(start: dt.date, end: dt.date, teams: set[int] | None) -> QuerySet[Activity]:
+def period_bounds(start: dt.date, end: dt.date) -> tuple[dt.datetime, dt.datetime]:
+    """The period's first moment and the moment after it, in the site's time zone."""
     tz = timezone.get_current_timezone()
-    since = dt.datetime.combine(start, dt.time.min, tzinfo=tz)
-    until = dt.datetime.combine(end + dt.timedelta(days=1), dt.time.min, tzinfo=tz)
+    return (
+        dt.datetime.combine(start, dt.time.min, tzinfo=tz),
+        dt.datetime.combine(end + dt.timedelta(days=1), dt.time.min, tzinfo=tz),
+    )
+
+
+def _activities(start: dt.date, end: dt.date, teams: set[int] | None) -> QuerySet[Activity]:
+    since, until = period_bounds(start, end)
     qs = Activity.objects.filter(
         deleted_at__isnull=True,
         kind__in=list(CHANNEL_OF_KIND),
@@ -93,7 +100,8 @@ def _activities(start: dt.date, end: dt.date, teams: set[int] | None) -> QuerySe
     return qs
 
 
-def _hours(value) -> float | None:
+def duration_hours(value) -> float | None:
+    """An averaged duration as hours (two decimals)."""
     if value is None:
         return None
     if isinstance(value, dt.timedelta):
@@ -154,7 +162,10 @@ def channel_metrics(*, start: dt.date, end: dt.date, teams: set[int] | None = No
         found.inbound, found.outbound = item["inbound"], item["outbound"]
     for item in responses:
         found = row(item["team_id"], item["kind"])
-        found.answered, found.avg_response_hours = item["answered"], _hours(item["avg_wait"])
+        found.answered, found.avg_response_hours = (
+            item["answered"],
+            duration_hours(item["avg_wait"]),
+        )
     order = [c.value for c in Channel]
     ordered = sorted(
         rows.values(), key=lambda r: (r.team_id is None, r.team.lower(), order.index(r.channel))
@@ -168,7 +179,7 @@ def channel_metrics(*, start: dt.date, end: dt.date, teams: set[int] | None = No
         channel = CHANNEL_OF_KIND[item["kind"]].value
         if channel in overall:
             overall[channel].answered = item["answered"]
-            overall[channel].avg_response_hours = _hours(item["avg_wait"])
+            overall[channel].avg_response_hours = duration_hours(item["avg_wait"])
     return Metrics(
         start=start,
         end=end,
