@@ -74,6 +74,19 @@ def test_edit_keeps_history_with_who_and_what(eva, alice):
     assert services.preferred_language(eva) == "en"
 
 
+def test_the_preferred_language_picks_templates_and_quotes(eva, alice):
+    from kreis.comms.queries import recipient_language
+    from kreis.parties.models import Address
+    from kreis.pricing.quotes.services import customer_language
+
+    Address.objects.create(party=eva, street="Hauptstr. 1", city="Berlin", country="DE")
+    eva.custom = {"language": "de"}
+    eva.save()
+    assert (recipient_language(eva), customer_language(eva, "de")) == ("de", "de")
+    services.preference_update(actor=alice, party=eva, language="en")
+    assert (recipient_language(eva), customer_language(eva, "de")) == ("en", "en")
+
+
 def test_invalid_times_are_refused_and_nothing_changes(eva, alice):
     with pytest.raises(ValidationError) as exc:
         services.preference_update(

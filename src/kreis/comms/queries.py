@@ -148,12 +148,17 @@ def template_for_language(*, name: str, language: str) -> EmailTemplate | None:
 
 
 def recipient_language(party) -> str:
-    """The language to write to the party in: a custom field ``language`` when it holds de or
-    en, else the language of the party's latest case, else German (the default)."""
+    """The language to write to the party in: the language of its channel preferences, else a
+    custom field ``language`` when it holds de or en, else the language of the party's latest
+    case, else the site's default."""
     from django.conf import settings
 
+    from kreis.channels.services import preferred_language
     from kreis.service.models import Case
 
+    preferred = preferred_language(party)
+    if preferred in ("de", "en"):
+        return preferred
     custom = (getattr(party, "custom", None) or {}).get("language")
     if isinstance(custom, str) and custom[:2].lower() in ("de", "en"):
         return custom[:2].lower()

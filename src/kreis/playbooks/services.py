@@ -408,6 +408,7 @@ def _send_offers(mails: list[tuple[int, int, PlaybookStep]]) -> set[tuple[int, i
     (enrollment, step position) pairs sent."""
     from kreis.channels.models import Channel
     from kreis.channels.services import may_use
+    from kreis.comms.queries import recipient_language
     from kreis.marketing.consent.services import send_marketing_mail
     from kreis.marketing.models import ConsentPurpose
 
@@ -422,7 +423,7 @@ def _send_offers(mails: list[tuple[int, int, PlaybookStep]]) -> set[tuple[int, i
         if not verdict.allowed:
             log.info("playbook offer mail to party %s not sent: %s", party_id, verdict.reason)
             continue
-        lang = party.language if getattr(party, "language", "") else settings.LANGUAGE_CODE
+        lang = recipient_language(party)
         try:
             send_marketing_mail(
                 purpose=ConsentPurpose.MARKETING,

@@ -28,6 +28,7 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+from kreis.channels.services import preferred_language
 from kreis.commerce.services import transaction_create
 from kreis.core.models import Membership, Role, User
 from kreis.core.services import notify_in_own_language
@@ -74,8 +75,12 @@ def line_net(quantity: Decimal, unit_price: Decimal, percent: Decimal) -> Decima
 
 
 def customer_language(party: Party, fallback: str) -> str:
-    """German for a customer with its first address in DE/AT/CH/LI, English for another
-    country, ``fallback`` without an address."""
+    """The language of the customer's channel preferences; else German for a customer with its
+    first address in DE/AT/CH/LI, English for another country, ``fallback`` without an
+    address."""
+    preferred = preferred_language(party)
+    if preferred in ("de", "en"):
+        return preferred
     countries = [a.country for a in party.addresses.all()]
     if not countries:
         return fallback
