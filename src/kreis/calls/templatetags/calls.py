@@ -12,6 +12,8 @@ from django import template
 from django.template.loader import render_to_string
 from django.urls import reverse
 
+from kreis.parties.normalize import format_phone
+
 register = template.Library()
 
 
@@ -44,7 +46,7 @@ def tel_link(context, number, party=None, lead=None, deal=None, shown=None, may_
         "calls/_tel.html",
         {
             "dial": dial,
-            "shown": shown or number,
+            "shown": shown or format_phone(number),  # "+49 40 71921073", not the bare E.164
             "may_log": may_log and record is not None,
             "log_url": log_url(phone=number, party=party, lead=lead, deal=deal),
         },
