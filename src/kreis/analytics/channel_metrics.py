@@ -68,9 +68,9 @@ def chart(metrics: Metrics) -> dict:
     return {
         "empty": not any(r.inbound or r.outbound for r in metrics.overall),
         "option": {
-            "grid": {"left": 48, "right": 48, "top": 40, "bottom": 32},
+            "grid": {"left": 48, "right": 48, "top": 56, "bottom": 32},
             "tooltip": {"trigger": "axis"},
-            "legend": {"top": 0},
+            "legend": {"top": 0, "type": "scroll"},
             "xAxis": {"type": "category", "data": labels},
             "yAxis": [
                 {"type": "value", "name": _("Interactions"), "minInterval": 1},

@@ -11,6 +11,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from kreis.core.models import Team, User
@@ -153,7 +154,10 @@ def item_bulk(request: HttpRequest) -> HttpResponse:
         for text in detail:
             messages.error(request, text or _("You may not change these items."))
         return redirect(back)
-    messages.success(request, _("%d items changed.") % len(items))
+    messages.success(
+        request,
+        ngettext("%(n)d item changed.", "%(n)d items changed.", len(items)) % {"n": len(items)},
+    )
     return redirect(back)
 
 
