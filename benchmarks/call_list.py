@@ -3,11 +3,13 @@
 The data: N persons with a primary phone number, a static segment holding all of them, and a
 granted phone consent for 70 % (written by bulk inserts into a fresh SQLite database). Then:
 
-- build: ``calls.services.call_list_create`` over the segment (members in name order, their
-  numbers, the set-based consent check, wrong numbers, one bulk insert per 2,000 entries);
-  baseline: reading the segment's member ids in the same order (``segment_parties``).
+- build: ``calls.services.call_list_create`` over the segment: one ``INSERT … SELECT`` that
+  numbers the members in name order and decides each one's number and skip reason (wrong
+  number, phone opt-out, consent) in the database, then one grouped count; baseline: reading
+  the segment's member ids in the same order (``segment_parties``).
 - next: ``entry_claim_next`` + ``entry_log`` (result "reached") N times by one caller, p50 and
-  p95 of the claim; baseline: the plain "first open entry by position" query.
+  p95 of the claim (held entry, due call-back, first open, run-out claim: each one index
+  range); baseline: the plain "first open entry by position" query.
 
     .venv/bin/python benchmarks/call_list.py [--parties 100000] [--next 300]
 """

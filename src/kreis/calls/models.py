@@ -195,8 +195,11 @@ class CallListEntry(models.Model):
         verbose_name_plural = _("call list entries")
         ordering = ["call_list", "position"]
         indexes = [
-            # "Next entry": the due open and call-back entries of a list, in list order.
+            # "Next entry": due call-backs by their time (and how many entries are due).
             models.Index(fields=["call_list", "state", "due_at", "position"], name="call_next"),
+            # "Next entry": the first open entry in list order, read off the index without a
+            # sort; also the claims a caller holds and those run out.
+            models.Index(fields=["call_list", "state", "position"], name="call_in_order"),
         ]
         constraints = [
             models.UniqueConstraint(fields=["call_list", "party"], name="call_entry_unique_party")
