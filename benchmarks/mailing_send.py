@@ -7,7 +7,8 @@ finishes, taking over the dead worker's claim once its lease (5 s here) runs out
 rate of the mailing (recipients sent / wall time from start to finish), the messages per
 recipient at the sink (must be ≤ 1) and the rows left ``uncertain``. Baseline in the same
 process: raw ``smtplib`` sending the same number of equally sized messages over one
-connection to the same sink.
+connection to the same sink. ``--workers 1``: one worker, none killed (the plain rate of one
+process).
 
     .venv/bin/python benchmarks/mailing_send.py --size 5000
 """
@@ -47,6 +48,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--size", type=int, default=100_000)
     parser.add_argument("--no-kill", action="store_true")
+    parser.add_argument("--workers", type=int, default=2, help="1: no worker is killed")
     args = parser.parse_args()
 
     from aiosmtpd.controller import Controller
@@ -66,6 +68,7 @@ def main() -> None:
         EMAIL_URL=f"smtp://127.0.0.1:{port}",
         KREIS_WORKERS="1",
         KREIS_MAILING_CLAIM_LEASE="5",
+        KREIS_MAILING_WORKERS=str(args.workers),
         DJANGO_SETTINGS_MODULE="kreis.settings",
     )
     os.environ.update(env)
@@ -139,7 +142,7 @@ def main() -> None:
     workers = [
         subprocess.Popen([KREIS, "worker"], env=env, stdout=subprocess.DEVNULL,  # noqa: S603
                          stderr=subprocess.DEVNULL, start_new_session=True)
-        for _ in range(2)
+        for _ in range(args.workers)
     ]  # fmt: skip
     time.sleep(3)
     start = time.perf_counter()
@@ -147,7 +150,7 @@ def main() -> None:
 
     with transaction.atomic():
         count = services.mailing_start(actor=None, mailing=mailing)
-    killed = args.no_kill
+    killed = args.no_kill or args.workers < 2
     build = time.perf_counter() - start
     print(f"{count} recipients queued in {build:.1f} s", flush=True)
     try:
@@ -177,8 +180,9 @@ def main() -> None:
     rate = rows["sent"] / (elapsed - build)
     print(f"recipient states: {dict(rows)}")
     print(f"messages per recipient at the sink: {dict(mailing_counts)}; sent twice: {twice}")
+    how = "one killed" if args.workers > 1 and not args.no_kill else "none killed"
     print(f"mailing: {rows['sent']} sent in {elapsed - build:.1f} s = {rate:.0f} msg/s "
-          f"(2 workers, one killed) vs raw smtplib {baseline:.0f} msg/s")  # fmt: skip
+          f"({args.workers} workers, {how}) vs raw smtplib {baseline:.0f} msg/s")  # fmt: skip
     shutil.rmtree(data, ignore_errors=True)
     sys.exit(1 if twice else 0)
 

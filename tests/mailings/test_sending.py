@@ -227,3 +227,60 @@ def test_a_claim_taken_over_after_its_lease_is_not_sent_by_its_old_worker(
     assert not sending.renew(token)  # so it sends nothing more of that claim
     sending.run(mailing.pk)
     assert Counter(r for rcpts, _m in smtp_inbox.messages for r in rcpts) == {EXISTING: 1}
+
+
+def test_rows_marked_as_started_of_a_killed_worker_are_uncertain_not_sent_again(
+    mailing, mara, smtp_inbox
+):
+    services.mailing_start(actor=mara, mailing=mailing)
+    token = sending.claim_batch(mailing.pk, 10)
+    rows = list(Recipient.objects.filter(claim_token=token).select_related("party").order_by("pk"))
+    domain = sending.sender_domain()
+    # The worker marks Anna's and Paul's rows as started, hands Anna's mail to SMTP and is
+    # killed before the next commit: both marked rows are uncertain, the others go back.
+    assert sending.commit_step(
+        [], token=token, mailing=mailing, start=[r.pk for r in rows[:2]], domain=domain
+    )
+    outcome = sending.deliver(
+        rows[0], mailing=mailing, connection=sending.get_connection(), domain=domain, cache={}
+    )
+    assert outcome.state == RecipientState.SENT
+    assert sending.recover_stale(mailing.pk, lease=0) == (2, 2)
+    sending.run(mailing.pk)
+
+    assert Counter(r for rcpts, _m in smtp_inbox.messages for r in rcpts) == {
+        CONFIRMED: 1,
+        EXISTING: 1,
+    }
+    uncertain = Recipient.objects.get(mailing=mailing, email=CONFIRMED)
+    assert uncertain.state == RecipientState.UNCERTAIN
+    # A reply's In-Reply-To still finds the row.
+    assert uncertain.message_id == smtp_inbox.to(CONFIRMED)[0]["Message-ID"]
+
+
+def test_a_withdrawal_after_the_batch_was_read_is_honoured_before_the_send(
+    mailing, mara, smtp_inbox
+):
+    services.mailing_start(actor=mara, mailing=mailing)
+    token = sending.claim_batch(mailing.pk, 10)
+    rows = list(Recipient.objects.filter(claim_token=token).select_related("party").order_by("pk"))
+    checks = sending.batch_checks(rows, purpose=mailing.purpose)
+    emil = next(r for r in rows if r.email == EXISTING)
+    assert checks[emil.pk][0] is not None
+    # Emil unsubscribes and Anna's address is suppressed after the batch's checks were read.
+    consent.withdraw(Consent.objects.get(email=EXISTING), via=consent.Via.ONE_CLICK)
+    services.suppression_add(actor=mara, value=CONFIRMED, reason="Complaint")
+    outcomes = {
+        row.email: sending.deliver(
+            row,
+            mailing=mailing,
+            connection=sending.get_connection(),
+            domain=sending.sender_domain(),
+            cache={},
+            checked=checks[row.pk],
+        )
+        for row in rows
+    }
+    assert smtp_inbox.messages == []
+    assert outcomes[EXISTING].reason == SkipReason.CONSENT_WITHDRAWN
+    assert outcomes[CONFIRMED].reason == SkipReason.SUPPRESSED
