@@ -29,7 +29,6 @@ from urllib.parse import urlsplit, urlunsplit
 import pytest
 
 TEMPLATE_FILES = ("kreis.sqlite3", "secret_key")
-PG_TEMPLATE = "kreis_test_template"
 
 
 def run_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
@@ -117,22 +116,30 @@ def _pg_admin(database_url: str, *statements: str) -> None:
             db.execute(statement)
 
 
+def pg_template_name(database_url: str) -> str:
+    """The template's name, one per database the run is pointed at (test → kreis_template_test),
+    so runs against different databases on one server do not replace each other's template."""
+    base = urlsplit(database_url).path.lstrip("/") or "test"
+    return f"kreis_template_{base}"[:63]
+
+
 def migrated_postgres(tmp_path_factory: pytest.TempPathFactory, database_url: str) -> str:
     """The name of a migrated PostgreSQL template database, made once per test run (the
     previous run's is replaced; nothing connects to it, so it can be copied)."""
+    template = pg_template_name(database_url)
     folder = run_folder(tmp_path_factory)
     with _locked(folder, "migrated-postgres"):
         if not (folder / "migrated-postgres.done").exists():
             _pg_admin(
                 database_url,
-                f'DROP DATABASE IF EXISTS "{PG_TEMPLATE}" WITH (FORCE)',
-                f'CREATE DATABASE "{PG_TEMPLATE}"',
+                f'DROP DATABASE IF EXISTS "{template}" WITH (FORCE)',
+                f'CREATE DATABASE "{template}"',
             )
             data = folder / "migrated-postgres"
             data.mkdir(exist_ok=True)
-            _migrate(data, postgres_url(database_url, PG_TEMPLATE))
+            _migrate(data, postgres_url(database_url, template))
             (folder / "migrated-postgres.done").touch()
-    return PG_TEMPLATE
+    return template
 
 
 def postgres_copy(
