@@ -4,6 +4,7 @@ folder whose UIDVALIDITY changed, threads, parties and the timeline, attachments
 from __future__ import annotations
 
 import pytest
+from django.core.files.storage import FileSystemStorage
 from django.core.management import call_command
 
 from kreis.activities.models import Activity, ActivityKind
@@ -129,3 +130,29 @@ def test_a_wrong_password_is_a_clear_error_on_test_connection(account, alice):
     assert "The connection failed. IMAP: The server refused the user name or password" in (
         response.content.decode()
     )
+
+
+def test_a_mail_that_cannot_be_stored_is_reported_and_the_rest_of_its_batch_is_kept(
+    account, imap_user, customer, monkeypatch
+):
+    imap_user.deliver(mail(subject="Erste"))
+    imap_user.deliver(mail(subject="Kaputt", attachments=[("kaputt.pdf", "application/pdf", b"x")]))
+    imap_user.deliver(mail(subject="Re: Erste"))
+    save = FileSystemStorage.save
+
+    def disk_refuses(storage, name, content, max_length=None):  # the disk, not our code
+        if "kaputt" in name:
+            raise OSError("No space left on device")
+        return save(storage, name, content, max_length=max_length)
+
+    monkeypatch.setattr(FileSystemStorage, "save", disk_refuses)
+
+    result = sync_account(account)
+
+    assert (result.stored, result.errors) == (2, 1)
+    failed = imap_user.uids()[1]
+    assert result.problems == [f"Mail {failed} in INBOX: No space left on device"]
+    assert sorted(Message.objects.values_list("subject", flat=True)) == ["Erste", "Re: Erste"]
+    assert Message.objects.values("thread").distinct().count() == 1
+    assert Activity.objects.filter(party=customer).count() == 2
+    assert FolderState.objects.get(account=account, name="INBOX").last_uid == failed + 1

@@ -36,6 +36,7 @@ from kreis.parties.models import ContactKind, ContactPoint, Party
 
 _PREFIX = re.compile(r"^\s*((re|aw|fwd?|wg|sv|antw|tr)\s*(\[\d+\])?\s*:\s*)+", re.IGNORECASE)
 SUBJECT_MAX = 998
+REFERENCES_PER_QUERY = 500
 
 
 def mail_key(mail: FetchedMail) -> str:
@@ -83,31 +84,101 @@ def parties_by_address(
     return found
 
 
-def _thread_for(
-    account: MailAccount, *, references: list[str], subject: str, participants: list[str]
-) -> Thread:
-    if references:
-        earlier = (
-            Message.objects.filter(account=account, message_id__in=references)
-            .order_by("-sent_at")
-            .values_list("thread_id", flat=True)
-            .first()
+class _Lookups:
+    """What a batch of mail needs from the database, read once for the whole batch and kept
+    up to date as its mail is stored: the mail stored before (by Message-ID), the thread of
+    each Message-ID it refers to, the newest thread of each subject and participants, the
+    parties of its addresses. Storing one mail after the other with these gives the same
+    threads and links as reading the database for each mail."""
+
+    def __init__(self, account: MailAccount, mails: list[FetchedMail], party_cache) -> None:
+        self.account = account
+        keys = {mail_key(mail) for mail in mails}
+        self.stored = {
+            message.message_id: message
+            for message in Message.objects.filter(account=account, message_id__in=keys)
+        }
+        references = sorted({ref for mail in mails for ref in mail.thread_ids})
+        # Message-ID → (sent_at, thread id) of the mailbox's message with that Message-ID.
+        # In slices: long References headers times a batch may pass SQLite's variable limit.
+        self.referred = {}
+        for start in range(0, len(references), REFERENCES_PER_QUERY):
+            self.referred.update(
+                (message_id, (sent_at, thread_id))
+                for message_id, sent_at, thread_id in Message.objects.filter(
+                    account=account,
+                    message_id__in=references[start : start + REFERENCES_PER_QUERY],
+                ).values_list("message_id", "sent_at", "thread_id")
+            )
+        self.threads = Thread.objects.in_bulk(
+            {thread_id for _at, thread_id in self.referred.values()}
         )
-        if earlier:
-            return Thread.objects.get(pk=earlier)
-    key = subject_key(subject)
-    people = ",".join(sorted(participants))[:1000]
-    if key:
-        thread = (
-            Thread.objects.filter(account=account, subject_key=key, participants_key=people)
-            .order_by("-last_message_at")
-            .first()
+        self.others = {
+            mail_key(mail): counterparts(
+                account, [mail.from_address, *mail.to_addresses, *mail.cc_addresses]
+            )
+            for mail in mails
+        }
+        addresses = sorted({address for found in self.others.values() for address in found})
+        self.parties = parties_by_address(addresses, party_cache)
+        self.by_contact_order = party_cache is None
+        subjects = {subject_key(mail.subject) for mail in mails} - {""}
+        people = {_people(found) for found in self.others.values()}
+        # (subject key, participants key) → the newest such thread.
+        self.newest: dict[tuple[str, str], Thread] = {}
+        if subjects:
+            for thread in Thread.objects.filter(
+                account=account, subject_key__in=subjects, participants_key__in=people
+            ).order_by("-last_message_at", "-pk"):
+                self.newest.setdefault((thread.subject_key, thread.participants_key), thread)
+                self.threads.setdefault(thread.pk, thread)
+
+    def parties_of(self, addresses: list[str]) -> dict[str, Party]:
+        """``parties_by_address(addresses, cache)`` of one mail, in the same order."""
+        if self.by_contact_order:  # no cache: in the order of the contact points
+            return {a: party for a, party in self.parties.items() if a in addresses}
+        return {a: self.parties[a] for a in addresses if a in self.parties}
+
+    def thread_for(self, *, references, subject: str, participants: list[str]) -> Thread:
+        """The thread of the newest message named in ``references``; else the newest thread
+        with the same subject key and participants; else a new thread."""
+        best = None
+        for reference in references:
+            found = self.referred.get(reference)
+            if found is not None and (best is None or found[0] > best[0]):
+                best = found
+        if best is not None:
+            return self.threads[best[1]]
+        key, people = subject_key(subject), _people(participants)
+        if key and (key, people) in self.newest:
+            return self.newest[(key, people)]
+        thread = Thread.objects.create(
+            account=self.account,
+            subject=subject[:255],
+            subject_key=key,
+            participants_key=people,
         )
-        if thread is not None:
-            return thread
-    return Thread.objects.create(
-        account=account, subject=subject[:255], subject_key=key, participants_key=people
-    )
+        self.threads[thread.pk] = thread
+        return thread
+
+    def stored_now(self, message: Message, thread: Thread) -> None:
+        """Take a message just stored into account for the mail after it."""
+        self.stored[message.message_id] = message
+        self.referred[message.message_id] = (message.sent_at, thread.pk)
+        if thread.last_message_at is None or message.sent_at > thread.last_message_at:
+            thread.last_message_at = message.sent_at
+        pair = (thread.subject_key, thread.participants_key)
+        newest = self.newest.get(pair)
+        if thread.subject_key and (
+            newest is None
+            or newest.last_message_at is None
+            or thread.last_message_at >= newest.last_message_at
+        ):
+            self.newest[pair] = thread
+
+
+def _people(participants: list[str]) -> str:
+    return ",".join(sorted(participants))[:1000]
 
 
 def safe_filename(name: str) -> str:
@@ -168,25 +239,55 @@ def store_mail(
 ) -> tuple[Message, bool]:
     """Store the mail (see the module's docstring): (message, created). Runs in one
     transaction; a mail stored before is returned as it is."""
-    key = mail_key(mail)
-    existing = Message.objects.filter(account=account, message_id=key).first()
-    if existing is not None:
-        if existing.uid is None and mail.uid:
-            Message.objects.filter(pk=existing.pk).update(uid=mail.uid, folder=folder)
-        return existing, False
     with transaction.atomic():
-        return _create(account, mail, raw, folder, rules, direction, key, party_cache), True
+        return store_mails(
+            account=account,
+            mails=[(mail, raw)],
+            folder=folder,
+            rules=rules,
+            direction=direction,
+            party_cache=party_cache,
+        )[0]
 
 
-def _create(account, mail, raw, folder, rules, direction, key, party_cache) -> Message:
+def store_mails(
+    *,
+    account: MailAccount,
+    mails: list[tuple[FetchedMail, bytes | None]],
+    folder: str = "",
+    rules: list | None = None,
+    direction: str | None = None,
+    party_cache: dict | None = None,
+) -> list[tuple[Message, bool]]:
+    """Store each (mail, raw bytes) of a batch as ``store_mail`` would, one after the other,
+    with the database read once for the batch (``_Lookups``): [(message, created)]. Runs in
+    the caller's transaction: a failure leaves the batch half stored, for the caller to roll
+    back."""
+    lookups = _Lookups(account, [mail for mail, _raw in mails], party_cache)
+    done = []
+    for mail, raw in mails:
+        key = mail_key(mail)
+        existing = lookups.stored.get(key)
+        if existing is not None:
+            if existing.uid is None and mail.uid:
+                Message.objects.filter(pk=existing.pk).update(uid=mail.uid, folder=folder)
+                existing.uid, existing.folder = mail.uid, folder
+            done.append((existing, False))
+            continue
+        message = _create(account, mail, raw, folder, rules, direction, key, lookups)
+        done.append((message, True))
+    return done
+
+
+def _create(account, mail, raw, folder, rules, direction, key, lookups: _Lookups) -> Message:
     own = account.email_address.lower()
     if direction is None:
         outbound = mail.from_address == own or (
             folder and folder.lower() == account.sent_folder.strip().lower()
         )
         direction = Direction.OUTBOUND if outbound else Direction.INBOUND
-    others = counterparts(account, [mail.from_address, *mail.to_addresses, *mail.cc_addresses])
-    found = parties_by_address(others, party_cache)
+    others = lookups.others[key]
+    found = lookups.parties_of(others)
     reports = bounces.parse_bounces(raw) if raw and mail.content_type == "multipart/report" else []
     is_bounce = bool(reports) or mail.content_type == "multipart/report"
     shared = not is_bounce and sharing.is_shared(
@@ -199,8 +300,8 @@ def _create(account, mail, raw, folder, rules, direction, key, party_cache) -> M
     primary = found.get(primary_address) or next(iter(found.values()), None)
     team_id = account.team_id or (primary.team_id if shared and primary is not None else None)
     sent_at = mail.date or timezone.now()
-    thread = _thread_for(
-        account, references=list(mail.thread_ids), subject=mail.subject, participants=others
+    thread = lookups.thread_for(
+        references=mail.thread_ids, subject=mail.subject, participants=others
     )
     message = Message.objects.create(
         account=account,
@@ -224,7 +325,7 @@ def _create(account, mail, raw, folder, rules, direction, key, party_cache) -> M
         team_id=team_id,
     )
     if found:
-        message.parties.set({party.pk for party in found.values()})
+        message.parties.add(*{party.pk for party in found.values()})
     for item in mail.attachments:
         attachment = Attachment(
             message=message,
@@ -238,6 +339,7 @@ def _create(account, mail, raw, folder, rules, direction, key, party_cache) -> M
         attachment.save()
     if thread.last_message_at is None or sent_at > thread.last_message_at:
         Thread.objects.filter(pk=thread.pk).update(last_message_at=sent_at)
+    lookups.stored_now(message, thread)
     for report in reports:
         bounces.bounce_record(bounce=report)
     if shared and primary is not None:

@@ -7,7 +7,8 @@ before is recognised by its Message-ID (``kreis.comms.store``) and not stored tw
 
 Mail is taken in batches of ``BATCH`` in one transaction each, the folder's last UID moving
 with the batch: a sync stopped halfway (worker killed, server gone) goes on where the last
-batch ended. A mail that cannot be parsed is skipped with its reason in ``last_error``.
+batch ended. A mail that cannot be parsed or stored is skipped with its reason in
+``last_error`` (the rest of its batch is stored).
 ``sync_total``/``sync_done`` on the account show how far a running sync is (the account page
 polls them), which matters for a first sync of a large mailbox.
 """
@@ -17,13 +18,13 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 
-from django.db import transaction
+from django.db import InterfaceError, OperationalError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from kreis.comms.models import FolderState, MailAccount
 from kreis.comms.services import imap_account
-from kreis.comms.store import store_mail
+from kreis.comms.store import store_mails
 from kreis.core import crypto
 from kreis.core.mailfetch import MailFetchError, MailParseError, MailSession, parse_mail
 
@@ -131,29 +132,64 @@ def sync_account(account: MailAccount) -> SyncResult:
 
 
 def _take_batch(account, state, folder, batch, rules, party_cache, result) -> int:
-    with transaction.atomic():
-        for uid, raw in batch:
-            try:
-                mail = parse_mail(raw, uid=uid, full=True)
-            except MailParseError as exc:
-                result.errors += 1
-                result.problems.append(
-                    _("Mail %(uid)s in %(folder)s: %(reason)s")
-                    % {"uid": uid, "folder": folder, "reason": exc}
-                )
-                continue
-            _message, created = store_mail(
-                account=account,
-                mail=mail,
-                raw=raw,
-                folder=folder,
-                rules=rules,
-                party_cache=party_cache,
+    """Parse and store a fetched batch, and move the folder's last UID past it. The batch is
+    stored in one transaction; should a mail fail, that transaction is rolled back and the
+    batch stored again mail by mail, each in a savepoint, the failing mail reported and
+    skipped (a savepoint for every mail costs time when nothing fails, which is nearly
+    always). Losing the database connection ends the sync; the batch is taken again next
+    time."""
+    mails = []
+    problems = []
+    for uid, raw in batch:
+        try:
+            mails.append((parse_mail(raw, uid=uid, full=True), raw))
+        except MailParseError as exc:
+            problems.append(_problem(uid, folder, exc))
+    try:
+        with transaction.atomic():
+            outcomes = store_mails(
+                account=account, mails=mails, folder=folder, rules=rules, party_cache=party_cache
             )
-            if created:
-                result.stored += 1
-            else:
-                result.skipped += 1
-        state.last_uid = max(state.last_uid, batch[-1][0])
-        FolderState.objects.filter(pk=state.pk).update(last_uid=state.last_uid)
+            _batch_done(state, batch)
+    except (OperationalError, InterfaceError):
+        raise
+    except Exception:  # noqa: BLE001 (a mail that cannot be stored: again, one by one)
+        outcomes = []
+        with transaction.atomic():
+            for mail, raw in mails:
+                try:
+                    with transaction.atomic():
+                        outcomes += store_mails(
+                            account=account,
+                            mails=[(mail, raw)],
+                            folder=folder,
+                            rules=rules,
+                            party_cache=party_cache,
+                        )
+                except (OperationalError, InterfaceError):
+                    raise
+                except Exception as exc:  # noqa: BLE001 (the others are stored all the same)
+                    log.exception("account %s: storing mail %s failed", account.pk, mail.uid)
+                    problems.append(_problem(mail.uid, folder, exc))
+            _batch_done(state, batch)
+    for _message, created in outcomes:
+        if created:
+            result.stored += 1
+        else:
+            result.skipped += 1
+    result.errors += len(problems)
+    result.problems += problems
     return len(batch)
+
+
+def _problem(uid: int, folder: str, exc: Exception) -> str:
+    return _("Mail %(uid)s in %(folder)s: %(reason)s") % {
+        "uid": uid,
+        "folder": folder,
+        "reason": exc,
+    }
+
+
+def _batch_done(state, batch) -> None:
+    state.last_uid = max(state.last_uid, batch[-1][0])
+    FolderState.objects.filter(pk=state.pk).update(last_uid=state.last_uid)
