@@ -24,7 +24,7 @@ from tests.parties.factories import OrganizationFactory, PersonFactory
 
 pytestmark = pytest.mark.django_db
 
-OLD_LOOP = """{% load i18n kreis %}{% for party in page %}
+OLD_LOOP = """{% load i18n kreis party_links %}{% for party in page %}
   <tr>
     {% if not user.is_read_only %}<td class="kreis-check"><input type="checkbox" class="form-check-input" name="ids" value="{{ party.pk }}" form="bulk-form" aria-label="{% blocktranslate with name=party.name %}Select {{ name }}{% endblocktranslate %}"></td>{% endif %}
     <td><i class="bi bi-{% if party.is_person %}person{% else %}building{% endif %} text-body-secondary me-1" aria-hidden="true"></i><a href="{% url 'parties:detail' party.pk %}">{{ party.name }}</a></td>
@@ -33,7 +33,7 @@ OLD_LOOP = """{% load i18n kreis %}{% for party in page %}
     <td class="d-none d-xxl-table-cell small">{{ party.relationship_type_link.relationship_type.name|default:"—" }}</td>{% endif %}
     <td class="d-none d-lg-table-cell small text-end">{% if party.clv is not None %}{{ party.clv|floatformat:"0g" }}{% else %}—{% endif %}</td>
     <td class="d-none d-xxl-table-cell small text-end">{% if party.customer_value %}{{ party.customer_value.next_12_months|floatformat:"0g" }}{% else %}—{% endif %}</td>
-    <td class="d-none d-lg-table-cell small">{% for c in party.contact_points.all %}{% if c.is_primary and c.kind != "social" %}<div class="text-truncate">{{ c.value }}</div>{% endif %}{% endfor %}</td>
+    <td class="d-none d-lg-table-cell small">{% for c in party.contact_points.all %}{% if c.is_primary and c.kind != "social" %}<div class="text-truncate">{% if c.kind == "phone" %}<a class="kreis-tel" href="tel:{{ c.value|dial }}">{{ c.value|phone }}</a>{% elif c.kind == "email" %}<a href="mailto:{{ c.value }}">{{ c.value }}</a>{% else %}{{ c.value }}{% endif %}</div>{% endif %}{% endfor %}</td>
     <td class="d-none d-md-table-cell">{{ party.owner|default:"—" }}{% if sees_types and party.relationship_type_link.relationship_type %}<div class="small text-body-secondary d-xxl-none">{{ party.relationship_type_link.relationship_type.name }}</div>{% endif %}</td>
     <td class="d-none d-xxl-table-cell">{% for t in party.tags.all %}<span class="badge text-bg-secondary me-1">{{ t.name }}</span>{% endfor %}</td>
     {% for value in party|custom_cells_of:custom_columns %}<td class="d-none d-xl-table-cell">{{ value }}</td>{% endfor %}

@@ -134,6 +134,11 @@ def format_phone(e164: str) -> str:
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
 
 
+def dial_string(number: str) -> str:
+    """What a ``tel:`` link dials: the digits and the dial characters ``+*#,;`` of a number."""
+    return "".join(ch for ch in number if ch.isdigit() or ch in "+*#,;")
+
+
 def normalize_vat_id(raw: str) -> str:
     """A European VAT ID (e.g. German ``DE`` + 9 digits), check digit verified."""
     if not raw.strip():

@@ -19,7 +19,8 @@ from django.utils.translation import gettext
 
 from kreis.core.customfields import custom_cells
 from kreis.core.fasturls import reverse_int
-from kreis.parties.models import PartyRole
+from kreis.parties.models import ContactKind, PartyRole
+from kreis.parties.normalize import dial_string, format_phone
 
 ROLE_LABELS = dict(PartyRole.choices)
 
@@ -77,8 +78,8 @@ class PartyRowRenderer:
         value = getattr(party, "customer_value", None)
         out.append(_figure(value.next_12_months) if value else "—")
         out.append('</td>\n    <td class="d-none d-lg-table-cell small">')
-        for value in party.row_contacts:
-            out.append(f'<div class="text-truncate">{esc(value)}</div>')
+        for kind, value in party.row_contacts:
+            out.append(f'<div class="text-truncate">{_contact_link(kind, value)}</div>')
         owner = party.owner
         out.append(f'</td>\n    <td class="d-none d-md-table-cell">{esc(owner) if owner else "—"}')
         if rtype:  # narrower than xxl the type has no column: it stands under the owner
@@ -95,3 +96,15 @@ class PartyRowRenderer:
 
     def render_all(self, parties: Iterable) -> SafeString:
         return mark_safe("".join(self.render(party) for party in parties))  # noqa: S308
+
+
+def _contact_link(kind: str, value: str) -> str:
+    """A primary phone number as a ``tel:`` link (shown formatted), an e-mail address as a
+    ``mailto:`` link, anything else as text; escaped."""
+    if kind == ContactKind.PHONE:
+        dial, shown = conditional_escape(dial_string(value)), conditional_escape(format_phone(value))
+        return f'<a class="kreis-tel" href="tel:{dial}">{shown}</a>'
+    if kind == ContactKind.EMAIL:
+        address = conditional_escape(value)
+        return f'<a href="mailto:{address}">{address}</a>'
+    return conditional_escape(value)

@@ -12,7 +12,7 @@ from django import template
 from django.template.loader import render_to_string
 from django.urls import reverse
 
-from kreis.parties.normalize import format_phone
+from kreis.parties.normalize import dial_string, format_phone
 
 register = template.Library()
 
@@ -41,7 +41,7 @@ def tel_link(context, number, party=None, lead=None, deal=None, shown=None, may_
             and user.is_authenticated
             and user.has_perm("core.change_record", record)
         )
-    dial = "".join(ch for ch in number if ch.isdigit() or ch in "+*#,;")
+    dial = dial_string(number)
     return render_to_string(
         "calls/_tel.html",
         {

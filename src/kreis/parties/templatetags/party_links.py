@@ -6,6 +6,7 @@ from django import template
 from django.utils.html import format_html
 
 from kreis.core.fasturls import reverse_int
+from kreis.parties.normalize import dial_string, format_phone
 from kreis.parties.queries import HIDDEN_PARTY, party_name_for_user, party_visible
 
 register = template.Library()
@@ -29,3 +30,15 @@ def party_link(context, party, css_class: str = "") -> str:
 def party_name(context, party) -> str:
     """The party's name as text (where a link would not fit), by the same rule."""
     return party_name_for_user(user=context["request"].user, party=party)
+
+
+@register.filter
+def phone(value: str) -> str:
+    """A stored E.164 number as people read it: ``+49 40 71921073``."""
+    return format_phone(value or "")
+
+
+@register.filter
+def dial(value: str) -> str:
+    """What a ``tel:`` link to the number dials."""
+    return dial_string(value or "")
