@@ -102,7 +102,8 @@ def _contact_link(kind: str, value: str) -> str:
     """A primary phone number as a ``tel:`` link (shown formatted), an e-mail address as a
     ``mailto:`` link, anything else as text; escaped."""
     if kind == ContactKind.PHONE:
-        dial, shown = conditional_escape(dial_string(value)), conditional_escape(format_phone(value))
+        dial = conditional_escape(dial_string(value))
+        shown = conditional_escape(format_phone(value))
         return f'<a class="kreis-tel" href="tel:{dial}">{shown}</a>'
     if kind == ContactKind.EMAIL:
         address = conditional_escape(value)
