@@ -32,6 +32,22 @@ class OneRequestAtATime(WSGIServer):
 LiveServerThread.server_class = OneRequestAtATime
 
 
+# --- Tests that choose their databases themselves -------------------------------------------
+
+
+def pytest_collection_modifyitems(config, items):
+    """``make test-postgres`` skips the tests marked ``database_independent``: they start
+    their own instances on the databases they name (SQLite files, PostgreSQL copies) whatever
+    DATABASE_URL says, or touch no database, so the SQLite run (``make test``) has run exactly
+    them already."""
+    if not os.environ.get("DATABASE_URL", "").startswith("postgres"):
+        return
+    skip = pytest.mark.skip(reason="independent of DATABASE_URL: run by `make test`")
+    for item in items:
+        if item.get_closest_marker("database_independent"):
+            item.add_marker(skip)
+
+
 # --- The test database: a copy of one migrated per run (tests/instances.py) ---------------
 
 

@@ -3,6 +3,10 @@
 import ast
 from pathlib import Path
 
+import pytest
+
+pytestmark = pytest.mark.database_independent
+
 SRC = Path(__file__).resolve().parents[1] / "src" / "kreis"
 DOMAIN = {
     "core",

@@ -20,7 +20,7 @@ import pytest
 from tests import instances
 from tests.core.test_worker import _free_port, _kreis, _wait_for
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.database_independent]  # its own SQLite instance
 
 SETUP = """
 from kreis.core import services

@@ -5,9 +5,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from babel.messages.pofile import read_po
 
 from tests.conftest import require_command
+
+pytestmark = pytest.mark.database_independent
 
 SRC = Path(__file__).resolve().parents[2] / "src" / "kreis"
 PO = SRC / "locale" / "de" / "LC_MESSAGES" / "django.po"

@@ -150,6 +150,7 @@ def _health(port: int) -> dict | None:
 
 
 @pytest.mark.slow
+@pytest.mark.database_independent  # its own SQLite instance
 def test_serve_runs_the_job_worker_and_ctrl_c_stops_both(tmp_path, migrated_sqlite):
     env = {
         key: value

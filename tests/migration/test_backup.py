@@ -19,6 +19,8 @@ import pytest
 from tests import instances
 from tests.conftest import require
 
+pytestmark = pytest.mark.database_independent  # it names its databases itself
+
 ROOT = Path(__file__).resolve().parents[2]
 KREIS = str(ROOT / ".venv" / "bin" / "kreis")
 PG_SERVER = os.environ.get("KREIS_TEST_POSTGRES", "postgres://postgres@127.0.0.1:5432")
