@@ -247,7 +247,7 @@ def test_pages_panel_and_edit(eva, alice, charlie, rory):
     pref = ChannelPreference.objects.get(party=eva)
     assert pref.no_email_since
     assert pref.weekdays == "12"
-    assert b"No E-mail" in client.get(f"/channels/party/{eva.pk}/").content
+    assert b"E-mail: opted out" in client.get(f"/channels/party/{eva.pk}/").content
     client.force_login(rory)
     assert b"/edit/" not in client.get(f"/channels/party/{eva.pk}/").content
     assert client.get(edit).status_code == 404
