@@ -114,7 +114,28 @@ def django_db_setup(
         )
     yield
     with django_db_blocker.unblock():
+        _disconnect_others(databases)
         teardown_databases(databases, verbosity=verbosity)
+
+
+def _disconnect_others(databases) -> None:
+    """On PostgreSQL a connection a thread left open (a live server's, a job's) makes the final
+    DROP DATABASE fail ("being accessed by other users") after every test passed: close ours
+    and end the others first."""
+    import psycopg
+
+    for connection, _old_name, destroy in databases:
+        if not destroy or connection.vendor != "postgresql":
+            continue
+        name = connection.settings_dict["NAME"]
+        server = os.environ.get("DATABASE_URL") or _postgres_url(connection.settings_dict)
+        connection.close()
+        with psycopg.connect(instances.postgres_url(server, "postgres"), autocommit=True) as db:
+            db.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                " WHERE datname = %s AND pid <> pg_backend_pid()",
+                [name],
+            )
 
 
 @pytest.fixture(scope="session")
